@@ -1,0 +1,31 @@
+"""cyclr: cyclical learning rates, the LR range test and 1cycle super-convergence.
+
+The core (this package) needs only numpy. Framework adapters live in ``cyclr.torch`` (and later
+``cyclr.keras``/``cyclr.optax``); plots in ``cyclr.plot``; the command line in ``cyclr.cli``.
+"""
+
+from __future__ import annotations
+
+from cyclr.compose import Chain, Constant
+from cyclr.cyclical import CyclicMomentum, ExpRange, Triangular, Triangular2
+from cyclr.one_cycle import OneCycle, Piecewise
+from cyclr.result import STOP_REASONS, RangeTestResult
+from cyclr.schedule import Schedule, schedule_from_dict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Chain",
+    "Constant",
+    "CyclicMomentum",
+    "ExpRange",
+    "OneCycle",
+    "Piecewise",
+    "RangeTestResult",
+    "STOP_REASONS",
+    "Schedule",
+    "Triangular",
+    "Triangular2",
+    "schedule_from_dict",
+    "__version__",
+]
