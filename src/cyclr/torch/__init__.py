@@ -1,0 +1,31 @@
+"""PyTorch adapter: the ``CyclicScheduler``, the LR range test and ``auto_schedule``.
+
+Requires the ``torch`` extra (``pip install cyclr[torch]``). Names are imported lazily so that
+``import cyclr.torch`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["CyclicScheduler", "auto_schedule", "range_test"]
+
+_LAZY = {
+    "CyclicScheduler": "cyclr.torch.scheduler",
+    "range_test": "cyclr.torch.range_test",
+    "auto_schedule": "cyclr.torch.auto",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cyclr.torch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
