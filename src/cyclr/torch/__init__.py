@@ -13,7 +13,7 @@ __all__ = ["CyclicScheduler", "auto_schedule", "range_test"]
 
 _LAZY = {
     "CyclicScheduler": "cyclr.torch.scheduler",
-    "range_test": "cyclr.torch.range_test",
+    "range_test": "cyclr.torch.range_test_loop",
     "auto_schedule": "cyclr.torch.auto",
 }
 
