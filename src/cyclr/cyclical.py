@@ -122,7 +122,7 @@ class Triangular2(_Cyclical):
         self._check()
 
     def _scale(self, t: Any, cycle: Any, ops: Ops) -> Any:
-        return 1 / ops.pow(2.0, cycle - 1)
+        return ops.pow(0.5, cycle - 1)  # = 1 / 2**(cycle - 1), without overflow
 
 
 @dataclass(frozen=True)

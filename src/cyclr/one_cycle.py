@@ -13,7 +13,8 @@ Two presets reproduce other libraries exactly, for users migrating:
   final LR = max / ``div_final=1e5``, moms 0.95/0.85/0.95). fastai evaluates the schedule at
   ``it / total_steps``, so its last step sits just short of the final value.
 
-Every variant is a :class:`Piecewise` schedule. After the last knot the final value is held
+Every variant is a :class:`Piecewise` schedule, and each of its phases must span at least one
+step. After the last knot the final value is held
 (PyTorch's ``OneCycleLR`` raises instead).
 """
 
@@ -149,10 +150,11 @@ class OneCycle(Schedule):
             raise ValueError("three_phase=True is only defined for preset='pytorch'")
         knots, _, _ = self._phases()
         for i in range(1, len(knots)):
-            if knots[i] <= knots[i - 1]:
+            if knots[i] - knots[i - 1] < 1:
                 raise ValueError(
                     f"total_steps={self.total_steps} is too small for the phases of this "
-                    f"{self.preset} 1cycle (phase boundaries at steps {list(knots)})"
+                    f"{self.preset} 1cycle: each phase needs at least one step (phase "
+                    f"boundaries at steps {[round(k, 3) for k in knots]})"
                 )
         lr = Piecewise(knots, self._phases()[1], self.anneal)
         object.__setattr__(self, "_lr", lr)
