@@ -87,6 +87,14 @@ class Chain(Schedule):
             while starts[i] > t:
                 i -= 1
             return self.parts[i]._value(t - starts[i], ops)
+        if getattr(ops, "branch_free", False):
+            # Traced tensors (jax.jit, Keras backends) allow no boolean-mask assignment:
+            # evaluate every part in its local time and select with ``where``.
+            out = self.parts[0]._value(t, ops)
+            for start, part in zip(starts[1:], self.parts[1:]):
+                local = part._value(ops.maximum(t - start, 0.0), ops)
+                out = ops.where(t >= start, local, out)
+            return out
         out = np.empty(np.shape(t), dtype=np.float64)
         idx = np.searchsorted(np.asarray(starts[1:]), t, side="right")
         for i, part in enumerate(self.parts):

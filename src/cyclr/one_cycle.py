@@ -82,6 +82,15 @@ class Piecewise(Schedule):
     def _value(self, t: Any, ops: Ops) -> Any:
         knots, values = self.knots, self.values
         last = len(knots) - 2
+        if getattr(ops, "branch_free", False):
+            # Traced tensors (jax.jit, Keras backends) allow no data-dependent indexing:
+            # evaluate every phase and select with ``where``, last phase first.
+            out: Any = None
+            for i in range(last, -1, -1):
+                pct = ops.minimum((t - knots[i]) / (knots[i + 1] - knots[i]), 1.0)
+                phase = _anneal(self.anneal, values[i], values[i + 1], pct, ops)
+                out = phase if out is None else ops.where(t <= knots[i + 1], phase, out)
+            return ops.where(t >= knots[-1], values[-1], out)
         if ops is ScalarOps:
             i = 0
             while i < last and t > knots[i + 1]:
