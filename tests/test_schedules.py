@@ -158,7 +158,6 @@ def test_fastai_preset_matches_fastai_formula(top, total, pct):
     m = s.momentum(0.85, 0.95)
     for i in range(0, total + 3, max(1, total // 60)):
         assert s(i) == pytest.approx(fastai_one_cycle(i, total, top, pct), rel=1e-9)
-        ref_m = fastai_one_cycle(i, total, 1.0, pct, div=1 / 0.95, div_final=1 / 0.95)
         # fastai moms=(0.95, 0.85, 0.95): same cos shape from 0.95 to 0.85 and back
         pos = i / total
         if pos < pct:

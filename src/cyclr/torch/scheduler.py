@@ -19,7 +19,12 @@ _BLOCK = 256
 
 
 def _schedules(name: str, value: Any, groups: int) -> list[Schedule]:
-    items = [value] * groups if isinstance(value, Schedule) else list(value)
+    if isinstance(value, Schedule):
+        items = [value] * groups
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise TypeError(f"{name} must be a cyclr Schedule or a list of them, got {value!r}")
     if len(items) != groups:
         raise ValueError(
             f"{name} must be one Schedule or one per param group ({groups}), got {len(items)}"

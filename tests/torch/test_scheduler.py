@@ -1,0 +1,254 @@
+"""CyclicScheduler: parity with torch's own schedulers, state, momentum, groups, AMP."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from torch.optim.lr_scheduler import CyclicLR, LRScheduler, OneCycleLR
+
+import cyclr
+from cyclr.torch import CyclicScheduler
+
+
+def _opt(kind="sgd", lr=0.1, groups=1):
+    params = [torch.nn.Parameter(torch.zeros(2)) for _ in range(groups)]
+    spec = [{"params": [p], "lr": lr * (i + 1)} for i, p in enumerate(params)]
+    if kind == "sgd":
+        return torch.optim.SGD(spec, lr=lr, momentum=0.9)
+    if kind == "adam":
+        return torch.optim.Adam(spec, lr=lr)
+    return torch.optim.Adagrad(spec, lr=lr)
+
+
+def _trajectory(opt, sched, steps, key="momentum"):
+    out = []
+    for _ in range(steps):
+        g = opt.param_groups[0]
+        mom = g["momentum"] if key == "momentum" else g["betas"][0]
+        out.append((sched.get_last_lr()[0], g["lr"], mom))
+        opt.step()
+        sched.step()
+    return out
+
+
+def _rel_close(a, b, tol=1e-9):
+    return abs(a - b) <= tol * max(abs(a), abs(b), 1e-300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.floats(1e-5, 1.0),
+    span=st.floats(1.0, 20.0),
+    up=st.integers(1, 60),
+    down=st.one_of(st.none(), st.integers(1, 60)),
+    mode=st.sampled_from(["triangular", "triangular2", "exp_range"]),
+    gamma=st.floats(0.95, 1.0),
+    moms=st.tuples(st.floats(0.5, 0.8), st.floats(0.8, 0.99)),
+    kind=st.sampled_from(["sgd", "adam"]),
+)
+def test_parity_with_torch_cycliclr(base, span, up, down, mode, gamma, moms, kind):
+    top = base * span
+    ref_opt, our_opt = _opt(kind), _opt(kind)
+    ref = CyclicLR(ref_opt, base, top, step_size_up=up, step_size_down=down, mode=mode,
+                   gamma=gamma, base_momentum=moms[0], max_momentum=moms[1])  # fmt: skip
+    if mode == "triangular":
+        s = cyclr.Triangular(base, top, up, down)
+    elif mode == "triangular2":
+        s = cyclr.Triangular2(base, top, up, down)
+    else:
+        s = cyclr.ExpRange(base, top, up, gamma, down, decay="amplitude")
+    ours = CyclicScheduler(our_opt, s, momentum=s.momentum(*moms))
+    key = "momentum" if kind == "sgd" else "betas"
+    steps = 3 * (up + (down or up)) + 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = _trajectory(ref_opt, ref, steps, key)
+    b = _trajectory(our_opt, ours, steps, key)
+    for x, y in zip(a, b, strict=True):
+        assert all(_rel_close(p, q) for p, q in zip(x, y, strict=True)), (x, y)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    top=st.floats(1e-4, 5.0),
+    total=st.integers(10, 400),
+    pct=st.floats(0.05, 0.6),
+    anneal=st.sampled_from(["cos", "linear"]),
+    three=st.booleans(),
+    div=st.floats(2.0, 50.0),
+    final_div=st.floats(10.0, 1e5),
+    moms=st.tuples(st.floats(0.5, 0.85), st.floats(0.85, 0.99)),
+    kind=st.sampled_from(["sgd", "adam"]),
+)
+def test_parity_with_torch_onecyclelr(top, total, pct, anneal, three, div, final_div, moms, kind):
+    try:
+        s = cyclr.OneCycle.pytorch(top, total, pct, anneal, div, final_div, three_phase=three)
+    except ValueError:
+        assume(False)
+    ref_opt, our_opt = _opt(kind), _opt(kind)
+    ref = OneCycleLR(ref_opt, top, total_steps=total, pct_start=pct, anneal_strategy=anneal,
+                     div_factor=div, final_div_factor=final_div, three_phase=three,
+                     base_momentum=moms[0], max_momentum=moms[1])  # fmt: skip
+    ours = CyclicScheduler(our_opt, s, momentum=s.momentum(*moms))
+    key = "momentum" if kind == "sgd" else "betas"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = _trajectory(ref_opt, ref, total, key)
+    b = _trajectory(our_opt, ours, total, key)
+    for x, y in zip(a, b, strict=True):
+        assert all(_rel_close(p, q) for p, q in zip(x, y, strict=True)), (x, y)
+
+
+def test_is_a_real_lrscheduler_and_follows_the_schedule():
+    opt = _opt()
+    s = cyclr.Triangular(0.01, 0.1, step_size=5)
+    sched = CyclicScheduler(opt, s)
+    assert isinstance(sched, LRScheduler)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "step before optimizer.step" warnings
+        for _ in range(23):
+            seen.append(opt.param_groups[0]["lr"])
+            assert sched.get_last_lr() == [seen[-1]]
+            opt.step()
+            sched.step()
+    assert seen == [s(i) for i in range(23)]
+    assert "momentum" not in repr(sched) and "Triangular" in repr(sched)
+
+
+def test_momentum_true_uses_the_inverse_companion_and_cycles_adam_beta1():
+    opt = _opt("adam")
+    s = cyclr.OneCycle(0.2, total_steps=101)
+    sched = CyclicScheduler(opt, s, momentum=True)
+    m = s.momentum()
+    for i in range(101):
+        assert opt.param_groups[0]["betas"] == (m(i), 0.999)
+        opt.step()
+        sched.step()
+
+
+def test_momentum_needs_an_optimizer_with_momentum_or_betas():
+    with pytest.raises(ValueError, match="Adagrad has neither"):
+        CyclicScheduler(_opt("adagrad"), cyclr.Triangular(0.01, 0.1, 5), momentum=True)
+
+
+def test_param_groups_ratio_explicit_and_per_group_schedules():
+    s = cyclr.Triangular(0.01, 0.1, 4)
+    opt = _opt(groups=3)  # group LRs 0.1, 0.2, 0.3
+    ratios = [g["lr"] / opt.param_groups[0]["lr"] for g in opt.param_groups]
+    sched = CyclicScheduler(opt, s, group_scale="ratio")
+    for i in range(12):
+        lrs = [g["lr"] for g in opt.param_groups]
+        assert lrs == [s(i) * k for k in ratios]
+        assert lrs == pytest.approx([s(i), 2 * s(i), 3 * s(i)], rel=1e-15)
+        opt.step()
+        sched.step()
+    opt = _opt(groups=2)
+    sched = CyclicScheduler(opt, s, group_scale=[1.0, 0.5])
+    assert [g["lr"] for g in opt.param_groups] == [s(0), s(0) * 0.5]
+    other = cyclr.OneCycle(1.0, 50)
+    opt = _opt(groups=2)
+    sched = CyclicScheduler(opt, [s, other])
+    opt.step()
+    sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [s(1), other(1)]
+    with pytest.raises(ValueError, match="one per param group"):
+        CyclicScheduler(_opt(groups=3), [s, other])
+    with pytest.raises(ValueError, match="group_scale"):
+        CyclicScheduler(_opt(groups=2), s, group_scale="bogus")
+    with pytest.raises(TypeError, match="schedule"):
+        CyclicScheduler(_opt(), "triangular")  # type: ignore[arg-type]
+
+
+def _train_steps(model, opt, sched, n, x):
+    out = []
+    for _ in range(n):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+        sched.step()
+        out.append((opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]))
+    return out
+
+
+def test_state_dict_is_plain_data_and_resume_continues_the_same_trajectory():
+    torch.manual_seed(0)
+    x = torch.randn(8, 3)
+
+    def fresh():
+        torch.manual_seed(1)
+        model = torch.nn.Linear(3, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        s = cyclr.Triangular2(0.01, 0.1, step_size=7)
+        return model, opt, CyclicScheduler(opt, s, momentum=True)
+
+    model, opt, sched = fresh()
+    straight = _train_steps(model, opt, sched, 60, x)
+    final = [p.detach().clone() for p in model.parameters()]
+
+    model, opt, sched = fresh()
+    first = _train_steps(model, opt, sched, 23, x)  # stop mid-cycle
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict()}, buf)  # fmt: skip
+    buf.seek(0)
+    ckpt = torch.load(buf, weights_only=True)
+
+    model, opt, _ = fresh()
+    sched = CyclicScheduler(opt, cyclr.Constant(0.5))  # schedule comes from the checkpoint
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["opt"])
+    sched.load_state_dict(ckpt["sched"])
+    rest = _train_steps(model, opt, sched, 37, x)
+    assert first + rest == straight
+    for a, b in zip(final, model.parameters(), strict=True):
+        assert torch.equal(a, b.detach())
+
+
+def test_load_state_dict_rejects_foreign_state():
+    sched = CyclicScheduler(_opt(), cyclr.Constant(0.1))
+    with pytest.raises(ValueError, match="not a CyclicScheduler state_dict"):
+        sched.load_state_dict({"last_epoch": 3})
+
+
+def test_skip_unapplied_does_not_advance_when_gradscaler_skips_a_step():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    s = cyclr.Triangular(0.01, 0.1, step_size=4)
+    sched = CyclicScheduler(opt, s, skip_unapplied=True)
+    x = torch.randn(4, 3)
+    lrs, skipped = [], 0
+    for k in range(12):
+        opt.zero_grad()
+        loss = model(x).mean() * (float("inf") if k in (3, 4, 9) else 1.0)
+        scaler.scale(loss).backward()
+        before = scaler.get_scale()
+        scaler.step(opt)
+        scaler.update()
+        skipped += scaler.get_scale() < before
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert skipped == 3
+    assert sched.last_epoch == 12 - 3
+    assert lrs == [s(i) for i in (1, 2, 3, 3, 3, 4, 5, 6, 7, 7, 8, 9)]
+
+
+def test_epoch_argument_jumps_and_validation():
+    opt = _opt()
+    s = cyclr.Triangular(0.01, 0.1, 10)
+    sched = CyclicScheduler(opt, s)
+    sched.step(15)
+    assert opt.param_groups[0]["lr"] == s(15)
+    sched.step()
+    assert opt.param_groups[0]["lr"] == s(16)
+    with pytest.raises(ValueError, match="epoch"):
+        sched.step(-3)
+    with pytest.raises(TypeError, match="optimizer"):
+        CyclicScheduler(object(), s)  # type: ignore[arg-type]
