@@ -6,15 +6,18 @@ The core (this package) needs only numpy. Framework adapters live in ``cyclr.tor
 
 from __future__ import annotations
 
+from cyclr.bounds import Bounds
 from cyclr.compose import Chain, Constant
 from cyclr.cyclical import CyclicMomentum, ExpRange, Triangular, Triangular2
 from cyclr.one_cycle import OneCycle, Piecewise
 from cyclr.result import STOP_REASONS, RangeTestResult
 from cyclr.schedule import Schedule, schedule_from_dict
+from cyclr.suggest import SuggestionError
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Bounds",
     "Chain",
     "Constant",
     "CyclicMomentum",
@@ -24,6 +27,7 @@ __all__ = [
     "RangeTestResult",
     "STOP_REASONS",
     "Schedule",
+    "SuggestionError",
     "Triangular",
     "Triangular2",
     "schedule_from_dict",

@@ -10,10 +10,13 @@ import json
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from cyclr.bounds import Bounds
 
 __all__ = ["RangeTestResult", "STOP_REASONS"]
 
@@ -112,6 +115,18 @@ class RangeTestResult:
 
     def __len__(self) -> int:
         return len(self.lr)
+
+    def suggest(self, method: str = "auto", **kwargs: Any) -> Bounds:
+        """Read CLR bounds off this curve; see :mod:`cyclr.suggest` for the rules.
+
+        ``method`` is ``"auto"`` (accuracy when a metric was recorded, else loss),
+        ``"accuracy"``, ``"loss"``, or a single-LR rule: ``"steepest"``, ``"minimum"``,
+        ``"valley"``, ``"slide"``. Raises :class:`cyclr.SuggestionError` when the curve cannot
+        support a reading.
+        """
+        from cyclr.suggest import suggest
+
+        return suggest(self, method, **kwargs)
 
     # -- JSON --------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

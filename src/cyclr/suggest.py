@@ -1,0 +1,755 @@
+"""Reading learning rates off an LR range test: both CLR bounds, and the common single-LR rules.
+
+Every rule has one signature, ``rule(result, **options) -> Bounds``, and is registered by name;
+:func:`suggest` (and :meth:`cyclr.RangeTestResult.suggest`) dispatches on ``method``:
+
+- ``"accuracy"`` (Smith 2015, §3.3): ``base_lr`` where the accuracy starts to rise, ``max_lr``
+  where the rise slows or the accuracy falls. Uses the validation metric when one was recorded.
+- ``"loss"``: the same reading of the loss against the LR: ``base_lr`` where the loss starts to
+  fall clearly, ``max_lr`` where its fall slows, before it bottoms out or turns up.
+- ``"auto"``: ``"accuracy"`` when a metric was recorded, ``"loss"`` otherwise; the reason says
+  whether the two agree.
+- Single-LR rules, for comparison and migration: ``"steepest"`` (torch-lr-finder, Lightning),
+  ``"minimum"``, ``"valley"``, ``"slide"`` (fastai). They set ``max_lr`` to the suggestion and
+  ``base_lr = max_lr / 4`` (the paper's "base_lr = max_lr / 3 or / 4", §3.2).
+
+All rules work on linear and exponential sweeps. A curve that cannot support a reading (all NaN,
+too short, diverged at once, flat) raises :class:`SuggestionError`; no rule invents an LR.
+
+How the two-bound rules read a curve (:func:`read_rise`):
+
+1. The curve ends where the sweep diverged: at the first non-finite loss, or where a running
+   median of the loss climbs back above its starting level after its minimum.
+2. The curve is smoothed by a local-linear fit with a Gaussian kernel of width ``h`` steps
+   (``h = max(2, n * smooth)``, ``smooth=1/40`` by default). Unlike the EMA the range test
+   records, it does not lag behind the sweep. The noise level ``sigma`` is estimated from the raw
+   curve (the median absolute successive difference, scaled to a standard deviation), and every
+   smoothed value carries a standard error ``se = sigma * ||kernel||``.
+3. ``start`` is the median of the first ``max(5, 2h)`` points; ``peak`` is the best smoothed
+   value, ``rise = peak - start``. A rise below ``z * se`` (``z=3``) is not significant: the
+   curve is flat.
+4. ``base_lr`` is where the curve last crosses ``start + max(z * se, base_frac * rise)`` before
+   the peak (``base_frac=0.1``): the rise has started, clearly and for good.
+5. ``max_lr`` is the knee of the rise between ``base_lr`` and the peak: with both axes scaled
+   to [0, 1] over that stretch, the point furthest above the straight line from base to peak
+   (the "Kneedle" criterion, Satopaa et al. 2011). That is where the rise slows; if the rise
+   never slows, it is the peak, where the accuracy falls (or the loss turns up). The knee is
+   then moved back by ``margin`` steps of the sweep coordinate (log-LR for exponential sweeps,
+   LR for linear ones) as a fraction of the base-to-peak stretch (``margin=0``: none).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cyclr import _validate as v
+from cyclr.bounds import Bounds, Point
+
+if TYPE_CHECKING:
+    from cyclr.result import RangeTestResult
+
+__all__ = [
+    "SuggestionError",
+    "Rise",
+    "methods",
+    "read_rise",
+    "register",
+    "suggest",
+]
+
+#: Fewest usable points a rule reads a curve from.
+MIN_POINTS = 8
+
+#: ``base_lr = max_lr / SINGLE_LR_DIVISOR`` for single-LR rules (Smith 2015, §3.2: 3 or 4).
+SINGLE_LR_DIVISOR = 4.0
+
+
+class SuggestionError(ValueError):
+    """The range-test curve cannot support a suggestion; the message says why.
+
+    ``kind`` is one of ``"all_nan"``, ``"too_short"``, ``"diverged_at_once"``, ``"flat"``,
+    ``"no_metric"`` or ``"unknown_method"``.
+    """
+
+    KINDS = ("all_nan", "too_short", "diverged_at_once", "flat", "no_metric", "unknown_method")
+
+    def __init__(self, message: str, kind: str) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}, got {kind!r}")
+        super().__init__(message)
+        self.kind = kind
+
+
+Rule = Callable[..., Bounds]
+_RULES: dict[str, Rule] = {}
+
+
+def register(name: str) -> Callable[[Rule], Rule]:
+    """Decorator: register ``rule(result, **options) -> Bounds`` under ``name``."""
+
+    def deco(fn: Rule) -> Rule:
+        _RULES[name] = fn
+        return fn
+
+    return deco
+
+
+def methods() -> tuple[str, ...]:
+    """Names accepted by :func:`suggest`.
+
+    Example:
+        >>> import cyclr.suggest
+        >>> cyclr.suggest.methods()
+        ('accuracy', 'auto', 'loss', 'minimum', 'slide', 'steepest', 'valley')
+    """
+    return tuple(sorted(_RULES))
+
+
+def suggest(result: RangeTestResult, method: str = "auto", **options: Any) -> Bounds:
+    """Read :class:`~cyclr.Bounds` off ``result`` with the rule ``method``.
+
+    Example:
+        >>> import numpy as np, cyclr
+        >>> lr = np.geomspace(1e-4, 1.0, 200)
+        >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr ** 3
+        >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+        >>> b = cyclr.suggest.suggest(r, "loss")
+        >>> 1e-3 < b.base_lr < b.max_lr < 0.3
+        True
+    """
+    rule = _RULES.get(method) if isinstance(method, str) else None
+    if rule is None:
+        raise SuggestionError(
+            f"method must be one of {', '.join(map(repr, methods()))}; got {method!r}",
+            "unknown_method",
+        )
+    _check_result(result)
+    return rule(result, **options)
+
+
+def _check_result(result: Any) -> None:
+    from cyclr.result import RangeTestResult
+
+    if not isinstance(result, RangeTestResult):
+        raise TypeError(f"result must be a cyclr.RangeTestResult, got {type(result).__name__}")
+
+
+# -- smoothing and noise --------------------------------------------------------------------
+def local_linear(
+    x: NDArray[np.float64], y: NDArray[np.float64], h: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Gaussian-kernel local-linear fit of ``y(x)`` at every ``x``, and its kernel norm.
+
+    Returns ``(fit, norm)``: the standard error of ``fit[i]`` is ``sigma * norm[i]`` for i.i.d.
+    noise of standard deviation ``sigma``. NaNs in ``y`` get zero weight.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(50.0)
+        >>> fit, norm = local_linear(x, 2 * x + 1, h=3.0)
+        >>> bool(np.allclose(fit, 2 * x + 1)), bool((norm < 1).all())
+        (True, True)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(y)
+    xs, ys = x[ok], y[ok]
+    fit = np.empty(len(x))
+    norm = np.empty(len(x))
+    for start in range(0, len(x), 256):
+        xe = x[start : start + 256, None]
+        d = xs[None, :] - xe
+        w = np.exp(-0.5 * (d / h) ** 2)
+        s0, s1, s2 = w.sum(1), (w * d).sum(1), (w * d * d).sum(1)
+        den = s0 * s2 - s1 * s1
+        linear = den > 1e-12 * np.maximum(s0 * s2, 1e-300)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lw = np.where(linear[:, None], w * (s2[:, None] - s1[:, None] * d) / den[:, None],
+                          w / s0[:, None])  # fmt: skip
+        fit[start : start + 256] = lw @ ys
+        norm[start : start + 256] = np.sqrt((lw * lw).sum(1))
+    return fit, norm
+
+
+def noise_level(y: NDArray[np.float64]) -> float:
+    """Robust noise standard deviation of a sampled curve.
+
+    ``1.4826 * median(|dy - median(dy)|) / sqrt(2)`` over the successive differences ``dy``: the
+    smooth trend cancels in the differences and outliers do not count.
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.sin(np.linspace(0, 3, 4000)) + np.random.default_rng(0).normal(0, 0.1, 4000)
+        >>> round(noise_level(y), 2)
+        0.1
+    """
+    y = np.asarray(y, dtype=np.float64)
+    d = np.diff(y[np.isfinite(y)])
+    if len(d) == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2.0))
+
+
+def _running_median(y: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    n = len(y)
+    if n == 0:
+        return y.copy()
+    pad = np.pad(y, k, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * k + 1)
+    return np.asarray(np.median(windows, axis=1)[:n], dtype=np.float64)
+
+
+# -- the usable part of a sweep -------------------------------------------------------------
+@dataclass(frozen=True)
+class _Sweep:
+    lr: NDArray[np.float64]
+    loss: NDArray[np.float64]
+    end: int  # points [0, end) are usable: finite and before divergence
+    n: int  # points recorded
+    h: float  # smoothing width in steps
+    note: str  # how the sweep ended, for reasons
+
+
+def _sweep(result: RangeTestResult, smooth: float) -> _Sweep:
+    smooth = v.fraction("smooth", smooth, low_open=True)
+    lr = np.asarray(result.lr, dtype=np.float64)
+    loss = np.asarray(result.loss, dtype=np.float64)
+    n = len(lr)
+    if n == 0 or not np.isfinite(loss).any():
+        raise SuggestionError(
+            "no finite loss was recorded (all NaN): nothing to read; check the model and the "
+            "loss function, and start the sweep at a smaller start_lr",
+            "all_nan",
+        )
+    if not (np.isfinite(lr) & (lr > 0)).all():
+        raise SuggestionError(
+            "the recorded learning rates are not all finite and > 0: cannot read them",
+            "all_nan",
+        )
+    bad = np.flatnonzero(~np.isfinite(loss))
+    end = int(bad[0]) if len(bad) else n
+    h = max(2.0, n * smooth)
+    if end < MIN_POINTS:
+        if end < n or result.stop_reason in ("diverged", "non_finite_loss"):
+            raise SuggestionError(
+                f"the sweep diverged at once (a non-finite or exploding loss after {end} of "
+                f"{n} points, at lr={lr[min(end, n - 1)]:.3g}): start_lr is already too large; "
+                "rerun with a smaller start_lr",
+                "diverged_at_once",
+            )
+        raise SuggestionError(
+            f"the sweep has only {n} points; at least {MIN_POINTS} are needed (run more "
+            "iterations: the paper sweeps over a few epochs)",
+            "too_short",
+        )
+    # Cut where the loss climbs back above its starting level after its minimum.
+    k = max(2, round(h))
+    med = _running_median(loss[:end], k)
+    start_level = float(np.median(loss[: max(5, int(2 * h))]))
+    low = int(np.argmin(med))
+    above = np.flatnonzero(med[low:] > start_level)
+    note = "the sweep ran to the end"
+    if len(above):
+        end = low + int(above[0])
+        note = f"the loss blew up from lr={lr[end]:.3g}"
+    elif end < n:
+        note = f"the loss became non-finite at lr={lr[end]:.3g}"
+    if end < MIN_POINTS:
+        raise SuggestionError(
+            f"the loss rose from the first steps (above its start level by lr={lr[end]:.3g}, "
+            f"after {end} points): start_lr is already too large; rerun with a smaller start_lr",
+            "diverged_at_once",
+        )
+    return _Sweep(lr, loss, end, n, h, note)
+
+
+# -- reading a rise ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rise:
+    """Where a rising curve starts to rise, slows, and peaks (indices into its samples)."""
+
+    fit: NDArray[np.float64]  # smoothed curve
+    base: int
+    knee: int
+    peak: int
+    start_level: float
+    rise: float
+    sigma: float
+    slowed: bool  # False: the rise never slowed and ``knee`` is the peak
+    started_at_once: bool  # True: already rising at the first point
+
+
+def read_rise(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    h: float,
+    *,
+    z: float = 3.0,
+    base_frac: float = 0.1,
+    what: str = "curve",
+) -> Rise:
+    """Smooth ``y(x)`` (``x`` in sweep steps) and read its rise; see the module docstring.
+
+    Raises :class:`SuggestionError` (``kind="flat"``) when the rise is not significant.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(200.0)
+        >>> y = 1 / (1 + np.exp(-(x - 100) / 10))
+        >>> r = read_rise(x, y, h=5.0)
+        >>> 60 < r.base < 100 < r.knee < r.peak
+        True
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    fit, norm = local_linear(x, y, h)
+    sigma = noise_level(y)
+    k0 = max(5, int(2 * h))
+    first = x <= x[0] + max(4.0, 2 * h)
+    if first.sum() < 3:
+        first = np.arange(len(x)) < min(k0, len(x))
+    start_level = float(np.nanmedian(y[first]))
+    se0 = sigma / math.sqrt(max(1, int(np.isfinite(y[first]).sum())))
+    peak = int(np.nanargmax(fit))
+    rise = float(fit[peak] - start_level)
+    se_peak = sigma * float(norm[peak])
+    if not rise > z * math.hypot(se0, se_peak) or peak == 0:
+        raise SuggestionError(
+            f"the {what} is flat: its best smoothed value is {rise:+.3g} from its start level "
+            f"{start_level:.3g}, within {z:g} standard errors of the noise "
+            f"(sigma={sigma:.3g} per point); sweep a wider LR range or for longer",
+            "flat",
+        )
+    threshold = np.maximum(z * np.hypot(se0, sigma * norm[:peak]), base_frac * rise)
+    below = np.flatnonzero(fit[:peak] < start_level + threshold)
+    started_at_once = len(below) == 0
+    base = 0 if started_at_once else int(below[-1]) + 1
+    base = min(base, peak)
+    knee, slowed = peak, False
+    if peak - base >= 2 and fit[peak] > fit[base]:
+        t = (x[base : peak + 1] - x[base]) / (x[peak] - x[base])
+        s = (fit[base : peak + 1] - fit[base]) / (fit[peak] - fit[base])
+        gap = s - t
+        j = int(np.argmax(gap))
+        if gap[j] > 0 and 0 < j < peak - base:
+            knee, slowed = base + j, True
+    return Rise(fit, base, knee, peak, start_level, rise, sigma, slowed, started_at_once)
+
+
+# -- the two-bound rules -------------------------------------------------------------------
+def _fmt(lr: float) -> str:
+    return f"{lr:.3g}"
+
+
+def _metric_curve(
+    result: RangeTestResult, sweep: _Sweep, use_validation: bool | None
+) -> tuple[str, NDArray[np.float64], NDArray[np.float64], float]:
+    """``(curve name, x steps, values, h)`` of the metric to read."""
+    val_x = val_y = None
+    if result.val_step is not None and result.val_metric is not None:
+        keep = (result.val_step < sweep.end) & np.isfinite(result.val_metric)
+        if keep.sum() >= MIN_POINTS:
+            val_x = result.val_step[keep].astype(np.float64)
+            val_y = np.asarray(result.val_metric, dtype=np.float64)[keep]
+    if use_validation is True and val_x is None:
+        raise SuggestionError(
+            f"use_validation=True, but fewer than {MIN_POINTS} validation scores were recorded "
+            "before the sweep diverged (pass val_loader and a smaller val_every)",
+            "no_metric",
+        )
+    if val_x is not None and val_y is not None and use_validation is not False:
+        spacing = float(np.median(np.diff(val_x))) if len(val_x) > 1 else 1.0
+        return "val_metric", val_x, val_y, max(sweep.h, spacing)
+    if result.metric is None or not np.isfinite(result.metric[: sweep.end]).any():
+        raise SuggestionError(
+            "no metric was recorded: the 'accuracy' rule needs one (use method='loss', or run "
+            "the range test with metric='accuracy')",
+            "no_metric",
+        )
+    x = np.arange(sweep.end, dtype=np.float64)
+    return "metric", x, np.asarray(result.metric[: sweep.end], dtype=np.float64), sweep.h
+
+
+def _two_bounds(
+    method: str,
+    result: RangeTestResult,
+    sweep: _Sweep,
+    curve: str,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    r: Rise,
+    sign: float,
+    margin: float,
+    label: str,
+) -> Bounds:
+    steps = x.astype(np.int64)
+    lr = sweep.lr[steps]
+    fit = sign * r.fit
+    base_lr = float(lr[r.base])
+    knee_lr = float(lr[r.knee])
+    max_lr = max(base_lr, knee_lr / margin)
+    peak_word = "peak" if sign > 0 else "minimum"
+    if margin == 1:
+        max_point = Point("max_lr", max_lr, float(fit[r.knee]), int(steps[r.knee]))
+    else:
+        max_point = Point("max_lr", max_lr, float(np.interp(max_lr, lr, fit)), None)
+    points = [
+        Point("base_lr", base_lr, float(fit[r.base]), int(steps[r.base])),
+        max_point,
+        Point(peak_word, float(lr[r.peak]), float(fit[r.peak]), int(steps[r.peak])),
+    ]
+    rising = "rise" if sign > 0 else "fall"
+    start = (
+        f"already {'rising' if sign > 0 else 'falling'} at the start of the sweep, so base_lr is "
+        f"its first LR {_fmt(base_lr)}"
+        if r.started_at_once
+        else f"starts to {rising} clearly at lr={_fmt(base_lr)}"
+    )
+    if r.slowed:
+        top = (f"its {rising} slows at lr={_fmt(knee_lr)}, before its {peak_word} "
+               f"{fit[r.peak]:.3g} at lr={_fmt(float(lr[r.peak]))}")  # fmt: skip
+    else:
+        verb = "falls" if sign > 0 else "turns up"
+        top = f"it {verb} after its {peak_word} {fit[r.peak]:.3g} at lr={_fmt(knee_lr)}"
+    kept = f"; max_lr = that / {margin:g}" if margin != 1 else ""
+    reason = f"{label} {start}; {top}{kept} ({sweep.note})"
+    details = {
+        "noise": r.sigma,
+        "start_level": sign * r.start_level,
+        "change": r.rise,
+        "smoothing_steps": sweep.h,
+        "points_used": int(sweep.end),
+        "points_recorded": int(sweep.n),
+        "knee_lr": knee_lr,
+        "peak_lr": float(lr[r.peak]),
+        "margin": margin,
+    }
+    return Bounds(base_lr, max_lr, method, reason, curve, tuple(lr.tolist()), tuple(fit.tolist()),
+                  tuple(points), details)  # fmt: skip
+
+
+@register("accuracy")
+def accuracy_rule(
+    result: RangeTestResult,
+    *,
+    use_validation: bool | None = None,
+    maximize: bool = True,
+    smooth: float = 1 / 40,
+    z: float = 3.0,
+    base_frac: float = 0.1,
+    margin: float = 1.0,
+) -> Bounds:
+    """Both bounds from the accuracy, as the CLR paper reads them (Smith 2015, §3.3).
+
+    ``base_lr``: where the accuracy starts to rise (significantly, and by ``base_frac`` of its
+    total rise). ``max_lr``: where the rise slows (the knee) or, if it never slows, where the
+    accuracy falls (its peak), divided by ``margin``. The validation metric is read when at
+    least 8 scores were recorded (``use_validation=None``); ``maximize=False`` reads a metric
+    where lower is better.
+    """
+    _check_result(result)
+    margin = _margin(margin)
+    sweep = _sweep(result, smooth)
+    curve, x, y, h = _metric_curve(result, sweep, use_validation)
+    name = result.metric_name or "metric"
+    what = f"validation {name}" if curve == "val_metric" else f"training {name}"
+    sign = 1.0 if maximize else -1.0
+    r = read_rise(x, sign * y, h, z=v.positive("z", z),
+                  base_frac=v.fraction("base_frac", base_frac), what=what)  # fmt: skip
+    return _two_bounds("accuracy", result, sweep, curve, x, y, r, sign, margin,
+                       f"The {what}")  # fmt: skip
+
+
+@register("loss")
+def loss_rule(
+    result: RangeTestResult,
+    *,
+    smooth: float = 1 / 40,
+    z: float = 3.0,
+    base_frac: float = 0.1,
+    margin: float = 1.0,
+) -> Bounds:
+    """Both bounds from the training loss against the LR.
+
+    The raw loss is re-smoothed without lag (the recorded EMA trails the sweep by about
+    ``1 / (1 - beta)`` steps). ``base_lr``: where the loss starts to fall clearly (significantly,
+    and by ``base_frac`` of its total fall). ``max_lr``: where the fall slows (the knee), before
+    the loss bottoms out; if it never slows, where it bottoms out; divided by ``margin``.
+    """
+    _check_result(result)
+    margin = _margin(margin)
+    sweep = _sweep(result, smooth)
+    x = np.arange(sweep.end, dtype=np.float64)
+    y = sweep.loss[: sweep.end]
+    r = read_rise(x, -y, sweep.h, z=v.positive("z", z),
+                  base_frac=v.fraction("base_frac", base_frac), what="loss")  # fmt: skip
+    return _two_bounds("loss", result, sweep, "loss", x, y, r, -1.0, margin, "The training loss")
+
+
+def _margin(margin: float) -> float:
+    m = v.finite("margin", margin)
+    if m < 1:
+        raise ValueError(f"margin must be >= 1 (max_lr = LR at the knee / margin), got {margin!r}")
+    return m
+
+
+@register("auto")
+def auto_rule(result: RangeTestResult, **options: Any) -> Bounds:
+    """``"accuracy"`` when a metric was recorded, ``"loss"`` otherwise.
+
+    Both are computed when possible; the reason says whether their ``max_lr`` agree (within a
+    factor 1.5) and ``details["other"]`` holds the other reading. When the metric cannot be
+    read (flat, not recorded) the loss reading is returned and the reason says why.
+    """
+    _check_result(result)
+    has_metric = (result.metric is not None and np.isfinite(result.metric).any()) or (
+        result.val_metric is not None and np.isfinite(result.val_metric).any()
+    )
+    loss_opts = {k: val for k, val in options.items() if k in ("smooth", "z", "base_frac",
+                                                                   "margin")}  # fmt: skip
+    acc: Bounds | None = None
+    acc_err: SuggestionError | None = None
+    if has_metric:
+        try:
+            acc = accuracy_rule(result, **options)
+        except SuggestionError as exc:
+            acc_err = exc
+    try:
+        loss = loss_rule(result, **loss_opts)
+    except SuggestionError as exc:
+        if acc is None:
+            if acc_err is not None and acc_err.kind not in ("flat", "no_metric"):
+                raise acc_err from None
+            raise
+        return _with(acc, "auto", f"{acc.reason}. The loss gives no reading: {exc}", None)
+    if acc is None:
+        why = f" (the metric gives no reading: {acc_err})" if acc_err else " (no metric recorded)"
+        return _with(loss, "auto", loss.reason + why, None)
+    ratio = acc.max_lr / loss.max_lr
+    agree = 1 / 1.5 <= ratio <= 1.5
+    verdict = (
+        f"The loss reading agrees (max_lr {_fmt(loss.max_lr)}, x{ratio:.2f})"
+        if agree
+        else f"The loss reading disagrees: max_lr {_fmt(loss.max_lr)} (the accuracy's is "
+        f"x{ratio:.2f} that)"
+    )
+    return _with(acc, "auto", f"{acc.reason}. {verdict}", loss, agree)
+
+
+def _with(b: Bounds, method: str, reason: str, other: Bounds | None,
+          agree: bool | None = None) -> Bounds:  # fmt: skip
+    details = dict(b.details)
+    details["read_by"] = b.method
+    if other is not None:
+        details["other"] = {"method": other.method, "base_lr": other.base_lr,
+                            "max_lr": other.max_lr, "agree": agree}  # fmt: skip
+    return Bounds(b.base_lr, b.max_lr, method, reason, b.curve, b.curve_lr, b.curve_values,
+                  b.points, details)  # fmt: skip
+
+
+# -- single-LR rules -----------------------------------------------------------------------
+def _finite_prefix(result: RangeTestResult, curve: str) -> tuple[NDArray[Any], NDArray[Any]]:
+    """LRs and ``curve`` up to the first non-finite value (the sweep's usable part)."""
+    _sweep(result, 1 / 40)  # raises for all-NaN, too short, diverged at once
+    y = np.asarray(getattr(result, curve), dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(y))
+    end = int(bad[0]) if len(bad) else len(y)
+    return np.asarray(result.lr[:end], dtype=np.float64), y[:end]
+
+
+def _require_fall(result: RangeTestResult) -> None:
+    """Raise ``flat`` unless the loss falls significantly somewhere in the sweep."""
+    sweep = _sweep(result, 1 / 40)
+    x = np.arange(sweep.end, dtype=np.float64)
+    read_rise(x, -sweep.loss[: sweep.end], sweep.h, what="loss")
+
+
+def _trim(lr: NDArray[Any], y: NDArray[Any], skip_start: int, skip_end: int,
+          rule: str) -> tuple[NDArray[Any], NDArray[Any]]:  # fmt: skip
+    skip_start = v.integer("skip_start", skip_start, minimum=0)
+    skip_end = v.integer("skip_end", skip_end, minimum=0)
+    stop = len(lr) - skip_end
+    if stop - skip_start < 2:
+        raise SuggestionError(
+            f"the {rule!r} rule skips {skip_start} points at the start and {skip_end} at the "
+            f"end, leaving {max(0, stop - skip_start)} of {len(lr)}; at least 2 are needed",
+            "too_short",
+        )
+    return lr[skip_start:stop], y[skip_start:stop]
+
+
+def _single(result: RangeTestResult, method: str, lr_value: float, reason: str,
+            curve: str, lr: NDArray[Any], y: NDArray[Any],
+            points: list[Point], details: dict[str, Any]) -> Bounds:  # fmt: skip
+    max_lr = float(lr_value)
+    base_lr = max_lr / SINGLE_LR_DIVISOR
+    reason = (f"{reason}; base_lr = max_lr / {SINGLE_LR_DIVISOR:g} (a single-LR rule: the CLR "
+              "paper's base_lr = max_lr / 3 or / 4)")  # fmt: skip
+    points = [*points, Point("max_lr", max_lr, float(np.interp(max_lr, lr, y)), None),
+              Point("base_lr", base_lr, float(np.interp(base_lr, lr, y)), None)]  # fmt: skip
+    return Bounds(base_lr, max_lr, method, reason, curve, tuple(lr.tolist()), tuple(y.tolist()),
+                  tuple(points), details)  # fmt: skip
+
+
+@register("steepest")
+def steepest_rule(
+    result: RangeTestResult,
+    *,
+    skip_start: int = 10,
+    skip_end: int = 5,
+    wrt: str = "log_lr",
+    curve: str = "smoothed_loss",
+) -> Bounds:
+    """The LR where the smoothed loss falls fastest: ``argmin d loss / d log(lr)``.
+
+    This is torch-lr-finder's ``plot(suggest_lr=True)`` (``skip_start=10, skip_end=5``, the
+    gradient over the sample index, which on an exponential sweep is the gradient against
+    log-LR). ``wrt="index"`` reproduces torch-lr-finder on any sweep; Lightning's
+    ``suggestion()`` is ``skip_start=10, skip_end=1, wrt="lr"``. The derivative is
+    ``numpy.gradient`` (central differences).
+    """
+    _check_result(result)
+    v.choice("wrt", wrt, ("log_lr", "lr", "index"))
+    v.choice("curve", curve, ("smoothed_loss", "loss"))
+    _require_fall(result)
+    lr, y = _finite_prefix(result, curve)
+    lr_t, y_t = _trim(lr, y, skip_start, skip_end, "steepest")
+    if wrt == "index":
+        grad = np.gradient(y_t)
+    else:
+        coord = np.log(lr_t) if wrt == "log_lr" else lr_t
+        grad = np.gradient(y_t, coord)
+    i = int(np.argmin(grad))
+    where = {"log_lr": "log-LR", "lr": "LR", "index": "sample index"}[wrt]
+    reason = (f"steepest fall of the {curve.replace('_', ' ')} against {where} at "
+              f"lr={_fmt(float(lr_t[i]))} (torch-lr-finder/Lightning rule)")  # fmt: skip
+    pts = [Point("steepest", float(lr_t[i]), float(y_t[i]), int(i + skip_start))]
+    return _single(result, "steepest", float(lr_t[i]), reason, curve, lr, y, pts,
+                   {"wrt": wrt, "skip_start": skip_start, "skip_end": skip_end})  # fmt: skip
+
+
+def _fastai_trim(result: RangeTestResult, skip_start: int | None,
+                 skip_end: int, rule: str) -> tuple[NDArray[Any], NDArray[Any], int]:  # fmt: skip
+    """fastai's ``lr_find`` view: smoothed losses ``[num_it // 10 : -5]``, cut at the first NaN."""
+    lr = np.asarray(result.lr, dtype=np.float64)
+    y = np.asarray(result.smoothed_loss, dtype=np.float64)
+    _sweep(result, 1 / 40)
+    if skip_start is None:
+        num_it = result.config.get("num_iter", len(lr))
+        skip_start = int(num_it) // 10 if isinstance(num_it, (int, float)) else len(lr) // 10
+    lr_t, y_t = _trim(lr, y, skip_start, skip_end, rule)
+    bad = np.flatnonzero(np.isnan(y_t))
+    if len(bad):
+        lr_t, y_t = lr_t[: bad[0]], y_t[: bad[0]]
+    if len(lr_t) < 2:
+        raise SuggestionError(
+            f"fewer than 2 finite points remain for the {rule!r} rule", "too_short"
+        )
+    return lr_t, y_t, skip_start
+
+
+@register("minimum")
+def minimum_rule(result: RangeTestResult, *, skip_start: int | None = None,
+                 skip_end: int = 5) -> Bounds:  # fmt: skip
+    """fastai's ``minimum``: one tenth of the LR at the lowest smoothed loss.
+
+    On fastai's view of the sweep: ``skip_start`` defaults to a tenth of the requested
+    iterations and ``skip_end`` to 5; the curve stops at the first NaN.
+    """
+    _check_result(result)
+    _require_fall(result)
+    lr, y, s0 = _fastai_trim(result, skip_start, skip_end, "minimum")
+    i = int(np.argmin(y))
+    reason = (f"lowest smoothed loss {y[i]:.3g} at lr={_fmt(float(lr[i]))}; max_lr is a tenth of "
+              "that (fastai's 'minimum' rule)")  # fmt: skip
+    pts = [Point("minimum", float(lr[i]), float(y[i]), int(i + s0))]
+    return _single(result, "minimum", float(lr[i]) / 10, reason, "smoothed_loss", lr, y, pts,
+                   {"skip_start": s0, "skip_end": skip_end})  # fmt: skip
+
+
+def _longest_decrease(y: NDArray[Any]) -> tuple[int, int]:
+    """fastai's valley span ``(start, end)``: ``end`` is the first index where the longest
+    strictly decreasing subsequence (not necessarily contiguous) ends, ``start = end - length``."""
+    n = len(y)
+    length = np.ones(n, dtype=np.int64)
+    for i in range(1, n):
+        higher = y[:i] > y[i]
+        if higher.any():
+            length[i] = int(length[:i][higher].max()) + 1
+    end = int(np.argmax(length))
+    return end - int(length[end]), end
+
+
+@register("valley")
+def valley_rule(result: RangeTestResult, *, skip_start: int | None = None,
+                skip_end: int = 5) -> Bounds:  # fmt: skip
+    """fastai's ``valley`` (its default): a point in the longest valley of the smoothed loss.
+
+    The valley spans the longest strictly decreasing subsequence of the loss; with ``length``
+    its span in points, the suggestion sits ``int(length / 3) + int(length / 6)`` points after
+    its start (about halfway down). Same view of the sweep as :func:`minimum_rule`.
+    """
+    _check_result(result)
+    _require_fall(result)
+    lr, y, s0 = _fastai_trim(result, skip_start, skip_end, "valley")
+    start, end = _longest_decrease(y)
+    third = (end - start) / 3
+    i = start + int(third) + int(third / 2)
+    reason = (f"longest valley of the smoothed loss from lr={_fmt(float(lr[max(start, 0)]))} to "
+              f"lr={_fmt(float(lr[end]))}; the suggestion sits about halfway down it, at "
+              f"lr={_fmt(float(lr[i]))} (fastai's 'valley' rule)")  # fmt: skip
+    pts = [Point("valley start", float(lr[max(start, 0)]), float(y[max(start, 0)]),
+                 int(max(start, 0) + s0)),
+           Point("valley end", float(lr[end]), float(y[end]), int(end + s0))]  # fmt: skip
+    return _single(result, "valley", float(lr[i]), reason, "smoothed_loss", lr, y, pts,
+                   {"skip_start": s0, "skip_end": skip_end})  # fmt: skip
+
+
+@register("slide")
+def slide_rule(
+    result: RangeTestResult,
+    *,
+    skip_start: int | None = None,
+    skip_end: int = 5,
+    lr_diff: int = 15,
+    thresh: float = 0.005,
+    adjust_value: float = 1.0,
+) -> Bounds:
+    """fastai's ``slide``: walk back from the end of the sweep to where the loss slope settles.
+
+    With ``g`` the gradient of the smoothed loss over the sample index, a pair of points
+    ``lr_diff`` apart slides back from the end while ``|g[right] - g[left]| > thresh``; the
+    suggestion is the left point's LR where the slide stops, times ``adjust_value``. ``thresh``
+    is in loss units, so unlike the other rules this one depends on the loss scale.
+    """
+    _check_result(result)
+    lr_diff = v.integer("lr_diff", lr_diff, minimum=1)
+    thresh = v.positive("thresh", thresh)
+    adjust_value = v.positive("adjust_value", adjust_value)
+    _require_fall(result)
+    lr, y, s0 = _fastai_trim(result, skip_start, skip_end, "slide")
+    n = len(y)
+    if n <= lr_diff:
+        raise SuggestionError(
+            f"the 'slide' rule needs more than lr_diff={lr_diff} points, got {n}", "too_short"
+        )
+    g = np.gradient(y)
+    right, left = n - 1, n - 1 - lr_diff
+    pick = left
+    while left >= 0 and abs(g[right] - g[left]) > thresh:
+        pick = left
+        right -= 1
+        left -= 1
+    suggestion = float(lr[pick]) * adjust_value
+    reason = (f"sliding back from the end, the loss slope settles at lr={_fmt(float(lr[pick]))}"
+              f"{f' (x{adjust_value:g})' if adjust_value != 1 else ''} "
+              "(fastai's 'slide' rule)")  # fmt: skip
+    pts = [Point("slide", float(lr[pick]), float(y[pick]), int(pick + s0))]
+    return _single(result, "slide", suggestion, reason, "smoothed_loss", lr, y, pts,
+                   {"lr_diff": lr_diff, "thresh": thresh, "adjust_value": adjust_value})
