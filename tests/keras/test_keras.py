@@ -1,0 +1,389 @@
+"""cyclr.keras on Keras 3's PyTorch backend: the schedule in fit, saving, momentum, range test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cyclr
+
+# minversion also rejects the namespace package that a ``tests/keras`` folder on sys.path gives.
+keras = pytest.importorskip("keras", minversion="3.0", reason="needs the keras extra: cyclr[keras]")
+if keras.backend.backend() != "torch":  # keras was imported before tests/keras/conftest.py ran
+    pytest.skip(
+        f"needs KERAS_BACKEND=torch, got {keras.backend.backend()}", allow_module_level=True
+    )
+
+from cyclr.keras import MomentumCallback, Schedule, range_test  # noqa: E402
+
+# Keras' torch backend converts tensors with np.array(x), which numpy 2 flags for every tensor.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
+N_FEATURES, N_CLASSES = 8, 3
+
+# keras.ops computes schedules in float32: |keras - numpy| <= RTOL32 * peak (measured <= 5e-7).
+RTOL32 = 2e-6
+
+
+def _close(got, s: cyclr.Schedule, steps) -> None:
+    ref = s(np.asarray(steps))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=RTOL32 * np.max(np.abs(ref)), err_msg=repr(s))
+
+
+def _data(n: int = 256, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, N_FEATURES)).astype("float32")
+    w = rng.normal(size=(N_FEATURES, N_CLASSES))
+    y = np.argmax(x @ w + 0.3 * rng.normal(size=(n, N_CLASSES)), axis=1)
+    return x, y
+
+
+def _model(*, bn: bool = False, dropout: bool = False, seed: int = 0) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    layers: list = [keras.Input((N_FEATURES,)), keras.layers.Dense(16, activation="relu")]
+    if bn:
+        layers.append(keras.layers.BatchNormalization())
+    if dropout:
+        layers.append(keras.layers.Dropout(0.3))
+    layers.append(keras.layers.Dense(N_CLASSES))
+    return keras.Sequential(layers)
+
+
+def _compile(model: keras.Model, optimizer: keras.optimizers.Optimizer, **kw) -> keras.Model:
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        **kw,
+    )
+    return model
+
+
+def _recording(cls: type) -> type:
+    """An optimizer subclass that records, per update, the LR and momentum it really applied."""
+
+    class Recording(cls):  # type: ignore[misc, valid-type]
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.applied: dict[int, tuple[float, float]] = {}
+
+        def update_step(self, gradient, variable, learning_rate):
+            step = int(keras.ops.convert_to_numpy(self.iterations))
+            mom = getattr(self, "momentum", getattr(self, "beta_1", np.nan))
+            self.applied.setdefault(step, (float(learning_rate), float(mom)))
+            return super().update_step(gradient, variable, learning_rate)
+
+    Recording.__name__ = f"Recording{cls.__name__}"
+    return Recording
+
+
+SCHEDULES = [
+    cyclr.OneCycle.pytorch(0.1, total_steps=48),
+    cyclr.Chain(
+        (cyclr.Triangular2(0.01, 0.1, 3), cyclr.OneCycle(0.1, total_steps=30)), lengths=(12,)
+    ),
+    cyclr.Triangular2(0.01, 0.1, step_size=5),
+    cyclr.ExpRange(0.01, 0.1, step_size=6, gamma=0.97),
+]
+
+
+# -- Schedule ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("s", SCHEDULES[:2], ids=lambda s: type(s).__name__)
+def test_fit_applies_the_schedule_at_every_update(s: cyclr.Schedule) -> None:
+    x, y = _data(160)
+    opt = _recording(keras.optimizers.SGD)(learning_rate=Schedule(s), momentum=0.9)
+    model = _compile(_model(), opt)
+    model.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0)  # 40 updates
+    steps = sorted(opt.applied)
+    assert steps == list(range(40))
+    _close([opt.applied[t][0] for t in steps], s, steps)
+    _close(float(model.optimizer.learning_rate), s, 40)
+
+
+def test_schedule_evaluates_every_policy_with_keras_ops() -> None:
+    steps = np.arange(300)
+    for s in [
+        *SCHEDULES,
+        cyclr.Triangular(0.001, 0.006, step_size=30, step_size_down=50),
+        cyclr.ExpRange(0.01, 0.1, 25, gamma=0.995, decay="amplitude"),
+        cyclr.OneCycle(0.2, total_steps=250),
+        cyclr.OneCycle.pytorch(0.1, 200, three_phase=True),
+        cyclr.OneCycle.fastai(0.01, 200),
+        cyclr.Piecewise((0, 10.5, 99.25), (0.1, 1.0, 0.05), anneal="cos"),
+        cyclr.Triangular(0.1, 0.5, 20).momentum(),
+        cyclr.OneCycle.fastai(0.01, 200).momentum(),
+    ]:
+        got = keras.ops.convert_to_numpy(Schedule(s)(keras.ops.convert_to_tensor(steps)))
+        assert got.dtype == np.float32
+        _close(got, s, steps)
+
+
+def test_config_round_trip_is_plain_json() -> None:
+    for s in SCHEDULES:
+        lr = Schedule(s)
+        config = json.loads(json.dumps(lr.get_config()))
+        assert Schedule.from_config(config).schedule == s
+        ser = keras.optimizers.schedules.serialize(lr)
+        assert ser["registered_name"] == "cyclr>Schedule"
+        back = keras.optimizers.schedules.deserialize(json.loads(json.dumps(ser)))
+        assert isinstance(back, Schedule) and back.schedule == s
+    opt = keras.optimizers.SGD(Schedule(SCHEDULES[0]), momentum=0.9)
+    opt2 = keras.optimizers.SGD.from_config(json.loads(json.dumps(opt.get_config())))
+    assert opt2.learning_rate is not None and opt2._learning_rate.schedule == SCHEDULES[0]
+
+
+def test_schedule_validation() -> None:
+    with pytest.raises(TypeError, match="schedule must be a cyclr Schedule"):
+        Schedule(0.1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"not a cyclr\.keras\.Schedule config"):
+        Schedule.from_config({"type": "Triangular"})
+    with pytest.raises(ValueError, match="unknown schedule type"):
+        Schedule.from_config({"schedule": {"type": "Nope"}})
+
+
+def test_saved_keras_model_with_the_schedule_loads_and_resumes(tmp_path) -> None:
+    s = cyclr.OneCycle(0.1, total_steps=60)
+    x, y = _data(160)
+    model = _compile(_model(), keras.optimizers.SGD(Schedule(s), momentum=0.9))
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)  # 10 updates
+    path = tmp_path / "model.keras"
+    model.save(path)
+
+    loaded = keras.saving.load_model(path)
+    lr = loaded.optimizer._learning_rate
+    assert isinstance(lr, Schedule) and lr.schedule == s
+    assert int(keras.ops.convert_to_numpy(loaded.optimizer.iterations)) == 10
+    _close(float(loaded.optimizer.learning_rate), s, 10)
+    # Both continue the same trajectory from update 10.
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.weights, loaded.weights):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b),
+                                   rtol=1e-6, atol=1e-7)  # fmt: skip
+
+    # What a fresh process finds after ``import cyclr.keras``: the class under its registered
+    # name, so no custom_objects are needed.
+    assert keras.saving.get_registered_object("cyclr>Schedule") is Schedule
+    assert keras.saving.get_registered_name(Schedule) == "cyclr>Schedule"
+
+
+# -- MomentumCallback --------------------------------------------------------------------------
+@pytest.mark.parametrize("cls, kw", [("SGD", {"momentum": 0.9}), ("AdamW", {})])
+def test_momentum_callback_cycles_momentum_or_beta_1(cls: str, kw: dict) -> None:
+    s = cyclr.OneCycle.pytorch(0.01, total_steps=20)
+    mom = s.momentum(0.85, 0.95)
+    x, y = _data(96)
+    opt = _recording(getattr(keras.optimizers, cls))(learning_rate=Schedule(s), **kw)
+    model = _compile(_model(), opt)
+    callbacks = [MomentumCallback(mom)]
+    model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, callbacks=callbacks)
+    applied = np.array([opt.applied[t] for t in range(18)])  # 18 updates
+    _close(applied[:, 0], s, np.arange(18))
+    np.testing.assert_array_equal(applied[:, 1], mom(np.arange(18)))
+    assert applied[0, 1] == 0.95 and min(applied[:, 1]) == pytest.approx(0.85)
+
+
+def test_momentum_callback_errors() -> None:
+    x, y = _data(32)
+    mom = cyclr.Triangular(0.01, 0.1, 5).momentum()
+    for opt, match in [
+        (keras.optimizers.SGD(0.01), "momentum=0, so it keeps no velocity"),
+        (keras.optimizers.Adagrad(0.01), "has neither"),
+    ]:
+        model = _compile(_model(), opt)
+        with pytest.raises(ValueError, match=match):
+            model.fit(x, y, batch_size=16, verbose=0, callbacks=[MomentumCallback(mom)])
+    model = _compile(_model(), keras.optimizers.Adagrad(0.01))
+    with pytest.raises(ValueError, match="no float hyperparameter"):
+        model.fit(x, y, verbose=0, callbacks=[MomentumCallback(mom, attribute="rho")])
+    model = _compile(_model(), keras.optimizers.SGD(0.01, momentum=0.9), jit_compile=True)
+    with pytest.raises(ValueError, match="needs an eager train step"):
+        model.fit(x, y, batch_size=16, verbose=0, callbacks=[MomentumCallback(mom)])
+    with pytest.raises(TypeError, match="schedule must be a cyclr Schedule"):
+        MomentumCallback(0.9)  # type: ignore[arg-type]
+
+
+# -- range_test --------------------------------------------------------------------------------
+def _state(model: keras.Model) -> list[np.ndarray]:
+    variables = list(model.variables) + list(model.optimizer.variables)
+    return [np.array(keras.ops.convert_to_numpy(v.value), copy=True) for v in variables]
+
+
+def _assert_bitwise(before: list[np.ndarray], after: list[np.ndarray]) -> None:
+    assert len(before) == len(after)
+    for a, b in zip(before, after):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes()
+
+
+def test_fit_logs_report_a_running_mean_so_range_test_reads_each_batch() -> None:
+    """Keras' ``logs["loss"]`` in ``on_train_batch_end`` is the epoch's running mean."""
+    x, y = _data(160)
+    lr = 0.05
+
+    # Independent per-batch losses: the loss before each plain SGD update, batch by batch.
+    ref = _compile(_model(), keras.optimizers.SGD(lr))
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    per_batch = []
+    for i in range(10):
+        xb, yb = x[16 * i : 16 * (i + 1)], y[16 * i : 16 * (i + 1)]
+        per_batch.append(float(keras.ops.convert_to_numpy(loss_fn(yb, ref(xb)))))
+        ref.train_on_batch(xb, yb)
+
+    logged = []
+    cb = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: logged.append(logs["loss"])
+    )
+    fit_model = _compile(_model(), keras.optimizers.SGD(lr))
+    fit_model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=[cb])
+    running_mean = np.cumsum(per_batch) / np.arange(1, 11)
+    np.testing.assert_allclose(logged, running_mean, rtol=1e-5)
+    assert not np.allclose(logged, per_batch, rtol=1e-3)
+
+    # A linear sweep from lr to lr + tiny: range_test records the per-batch losses themselves.
+    model = _compile(_model(), keras.optimizers.SGD(lr))
+    r = range_test(model, x, y, start_lr=lr, end_lr=lr * (1 + 1e-9), num_iter=10, mode="linear",
+                   batch_size=16, shuffle=False, diverge=None)  # fmt: skip
+    np.testing.assert_allclose(r.loss, per_batch, rtol=1e-5)
+    acc = r.metric
+    assert r.metric_name == "accuracy" and acc is not None and set(acc * 16) <= set(range(17))
+
+
+def test_range_test_sweep_result_and_bitwise_restore_mid_training() -> None:
+    x, y = _data(256)
+    model = _compile(_model(bn=True, dropout=True), keras.optimizers.Adam(1e-3))
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # optimizer state exists
+    before = _state(model)
+    r = range_test(model, x, y, start_lr=1e-4, end_lr=1.0, num_iter=30, batch_size=32)
+    _assert_bitwise(before, _state(model))
+    assert isinstance(r, cyclr.RangeTestResult)
+    assert r.stop_reason in ("end", "diverged") and len(r) >= 10
+    expected = 1e-4 * (1.0 / 1e-4) ** (np.arange(len(r)) / 29)
+    np.testing.assert_allclose(r.lr, expected.astype(np.float32), rtol=1e-6)
+    # Bias-corrected EMA, beta 0.98.
+    avg, sm = 0.0, []
+    for i, loss in enumerate(r.loss):
+        avg = 0.98 * avg + 0.02 * loss
+        sm.append(avg / (1 - 0.98 ** (i + 1)))
+    np.testing.assert_allclose(r.smoothed_loss, sm, rtol=1e-12)
+    assert r.mode == "exp" and r.config["framework"] == "keras" and r.config["optimizer"] == "Adam"
+    assert r.versions["keras_backend"] == "torch" and "keras" in r.versions
+    back = cyclr.RangeTestResult.from_dict(json.loads(json.dumps(r.to_dict())))
+    np.testing.assert_array_equal(back.loss, r.loss)
+
+
+def test_range_test_on_a_fresh_model_leaves_training_unchanged() -> None:
+    x, y = _data(128)
+    a = _compile(_model(seed=3), keras.optimizers.SGD(0.05, momentum=0.9))
+    b = _compile(_model(seed=3), keras.optimizers.SGD(0.05, momentum=0.9))
+    range_test(a, x, y, start_lr=1e-3, end_lr=1.0, num_iter=12, batch_size=32)
+    for m in (a, b):
+        m.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
+    _assert_bitwise(_state(b), _state(a))
+
+
+def test_range_test_restores_a_compiled_schedule_and_diverges() -> None:
+    x, y = _data(128)
+    lr = Schedule(cyclr.Triangular(0.01, 0.1, 4))
+    model = _compile(_model(), keras.optimizers.SGD(lr, momentum=0.9))
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    before = _state(model)
+    r = range_test(model, x, y, start_lr=1e-2, end_lr=1e6, num_iter=30, batch_size=32)
+    assert r.stop_reason in ("diverged", "non_finite_loss") and len(r) < 30
+    assert model.optimizer._learning_rate is lr
+    _assert_bitwise(before, _state(model))
+    _close(float(model.optimizer.learning_rate), lr.schedule, 4)
+
+
+def test_range_test_datasets_cycle_iterators_exhaust_and_errors_restore() -> None:
+    x, y = _data(96)
+    batches = [(x[i : i + 32], y[i : i + 32]) for i in range(0, 96, 32)]
+    model = _compile(_model(), keras.optimizers.SGD(0.01))
+    before = _state(model)
+
+    r = range_test(model, dataset=batches, num_iter=12, start_lr=1e-3, end_lr=0.1)
+    assert r.stop_reason == "end" and len(r) == 12  # a list restarts each pass
+
+    r = range_test(model, dataset=iter(batches * 2), num_iter=12, start_lr=1e-3, end_lr=0.1)
+    assert r.stop_reason == "data_exhausted" and len(r) == 6
+
+    def failing():
+        yield from batches
+        raise RuntimeError("bad batch")
+
+    with pytest.raises(RuntimeError, match="bad batch"):
+        range_test(model, dataset=failing(), num_iter=12, start_lr=1e-3, end_lr=0.1)
+
+    class PyData(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return batches[i]
+
+    r = range_test(model, dataset=PyData(), num_iter=10, start_lr=1e-3, end_lr=0.1,
+                   validation_data=(x[:32], y[:32]), val_every=4, metric=None)  # fmt: skip
+    assert r.metric is None and r.metric_name is None
+    assert r.val_step is not None and r.val_step.tolist() == [3, 7, 9]
+    assert r.val_loss is not None and np.all(np.isfinite(r.val_loss))
+
+    with pytest.raises(ValueError, match="metric='f1' is not in the model's train logs"):
+        range_test(model, x, y, num_iter=10, metric="f1")
+    _assert_bitwise(before, _state(model))
+
+
+def test_range_test_non_finite_loss_at_the_first_step() -> None:
+    x, y = _data(64)
+    x[:] = np.nan
+    model = _compile(_model(), keras.optimizers.SGD(0.01))
+    before = _state(model)
+    r = range_test(model, x, y, num_iter=10)
+    assert r.stop_reason == "non_finite_loss" and len(r) == 0
+    assert "update 0" in r.message
+    _assert_bitwise(before, _state(model))
+
+
+def test_range_test_bad_input() -> None:
+    x, y = _data(32)
+    model = _compile(_model(), keras.optimizers.SGD(0.01))
+    cases = [
+        (dict(start_lr=0.1, end_lr=0.01), ValueError, "end_lr .* must be > start_lr"),
+        (dict(start_lr=0.0), ValueError, "start_lr must be > 0"),
+        (dict(end_lr=float("inf")), ValueError, "end_lr must be finite"),
+        (dict(num_iter=5), ValueError, "num_iter must be >= 10"),
+        (dict(mode="cos"), ValueError, "mode must be one of"),
+        (dict(diverge=1.0), ValueError, "diverge must be > 1"),
+        (dict(smooth=1.0), ValueError, "smooth must be in"),
+        (dict(batch_size=0), ValueError, "batch_size must be >= 1"),
+    ]
+    for kw, exc, match in cases:
+        with pytest.raises(exc, match=match):
+            range_test(model, x, y, **kw)
+    with pytest.raises(ValueError, match=r"either x .* or dataset"):
+        range_test(model)
+    with pytest.raises(ValueError, match=r"either x .* or dataset"):
+        range_test(model, x, y, dataset=[(x, y)])
+    with pytest.raises(ValueError, match="x holds no samples"):
+        range_test(model, x[:0], y[:0])
+    with pytest.raises(ValueError, match="y has 31 samples but x has 32"):
+        range_test(model, x, y[:31])
+    with pytest.raises(ValueError, match="dataset yields no batches"):
+        range_test(model, dataset=[])
+    with pytest.raises(ValueError, match="must be compiled"):
+        range_test(_model(), x, y)
+    with pytest.raises(TypeError, match=r"model must be a keras\.Model"):
+        range_test("model", x, y)  # type: ignore[arg-type]
+
+
+def test_import_cyclr_does_not_import_frameworks() -> None:
+    frameworks = {"keras", "jax", "optax", "lightning", "pytorch_lightning"}
+    code = f"import cyclr, sys; print(sorted({frameworks!r} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
