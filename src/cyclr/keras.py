@@ -220,6 +220,14 @@ class MomentumCallback(keras.callbacks.Callback):
 
 
 # -- the LR range test -------------------------------------------------------------------------
+#: ``(start_lr, end_lr)`` when not given, per sweep mode (the same as ``cyclr.torch``).
+DEFAULT_RANGE = {"exp": (1e-7, 10.0), "linear": (1e-3, 1.0)}
+#: Fewest updates accepted: below this there is no curve to read.
+MIN_ITER = 10
+#: Divergence is only checked from this update on (the first smoothed losses are noisy).
+DIVERGE_WARMUP = 5
+
+
 class _SweepLR:
     """The LR as a callable, for optimizers compiled with a schedule (restored afterwards)."""
 
@@ -330,8 +338,8 @@ def range_test(
     y: Any = None,
     dataset: Iterable[Any] | None = None,
     *,
-    start_lr: float = 1e-7,
-    end_lr: float = 10.0,
+    start_lr: float | None = None,
+    end_lr: float | None = None,
     num_iter: int = 100,
     mode: str = "exp",
     batch_size: int = 32,
@@ -340,7 +348,7 @@ def range_test(
     seed: int | None = 0,
     metric: str | None = "auto",
     smooth: float = 0.98,
-    diverge: float | None = 5.0,
+    diverge: float | None = 4.0,
     validation_data: tuple[Any, ...] | None = None,
     val_every: int = 10,
 ) -> RangeTestResult:
@@ -353,13 +361,13 @@ def range_test(
     metric are those of that batch alone, not the running epoch mean that ``fit`` reports in
     ``logs``. The smoothed loss is the bias-corrected EMA ``beta = smooth``.
 
-    The test stops early when the smoothed loss exceeds ``diverge`` × its minimum
-    (``"diverged"``), when the loss is not finite (``"non_finite_loss"``; that point is not
-    recorded), when a one-shot iterator runs out (``"data_exhausted"``; re-iterable datasets
-    and arrays cycle), or on Ctrl-C (``"interrupted"``). Whatever happens, the model's variables
-    (weights, BatchNorm statistics, dropout seeds) and the optimizer's (iterations, LR, slots)
-    are restored bitwise, and a learning-rate schedule the optimizer was compiled with is put
-    back; an exception from the model is re-raised after restoring.
+    The test stops early when the smoothed loss exceeds ``diverge`` × its minimum, checked from
+    update 5 on (``"diverged"``); when the loss is not finite (``"non_finite_loss"``; that point
+    is not recorded); when a one-shot iterator runs out (``"data_exhausted"``; re-iterable
+    datasets and arrays cycle); or on Ctrl-C (``"interrupted"``). Whatever happens, the model's
+    variables (weights, BatchNorm statistics, dropout seeds) and the optimizer's (iterations, LR,
+    slots) are restored bitwise, and a learning-rate schedule the optimizer was compiled with is
+    put back; an exception from the model is re-raised after restoring.
 
     Args:
         model: a compiled ``keras.Model``.
@@ -368,7 +376,8 @@ def range_test(
         dataset: instead of arrays, an iterable of batches ``x``, ``(x, y)`` or
             ``(x, y, sample_weight)``: a ``keras.utils.PyDataset``, ``tf.data.Dataset``, torch
             ``DataLoader``, list or generator.
-        start_lr, end_lr, num_iter, mode: the sweep.
+        start_lr, end_lr, num_iter, mode: the sweep; the LRs default to ``1e-7 → 10`` (exp)
+            or ``1e-3 → 1`` (linear), as in ``cyclr.torch.range_test``.
         metric: the training metric to record per batch: ``"auto"`` (the first compiled metric,
             e.g. ``"accuracy"``, if any), a name in the train logs, or ``None``.
         smooth: EMA factor in [0, 1) for ``smoothed_loss``.
@@ -391,12 +400,13 @@ def range_test(
         raise TypeError(f"model must be a keras.Model, got {model!r} ({type(model).__name__})")
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
         raise ValueError("model must be compiled with an optimizer and a loss first")
-    start = v.positive("start_lr", start_lr)
-    end = v.positive("end_lr", end_lr)
+    v.choice("mode", mode, ("exp", "linear"))
+    lo, hi = DEFAULT_RANGE[mode]
+    start = lo if start_lr is None else v.positive("start_lr", start_lr)
+    end = hi if end_lr is None else v.positive("end_lr", end_lr)
     if end <= start:
-        raise ValueError(f"end_lr ({end_lr!r}) must be > start_lr ({start_lr!r})")
-    n_iter = v.integer("num_iter", num_iter, minimum=10)
-    v.choice("mode", mode, ("linear", "exp"))
+        raise ValueError(f"end_lr ({end!r}) must be > start_lr ({start!r})")
+    n_iter = v.integer("num_iter", num_iter, minimum=MIN_ITER)
     bs = v.integer("batch_size", batch_size, minimum=1)
     if not isinstance(shuffle, bool):
         raise TypeError(f"shuffle must be a bool, got {shuffle!r}")
@@ -506,7 +516,7 @@ def range_test(
                 val_loss.append(vl)
                 val_metric.append(vm)
             best = min(best, sm)
-            if diverge is not None and i > 0 and sm > diverge * best:
+            if diverge is not None and i >= DIVERGE_WARMUP and sm > diverge * best:
                 stop = "diverged"
                 message = (
                     f"the smoothed loss {sm:.4g} exceeded {diverge:g} x its minimum {best:.4g} "

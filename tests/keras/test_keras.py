@@ -346,6 +346,7 @@ def test_range_test_non_finite_loss_at_the_first_step() -> None:
     r = range_test(model, x, y, num_iter=10)
     assert r.stop_reason == "non_finite_loss" and len(r) == 0
     assert "update 0" in r.message
+    assert (r.config["start_lr"], r.config["end_lr"], r.mode) == (1e-7, 10.0, "exp")
     _assert_bitwise(before, _state(model))
 
 
@@ -358,6 +359,7 @@ def test_range_test_bad_input() -> None:
         (dict(end_lr=float("inf")), ValueError, "end_lr must be finite"),
         (dict(num_iter=5), ValueError, "num_iter must be >= 10"),
         (dict(mode="cos"), ValueError, "mode must be one of"),
+        (dict(end_lr=1e-8), ValueError, "end_lr .* must be > start_lr"),
         (dict(diverge=1.0), ValueError, "diverge must be > 1"),
         (dict(smooth=1.0), ValueError, "smooth must be in"),
         (dict(batch_size=0), ValueError, "batch_size must be >= 1"),
