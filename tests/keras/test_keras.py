@@ -338,6 +338,33 @@ def test_range_test_datasets_cycle_iterators_exhaust_and_errors_restore() -> Non
     _assert_bitwise(before, _state(model))
 
 
+def test_range_test_ctrl_c_returns_the_partial_curve_and_restores() -> None:
+    x, y = _data(64)
+    model = _compile(_model(bn=True), keras.optimizers.SGD(0.01, momentum=0.9))
+    model.fit(x, y, batch_size=16, verbose=0)
+    before = _state(model)
+
+    def interrupted():
+        for i in range(100):
+            if i == 7:
+                raise KeyboardInterrupt
+            yield x[:16], y[:16]
+
+    r = range_test(model, dataset=interrupted(), num_iter=20)
+    assert r.stop_reason == "interrupted" and len(r) == 7
+    _assert_bitwise(before, _state(model))
+
+
+def test_range_test_builds_an_unbuilt_model() -> None:
+    x, y = _data(64)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+    _compile(model, keras.optimizers.Adam(1e-3))
+    r = range_test(model, x, y, num_iter=10, batch_size=16)
+    assert len(r) == 10 and model.built and model.optimizer.built
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 0
+
+
 def test_range_test_non_finite_loss_at_the_first_step() -> None:
     x, y = _data(64)
     x[:] = np.nan
