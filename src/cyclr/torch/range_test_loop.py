@@ -441,8 +441,15 @@ class _Run:
     def _on_step(self, *_: Any) -> None:
         self._stepped = True
 
-    def _loop(self, stream: BatchStream, pending: list[Any], val_subset: list[Any] | None,
-              bar: Any) -> None:  # fmt: skip
+    def _loop(self, stream: BatchStream, pending: list[Any] | None,
+              val_subset: list[Any] | None, bar: Any) -> None:  # fmt: skip
+        """Sweep until the end, a stop condition or an exception.
+
+        Batches are drawn just before the update that uses them. Under ``torch.distributed`` the
+        next update's batches are drawn one update early instead, so that a rank whose loader
+        ran dry can tell the others in the same all-reduce as the loss (with a GradScaler the
+        last update also draws ahead, in case that step is skipped).
+        """
         cfg = self.cfg
         accum, world = cfg.accumulation_steps, cfg.world
         groups = self.optimizer.param_groups
@@ -456,10 +463,17 @@ class _Run:
                     g["lr"].fill_(glr)
                 else:
                     g["lr"] = glr
+            if pending is None:
+                pending = stream.take(accum)
+                if pending is None:
+                    self._stop("data_exhausted", f"train_loader ran out of batches after "
+                               f"{self.n} of {cfg.num_iter} updates")  # fmt: skip
+                    return
             loss_sum, num, den, skipped = self._update(pending)
-            last = i + 1 == cfg.num_iter and cfg.scaler is None
-            pending = None if last else stream.take(accum)
-            exhausted = pending is None and not last
+            pending, exhausted = None, False
+            if world > 1 and (i + 1 < cfg.num_iter or cfg.scaler is not None):
+                pending = stream.take(accum)
+                exhausted = pending is None
             vals = self._reduce([loss_sum, num, den, float(skipped), float(exhausted)])
             loss = vals[0] / (accum * world)
             skipped, exhausted = vals[3] > 0, vals[4] > 0
