@@ -21,9 +21,13 @@ if keras.backend.backend() != "torch":  # keras was imported before tests/keras/
 from cyclr.keras import MomentumCallback, Schedule, range_test  # noqa: E402
 
 # Keras' torch backend converts tensors with np.array(x), which numpy 2 flags for every tensor.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
-)
+pytestmark = [
+    pytest.mark.filterwarnings(
+        "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+    ),
+    # jit_compile=True on the torch backend imports torch.jit machinery that warns.
+    pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
+]
 
 N_FEATURES, N_CLASSES = 8, 3
 
