@@ -228,18 +228,39 @@ MIN_ITER = 10
 DIVERGE_WARMUP = 5
 
 
-class _SweepLR:
-    """The LR as a callable, for optimizers compiled with a schedule (restored afterwards)."""
+class _SweepLR(keras.optimizers.schedules.LearningRateSchedule):
+    """The sweep's LR, in place of an optimizer's own schedule during the test."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.value = 0.0
 
-    def __call__(self) -> float:
+    def __call__(self, step: Any) -> float:
         return self.value
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+def _leaves(x: Any) -> list[Any]:
+    if isinstance(x, dict):
+        return [leaf for value in x.values() for leaf in _leaves(value)]
+    if isinstance(x, (list, tuple)):
+        return [leaf for value in x for leaf in _leaves(value)]
+    return [x]
+
+
+def _take(x: Any, idx: np.ndarray) -> Any:
+    """Rows ``idx`` of every array in a (nested dict/list/tuple) structure."""
+    if isinstance(x, dict):
+        return {k: _take(value, idx) for k, value in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_take(value, idx) for value in x)
+    return x[idx]
 
 
 def _length(x: Any) -> int:
-    leaves = keras.tree.flatten(x)
+    leaves = _leaves(x)
     if not leaves:
         raise ValueError("x holds no arrays")
     sizes = {len(a) for a in leaves}
@@ -260,14 +281,10 @@ def _array_batches(
         order = rng.permutation(n) if shuffle else np.arange(n)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
-
-            def take(a: Any, idx: np.ndarray = idx) -> Any:
-                return a[idx]
-
             yield (
-                keras.tree.map_structure(take, x),
-                None if y is None else keras.tree.map_structure(take, y),
-                None if sample_weight is None else keras.tree.map_structure(take, sample_weight),
+                _take(x, idx),
+                None if y is None else _take(y, idx),
+                None if sample_weight is None else _take(sample_weight, idx),
             )
 
 
@@ -282,7 +299,8 @@ class _DatasetBatches:
     def _iter(self) -> Iterator[Any]:
         d = self._data
         if isinstance(d, keras.utils.PyDataset):
-            n = d.num_batches if d.num_batches is not None else len(d)
+            n = getattr(d, "num_batches", None)
+            n = len(d) if n is None else n
             return (d[i] for i in range(n))
         return iter(d)
 
@@ -449,7 +467,8 @@ def range_test(
         opt.build(model.trainable_variables)
     lr_var = getattr(opt, "_learning_rate", None)
     holder: _SweepLR | None = None
-    if not isinstance(lr_var, keras.Variable):
+    is_schedule = isinstance(lr_var, keras.optimizers.schedules.LearningRateSchedule)
+    if is_schedule or not hasattr(lr_var, "assign"):  # a schedule or callable, not a Variable
         if not _runs_eagerly(model):
             raise ValueError(
                 "the optimizer was created with a learning-rate schedule and the train step is "
