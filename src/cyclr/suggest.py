@@ -4,9 +4,9 @@ Every rule has one signature, ``rule(result, **options) -> Bounds``, and is regi
 :func:`suggest` (and :meth:`cyclr.RangeTestResult.suggest`) dispatches on ``method``:
 
 - ``"accuracy"`` (Smith 2015, §3.3): ``base_lr`` where the accuracy starts to rise, ``max_lr``
-  where the rise slows or the accuracy falls. Uses the validation metric when one was recorded.
-- ``"loss"``: the same reading of the loss against the LR: ``base_lr`` where the loss starts to
-  fall clearly, ``max_lr`` where its fall slows, before it bottoms out or turns up.
+  half-way to where it peaks and then falls. Uses the validation metric when one was recorded.
+- ``"loss"``: the same reading of the loss: ``base_lr`` where the loss starts to fall clearly,
+  ``max_lr`` half-way to where it bottoms out and turns up.
 - ``"auto"``: ``"accuracy"`` when a metric was recorded, ``"loss"`` otherwise; the reason says
   whether the two agree.
 - Single-LR rules, for comparison and migration: ``"steepest"`` (torch-lr-finder, Lightning),
@@ -26,16 +26,20 @@ How the two-bound rules read a curve (:func:`read_rise`):
    curve (the median absolute successive difference, scaled to a standard deviation), and every
    smoothed value carries a standard error ``se = sigma * ||kernel||``.
 3. ``start`` is the median of the first ``max(5, 2h)`` points; ``peak`` is the best smoothed
-   value, ``rise = peak - start``. A rise below ``z * se`` (``z=3``) is not significant: the
-   curve is flat.
+   value, ``rise = peak - start``. A rise below ``z`` standard errors (``z=3``) is not
+   significant: the curve is flat.
 4. ``base_lr`` is where the curve last crosses ``start + max(z * se, base_frac * rise)`` before
    the peak (``base_frac=0.1``): the rise has started, clearly and for good.
-5. ``max_lr`` is the knee of the rise between ``base_lr`` and the peak: with both axes scaled
-   to [0, 1] over that stretch, the point furthest above the straight line from base to peak
-   (the "Kneedle" criterion, Satopaa et al. 2011). That is where the rise slows; if the rise
-   never slows, it is the peak, where the accuracy falls (or the loss turns up). The knee is
-   then moved back by ``margin`` steps of the sweep coordinate (log-LR for exponential sweeps,
-   LR for linear ones) as a fraction of the base-to-peak stretch (``margin=0``: none).
+5. The best plateau is the stretch around the peak where the smoothed curve stays within ``z``
+   standard errors of its best value; past it the accuracy falls (the loss turns up). Its middle
+   (in sweep steps) is where the curve peaks, robust to a flat or noisy top.
+6. ``max_lr`` is that LR divided by ``margin`` (2 by default). A range test's peak overstates the
+   LR that stays stable for a whole training run: the network is barely trained while the sweep
+   passes through it. On the paper's linear sweep the rise slows (its knee, also reported) about
+   half-way to the peak, which is where the paper reads ``max_lr``; half the peak is a steadier
+   reading of that point than the knee itself, and it is calibrated in
+   ``benchmarks/suggest_quality.py`` (best 1cycle ``max_lr`` at a fixed budget, three tasks).
+   When the rise starts above ``max_lr``, ``base_lr = max_lr / 4`` (the paper's rule).
 """
 
 from __future__ import annotations
@@ -57,7 +61,10 @@ if TYPE_CHECKING:
 __all__ = [
     "SuggestionError",
     "Rise",
+    "linear_sweep_range",
+    "local_linear",
     "methods",
+    "noise_level",
     "read_rise",
     "register",
     "suggest",
@@ -65,6 +72,9 @@ __all__ = [
 
 #: Fewest usable points a rule reads a curve from.
 MIN_POINTS = 8
+
+#: ``max_lr = (LR where the curve peaks and falls) / DEFAULT_MARGIN`` in the two-bound rules.
+DEFAULT_MARGIN = 2.0
 
 #: ``base_lr = max_lr / SINGLE_LR_DIVISOR`` for single-LR rules (Smith 2015, §3.2: 3 or 4).
 SINGLE_LR_DIVISOR = 4.0
@@ -214,6 +224,7 @@ class _Sweep:
     n: int  # points recorded
     h: float  # smoothing width in steps
     note: str  # how the sweep ended, for reasons
+    exp: bool  # an exponential sweep
 
 
 def _sweep(result: RangeTestResult, smooth: float) -> _Sweep:
@@ -266,18 +277,21 @@ def _sweep(result: RangeTestResult, smooth: float) -> _Sweep:
             f"after {end} points): start_lr is already too large; rerun with a smaller start_lr",
             "diverged_at_once",
         )
-    return _Sweep(lr, loss, end, n, h, note)
+    return _Sweep(lr, loss, end, n, h, note, result.mode == "exp")
 
 
 # -- reading a rise ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rise:
-    """Where a rising curve starts to rise, slows, and peaks (indices into its samples)."""
+    """Where a rising curve starts to rise, slows, peaks and falls (indices into its samples)."""
 
     fit: NDArray[np.float64]  # smoothed curve
-    base: int
-    knee: int
-    peak: int
+    base: int  # the rise has started
+    knee: int  # the rise slows (``peak`` if it never does)
+    peak: int  # highest smoothed value
+    left: int  # the best plateau: the stretch around ``peak`` within ``z`` standard errors of it
+    right: int
+    center: float  # the middle of the best plateau, in sweep steps (``x`` units)
     start_level: float
     rise: float
     sigma: float
@@ -339,10 +353,29 @@ def read_rise(
         j = int(np.argmax(gap))
         if gap[j] > 0 and 0 < j < peak - base:
             knee, slowed = base + j, True
-    return Rise(fit, base, knee, peak, start_level, rise, sigma, slowed, started_at_once)
+    tie = fit[peak] - z * se_peak
+    after = np.flatnonzero(fit[peak:] < tie)
+    right = peak + int(after[0]) - 1 if len(after) else len(fit) - 1
+    before = np.flatnonzero(fit[:peak] < tie)
+    left = int(before[-1]) + 1 if len(before) else 0
+    center = float(x[left] + x[right]) / 2
+    return Rise(fit, base, knee, peak, left, right, center, start_level, rise, sigma, slowed,
+                started_at_once)  # fmt: skip
 
 
 # -- the two-bound rules -------------------------------------------------------------------
+def _lr_at(sweep: _Sweep, step: float) -> float:
+    """The sweep's LR at a fractional step (linear in LR, or in log-LR for exponential sweeps)."""
+    i = min(max(step, 0.0), len(sweep.lr) - 1.0)
+    lo = math.floor(i)
+    hi = min(lo + 1, len(sweep.lr) - 1)
+    t = i - lo
+    a, b = float(sweep.lr[lo]), float(sweep.lr[hi])
+    if sweep.exp:
+        return float(math.exp((1 - t) * math.log(a) + t * math.log(b)))
+    return (1 - t) * a + t * b
+
+
 def _fmt(lr: float) -> str:
     return f"{lr:.3g}"
 
@@ -378,11 +411,9 @@ def _metric_curve(
 
 def _two_bounds(
     method: str,
-    result: RangeTestResult,
     sweep: _Sweep,
     curve: str,
     x: NDArray[np.float64],
-    y: NDArray[np.float64],
     r: Rise,
     sign: float,
     margin: float,
@@ -391,34 +422,43 @@ def _two_bounds(
     steps = x.astype(np.int64)
     lr = sweep.lr[steps]
     fit = sign * r.fit
+    lo = float(sweep.lr[0])
+    top_lr = _lr_at(sweep, r.center)
+    max_lr = max(top_lr / margin, lo)
     base_lr = float(lr[r.base])
+    notes = []
+    if base_lr >= max_lr:
+        base_lr = max(max_lr / SINGLE_LR_DIVISOR, lo)
+        notes.append(f"the rise starts above max_lr, so base_lr = max_lr / {SINGLE_LR_DIVISOR:g} "
+                     "(the paper's rule)")  # fmt: skip
+    if top_lr / margin < lo:
+        notes.append("max_lr is clamped to the start of the sweep")
+    best = "peak" if sign > 0 else "minimum"
+    rising, falls = ("rise", "falls") if sign > 0 else ("fall", "turns up")
     knee_lr = float(lr[r.knee])
-    max_lr = max(base_lr, knee_lr / margin)
-    peak_word = "peak" if sign > 0 else "minimum"
-    if margin == 1:
-        max_point = Point("max_lr", max_lr, float(fit[r.knee]), int(steps[r.knee]))
-    else:
-        max_point = Point("max_lr", max_lr, float(np.interp(max_lr, lr, fit)), None)
     points = [
-        Point("base_lr", base_lr, float(fit[r.base]), int(steps[r.base])),
-        max_point,
-        Point(peak_word, float(lr[r.peak]), float(fit[r.peak]), int(steps[r.peak])),
-    ]
-    rising = "rise" if sign > 0 else "fall"
-    start = (
-        f"already {'rising' if sign > 0 else 'falling'} at the start of the sweep, so base_lr is "
-        f"its first LR {_fmt(base_lr)}"
-        if r.started_at_once
-        else f"starts to {rising} clearly at lr={_fmt(base_lr)}"
-    )
+        Point("base_lr", base_lr, float(np.interp(base_lr, lr, fit)),
+              int(steps[r.base]) if base_lr == float(lr[r.base]) else None),
+        Point("max_lr", max_lr, float(np.interp(max_lr, lr, fit)), None),
+        Point(best, top_lr, float(np.interp(top_lr, lr, fit)), None),
+    ]  # fmt: skip
     if r.slowed:
-        top = (f"its {rising} slows at lr={_fmt(knee_lr)}, before its {peak_word} "
-               f"{fit[r.peak]:.3g} at lr={_fmt(float(lr[r.peak]))}")  # fmt: skip
-    else:
-        verb = "falls" if sign > 0 else "turns up"
-        top = f"it {verb} after its {peak_word} {fit[r.peak]:.3g} at lr={_fmt(knee_lr)}"
-    kept = f"; max_lr = that / {margin:g}" if margin != 1 else ""
-    reason = f"{label} {start}; {top}{kept} ({sweep.note})"
+        points.append(Point(f"{rising} slows", knee_lr, float(fit[r.knee]), int(steps[r.knee])))
+    start = (
+        f"is already {'rising' if sign > 0 else 'falling'} at the start of the sweep "
+        f"(lr={_fmt(float(lr[0]))})"
+        if r.started_at_once
+        else f"starts to {rising} clearly at lr={_fmt(float(lr[r.base]))}"
+    )
+    slows = f", its {rising} slows at lr={_fmt(knee_lr)}" if r.slowed else ""
+    plateau = (f"{_fmt(float(lr[r.left]))}-{_fmt(float(lr[r.right]))}, centre {_fmt(top_lr)}"
+               if r.right > r.left else _fmt(top_lr))  # fmt: skip
+    at = (f"{best} {fit[r.peak]:.3g} at lr={plateau} and {falls} after it")  # fmt: skip
+    reason = (f"{label} {start}{slows}, reaches its {at}; max_lr = {_fmt(top_lr)} / {margin:g} "
+              f"= {_fmt(max_lr)}")  # fmt: skip
+    if notes:
+        reason += " (" + "; ".join(notes) + ")"
+    reason += f" [{sweep.note}]"
     details = {
         "noise": r.sigma,
         "start_level": sign * r.start_level,
@@ -426,8 +466,10 @@ def _two_bounds(
         "smoothing_steps": sweep.h,
         "points_used": int(sweep.end),
         "points_recorded": int(sweep.n),
-        "knee_lr": knee_lr,
-        "peak_lr": float(lr[r.peak]),
+        "rise_start_lr": float(lr[r.base]),
+        "knee_lr": knee_lr if r.slowed else None,
+        "peak_lr": top_lr,
+        "best_range": [float(lr[r.left]), float(lr[r.right])],
         "margin": margin,
     }
     return Bounds(base_lr, max_lr, method, reason, curve, tuple(lr.tolist()), tuple(fit.tolist()),
@@ -443,15 +485,15 @@ def accuracy_rule(
     smooth: float = 1 / 40,
     z: float = 3.0,
     base_frac: float = 0.1,
-    margin: float = 1.0,
+    margin: float = DEFAULT_MARGIN,
 ) -> Bounds:
     """Both bounds from the accuracy, as the CLR paper reads them (Smith 2015, §3.3).
 
     ``base_lr``: where the accuracy starts to rise (significantly, and by ``base_frac`` of its
-    total rise). ``max_lr``: where the rise slows (the knee) or, if it never slows, where the
-    accuracy falls (its peak), divided by ``margin``. The validation metric is read when at
-    least 8 scores were recorded (``use_validation=None``); ``maximize=False`` reads a metric
-    where lower is better.
+    total rise). ``max_lr``: the middle of the accuracy's best plateau (past it, the accuracy
+    falls) divided by ``margin``; the knee, where the rise slows, is reported alongside. The
+    validation metric is read when at least 8 scores were recorded (``use_validation=None``);
+    ``maximize=False`` reads a metric where lower is better. See the module docstring.
     """
     _check_result(result)
     margin = _margin(margin)
@@ -462,8 +504,7 @@ def accuracy_rule(
     sign = 1.0 if maximize else -1.0
     r = read_rise(x, sign * y, h, z=v.positive("z", z),
                   base_frac=v.fraction("base_frac", base_frac), what=what)  # fmt: skip
-    return _two_bounds("accuracy", result, sweep, curve, x, y, r, sign, margin,
-                       f"The {what}")  # fmt: skip
+    return _two_bounds("accuracy", sweep, curve, x, r, sign, margin, f"The {what}")
 
 
 @register("loss")
@@ -473,14 +514,14 @@ def loss_rule(
     smooth: float = 1 / 40,
     z: float = 3.0,
     base_frac: float = 0.1,
-    margin: float = 1.0,
+    margin: float = DEFAULT_MARGIN,
 ) -> Bounds:
     """Both bounds from the training loss against the LR.
 
     The raw loss is re-smoothed without lag (the recorded EMA trails the sweep by about
     ``1 / (1 - beta)`` steps). ``base_lr``: where the loss starts to fall clearly (significantly,
-    and by ``base_frac`` of its total fall). ``max_lr``: where the fall slows (the knee), before
-    the loss bottoms out; if it never slows, where it bottoms out; divided by ``margin``.
+    and by ``base_frac`` of its total fall). ``max_lr``: the middle of the loss's lowest
+    plateau (past it, the loss turns up) divided by ``margin``, so well before it bottoms out.
     """
     _check_result(result)
     margin = _margin(margin)
@@ -489,13 +530,13 @@ def loss_rule(
     y = sweep.loss[: sweep.end]
     r = read_rise(x, -y, sweep.h, z=v.positive("z", z),
                   base_frac=v.fraction("base_frac", base_frac), what="loss")  # fmt: skip
-    return _two_bounds("loss", result, sweep, "loss", x, y, r, -1.0, margin, "The training loss")
+    return _two_bounds("loss", sweep, "loss", x, r, -1.0, margin, "The training loss")
 
 
 def _margin(margin: float) -> float:
     m = v.finite("margin", margin)
     if m < 1:
-        raise ValueError(f"margin must be >= 1 (max_lr = LR at the knee / margin), got {margin!r}")
+        raise ValueError(f"margin must be >= 1 (max_lr = peak LR / margin), got {margin!r}")
     return m
 
 
@@ -753,3 +794,30 @@ def slide_rule(
     pts = [Point("slide", float(lr[pick]), float(y[pick]), int(pick + s0))]
     return _single(result, "slide", suggestion, reason, "smoothed_loss", lr, y, pts,
                    {"lr_diff": lr_diff, "thresh": thresh, "adjust_value": adjust_value})
+
+
+# -- planning a linear sweep ---------------------------------------------------------------
+def linear_sweep_range(result: RangeTestResult, *, low_ratio: float = 1e-3) -> tuple[float, float]:
+    """``(start_lr, end_lr)`` for a paper-style linear sweep, read off a coarse (exponential) one.
+
+    ``end_lr`` is where the coarse sweep's loss blew up: a running median of the loss climbs
+    back above its starting level after its minimum, or turns non-finite (the sweep's last LR
+    if neither happened). ``start_lr = end_lr * low_ratio``. The linear sweep then spends its
+    steps where the accuracy rises, peaks and falls, which an exponential sweep crosses in a
+    few dozen steps. Raises :class:`SuggestionError` when the loss never falls significantly.
+
+    Example:
+        >>> import numpy as np, cyclr
+        >>> lr = np.geomspace(1e-6, 10, 100)
+        >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 8 * lr
+        >>> lo, hi = cyclr.suggest.linear_sweep_range(
+        ...     cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp"))
+        >>> 0.1 < hi < 1, round(lo / hi, 6)
+        (True, 0.001)
+    """
+    _check_result(result)
+    low_ratio = v.fraction("low_ratio", low_ratio, low_open=True, high_open=True)
+    _require_fall(result)
+    sweep = _sweep(result, 1 / 40)
+    end_lr = float(sweep.lr[min(sweep.end, sweep.n - 1)])
+    return end_lr * low_ratio, end_lr
