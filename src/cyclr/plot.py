@@ -1,0 +1,249 @@
+"""Plots of range tests and schedules (matplotlib, imported only when a function is called).
+
+- :func:`range_test`: loss (raw and smoothed) and accuracy against the LR, validation curves when
+  recorded, the suggested range shaded and both bounds marked with their values.
+- :func:`schedule`: a schedule's LR (and momentum) against the iteration.
+
+Both draw into ``ax`` (or a new figure), return the axes and never call ``show()``.
+
+Example:
+    >>> import numpy as np, cyclr, cyclr.plot
+    >>> ax = cyclr.plot.schedule(cyclr.OneCycle(0.2, 1000), 1000, momentum=True)
+    >>> ax.get_xlabel()
+    'iteration'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cyclr import _validate as v
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from cyclr.bounds import Bounds
+    from cyclr.result import RangeTestResult
+    from cyclr.schedule import Schedule
+
+__all__ = ["range_test", "schedule"]
+
+_LOSS = "tab:blue"
+_METRIC = "tab:green"
+_VAL_LOSS = "tab:purple"
+_VAL_METRIC = "darkgreen"
+_RANGE = "tab:orange"
+
+
+def _axes(ax: Any, figsize: tuple[float, float] = (8.0, 4.8)) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _fmt(lr: float) -> str:
+    return f"{lr:.3g}"
+
+
+def _loss_limits(loss: np.ndarray, smoothed: np.ndarray) -> tuple[float, float] | None:
+    """Y-limits that show the fall of the loss without letting the blow-up squash it."""
+    finite = loss[np.isfinite(loss)]
+    if len(finite) == 0:
+        return None
+    k = max(3, len(finite) // 20)
+    start = float(np.median(finite[:k]))
+    s = smoothed[np.isfinite(smoothed)]
+    lowest = float(min(np.min(s) if len(s) else np.inf, np.quantile(finite, 0.02)))
+    span = start - lowest
+    if span <= 0:
+        span = abs(start) * 0.1 or 1.0
+    return lowest - 0.15 * span, start + 0.45 * span
+
+
+def range_test(
+    result: RangeTestResult,
+    bounds: Bounds | None = None,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+) -> Axes:
+    """Plot a range test: loss against LR (left axis), metric against LR (right axis).
+
+    - raw loss faint, its recorded smoothed (EMA) loss solid; the training metric smoothed
+      (the raw batch values faint); validation loss/metric as markers when recorded;
+    - a log LR axis for exponential sweeps;
+    - with ``bounds``: the curve the rule read (dashed), the range ``[base_lr, max_lr]`` shaded,
+      both bounds marked and labelled with their values, and the method in the legend.
+
+    Returns the loss axes; the metric axes (a twin, or ``None``) is ``ax.cyclr_metric_ax``.
+
+    Example:
+        >>> import numpy as np, cyclr, cyclr.plot
+        >>> lr = np.geomspace(1e-4, 1, 100)
+        >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr ** 3
+        >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+        >>> ax = cyclr.plot.range_test(r, r.suggest("loss"))
+        >>> ax.get_xscale(), ax.cyclr_metric_ax is None
+        ('log', True)
+    """
+    from cyclr.result import RangeTestResult
+
+    if not isinstance(result, RangeTestResult):
+        raise TypeError(f"result must be a cyclr.RangeTestResult, got {type(result).__name__}")
+    from cyclr.bounds import Bounds
+
+    if bounds is not None and not isinstance(bounds, Bounds):
+        raise TypeError(f"bounds must be a cyclr.Bounds or None, got {type(bounds).__name__}")
+    ax = _axes(ax)
+    lr = np.asarray(result.lr, dtype=np.float64)
+    loss = np.asarray(result.loss, dtype=np.float64)
+    smoothed = np.asarray(result.smoothed_loss, dtype=np.float64)
+    handles: list[Any] = []
+
+    (h_raw,) = ax.plot(lr, loss, color=_LOSS, alpha=0.25, lw=0.8, label="loss")
+    (h_s,) = ax.plot(lr, smoothed, color=_LOSS, lw=2.0, label="smoothed loss (EMA)")
+    handles += [h_raw, h_s]
+    if result.val_step is not None and result.val_loss is not None:
+        (h,) = ax.plot(lr[result.val_step], result.val_loss, "s-", color=_VAL_LOSS, ms=3.5,
+                       lw=1.0, label="validation loss")  # fmt: skip
+        handles.append(h)
+    if result.mode == "exp":
+        ax.set_xscale("log")
+    limits = _loss_limits(loss, smoothed)
+    if limits is not None:
+        ax.set_ylim(*limits)
+    ax.set_xlabel("learning rate" + (" (log scale)" if result.mode == "exp" else ""))
+    ax.set_ylabel("loss", color=_LOSS)
+    ax.tick_params(axis="y", colors=_LOSS)
+    ax.grid(True, which="major", alpha=0.3)
+
+    mx = None
+    name = result.metric_name or "metric"
+    has_metric = result.metric is not None and bool(np.isfinite(result.metric).any())
+    has_val_metric = result.val_metric is not None and bool(np.isfinite(result.val_metric).any())
+    if has_metric or has_val_metric:
+        mx = ax.twinx()
+        if has_metric:
+            from cyclr.suggest import local_linear
+
+            metric = np.asarray(result.metric, dtype=np.float64)
+            x = np.arange(len(metric), dtype=np.float64)
+            fit, _ = local_linear(x, metric, max(2.0, len(metric) / 40))
+            mx.plot(lr, metric, ".", color=_METRIC, alpha=0.15, ms=2.5)
+            (h,) = mx.plot(lr, fit, color=_METRIC, lw=1.6, label=f"{name} (smoothed)")
+            handles.append(h)
+        if has_val_metric and result.val_step is not None:
+            (h,) = mx.plot(lr[result.val_step], result.val_metric, "o-", color=_VAL_METRIC,
+                           ms=3.5, lw=1.0, label=f"validation {name}")  # fmt: skip
+            handles.append(h)
+        mx.set_ylabel(name, color=_METRIC)
+        mx.tick_params(axis="y", colors=_METRIC)
+
+    if bounds is not None:
+        handles += _draw_bounds(ax, mx, bounds)
+    sweep = f"{'exponential' if result.mode == 'exp' else 'linear'} sweep, {len(result)} steps"
+    if title is None:
+        title = f"LR range test ({sweep})"
+        if bounds is not None:
+            title += f"\nsuggested by '{bounds.method}'"
+            read_by = bounds.details.get("read_by")
+            if read_by and read_by != bounds.method:
+                title += f" (read from the {read_by})"
+    ax.set_title(title, fontsize=11)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4,
+              fontsize=8, frameon=False)  # fmt: skip
+    ax.cyclr_metric_ax = mx  # type: ignore[union-attr]
+    return ax
+
+
+def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
+    """Shade ``[base_lr, max_lr]``, mark both bounds and the curve the rule read."""
+    import matplotlib.transforms as mtransforms
+
+    handles = []
+    on_metric = bounds.curve in ("metric", "val_metric") and mx is not None
+    target = mx if on_metric else ax
+    if bounds.curve_lr and bounds.curve in ("metric", "val_metric", "loss"):
+        (h,) = target.plot(bounds.curve_lr, bounds.curve_values, "--", color="black", lw=1.2,
+                           alpha=0.8, label=f"curve read by '{bounds.method}'")  # fmt: skip
+        handles.append(h)
+    span = ax.axvspan(bounds.base_lr, bounds.max_lr, color=_RANGE, alpha=0.18, lw=0,
+                      label=f"suggested range {_fmt(bounds.base_lr)} - "
+                            f"{_fmt(bounds.max_lr)}")  # fmt: skip
+    handles.append(span)
+    blend = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+    for label, lr, y in (("max_lr", bounds.max_lr, 0.97), ("base_lr", bounds.base_lr, 0.89)):
+        ax.axvline(lr, color=_RANGE, lw=1.5, ls="-")
+        ax.text(lr, y, f" {label} = {_fmt(lr)} ", transform=blend, ha="left", va="top",
+                fontsize=9, color="black",
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": _RANGE,
+                      "alpha": 0.9})  # fmt: skip
+    for p in bounds.points:
+        if p.label in ("base_lr", "max_lr") and not np.isfinite(p.value):
+            continue
+        if not np.isfinite(p.value):
+            continue
+        marker = {"base_lr": "v", "max_lr": "^"}.get(p.label, "o")
+        target.plot([p.lr], [p.value], marker, color="black" if p.label in ("base_lr", "max_lr")
+                    else "tab:red", ms=7, zorder=5)  # fmt: skip
+        if p.label not in ("base_lr", "max_lr"):
+            target.annotate(f"{p.label}\n{_fmt(p.lr)}", (p.lr, p.value), textcoords="offset points",
+                            xytext=(6, 6), fontsize=8, color="tab:red")  # fmt: skip
+    return handles
+
+
+def schedule(
+    schedule: Schedule,
+    steps: int,
+    momentum: bool | Schedule | None = None,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+) -> Axes:
+    """Plot ``schedule(it)`` for ``it = 0 … steps - 1``; ``momentum`` on a twin axis.
+
+    ``momentum=True`` plots ``schedule.momentum()``; a :class:`~cyclr.Schedule` plots that one.
+    Returns the LR axes; the momentum axes (or ``None``) is ``ax.cyclr_momentum_ax``.
+    """
+    from cyclr.schedule import Schedule
+
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a cyclr.Schedule, got {type(schedule).__name__}")
+    steps = v.integer("steps", steps, minimum=1)
+    if momentum is True:
+        momentum = schedule.momentum()
+    elif momentum is False:
+        momentum = None
+    if momentum is not None and not isinstance(momentum, Schedule):
+        raise TypeError(f"momentum must be None, True or a cyclr.Schedule, got {momentum!r}")
+    ax = _axes(ax, (8.0, 3.6))
+    it = np.arange(steps)
+    (h_lr,) = ax.plot(it, schedule(it), color=_LOSS, lw=1.8, label="learning rate")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("learning rate", color=_LOSS)
+    ax.tick_params(axis="y", colors=_LOSS)
+    ax.set_xlim(0, max(1, steps - 1))
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    handles = [h_lr]
+    mx = None
+    if momentum is not None:
+        mx = ax.twinx()
+        (h_m,) = mx.plot(it, momentum(it), color=_RANGE, lw=1.4, ls="--", label="momentum")
+        mx.set_ylabel("momentum", color=_RANGE)
+        mx.tick_params(axis="y", colors=_RANGE)
+        handles.append(h_m)
+    lr = schedule(it)
+    if title is None:
+        title = (f"{type(schedule).__name__}: LR {_fmt(float(lr.min()))} - "
+                 f"{_fmt(float(lr.max()))} over {steps} iterations")  # fmt: skip
+    ax.set_title(title, fontsize=11)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2,
+              fontsize=8, frameon=False)  # fmt: skip
+    ax.cyclr_momentum_ax = mx  # type: ignore[union-attr]
+    return ax

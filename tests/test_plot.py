@@ -1,0 +1,127 @@
+"""cyclr.plot: lazy matplotlib, what the range-test and schedule plots show."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cyclr
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import cyclr.plot  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_show_and_close(monkeypatch: pytest.MonkeyPatch) -> object:
+    def show(*_: object, **__: object) -> None:
+        raise AssertionError("the library must never call show()")
+
+    monkeypatch.setattr(plt, "show", show)
+    yield
+    plt.close("all")
+
+
+def sweep(mode: str = "linear", n: int = 300, val: bool = True) -> cyclr.RangeTestResult:
+    rng = np.random.default_rng(0)
+    lr = np.linspace(1e-3, 1.0, n) if mode == "linear" else np.geomspace(1e-6, 10.0, n)
+    u = lr / 0.2 if mode == "linear" else (np.log10(lr) + 1.5) * 3
+    up = 1 / (1 + np.exp(-(u - 1) * 5)) if mode == "linear" else 1 / (1 + np.exp(-u))
+    down = 1 / (1 + np.exp(-(lr - 0.6) * 40))
+    acc = 0.1 + 0.8 * up * (1 - down) + rng.normal(0, 0.04, n)
+    loss = 2.3 - 1.8 * up + 5 * down + rng.normal(0, 0.08, n)
+    kw: dict[str, object] = {}
+    if val:
+        steps = np.arange(0, n, 10)
+        kw = {"val_step": steps, "val_loss": loss[steps] + 0.1, "val_metric": acc[steps] - 0.02}
+    return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, metric=acc, mode=mode,
+                                 metric_name="accuracy", **kw)  # type: ignore[arg-type]
+
+
+def test_import_does_not_import_matplotlib() -> None:
+    code = "import sys, cyclr, cyclr.plot; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)  # fmt: skip
+    assert out.stdout.strip() == "False"
+
+
+def _texts(ax: object) -> str:
+    return " ".join(t.get_text() for t in ax.texts)  # type: ignore[attr-defined]
+
+
+def _legend(ax: object) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", ["linear", "exp"])
+def test_range_test_plot_with_bounds(mode: str, tmp_path: Path) -> None:
+    r = sweep(mode)
+    b = r.suggest()
+    ax = cyclr.plot.range_test(r, b)
+    assert ax.get_xscale() == ("log" if mode == "exp" else "linear")
+    labels = _legend(ax)
+    assert {"loss", "smoothed loss (EMA)", "validation loss", "accuracy (smoothed)",
+            "validation accuracy"} <= set(labels)  # fmt: skip
+    assert any(f"{b.base_lr:.3g}" in s and f"{b.max_lr:.3g}" in s for s in labels)
+    assert any("curve read by 'auto'" in s for s in labels)
+    text = _texts(ax)
+    assert f"base_lr = {b.base_lr:.3g}" in text and f"max_lr = {b.max_lr:.3g}" in text
+    assert "'auto'" in ax.get_title() and "accuracy" in ax.get_title()
+    assert ax.cyclr_metric_ax is not None and ax.cyclr_metric_ax.get_ylabel() == "accuracy"
+    out = tmp_path / f"range_test_{mode}.png"
+    ax.figure.savefig(out)
+    assert out.stat().st_size > 10_000
+
+
+def test_range_test_plot_draws_into_the_given_axes() -> None:
+    _fig, (a1, a2) = plt.subplots(1, 2)
+    r = sweep("exp", val=False)
+    got = cyclr.plot.range_test(r, r.suggest("minimum"), ax=a2)
+    assert got is a2 and len(a1.lines) == 0
+    assert "'minimum'" in a2.get_title()
+    assert any(t.get_text().startswith("minimum") for t in a2.texts)
+
+
+def test_range_test_plot_without_metric_or_bounds() -> None:
+    r = sweep("exp", val=False)
+    bare = cyclr.RangeTestResult(lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, mode="exp")
+    ax = cyclr.plot.range_test(bare)
+    assert ax.cyclr_metric_ax is None and _texts(ax) == ""
+    _lo, hi = ax.get_ylim()
+    assert hi < 5  # the blow-up does not squash the curve
+    with pytest.raises(TypeError, match="RangeTestResult"):
+        cyclr.plot.range_test([1, 2])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bounds"):
+        cyclr.plot.range_test(bare, bounds=(0.1, 0.2))  # type: ignore[arg-type]
+
+
+def test_schedule_plot(tmp_path: Path) -> None:
+    s = cyclr.OneCycle(0.2, 1000)
+    ax = cyclr.plot.schedule(s, 1000, momentum=True)
+    (line,) = ax.lines
+    np.testing.assert_allclose(line.get_ydata(), s(np.arange(1000)))
+    mom = ax.cyclr_momentum_ax
+    np.testing.assert_allclose(mom.lines[0].get_ydata(), s.momentum()(np.arange(1000)))
+    assert ax.get_xlabel() == "iteration" and "OneCycle" in ax.get_title()
+    ax.figure.savefig(tmp_path / "schedule.png")
+    _fig, given_ax = plt.subplots()
+    t = cyclr.Triangular2(0.05, 0.2, 160)
+    assert cyclr.plot.schedule(t, 960, ax=given_ax) is given_ax
+    assert given_ax.cyclr_momentum_ax is None
+    custom = cyclr.plot.schedule(t, 960, momentum=cyclr.Constant(0.9))
+    assert custom.cyclr_momentum_ax.lines[0].get_ydata()[0] == 0.9
+
+
+def test_schedule_plot_validates() -> None:
+    with pytest.raises(TypeError, match=r"cyclr\.Schedule"):
+        cyclr.plot.schedule(lambda t: 0.1, 10)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        cyclr.plot.schedule(cyclr.Constant(0.1), 0)
+    with pytest.raises(TypeError, match="momentum"):
+        cyclr.plot.schedule(cyclr.Constant(0.1), 10, momentum=0.9)  # type: ignore[arg-type]
