@@ -1,0 +1,222 @@
+"""cyclr.torch.auto_schedule, and the suggestion rules on real range tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+sklearn_datasets = pytest.importorskip("sklearn.datasets")
+
+import cyclr  # noqa: E402
+import cyclr.torch  # noqa: E402
+from cyclr.suggest import linear_sweep_range  # noqa: E402
+
+nn = torch.nn
+F = torch.nn.functional
+
+RULES = ["auto", "accuracy", "loss", "steepest", "minimum", "valley", "slide"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[Any, Any, Any, Any]:
+    x, y = sklearn_datasets.load_digits(return_X_y=True)
+    x = torch.tensor(x / 16.0, dtype=torch.float32)
+    y = torch.tensor(y)
+    return x[:1000], y[:1000], x[1000:1400], y[1000:1400]
+
+
+def setup(digits: tuple[Any, ...], opt: str = "sgd", momentum: float = 0.9,
+          seed: int = 0) -> tuple[Any, Any, Any]:  # fmt: skip
+    x, y = digits[0], digits[1]
+    g = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32,
+                                         shuffle=True, generator=g)  # fmt: skip
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    if opt == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=momentum)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return model, optimizer, loader
+
+
+FAST = {"num_iter": 150, "coarse_iter": 60, "progress": False, "seed": 0}
+
+
+def snapshot(model: Any) -> dict[str, Any]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_one_cycle_from_a_two_stage_range_test(digits: tuple[Any, ...]) -> None:
+    model, opt, loader = setup(digits)
+    before = snapshot(model)
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=3, **FAST)
+    after = snapshot(model)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the model is restored
+    assert isinstance(sched, cyclr.torch.CyclicScheduler)
+    b = sched.bounds
+    assert isinstance(b, cyclr.Bounds) and b.method == "auto"
+    coarse, fine = sched.range_test_results
+    assert sched.range_test_result is fine
+    assert (coarse.mode, fine.mode) == ("exp", "linear")
+    assert fine.lr[0] == pytest.approx(linear_sweep_range(coarse)[0])
+    assert fine.lr[0] <= b.base_lr <= b.max_lr <= fine.lr[-1]
+    s = sched.schedules[0]
+    assert isinstance(s, cyclr.OneCycle)
+    assert s.total_steps == 3 * len(loader) and s.max_lr == b.max_lr
+    assert s.div_factor == pytest.approx(b.max_lr / b.base_lr)
+    assert opt.param_groups[0]["lr"] == pytest.approx(b.base_lr)
+    assert opt.param_groups[0]["momentum"] == pytest.approx(0.95)
+
+
+def test_the_schedule_trains(digits: tuple[Any, ...]) -> None:
+    model, opt, loader = setup(digits, seed=1)
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=4, **FAST)
+    model.train()
+    for _ in range(4):
+        for xb, yb in loader:
+            opt.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            opt.step()
+            sched.step()
+    with torch.no_grad():
+        acc = (model(digits[2]).argmax(1) == digits[3]).float().mean().item()
+    assert acc > 0.85
+
+
+@pytest.mark.parametrize("policy", ["triangular", "triangular2", "exp_range"])
+def test_cyclical_policies_end_on_a_whole_cycle(digits: tuple[Any, ...], policy: str) -> None:
+    model, opt, loader = setup(digits)
+    ipe = len(loader)
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, policy=policy,
+                                      epochs=24, **FAST)  # fmt: skip
+    s = sched.schedules[0]
+    assert type(s).__name__ == {"triangular": "Triangular", "triangular2": "Triangular2",
+                                "exp_range": "ExpRange"}[policy]  # fmt: skip
+    assert s.step_size == 4 * ipe and (24 * ipe) % (2 * s.step_size) == 0
+    assert (s.base_lr, s.max_lr) == (sched.bounds.base_lr, sched.bounds.max_lr)
+
+
+def test_cyclical_policy_without_a_length(digits: tuple[Any, ...]) -> None:
+    model, opt, loader = setup(digits)
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, policy="triangular",
+                                      **FAST)  # fmt: skip
+    assert sched.schedules[0].step_size == 4 * len(loader)
+    with pytest.warns(UserWarning, match="recommends 2-10 x"):
+        sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader,
+                                          policy="triangular", step_size=50, **FAST)  # fmt: skip
+    assert sched.schedules[0].step_size == 50
+
+
+def test_explicit_sweep_runs_a_single_test(digits: tuple[Any, ...]) -> None:
+    model, opt, loader = setup(digits)
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, total_steps=200,
+                                      start_lr=1e-5, end_lr=3.0, num_iter=120, mode="exp",
+                                      progress=False, seed=0, method="loss")  # fmt: skip
+    (only,) = sched.range_test_results
+    assert only.mode == "exp" and only.lr[0] == pytest.approx(1e-5) and len(only) <= 120
+    assert sched.bounds.method == "loss"
+    assert sched.schedules[0].total_steps == 200
+
+
+def test_momentum_options(digits: tuple[Any, ...]) -> None:
+    model, opt, loader = setup(digits, momentum=0.0)
+    cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=2, **FAST)
+    assert opt.param_groups[0]["momentum"] == 0.0  # plain SGD is left alone
+    model, opt, loader = setup(digits, opt="adam")
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=2, **FAST)
+    assert opt.param_groups[0]["betas"][0] == pytest.approx(0.95)
+    assert sched.momentums is not None
+    model, opt, loader = setup(digits)
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=2,
+                                      momentum=False, **FAST)  # fmt: skip
+    assert sched.momentums is None and opt.param_groups[0]["momentum"] == 0.9
+
+
+def test_bad_arguments(digits: tuple[Any, ...]) -> None:
+    model, opt, loader = setup(digits)
+    run = cyclr.torch.auto_schedule
+    with pytest.raises(ValueError, match="needs total_steps or epochs"):
+        run(model, opt, F.cross_entropy, loader, **FAST)
+    with pytest.raises(ValueError, match="not both"):
+        run(model, opt, F.cross_entropy, loader, total_steps=100, epochs=2, **FAST)
+    with pytest.raises(ValueError, match="policy must be one of"):
+        run(model, opt, F.cross_entropy, loader, policy="cosine", epochs=2, **FAST)
+    with pytest.raises(TypeError, match="momentum must be"):
+        run(model, opt, F.cross_entropy, loader, epochs=2, momentum=0.9, **FAST)
+    with pytest.raises(cyclr.SuggestionError, match="method must be one of"):
+        run(model, opt, F.cross_entropy, loader, epochs=2, method="best", **FAST)
+    stream = (batch for batch in loader)
+    with pytest.raises(ValueError, match="has no len"):
+        run(model, opt, F.cross_entropy, stream, epochs=2, **FAST)
+
+
+@pytest.fixture(scope="module")
+def real_results(digits: tuple[Any, ...]) -> dict[str, cyclr.RangeTestResult]:
+    out = {}
+    model, opt, loader = setup(digits, seed=3)
+    val = [(digits[2][i : i + 100], digits[3][i : i + 100]) for i in range(0, 400, 100)]
+    out["exp"] = cyclr.torch.range_test(model, opt, F.cross_entropy, loader, num_iter=200,
+                                        start_lr=1e-5, end_lr=10.0, progress=False, seed=0,
+                                        val_loader=val, val_every=10)  # fmt: skip
+    out["linear"] = cyclr.torch.range_test(model, opt, F.cross_entropy, loader, num_iter=200,
+                                           mode="linear", start_lr=1e-3, end_lr=1.5,
+                                           progress=False, seed=0)  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("mode", ["exp", "linear"])
+@pytest.mark.parametrize("method", RULES)
+def test_every_rule_on_real_range_tests(real_results: dict[str, Any], mode: str,
+                                        method: str) -> None:  # fmt: skip
+    r = real_results[mode]
+    b = r.suggest(method)
+    assert r.lr[0] <= b.base_lr <= b.max_lr <= r.lr[-1]
+    assert b.reason
+    if method in ("auto", "accuracy"):
+        assert b.curve == ("val_metric" if mode == "exp" else "metric")
+
+
+def test_real_two_bound_readings_are_sane(real_results: dict[str, Any]) -> None:
+    # digits MLP + SGD momentum: the loss blows up above ~0.5; good 1cycle peaks are 0.05-0.3
+    for r in real_results.values():
+        b = r.suggest("auto")
+        assert 0.02 <= b.max_lr <= 0.4, b.reason
+        assert b.base_lr < b.max_lr
+
+
+def test_saved_real_result_reread_without_torch(real_results: dict[str, Any],
+                                                tmp_path: Path) -> None:  # fmt: skip
+    r = real_results["exp"]
+    path = r.save(tmp_path / "real.json")
+    here = {m: r.suggest(m).to_dict() for m in RULES}
+    code = textwrap.dedent(f"""
+        import json, sys
+        import cyclr
+        r = cyclr.RangeTestResult.load({str(path)!r})
+        out = {{m: r.suggest(m).to_dict() for m in {RULES!r}}}
+        assert "torch" not in sys.modules, "torch was imported"
+        print(json.dumps(out))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads(json.dumps(here))
+    assert np.isfinite([here["auto"]["base_lr"], here["auto"]["max_lr"]]).all()
