@@ -3,24 +3,32 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet
 
 .PHONY: demo test lint clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PIP) --upgrade pip
 	# The exact pin picks PyTorch's CPU wheel; install it before anything that needs torch.
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[torch,plot,demo,dev]'
+	$(PIP) torch==2.13.0
 	touch $@
 
-demo: $(VENV)/.installed
+$(VENV)/.demo: $(VENV)/.base
+	$(PIP) -e '.[torch,plot,demo]'
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PIP) -e '.[torch,plot,demo,dev,keras,jax,lightning]'
+	touch $@
+
+demo: $(VENV)/.demo
 	$(VENV)/bin/cyclr demo $(ARGS)
 
-test: $(VENV)/.installed
+test: $(VENV)/.test
 	$(PY) -m pytest $(ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.test
 	$(VENV)/bin/ruff check src tests benchmarks
 
 clean:

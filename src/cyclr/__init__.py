@@ -1,7 +1,7 @@
 """cyclr: cyclical learning rates, the LR range test and 1cycle super-convergence.
 
-The core (this package) needs only numpy. Framework adapters live in ``cyclr.torch`` (and later
-``cyclr.keras``/``cyclr.optax``); plots in ``cyclr.plot``; the command line in ``cyclr.cli``.
+The core (this package) needs only numpy. Framework adapters live in ``cyclr.torch``,
+``cyclr.keras`` and ``cyclr.optax``; plots in ``cyclr.plot``; the command line in ``cyclr.cli``.
 """
 
 from __future__ import annotations
