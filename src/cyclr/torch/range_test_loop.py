@@ -18,15 +18,22 @@ import platform
 import random
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from cyclr import _validate as check
 from cyclr.result import RangeTestResult
+from cyclr.torch._range_test_args import (
+    DEFAULT_RANGE,
+    DIVERGE_WARMUP,
+    MAX_SKIPPED,
+    MIN_ITER,
+    Config,
+    callable_name,
+    check_args,
+)
 from cyclr.torch._range_test_data import (
     BatchStream,
     accuracy_counts,
@@ -35,24 +42,9 @@ from cyclr.torch._range_test_data import (
     split_batch,
     to_device,
 )
-from cyclr.torch._snapshot import STORAGES, TrainingState
+from cyclr.torch._snapshot import TrainingState
 
-__all__ = ["DEFAULT_RANGE", "MIN_ITER", "range_test", "sweep_lr"]
-
-#: Fewest updates accepted: below this there is no curve to read.
-MIN_ITER = 10
-#: ``(start_lr, end_lr)`` when not given. The exponential sweep covers eight decades, enough for
-#: SGD and Adam alike; the linear sweep resolves one decade-wide band in even steps (run an
-#: exponential test first, then zoom in linearly, as the paper's accuracy reading needs).
-DEFAULT_RANGE = {"exp": (1e-7, 10.0), "linear": (1e-3, 1.0)}
-#: Divergence is only checked from this update on (the first smoothed losses are noisy).
-DIVERGE_WARMUP = 5
-#: Consecutive steps a GradScaler may skip (inf/NaN gradients) before the test gives up.
-MAX_SKIPPED = 50
-
-_MODES = ("exp", "linear")
-_METRICS = ("auto", "accuracy")
-
+__all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MAX_SKIPPED", "MIN_ITER", "range_test", "sweep_lr"]
 
 def sweep_lr(i: int, start_lr: float, end_lr: float, num_iter: int, mode: str) -> float:
     """LR of update ``i`` (0-based): the linear or exponential sweep in the module docstring."""
@@ -168,7 +160,7 @@ def range_test(
         >>> float(result.lr[0]), opt.param_groups[0]["lr"]  # the optimizer is as it was
         (1e-07, 0.1)
     """
-    cfg = _check_args(dict(locals()))
+    cfg = check_args(dict(locals()))
     modules = [model] + ([loss_fn] if isinstance(loss_fn, nn.Module) else [])
     state = TrainingState(modules, optimizer, scheduler=scheduler, scaler=scaler,
                           storage=snapshot, directory=snapshot_dir)  # fmt: skip
@@ -194,166 +186,6 @@ class _InputError(ValueError):
     """Bad input found only once data is drawn (e.g. an empty loader)."""
 
 
-# -- arguments -------------------------------------------------------------------------------
-@dataclass
-class _Config:
-    start_lr: float
-    end_lr: float
-    num_iter: int
-    mode: str
-    metric: Any
-    val_every: int
-    val_batches: int
-    smooth: float
-    diverge: float | None
-    accumulation_steps: int
-    scaler: Any
-    autocast_dtype: torch.dtype | None
-    device: torch.device
-    progress: bool
-    seed: int | None
-    batch_fn: Callable[[Any], Any] | None
-    ratios: list[float]
-    world: int
-    rank: int
-    group: Any
-    plain: dict[str, Any] = field(default_factory=dict)
-
-
-def _check_args(a: dict[str, Any]) -> _Config:
-    model, optimizer, loss_fn = a["model"], a["optimizer"], a["loss_fn"]
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
-                        f"{type(optimizer).__name__}")  # fmt: skip
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {loss_fn!r}")
-    for name in ("train_loader", "val_loader"):
-        _check_loader(name, a[name], optional=name == "val_loader")
-
-    mode = check.choice("mode", a["mode"], _MODES)
-    lo, hi = DEFAULT_RANGE[mode]
-    start = lo if a["start_lr"] is None else check.positive("start_lr", a["start_lr"])
-    end = hi if a["end_lr"] is None else check.positive("end_lr", a["end_lr"])
-    if start >= end:
-        raise ValueError(f"start_lr ({start!r}) must be < end_lr ({end!r})")
-    num_iter = check.integer("num_iter", a["num_iter"], minimum=MIN_ITER)
-    smooth = check.fraction("smooth", a["smooth"], high_open=True)
-    diverge = a["diverge"]
-    if diverge is not None:
-        diverge = check.finite("diverge", diverge)
-        if diverge <= 1:
-            raise ValueError(f"diverge must be > 1 (a multiple of the best loss), got {diverge!r}")
-    accum = check.integer("accumulation_steps", a["accumulation_steps"], minimum=1)
-    val_every = check.integer("val_every", a["val_every"], minimum=1)
-    val_batches = check.integer("val_batches", a["val_batches"], minimum=1)
-
-    metric = a["metric"]
-    if isinstance(metric, str):
-        check.choice("metric", metric, _METRICS)
-    elif metric is not None and not callable(metric):
-        raise TypeError(f"metric must be 'auto', 'accuracy', a callable or None, got {metric!r}")
-
-    scaler = a["scaler"]
-    if scaler is not None and not all(hasattr(scaler, m) for m in ("scale", "step", "update")):
-        raise TypeError(f"scaler must be a torch.amp.GradScaler, got {type(scaler).__name__}")
-    scaler_on = scaler is not None and (not hasattr(scaler, "is_enabled") or scaler.is_enabled())
-    ac = a["autocast_dtype"]
-    if ac is None:
-        ac = torch.float16 if scaler_on else None
-    elif ac is False:
-        ac = None
-    elif not isinstance(ac, torch.dtype):
-        raise TypeError(f"autocast_dtype must be a torch.dtype, None or False, got {ac!r}")
-
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    if not trainable:
-        raise ValueError(f"model has no trainable parameters (requires_grad=True): "
-                         f"{type(model).__name__}")  # fmt: skip
-    if any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
-        raise ValueError("model has uninitialized lazy parameters; run one forward pass first")
-    held = {id(p) for g in optimizer.param_groups for p in g["params"]}
-    if not any(id(p) in held for p in trainable):
-        raise ValueError("optimizer holds none of the model's trainable parameters")
-
-    device = a["device"]
-    if device is None:
-        device = trainable[0].device
-    else:
-        try:
-            device = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"device must name a torch device, got {a['device']!r}") from exc
-    progress = a["progress"]
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"progress must be True, False or None, got {progress!r}")
-    seed = a["seed"]
-    if seed is not None:
-        seed = check.integer("seed", seed, minimum=0)
-        if seed >= 2**32:
-            raise ValueError(f"seed must be < 2**32, got {seed!r}")
-    for name in ("scheduler",):
-        obj = a[name]
-        if obj is not None and not (hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict")):
-            raise TypeError(f"{name} must have state_dict() and load_state_dict(), got {obj!r}")
-    check.choice("snapshot", a["snapshot"], STORAGES)
-    if a["batch_fn"] is not None and not callable(a["batch_fn"]):
-        raise TypeError(f"batch_fn must be callable, got {a['batch_fn']!r}")
-
-    ratios = _group_ratios(optimizer)
-    world, rank, group = 1, 0, a["process_group"]
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        world, rank = dist.get_world_size(group), dist.get_rank(group)
-    if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    progress = progress and rank == 0
-
-    metric_label = metric if metric is None or isinstance(metric, str) else _name(metric)
-    plain = {
-        "start_lr": start, "end_lr": end, "num_iter": num_iter, "mode": mode,
-        "metric": metric_label, "smooth": smooth, "diverge": diverge,
-        "accumulation_steps": accum, "val_every": val_every if a["val_loader"] else None,
-        "val_batches": val_batches if a["val_loader"] else None, "seed": seed,
-        "snapshot": a["snapshot"], "scaler": None if scaler is None else type(scaler).__name__,
-        "autocast_dtype": None if ac is None else str(ac).replace("torch.", ""),
-        "device": device.type, "world_size": world, "group_lr_ratios": ratios,
-        "optimizer": type(optimizer).__name__, "model": type(model).__name__,
-    }  # fmt: skip
-    return _Config(start, end, num_iter, mode, metric, val_every, val_batches, smooth, diverge,
-                   accum, scaler, ac, device, progress, seed, a["batch_fn"], ratios, world,
-                   rank, group, plain)  # fmt: skip
-
-
-def _check_loader(name: str, loader: Any, *, optional: bool) -> None:
-    if loader is None and optional:
-        return
-    if not hasattr(loader, "__iter__"):
-        raise TypeError(f"{name} must be an iterable of batches, got {loader!r}")
-    try:
-        n = len(loader)
-    except TypeError:
-        return
-    if n == 0:
-        raise ValueError(f"{name} is empty (len({name}) == 0)")
-
-
-def _group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
-    lrs = []
-    for g in optimizer.param_groups:
-        lr = g.get("lr", float("nan"))
-        lrs.append(float(lr) if isinstance(lr, (int, float, torch.Tensor)) else float("nan"))
-    base = lrs[0]
-    if not (math.isfinite(base) and base > 0):
-        return [1.0] * len(lrs)
-    return [lr / base if math.isfinite(lr) and lr >= 0 else 1.0 for lr in lrs]
-
-
-def _name(fn: Any) -> str:
-    return str(getattr(fn, "__name__", type(fn).__name__))
-
-
 def _versions() -> dict[str, str]:
     import cyclr
 
@@ -365,7 +197,7 @@ def _versions() -> dict[str, str]:
 class _Run:
     """One range test: the sweep loop and what it recorded."""
 
-    def __init__(self, cfg: _Config, model: nn.Module, optimizer: torch.optim.Optimizer,
+    def __init__(self, cfg: Config, model: nn.Module, optimizer: torch.optim.Optimizer,
                  loss_fn: Callable[[Any, Any], torch.Tensor]) -> None:  # fmt: skip
         self.cfg = cfg
         self.model = model
@@ -556,7 +388,7 @@ class _Run:
             what = (f"a tensor of shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor)
                     else type(loss).__name__)  # fmt: skip
             raise TypeError(f"loss_fn must return a scalar tensor, got {what}")
-        return loss.reshape(()), out, target
+        return (loss if loss.ndim == 0 else loss.reshape(())), out, target
 
     def _metric(self, out: Any, target: Any, num: Any, den: Any) -> tuple[Any, Any]:
         if not self._metric_ready:
@@ -585,21 +417,24 @@ class _Run:
                     val = val.detach().reshape(()).float()
                 return val, 1
 
-            self.metric_fn, self.metric_name = user_metric, _name(metric)
+            self.metric_fn, self.metric_name = user_metric, callable_name(metric)
 
     def _reduce(self, values: list[Any]) -> list[float]:
         """Values as floats, with one host sync; summed over ranks when distributed."""
         cfg = self.cfg
         tensors = [i for i, x in enumerate(values) if isinstance(x, torch.Tensor)]
         ref = values[tensors[0]] if tensors else None
-        dtype = torch.float32 if ref is not None and ref.device.type == "mps" else torch.float64
         out = [0.0 if x is None else x for x in values]
         if cfg.world == 1:
-            if tensors:
+            if len(tensors) == 1:
+                out[tensors[0]] = ref.item()
+            elif ref is not None:  # the loss's own float type (float32 counts are exact < 2**24)
+                dtype = ref.dtype if ref.dtype in (torch.float32, torch.float64) else torch.float32
                 stacked = torch.stack([values[i].to(dtype) for i in tensors]).tolist()
                 for i, x in zip(tensors, stacked):
                     out[i] = x
             return [float(x) for x in out]
+        dtype = torch.float32 if ref is not None and ref.device.type == "mps" else torch.float64
         dev = ref.device if ref is not None else cfg.device
         vec = torch.stack([x.to(dtype) if isinstance(x, torch.Tensor)
                            else torch.tensor(float(x), dtype=dtype, device=dev)
