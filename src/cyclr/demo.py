@@ -40,7 +40,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -140,10 +140,9 @@ class DemoConfig:
 
     def command(self) -> str:
         """The ``cyclr demo`` command line that reproduces this configuration."""
-        default = DemoConfig()
-        quick = DemoConfig.quick(seed=self.seed)
-        is_quick = self == replace(quick, seed=self.seed)
-        ref, args = (quick, ["--quick"]) if is_quick else (default, [])
+        is_quick = self == DemoConfig.quick(seed=self.seed)
+        ref = DemoConfig.quick() if is_quick else DemoConfig()
+        args = ["--quick"] if is_quick else []
         if self.seed != ref.seed:
             args.append(f"--seed {self.seed}")
         if self.third_policy != ref.third_policy:
@@ -454,7 +453,7 @@ def _bar(total: int, desc: str, enabled: bool) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=f"{desc:<18}", unit="it", leave=False, file=sys.stderr,
+    return tqdm(total=total, desc=f"{desc:<17}", unit="it", leave=False, file=sys.stderr,
                 dynamic_ncols=True)  # fmt: skip
 
 
