@@ -262,3 +262,29 @@ def test_snapshot_is_taken_off_the_model_device():
     state.close()
     with pytest.raises(ValueError, match="snapshot"):
         TrainingState([model], opt, storage="gpu")
+
+
+def test_cyclr_scheduler_with_momentum_cycling_is_restored():
+    """cyclr's own CyclicScheduler writes LR and momentum into param_groups; both come back."""
+    import cyclr
+    from cyclr.torch import CyclicScheduler
+
+    model = bn_cnn(seed=2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = CyclicScheduler(opt, cyclr.Triangular(0.01, 0.1, step_size=20), momentum=True)
+    x, y = mnist1d()
+    for i in range(7):
+        opt.zero_grad()
+        CE(model(x[i * 32:(i + 1) * 32]), y[i * 32:(i + 1) * 32]).backward()
+        opt.step()
+        sched.step()
+    before = capture(model, opt, sched)
+    momentum = opt.param_groups[0]["momentum"]
+    r = range_test(model, opt, CE, loader(mnist1d(), batch_size=50), num_iter=15, scheduler=sched,
+                   progress=False)  # fmt: skip
+    assert len(r) == 15
+    assert_same(before, capture(model, opt, sched))
+    assert opt.param_groups[0]["momentum"] == momentum
+    opt.step()
+    sched.step()  # the schedule carries on from where it was
+    assert sched.state_dict()["last_epoch"] == 8
