@@ -20,7 +20,18 @@ from cyclr.cli import FindTarget, main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "find_target.py"
-ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src")}
+ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Any:
+    """Tiny models run fastest on one thread, and do not stall when the CPUs are shared."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -175,12 +186,17 @@ def test_plot_json_spec_inline_and_file(tmp_path: Path,
 def test_find_on_the_example(function: str, tmp_path: Path,
                              capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "out"
-    rc = main(["find", f"{EXAMPLE}:{function}", "--num-iter", "120", "--seed", "0",
+    rc = main(["find", f"{EXAMPLE}:{function}", "--num-iter", "200", "--seed", "0",
                "--out", str(out_dir), "--no-progress"])  # fmt: skip
     out = capsys.readouterr().out
     assert rc == 0, out
+    # Two sweeps: exponential to find where the loss blows up, then linear up to there.
+    coarse = cyclr.RangeTestResult.load(out_dir / "range_test_coarse.json")
     result = cyclr.RangeTestResult.load(out_dir / "range_test.json")
-    assert len(result) > 20 and result.metric_name == "accuracy"
+    assert coarse.mode == "exp" and len(coarse) <= 100
+    assert result.mode == "linear" and len(result) > 100 and result.metric_name == "accuracy"
+    assert result.config["end_lr"] < coarse.lr[-1]
+    assert f"{len(coarse)} updates (exp 1e-07 → 10), then {len(result)} updates (linear" in out
     assert (result.val_step is not None) == (function == "setup")
     assert (out_dir / "range_test.png").stat().st_size > 10_000
     bounds = result.suggest()
@@ -213,8 +229,21 @@ def test_find_module_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     rc = main(["find", "mypkg.train:make", "--num-iter", "60", "--seed", "1", "--out", "res",
                "--no-progress"])  # fmt: skip
     assert rc in (0, 1)  # a toy curve may support no reading; the files are written anyway
-    assert (tmp_path / "res" / "range_test.json").is_file()
-    assert "Range test: 60 updates" in capsys.readouterr().out or rc == 1
+    assert (tmp_path / "res" / "range_test_coarse.json").is_file()
+    assert "Range test: " in capsys.readouterr().out
+
+
+def test_find_single_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["find", f"{EXAMPLE}:setup", "--mode", "linear", "--start-lr", "0.001", "--end-lr",
+               "1", "--num-iter", "150", "--seed", "0", "--out", str(tmp_path), "--no-progress",
+               "--method", "loss", "--iters-per-epoch", "7"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert not (tmp_path / "range_test_coarse.json").exists()
+    result = cyclr.RangeTestResult.load(tmp_path / "range_test.json")
+    assert result.mode == "linear" and result.lr[0] == 0.001
+    assert out.startswith(f"Range test: {len(result)} updates (linear 0.001 → 1)")
+    assert "(loss rule)" in out and "iters_per_epoch = 7  # len(train_loader)" in out
 
 
 def test_find_as_target_accepts_findtarget_and_dict() -> None:
@@ -393,10 +422,15 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     assert data["command"] == "cyclr demo --quick"
     runs = {r["key"]: r for r in data["runs"]}
     assert list(runs) == ["fixed", "triangular", "triangular2", "one_cycle"]
-    rt_iters = data["range_test"]["iterations"]
-    assert 10 <= rt_iters <= data["config"]["range_test_iters"]
-    b = data["range_test"]["bounds"]
-    assert 0 < b["base_lr"] < b["max_lr"] < data["config"]["range_end_lr"]
+    rt = data["range_test"]
+    rt_iters = rt["iterations"]
+    assert [s["mode"] for s in rt["sweeps"]] == ["exp", "linear"]
+    assert rt_iters == sum(s["iterations"] for s in rt["sweeps"])
+    assert rt_iters <= data["config"]["coarse_iters"] + data["config"]["range_test_iters"]
+    assert 0 < rt["bounds"]["base_lr"] < rt["bounds"]["max_lr"] < rt["sweeps"][1]["end_lr"]
+    assert cyclr.RangeTestResult.load(out / "range_test.json").suggest().max_lr == (
+        rt["bounds"]["max_lr"])
+    assert (out / "range_test_coarse.json").is_file()
 
     ipe = data["task"]["iters_per_epoch"]
     cycle = 2 * data["config"]["step_epochs"] * ipe
@@ -435,7 +469,7 @@ def test_demo_is_deterministic(tmp_path: Path) -> None:
     """Same seed, same numbers: one run here, one in a fresh process (a small configuration)."""
     from cyclr.demo import DemoConfig, run
 
-    kwargs = {"seed": 5, "cycles": 3, "step_epochs": 2, "one_cycle_epochs": 4,
+    kwargs = {"seed": 5, "cycles": 3, "step_epochs": 2, "one_cycle_epochs": 4, "coarse_iters": 50,
               "range_test_iters": 100, "n_train": 1000, "eval_every": 10}  # fmt: skip
     here = run(DemoConfig(**kwargs), out=None).to_dict()
     code = textwrap.dedent(f"""

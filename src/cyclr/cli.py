@@ -149,13 +149,20 @@ optionally, val_loader -- or a cyclr.cli.FindTarget with the same fields:
       return {"model": model, "optimizer": opt, "loss_fn": torch.nn.CrossEntropyLoss(),
               "train_loader": DataLoader(train_set, batch_size=64, shuffle=True)}
 
-The model and optimizer are restored after the test. Writes range_test.json and range_test.png
-to --out, then prints the bounds and Python that builds a triangular and a 1cycle scheduler.
+By default the test runs two sweeps, as cyclr.torch.auto_schedule does: an exponential one
+(--coarse-iter updates, 1e-7 to 10) finds where the loss blows up, then the paper's linear sweep
+(--num-iter updates) rises from a thousandth of that LR up to it, and the bounds are read from
+it. --start-lr, --end-lr or --mode run a single sweep with those settings instead.
+
+The model and optimizer are restored after the test. Writes range_test.json (and, for two
+sweeps, range_test_coarse.json) and range_test.png to --out, then prints the bounds and Python
+that builds a triangular and a 1cycle scheduler.
 
 examples:
   cyclr find examples/find_target.py:setup
-  cyclr find examples/find_target.py:setup --mode linear --start-lr 1e-3 --end-lr 1 --num-iter 400
+  cyclr find examples/find_target.py:setup --mode linear --start-lr 1e-3 --end-lr 1 --num-iter 300
   cyclr find mypkg.train:make_setup --num-iter 200 --seed 0 --out lr-test
+  cyclr find train.py:setup --mode exp --num-iter 100      # one quick exponential sweep
   cyclr find train.py:setup --method loss --no-progress"""
 
 _SUGGEST_EPILOG = """\
@@ -286,13 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for range_test.json and range_test.png (default: %(default)s)")
     g = p.add_argument_group("range test")
     g.add_argument("--start-lr", type=_lr, default=None, metavar="LR",
-                   help="first LR of the sweep (default: 1e-7 exp, 1e-3 linear)")
+                   help="first LR of a single sweep (default: 1e-7 exp, 1e-3 linear)")
     g.add_argument("--end-lr", type=_lr, default=None, metavar="LR",
-                   help="last LR of the sweep (default: 10 exp, 1 linear)")
-    g.add_argument("--num-iter", type=_positive_int, default=100, metavar="N",
-                   help="optimizer updates in the sweep (default: %(default)s)")
-    g.add_argument("--mode", choices=("exp", "linear"), default="exp",
-                   help="exponential sweep, or linear as in the paper (default: %(default)s)")
+                   help="last LR of a single sweep (default: 10 exp, 1 linear)")
+    g.add_argument("--mode", choices=("exp", "linear"), default=None,
+                   help="a single exponential or linear sweep (default: two sweeps, see below)")
+    g.add_argument("--num-iter", type=_positive_int, default=None, metavar="N",
+                   help="optimizer updates in the (linear) sweep (default: 400 for two sweeps, "
+                   "100 for one)")  # fmt: skip
+    g.add_argument("--coarse-iter", type=_positive_int, default=100, metavar="N",
+                   help="updates in the first, exponential sweep of two (default: %(default)s)")
     g.add_argument("--metric", choices=("auto", "accuracy", "none"), default="auto",
                    help="training metric to record (default: accuracy for classifiers)")
     g.add_argument("--val-every", type=_positive_int, default=10, metavar="K",
@@ -646,20 +656,50 @@ def _cmd_find(args: argparse.Namespace) -> int:
     fn = load_target(args.target)
     target = call_target(fn, args.target)
 
-    from cyclr.torch import range_test
+    from cyclr.suggest import SuggestionError, linear_sweep_range
 
     options: dict[str, Any] = {
-        "start_lr": args.start_lr, "end_lr": args.end_lr, "num_iter": args.num_iter,
-        "mode": args.mode, "metric": None if args.metric == "none" else args.metric,
+        "metric": None if args.metric == "none" else args.metric,
         "val_loader": target.val_loader, "val_every": args.val_every,
         "val_batches": args.val_batches, "smooth": args.smooth, "diverge": args.diverge,
         "accumulation_steps": args.accumulation_steps, "device": args.device,
         "seed": args.seed, "progress": False if args.no_progress else None,
     }  # fmt: skip
+    single = any(x is not None for x in (args.start_lr, args.end_lr, args.mode))
     start = time.perf_counter()
+    if single:
+        result = _range_test(target, start_lr=args.start_lr, end_lr=args.end_lr,
+                             mode=args.mode or "exp", num_iter=args.num_iter or 100,
+                             **options)  # fmt: skip
+    else:
+        coarse = _range_test(target, mode="exp", num_iter=args.coarse_iter, **options)
+        coarse.save(folder / "range_test_coarse.json")
+        try:
+            start_lr, end_lr = linear_sweep_range(coarse)
+        except SuggestionError as exc:
+            _out(f"Range test: {len(coarse)} updates ({_sweep_text(coarse)}); "
+                 f"{_stop_text(coarse)}.", f"Wrote {folder / 'range_test_coarse.json'}.")
+            print(f"cyclr: no range for the linear sweep ({exc.kind}): {exc}", file=sys.stderr)
+            return EXIT_NO_SUGGESTION
+        result = _range_test(target, mode="linear", start_lr=start_lr, end_lr=end_lr,
+                             num_iter=args.num_iter or 400, **options)  # fmt: skip
+    wall = time.perf_counter() - start
+
+    json_path = result.save(folder / "range_test.json")
+    sweeps = "" if single else f"{len(coarse)} updates ({_sweep_text(coarse)}), then "
+    _out(f"Range test: {sweeps}{len(result)} updates ({_sweep_text(result)}) in {wall:.1f} s; "
+         f"{_stop_text(result)}.")  # fmt: skip
+    ipe = args.iters_per_epoch or _len(target.train_loader)
+    return _report_bounds(result, args.method, ipe, json_path, folder / "range_test.png")
+
+
+def _range_test(target: FindTarget, **options: Any) -> cyclr.RangeTestResult:
+    """``cyclr.torch.range_test`` on the target; errors become one line."""
+    from cyclr.torch import range_test
+
     try:
-        result = range_test(target.model, target.optimizer, target.loss_fn,
-                            target.train_loader, **options)  # fmt: skip
+        return range_test(target.model, target.optimizer, target.loss_fn, target.train_loader,
+                          **options)  # fmt: skip
     except (KeyboardInterrupt, SystemExit):
         raise
     except (TypeError, ValueError) as exc:
@@ -668,14 +708,12 @@ def _cmd_find(args: argparse.Namespace) -> int:
         raise _user_error(exc, "the range test (your model, loss or loader)") from None
     except BaseException as exc:
         raise _user_error(exc, "the range test (your model, loss or loader)") from None
-    wall = time.perf_counter() - start
 
-    json_path = result.save(folder / "range_test.json")
-    sweep = f"{result.mode} {result.lr[0]:.3g} → {result.lr[-1]:.3g}" if len(result) else ""
-    _out(f"Range test: {len(result)} updates ({sweep}) in {wall:.1f} s; "
-         f"{_stop_text(result)}.")  # fmt: skip
-    ipe = args.iters_per_epoch or _len(target.train_loader)
-    return _report_bounds(result, args.method, ipe, json_path, folder / "range_test.png")
+
+def _sweep_text(result: cyclr.RangeTestResult) -> str:
+    start = result.config.get("start_lr", result.lr[0] if len(result) else math.nan)
+    end = result.config.get("end_lr", result.lr[-1] if len(result) else math.nan)
+    return f"{result.mode} {start:.3g} → {end:.3g}"
 
 
 def _len(loader: Any) -> int | None:

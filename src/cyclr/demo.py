@@ -53,6 +53,8 @@ from cyclr.schedule import Schedule
 
 __all__ = ["DemoConfig", "DemoResult", "PolicyRun", "run"]
 
+#: How the demo runs the LR range test.
+RANGE_TESTS = ("two_stage", "linear")
 #: Policies for the third run (the CLR paper's two decaying variants).
 THIRD_POLICIES = ("triangular2", "exp_range")
 #: Colours of the four policies, the same in every plot.
@@ -61,6 +63,7 @@ COLORS = {"fixed": "#555555", "triangular": "#1f77b4", "triangular2": "#2ca02c",
 #: The files a report folder holds.
 REPORT_FILES = ("summary.md", "results.json", "range_test.json", "range_test.png",
                 "schedules.png", "accuracy.png")  # fmt: skip
+
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,12 @@ class DemoConfig:
             over 0.01–0.2 on this task (about 93% test accuracy); the cyclical runs need no such
             search.
         third_policy: ``"triangular2"`` (the CLR paper's CIFAR-10 result) or ``"exp_range"``.
-        range_test_iters, range_test_mode, range_start_lr, range_end_lr: the LR range test (the
-            paper's linear sweep over 10 epochs by default).
+        range_test: ``"two_stage"`` (as :func:`cyclr.torch.auto_schedule` and ``cyclr find``
+            do: a ``coarse_iters`` exponential sweep finds where the loss blows up, then the
+            paper's linear sweep of ``range_test_iters`` updates runs from a thousandth of that
+            LR up to it) or ``"linear"`` (one linear sweep from ``range_start_lr`` to
+            ``range_end_lr``).
+        coarse_iters, range_test_iters, range_start_lr, range_end_lr: see ``range_test``.
         method: the rule that reads the bounds (see :func:`cyclr.suggest.suggest`).
         momentum: SGD momentum of the range test and of the fixed and CLR runs.
         batch_size: mini-batch size.
@@ -96,10 +103,11 @@ class DemoConfig:
     one_cycle_epochs: int = 20
     baseline_lr: float = 0.05
     third_policy: str = "triangular2"
-    range_test_iters: int = 200
-    range_test_mode: str = "linear"
-    range_start_lr: float = 1e-3
-    range_end_lr: float = 0.5
+    range_test: str = "two_stage"
+    coarse_iters: int = 100
+    range_test_iters: int = 400
+    range_start_lr: float | None = None
+    range_end_lr: float | None = None
     method: str = "auto"
     momentum: float = 0.9
     batch_size: int = 100
@@ -114,15 +122,19 @@ class DemoConfig:
         v.integer("one_cycle_epochs", self.one_cycle_epochs, minimum=1)
         v.positive("baseline_lr", self.baseline_lr)
         v.choice("third_policy", self.third_policy, THIRD_POLICIES)
+        v.choice("range_test", self.range_test, RANGE_TESTS)
+        v.integer("coarse_iters", self.coarse_iters, minimum=10)
         v.integer("range_test_iters", self.range_test_iters, minimum=10)
-        v.choice("range_test_mode", self.range_test_mode, ("linear", "exp"))
-        v.positive("range_start_lr", self.range_start_lr)
-        v.positive("range_end_lr", self.range_end_lr)
-        if self.range_start_lr >= self.range_end_lr:
-            raise ValueError(
-                f"range_start_lr ({self.range_start_lr!r}) must be < range_end_lr "
-                f"({self.range_end_lr!r})"
-            )
+        if self.range_test == "linear":
+            if self.range_start_lr is None or self.range_end_lr is None:
+                raise ValueError("range_test='linear' needs range_start_lr and range_end_lr")
+            v.positive("range_start_lr", self.range_start_lr)
+            v.positive("range_end_lr", self.range_end_lr)
+            if self.range_start_lr >= self.range_end_lr:
+                raise ValueError(
+                    f"range_start_lr ({self.range_start_lr!r}) must be < range_end_lr "
+                    f"({self.range_end_lr!r})"
+                )
         v.fraction("momentum", self.momentum, high_open=True)
         v.integer("batch_size", self.batch_size, minimum=1)
         v.integer("eval_every", self.eval_every, minimum=1)
@@ -132,9 +144,9 @@ class DemoConfig:
 
     @classmethod
     def quick(cls, **overrides: Any) -> DemoConfig:
-        """The short demo: 4 CLR cycles instead of 10, 1cycle over 10 epochs instead of 20 and a
-        200-iteration range test (about 15 s instead of about a minute)."""
-        base: dict[str, Any] = {"cycles": 4, "one_cycle_epochs": 10, "range_test_iters": 200}
+        """The short demo: 4 CLR cycles instead of 10 and 1cycle over 10 epochs instead of 20
+        (about 15 s instead of about a minute)."""
+        base: dict[str, Any] = {"cycles": 4, "one_cycle_epochs": 10}
         base.update(overrides)
         return cls(**base)
 
@@ -212,7 +224,7 @@ class DemoResult:
     """Everything a demo run measured; :meth:`table` and :meth:`to_dict` present it."""
 
     config: DemoConfig
-    range_test: RangeTestResult
+    range_tests: list[RangeTestResult]
     bounds: Bounds
     range_test_wall_s: float
     runs: list[PolicyRun]
@@ -234,26 +246,33 @@ class DemoResult:
         return self.baseline.final_acc
 
     @property
+    def range_test(self) -> RangeTestResult:
+        """The (linear) range test the bounds were read from."""
+        return self.range_tests[-1]
+
+    @property
     def range_test_iters(self) -> int:
-        """Updates the range test ran (it may stop early when the loss diverges)."""
-        return len(self.range_test)
+        """Updates of all range-test sweeps (a sweep stops early when the loss diverges)."""
+        return sum(len(r) for r in self.range_tests)
+
+    def sweep_text(self) -> str:
+        """How the range test swept, e.g. ``"exp 1e-07→10 (100 it), linear 0.00089→0.89 (400
+        it)"``."""
+        return ", ".join(f"{r.mode} {_span(r)} ({len(r)} it)" for r in self.range_tests)
 
     def choice_line(self) -> str:
         """One line: which bounds were chosen, and why."""
-        b, c = self.bounds, self.config
-        sweep = f"{c.range_test_mode} {c.range_start_lr:g}→{c.range_end_lr:g}"
-        return (f"Range test ({self.range_test_iters} iterations, {sweep}): base_lr "
-                f"{b.base_lr:.3g}, max_lr {b.max_lr:.3g} ({b.method} rule). "
-                f"{_one_line(b.reason)}")  # fmt: skip
+        b = self.bounds
+        return (f"Range test ({self.sweep_text()}): base_lr {b.base_lr:.3g}, max_lr "
+                f"{b.max_lr:.3g} ({b.method} rule). {_one_line(b.reason)}")  # fmt: skip
 
     def rows(self) -> list[list[str]]:
         """The table's cells, header first."""
         target = f"{100 * self.target:.1f}%"
         rows = [["policy", "LR", "iterations", "final acc", f"iters to {target}", "speed-up*",
                  "wall"]]  # fmt: skip
-        rows.append(["LR range test", f"{self.config.range_start_lr:g}→"
-                     f"{self.config.range_end_lr:g}", f"{self.range_test_iters:,}", "", "", "",
-                     f"{self.range_test_wall_s:.1f} s"])  # fmt: skip
+        rows.append(["LR range test", _span(self.range_test), f"{self.range_test_iters:,}", "",
+                     "", "", f"{self.range_test_wall_s:.1f} s"])  # fmt: skip
         for r in self.runs:
             final = "diverged" if r.diverged else f"{100 * r.final_acc:.1f}%"
             reach = "not reached" if r.iters_to_target is None else f"{r.iters_to_target:,}"
@@ -309,10 +328,10 @@ class DemoResult:
             },
             "range_test": {
                 "iterations": self.range_test_iters,
-                "mode": c.range_test_mode,
-                "start_lr": c.range_start_lr,
-                "end_lr": c.range_end_lr,
-                "stop_reason": self.range_test.stop_reason,
+                "kind": c.range_test,
+                "sweeps": [{"mode": r.mode, "start_lr": r.config.get("start_lr"),
+                            "end_lr": r.config.get("end_lr"), "iterations": len(r),
+                            "stop_reason": r.stop_reason} for r in self.range_tests],
                 "wall_s": round(self.range_test_wall_s, 3),
                 "bounds": {"base_lr": self.bounds.base_lr, "max_lr": self.bounds.max_lr,
                            "method": self.bounds.method, "reason": self.bounds.reason},
@@ -329,6 +348,13 @@ class DemoResult:
             "wall_s": round(self.wall_s, 3),
             "versions": self.versions,
         }
+
+
+def _span(r: RangeTestResult) -> str:
+    """The planned sweep of a range test, ``"start→end"``."""
+    start = r.config.get("start_lr", r.lr[0] if len(r) else math.nan)
+    end = r.config.get("end_lr", r.lr[-1] if len(r) else math.nan)
+    return f"{start:.2g}→{end:.2g}"
 
 
 def _one_line(text: str) -> str:
@@ -369,6 +395,7 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
     import torch
     from torch import nn
 
+    from cyclr.suggest import linear_sweep_range
     from cyclr.tasks import mnist1d
     from cyclr.torch import CyclicScheduler, range_test
 
@@ -380,13 +407,24 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
 
     # 1. The range test, and the bounds read from it.
     model = mnist1d.cnn(c.seed)
-    opt = torch.optim.SGD(model.parameters(), lr=c.range_start_lr, momentum=c.momentum)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=c.momentum)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def sweep(**kw: Any) -> RangeTestResult:
+        return range_test(model, opt, loss_fn, mnist1d.loader(data, c.batch_size, c.seed),
+                          seed=c.seed, progress=progress, **kw)  # fmt: skip
+
     t0 = time.perf_counter()
-    rt = range_test(model, opt, nn.CrossEntropyLoss(), mnist1d.loader(data, c.batch_size, c.seed),
-                    start_lr=c.range_start_lr, end_lr=c.range_end_lr, num_iter=c.range_test_iters,
-                    mode=c.range_test_mode, seed=c.seed, progress=progress)  # fmt: skip
+    tests = []
+    if c.range_test == "two_stage":
+        tests.append(sweep(mode="exp", num_iter=c.coarse_iters))
+        start_lr, end_lr = linear_sweep_range(tests[0])
+    else:
+        start_lr, end_lr = c.range_start_lr, c.range_end_lr
+    tests.append(sweep(mode="linear", start_lr=start_lr, end_lr=end_lr,
+                       num_iter=c.range_test_iters))  # fmt: skip
     rt_wall = time.perf_counter() - t0
-    bounds = rt.suggest(c.method)
+    bounds = tests[-1].suggest(c.method)
 
     # 2. The four policies.
     step = c.step_epochs * ipe
@@ -403,7 +441,7 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
         PolicyRun(c.third_policy, third_label[c.third_policy], third, hold, budget, True),
         PolicyRun("one_cycle", "1cycle + momentum", one, one.momentum(), one.total_steps, True),
     ]
-    result = DemoResult(c, rt, bounds, rt_wall, runs, n_train, n_test, ipe,
+    result = DemoResult(c, tests, bounds, rt_wall, runs, n_train, n_test, ipe,
                         versions=_versions())  # fmt: skip
     say(result.choice_line())
 
@@ -479,6 +517,8 @@ def write_report(result: DemoResult, out: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     result.out = folder
     result.range_test.save(folder / "range_test.json")
+    if len(result.range_tests) > 1:
+        result.range_tests[0].save(folder / "range_test_coarse.json")
     _plot_range_test(result, folder / "range_test.png")
     _plot_schedules(result, folder / "schedules.png")
     _plot_accuracy(result, folder / "accuracy.png")
@@ -507,9 +547,8 @@ weights and sees the same batches.
 
 ## 1. LR range test
 
-{c.range_test_iters} iterations with the LR rising {c.range_test_mode}ly from
-{c.range_start_lr:g} to {c.range_end_lr:g} (Smith 2015, §3.3). Chosen bounds:
-**base_lr = {b.base_lr:.3g}, max_lr = {b.max_lr:.3g}** ({b.method} rule).
+{_range_test_text(result)} Chosen bounds: **base_lr = {b.base_lr:.3g},
+max_lr = {b.max_lr:.3g}** ({b.method} rule).
 
 > {_one_line(b.reason)}
 
@@ -530,13 +569,25 @@ weights and sees the same batches.
 
 {result.markdown_table()}
 
-{result.footnote()}
+\\{result.footnote()}
 
 ![Test accuracy](accuracy.png)
 
 Reproduce with `{c.command()}` (total wall time {result.wall_s:.0f} s; every number but the
 wall times is the same on every run with the same seed).
 """
+
+
+def _range_test_text(result: DemoResult) -> str:
+    fine = result.range_test
+    linear = (f"the LR rising linearly over {len(fine)} iterations, {_span(fine)} "
+              f"(Smith 2015, §3.3)")  # fmt: skip
+    if len(result.range_tests) == 1:
+        return f"One sweep with {linear}."
+    coarse = result.range_tests[0]
+    return (f"Two sweeps, as `cyclr find` and `cyclr.torch.auto_schedule` do: a "
+            f"{len(coarse)}-iteration exponential sweep finds where the loss blows up, then "
+            f"{linear}, up to that LR.")
 
 
 def _figure(width: float, height: float) -> Any:
