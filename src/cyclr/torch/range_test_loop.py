@@ -154,7 +154,7 @@ def range_test(
         ...                             torch.nn.Linear(32, 3))
         >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         >>> result = range_test(model, opt, torch.nn.functional.cross_entropy, loader,
-        ...                     progress=False, seed=0)
+        ...                     num_iter=30, progress=False, seed=0)
         >>> result.mode, result.metric_name, result.stop_reason in ("end", "diverged")
         ('exp', 'accuracy', True)
         >>> float(result.lr[0]), opt.param_groups[0]["lr"]  # the optimizer is as it was
