@@ -36,6 +36,7 @@ import numpy as np
 
 import cyclr
 from cyclr import _validate as v
+from cyclr.lr_sweep import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, MODES, sweep_lr
 from cyclr.result import RangeTestResult
 from cyclr.schedule import Schedule as _CyclrSchedule
 from cyclr.schedule import schedule_from_dict
@@ -220,12 +221,6 @@ class MomentumCallback(keras.callbacks.Callback):
 
 
 # -- the LR range test -------------------------------------------------------------------------
-#: ``(start_lr, end_lr)`` when not given, per sweep mode (the same as ``cyclr.torch``).
-DEFAULT_RANGE = {"exp": (1e-7, 10.0), "linear": (1e-3, 1.0)}
-#: Fewest updates accepted: below this there is no curve to read.
-MIN_ITER = 10
-#: Divergence is only checked from this update on (the first smoothed losses are noisy).
-DIVERGE_WARMUP = 5
 
 
 class _SweepLR(keras.optimizers.schedules.LearningRateSchedule):
@@ -418,7 +413,7 @@ def range_test(
         raise TypeError(f"model must be a keras.Model, got {model!r} ({type(model).__name__})")
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
         raise ValueError("model must be compiled with an optimizer and a loss first")
-    v.choice("mode", mode, ("exp", "linear"))
+    v.choice("mode", mode, MODES)
     lo, hi = DEFAULT_RANGE[mode]
     start = lo if start_lr is None else v.positive("start_lr", start_lr)
     end = hi if end_lr is None else v.positive("end_lr", end_lr)
@@ -497,8 +492,7 @@ def range_test(
         if holder is not None:
             opt.learning_rate = holder
         for i in range(n_iter):
-            frac = i / (n_iter - 1)
-            lr = start * (end / start) ** frac if mode == "exp" else start + (end - start) * frac
+            lr = sweep_lr(i, start, end, n_iter, mode)
             if holder is not None:
                 holder.value = lr
                 used = lr

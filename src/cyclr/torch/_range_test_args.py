@@ -12,24 +12,16 @@ import torch
 from torch import nn
 
 from cyclr import _validate as check
+from cyclr.lr_sweep import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, MODES
 from cyclr.torch._snapshot import STORAGES
 
 __all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MAX_SKIPPED", "MIN_ITER", "Config", "callable_name",
            "check_args"]  # fmt: skip
 
-#: Fewest updates accepted: below this there is no curve to read.
-MIN_ITER = 10
-#: ``(start_lr, end_lr)`` when not given. The exponential sweep covers eight decades, enough for
-#: SGD and Adam alike. The linear sweep (the paper's) spends its points evenly, so it needs a
-#: narrower band: up to 1, where SGD-trained classifiers usually break down. For Adam, or to
-#: zoom in on the accuracy reading, pass ``end_lr`` (e.g. a few times an exp test's best LR).
-DEFAULT_RANGE = {"exp": (1e-7, 10.0), "linear": (1e-3, 1.0)}
-#: Divergence is only checked from this update on (the first smoothed losses are noisy).
-DIVERGE_WARMUP = 5
 #: Consecutive steps a GradScaler may skip (inf/NaN gradients) before the test gives up.
 MAX_SKIPPED = 50
 
-_MODES = ("exp", "linear")
+_MODES = MODES
 _METRICS = ("auto", "accuracy")
 
 

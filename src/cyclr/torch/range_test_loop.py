@@ -24,16 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from cyclr.lr_sweep import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, sweep_lr
 from cyclr.result import RangeTestResult
-from cyclr.torch._range_test_args import (
-    DEFAULT_RANGE,
-    DIVERGE_WARMUP,
-    MAX_SKIPPED,
-    MIN_ITER,
-    Config,
-    callable_name,
-    check_args,
-)
+from cyclr.torch._range_test_args import MAX_SKIPPED, Config, callable_name, check_args
 from cyclr.torch._range_test_data import (
     BatchStream,
     accuracy_counts,
@@ -45,14 +38,6 @@ from cyclr.torch._range_test_data import (
 from cyclr.torch._snapshot import TrainingState
 
 __all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MAX_SKIPPED", "MIN_ITER", "range_test", "sweep_lr"]
-
-def sweep_lr(i: int, start_lr: float, end_lr: float, num_iter: int, mode: str) -> float:
-    """LR of update ``i`` (0-based): the linear or exponential sweep in the module docstring."""
-    t = i / (num_iter - 1)
-    if mode == "linear":
-        return start_lr + (end_lr - start_lr) * t
-    return start_lr * (end_lr / start_lr) ** t
-
 
 def range_test(
     model: nn.Module,
