@@ -465,12 +465,16 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     assert len(proc.stdout.splitlines()) < 25  # no clutter
 
 
-def test_demo_is_deterministic(tmp_path: Path) -> None:
+#: A demo small enough to run twice in a test (about 2 s).
+TINY = {"seed": 5, "cycles": 3, "step_epochs": 2, "one_cycle_epochs": 4, "coarse_iters": 50,
+        "range_test_iters": 100, "n_train": 1000, "eval_every": 10}  # fmt: skip
+
+
+def test_demo_is_deterministic() -> None:
     """Same seed, same numbers: one run here, one in a fresh process (a small configuration)."""
     from cyclr.demo import DemoConfig, run
 
-    kwargs = {"seed": 5, "cycles": 3, "step_epochs": 2, "one_cycle_epochs": 4, "coarse_iters": 50,
-              "range_test_iters": 100, "n_train": 1000, "eval_every": 10}  # fmt: skip
+    kwargs = TINY
     here = run(DemoConfig(**kwargs), out=None).to_dict()
     code = textwrap.dedent(f"""
         import json
@@ -485,12 +489,27 @@ def test_demo_is_deterministic(tmp_path: Path) -> None:
     assert here["runs"][1]["curve"]["test_acc"] != here["runs"][0]["curve"]["test_acc"]
 
 
+def test_demo_exp_range_and_report_without_grid_claim(tmp_path: Path) -> None:
+    from cyclr.demo import DemoConfig, run
+
+    result = run(DemoConfig(**{**TINY, "third_policy": "exp_range", "baseline_lr": 0.02}),
+                 out=tmp_path)  # fmt: skip
+    assert isinstance(result.runs[2].schedule, cyclr.ExpRange)
+    assert result.runs[2].label == "exp_range CLR"
+    summary = (tmp_path / "summary.md").read_text()
+    assert "given with --baseline-lr" in summary and "grid search" not in summary
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["command"].startswith('python -c "import cyclr.demo as d; d.run(d.DemoConfig(')
+
+
 def test_demo_config_command_and_validation() -> None:
     from cyclr.demo import DemoConfig
 
     assert DemoConfig().command() == "cyclr demo"
     assert DemoConfig.quick(seed=3).command() == "cyclr demo --quick --seed 3"
     assert DemoConfig(third_policy="exp_range").command() == "cyclr demo --third exp_range"
+    assert (DemoConfig.quick(baseline_lr=0.02, method="loss").command()
+            == "cyclr demo --quick --baseline-lr 0.02 --method loss")
     with pytest.raises(ValueError, match="cycles must be >= 3"):
         DemoConfig(cycles=2)
     with pytest.raises(ValueError, match="third_policy"):

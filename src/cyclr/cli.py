@@ -125,7 +125,8 @@ exit status: 0 ok, 1 no bounds could be read from the curve, 2 bad input, 130 in
 
 _DEMO_EPILOG = """\
 what it does:
-  1. LR range test (linear sweep, Smith 2015 section 3.3) and the bounds read from it
+  1. LR range test and the bounds read from it: an exponential sweep finds where the loss
+     blows up, then the paper's linear sweep (Smith 2015, section 3.3) up to there
   2. four runs from the same initial weights: fixed LR (baseline), triangular CLR,
      triangular2 (or exp_range), and 1cycle with cyclical momentum on a quarter of the budget
   3. a table: final test accuracy, iterations to reach the baseline's final accuracy,
@@ -265,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     # demo
     p = sub.add_parser("demo", help="range test, CLR and 1cycle end to end on MNIST-1D",
                        description="Show cyclical learning rates and super-convergence end to "
-                       "end on MNIST-1D (generated locally; nothing is downloaded).",
+                       "end\non MNIST-1D (generated locally; nothing is downloaded).",
                        epilog=_DEMO_EPILOG, formatter_class=_FORMATTER)  # fmt: skip
     p.add_argument("--out", default="cyclr-report", metavar="DIR",
                    help="report folder (default: %(default)s)")  # fmt: skip
