@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import subprocess
@@ -109,18 +108,22 @@ def test_suggest_prints_bounds_and_working_code(tmp_path: Path,
     # Both printed code blocks run as they are and build the suggested schedules.
     import torch
 
+    from cyclr.torch import CyclicScheduler
+
     blocks = re.findall(r"\n\n((?:    .*\n|\n)+)", out + "\n")
     code = [textwrap.dedent(b) for b in blocks if "CyclicScheduler(" in b]
     assert len(code) == 2
-    for block, kind in zip(code, (cyclr.Triangular, cyclr.OneCycle)):
+    wanted = (expected.triangular(iters_per_epoch=40), expected.one_cycle(total_steps=20 * 40))
+    for block, want in zip(code, wanted):
         opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1, momentum=0.9)
         scope: dict[str, Any] = {"optimizer": opt}
         exec(block, scope)
-        s = scope["schedule"]
-        assert isinstance(s, kind)
-        assert math.isclose(s.max_lr, expected.max_lr, rel_tol=1e-3)
-        assert math.isclose(s(0), expected.base_lr, rel_tol=1e-3)
-    assert scope["schedule"].total_steps == 20 * 40
+        got = scope["schedule"]
+        assert type(got) is type(want)
+        steps = np.arange(2000)
+        np.testing.assert_allclose(got(steps), want(steps), rtol=1e-3)
+        assert isinstance(scope["scheduler"], CyclicScheduler)
+    assert scope["scheduler"].momentums is not None  # 1cycle cycles momentum
 
 
 def test_suggest_json_all_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -818,12 +818,15 @@ def scheduler_code(bounds: cyclr.Bounds, iters_per_epoch: int | None = None) -> 
         f"# Train a whole number of cycles, at least 3: e.g. {3 * cycle} epochs = 3 cycles.",
         "# Call scheduler.step() after every optimizer.step().",
     ]
+    div = bounds.one_cycle(total_steps=1000).div_factor  # the same for every length
     one = [
-        "# 1cycle (Smith 2018): base_lr -> max_lr -> base_lr, then annihilation, with momentum",
-        "# 0.95 -> 0.85 -> 0.95. Set epochs to your budget: far fewer than with a fixed LR.",
+        f"# 1cycle (Smith 2018): {bounds.max_lr / div:.3g} -> max_lr -> {bounds.max_lr / div:.3g}, "
+        "then annihilation,",
+        "# with momentum 0.95 -> 0.85 -> 0.95. Set epochs to your budget: far fewer than with a",
+        "# fixed LR.",
         "epochs = 20",
         f"schedule = cyclr.OneCycle(max_lr={hi}, total_steps=epochs * iters_per_epoch,",
-        f"                          div_factor={hi} / {lo})  # starts and ends at base_lr",
+        f"                          div_factor={div:.4g})",
         "scheduler = CyclicScheduler(optimizer, schedule, momentum=True)",
         "# Call scheduler.step() after every optimizer.step().",
     ]

@@ -578,8 +578,9 @@ max_lr = {b.max_lr:.3g}** ({b.method} rule).
 - **triangular CLR** between the bounds, step size {c.step_epochs} epochs
   ({tri.iterations // (2 * c.cycles)} iterations), {cycles}, ending at the end of a cycle.
 - **{result.runs[2].label}** with the same bounds and cycles.
-- **1cycle + momentum** (super-convergence): one cycle up to max_lr and back to base_lr, then
-  annihilation, with momentum cycling 0.95 → 0.85 → 0.95, in {one.iterations:,} iterations.
+- **1cycle + momentum** (super-convergence): one cycle from {one.schedule(0):.3g} up to max_lr
+  and back, then annihilation, with momentum cycling 0.95 → 0.85 → 0.95, in
+  {one.iterations:,} iterations ({one.iterations * 100 // tri.iterations}% of the others' budget).
 
 ![LR and momentum schedules](schedules.png)
 
