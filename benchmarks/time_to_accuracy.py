@@ -239,8 +239,11 @@ def run_pool(
         what = res["policy"] + (f" {res['tag']}" if res.get("tag") else "")
         acc = res.get("final_acc")
         tail = f" acc={acc:.3f}" if acc is not None else f" cost={res.get('cost')}"
-        log(f"[{time.perf_counter() - start:6.0f}s] {done[0]}/{total[0]} {res['task']} "
-            f"seed {res['seed']}: {what}{tail} ({res['seconds']:.1f}s)")  # fmt: skip
+        try:  # a failing progress line must not stop the pool's result thread
+            log(f"[{time.perf_counter() - start:6.0f}s] {done[0]}/{total[0]} {res['task']} "
+                f"seed {res['seed']}: {what}{tail} ({res['seconds']:.1f}s)")  # fmt: skip
+        except Exception:
+            pass
 
     ctx = mp.get_context("spawn")
     if workers <= 1:
