@@ -13,6 +13,7 @@ from cyclr.one_cycle import OneCycle, Piecewise
 from cyclr.result import STOP_REASONS, RangeTestResult
 from cyclr.schedule import Schedule, schedule_from_dict
 from cyclr.suggest import SuggestionError
+from cyclr.sweep_result import SweepResult, SweepSuggestion
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,8 @@ __all__ = [
     "STOP_REASONS",
     "Schedule",
     "SuggestionError",
+    "SweepResult",
+    "SweepSuggestion",
     "Triangular",
     "Triangular2",
     "schedule_from_dict",

@@ -1,4 +1,4 @@
-"""PyTorch adapter: the ``CyclicScheduler``, the LR range test and ``auto_schedule``.
+"""PyTorch adapter: the ``CyclicScheduler``, the LR range test, ``auto_schedule`` and ``sweep``.
 
 Requires the ``torch`` extra (``pip install cyclr[torch]``). Names are imported lazily so that
 ``import cyclr.torch`` stays cheap.
@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["CyclicScheduler", "auto_schedule", "range_test"]
+__all__ = ["CyclicScheduler", "auto_schedule", "range_test", "sweep"]
 
 _LAZY = {
     "CyclicScheduler": "cyclr.torch.scheduler",
     "range_test": "cyclr.torch.range_test_loop",
     "auto_schedule": "cyclr.torch.auto",
+    "sweep": "cyclr.torch.sweep_loop",
 }
 
 
