@@ -647,6 +647,10 @@ def _plot_schedules(result: DemoResult, path: Path) -> None:
         mx = getattr(ax, "cyclr_momentum_ax", None)
         if mx is not None:
             mx.set_ylim(0.83, 0.97)
+        for a in (ax, mx):  # one explanation in the title instead of a legend per panel
+            legend = None if a is None else a.get_legend()
+            if legend is not None:
+                legend.remove()
     for ax in axes[:-1]:
         ax.set_xlabel("")
     fig.suptitle("Learning rate (solid) and momentum (dashed) of each policy")
