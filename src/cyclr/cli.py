@@ -6,7 +6,9 @@
   ready-to-paste scheduler code;
 - ``cyclr suggest RESULT.json``: re-read the bounds from a saved range test (numpy only, no
   torch);
-- ``cyclr plot SCHEDULE``: preview a schedule in the terminal and as a PNG.
+- ``cyclr plot SCHEDULE``: preview a schedule in the terminal and as a PNG;
+- ``cyclr sweep TARGET``: range tests at several momentum, weight-decay or batch-size values and
+  the value to use (Smith 2018; see :mod:`cyclr._cli_sweep`).
 
 Exit status: 0 success, 1 the range-test curve supports no suggestion, 2 bad input (one line on
 stderr, no traceback), 130 interrupted. Heavy libraries (torch, matplotlib, mnist1d) are imported
@@ -119,6 +121,7 @@ examples:
   cyclr find train.py:setup         # range test on your model, then the suggested bounds
   cyclr suggest cyclr-find/range_test.json --method all
   cyclr plot one_cycle --max-lr 0.2 --total-steps 1000 --momentum
+  cyclr sweep train.py:setup --param momentum --values 0.99,0.95,0.9
 
 Run 'cyclr COMMAND --help' for the options of each command.
 exit status: 0 ok, 1 no bounds could be read from the curve, 2 bad input, 130 interrupted."""
@@ -376,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-png", action="store_true", help="terminal preview only")
     g.add_argument("--json", action="store_true", help="also print the schedule's JSON spec")
     p.set_defaults(handler=_cmd_plot)
+
+    # sweep
+    from cyclr._cli_sweep import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
