@@ -1087,6 +1087,8 @@ def _schedule_title(schedule: cyclr.Schedule) -> str:
             continue
         if isinstance(val, float):
             parts.append(f"{k}={val:.6g}")
+        elif isinstance(val, list) and all(isinstance(x, (int, float)) for x in val):
+            parts.append(f"{k}=[{', '.join(f'{x:.6g}' for x in val)}]")
         elif isinstance(val, (dict, list)):
             parts.append(f"{k}=...")
         else:
