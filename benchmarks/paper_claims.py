@@ -50,6 +50,7 @@ from time_to_accuracy import (
     Job,
     Task,
     bounds_of,
+    provenance,
     run_pool,
 )
 
@@ -401,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
         "versions": {"cyclr": cyclr.__version__, "torch": torch.__version__,
                      "python": platform.python_version()},
+        "git": provenance(),
         "results": a,
         "verdicts": v,
         "runs": [{k: x for k, x in r.items() if k not in ("schedule",)} for r in [*rts, *runs]],
