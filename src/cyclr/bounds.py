@@ -22,12 +22,15 @@ from cyclr import _validate as v
 from cyclr.cyclical import ExpRange, Triangular, Triangular2
 from cyclr.one_cycle import OneCycle
 
-__all__ = ["Bounds", "Point", "STEP_EPOCHS", "STEP_EPOCHS_RANGE"]
+__all__ = ["Bounds", "ONE_CYCLE_DIV", "Point", "STEP_EPOCHS", "STEP_EPOCHS_RANGE"]
 
 #: Default half-cycle length in epochs for :meth:`Bounds.triangular` (the paper: 2–10).
 STEP_EPOCHS = 4
 #: The paper's recommended range for ``step_size / iters_per_epoch`` (Smith 2015, §3.2).
 STEP_EPOCHS_RANGE = (2.0, 10.0)
+
+#: Smallest ``max_lr / start`` of :meth:`Bounds.one_cycle` (Smith 2018 runs 0.08 -> 0.8 -> 0.08).
+ONE_CYCLE_DIV = 10.0
 
 _POLICIES = ("triangular", "triangular2", "exp_range")
 _FORMAT = "cyclr.Bounds/1"
@@ -82,7 +85,7 @@ class Bounds:
         >>> b.triangular(iters_per_epoch=40)
         Triangular(base_lr=0.05, max_lr=0.2, step_size=160, step_size_down=None)
         >>> b.one_cycle(total_steps=1000).div_factor
-        4.0
+        10.0
     """
 
     base_lr: float
@@ -198,19 +201,24 @@ class Bounds:
                   **kwargs: Any) -> OneCycle:  # fmt: skip
         """A 1cycle schedule (Smith 2018, §4.1) peaking at ``max_lr``.
 
-        ``div_factor`` defaults to ``max_lr / base_lr``, so the cycle starts and ends at
-        ``base_lr``; other keyword arguments go to :class:`cyclr.OneCycle` (``final_div_factor``,
-        ``pct_annihilate``, ``anneal``, ...). Pair it with ``.momentum()`` for the 0.95 → 0.85
-        → 0.95 momentum cycle.
+        The cycle starts and ends at ``base_lr`` or at a tenth of ``max_lr``, whichever is lower:
+        ``div_factor`` defaults to ``max(max_lr / base_lr, 10)``. Smith's 1cycle runs start at a
+        tenth of the peak (0.08 → 0.8 → 0.08), and the CLR reading of ``base_lr`` (where the
+        accuracy starts to rise, typically a third of ``max_lr``) starts the cycle too high for
+        a single cycle: ``benchmarks/suggest_quality.py`` measures both. Other keyword arguments
+        go to :class:`cyclr.OneCycle` (``final_div_factor``, ``pct_annihilate``, ``anneal``,
+        ...). Pair it with ``.momentum()`` for the 0.95 → 0.85 → 0.95 momentum cycle.
 
         Example:
             >>> import cyclr
             >>> s = cyclr.Bounds(0.05, 0.2, method="manual", reason="").one_cycle(1001)
             >>> round(s(0), 6), round(s(450), 6), round(s(900), 6)
-            (0.05, 0.2, 0.05)
+            (0.02, 0.2, 0.02)
+            >>> cyclr.Bounds(0.001, 0.2, method="manual", reason="").one_cycle(1001).div_factor
+            200.0
         """
         if div_factor is None:
-            div_factor = self.max_lr / self.base_lr
+            div_factor = max(self.max_lr / self.base_lr, ONE_CYCLE_DIV)
         return OneCycle(self.max_lr, total_steps, div_factor=div_factor, **kwargs)
 
     # -- JSON -------------------------------------------------------------------------------

@@ -16,6 +16,11 @@ Every rule has one signature, ``rule(result, **options) -> Bounds``, and is regi
 All rules work on linear and exponential sweeps. A curve that cannot support a reading (all NaN,
 too short, diverged at once, flat) raises :class:`SuggestionError`; no rule invents an LR.
 
+The two-bound rules read the paper's linear sweep best: it spends its steps where the accuracy
+rises, peaks and falls, which a short exponential sweep crosses in a few dozen steps (100 updates
+over eight decades is 12 per decade). :func:`cyclr.torch.auto_schedule` runs a short exponential
+sweep, then a linear one over the range :func:`linear_sweep_range` reads off it.
+
 How the two-bound rules read a curve (:func:`read_rise`):
 
 1. The curve ends where the sweep diverged: at the first non-finite loss, or where a running

@@ -2,7 +2,7 @@
 
 By default the range test runs in two stages, as the CLR paper's reading needs (Smith 2015, §3.3):
 
-1. a short exponential sweep (``coarse_iter`` updates over :func:`cyclr.torch.range_test`'s
+1. a short exponential sweep (``coarse_iter`` = 200 updates over :func:`cyclr.torch.range_test`'s
    default range) finds where the loss blows up;
 2. a linear sweep from a thousandth of that LR up to it (``num_iter`` updates, 400 by default)
    records the accuracy (and loss), from which :meth:`cyclr.RangeTestResult.suggest` reads
@@ -35,7 +35,7 @@ POLICIES = ("one_cycle", "triangular", "triangular2", "exp_range")
 #: Updates in the linear (second) sweep unless ``num_iter`` is given.
 LINEAR_ITER = 400
 #: Updates in the coarse exponential (first) sweep.
-COARSE_ITER = 100
+COARSE_ITER = 200
 #: Fewest cycles ``auto_schedule`` fits into ``total_steps`` for the cyclical policies (§3.2).
 MIN_CYCLES = 3
 
