@@ -76,6 +76,28 @@ def test_curves_that_overlap_within_noise_have_no_clear_winner(seed: int) -> Non
     assert s.bounds is not None  # the leader's bounds are still read
 
 
+def test_false_clear_winners_are_rare_on_identical_noisy_curves() -> None:
+    clear = sum(cyclr.SweepResult("momentum", (0.9, 0.95),
+                                  [run(valley(seed=2 * s)), run(valley(seed=2 * s + 1))]
+                                  ).suggest().clear for s in range(40))  # fmt: skip
+    assert clear <= 2
+
+
+def test_noise_is_read_where_the_curves_are_compared() -> None:
+    """A loss that barely scatters on its flat start but scatters 0.1 near its floor: two such
+    curves overlap within that noise, however quiet the start (a single noise level for the
+    whole curve would call a clear winner here)."""
+    def noisy(floor: float, seed: int) -> np.ndarray:
+        y = valley(floor=floor, noise=0.0)
+        scale = np.where(y < 2.0, 0.1, 0.002)
+        return y + np.random.default_rng(seed).normal(0, 1, y.size) * scale
+
+    s = cyclr.SweepResult("momentum", (0.95, 0.9), [run(noisy(0.3, 1)), run(noisy(0.3, 2))])
+    choice = s.suggest(depth_tol=0.0)
+    assert not choice.clear
+    assert choice.reading(0.95).noise == pytest.approx(0.1, rel=0.3)
+
+
 def test_identical_noise_free_curves_tie() -> None:
     y = valley(noise=0.0)
     s = cyclr.SweepResult("weight_decay", (1e-4, 0.0), [run(y), run(y.copy())]).suggest()
@@ -199,3 +221,34 @@ def test_check_values_returns_plain_numbers() -> None:
     assert check_values("batch_size", np.array([32, 64])) == (32, 64)
     assert type(check_values("weight_decay", np.array([1e-4, 0.0]))[0]) is float
     assert cyclr.SweepResult("momentum", [0.9], [run(valley())]).label == "momentum"
+
+
+def test_plot_marks_the_choice_or_the_leader() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import cyclr.plot
+
+    ax = cyclr.plot.sweep(momentum_sweep())
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["momentum=0.99", "momentum=0.97", "momentum=0.95", "momentum=0.9 (chosen)"]
+    assert ax.get_xscale() == "log" and "chosen: momentum=0.9" in ax.get_title()
+
+    tie = cyclr.SweepResult("momentum", MOMENTA, [run(valley(seed=i)) for i in range(4)])
+    ax = cyclr.plot.sweep(tie)
+    assert "no clear winner" in ax.get_title() and not ax.cyclr_suggestion.clear
+    assert any("(leader)" in t.get_text() for t in ax.get_legend().get_texts())
+
+    dead = np.full(LR.size, np.nan)
+    dead[:2] = [2.3, 9.0]
+    s = cyclr.SweepResult("momentum", (0.999, 0.9), [run(dead, stop_reason="non_finite_loss"),
+                                                    run(valley())])  # fmt: skip
+    labels = [t.get_text() for t in cyclr.plot.sweep(s).get_legend().get_texts()]
+    assert labels[0].startswith("momentum=0.999: it diverged at once")
+
+    ax = cyclr.plot.sweep(s, suggestion=False)
+    assert ax.cyclr_suggestion is None and ax.get_ylabel() == "training loss (EMA)"
+    with pytest.raises(TypeError, match=r"results must be a cyclr\.SweepResult"):
+        cyclr.plot.sweep(run(valley()))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="suggestion must be"):
+        cyclr.plot.sweep(s, suggestion="auto")  # type: ignore[arg-type]

@@ -3,8 +3,9 @@
 - :func:`range_test`: loss (raw and smoothed) and accuracy against the LR, validation curves when
   recorded, the suggested range shaded and both bounds marked with their values.
 - :func:`schedule`: a schedule's LR (and momentum) against the iteration.
+- :func:`sweep`: the range tests of a hyper-parameter sweep overlaid, the chosen value marked.
 
-Both draw into ``ax`` (or a new figure), return the axes and never call ``show()``.
+All draw into ``ax`` (or a new figure), return the axes and never call ``show()``.
 
 Example:
     >>> import numpy as np, cyclr, cyclr.plot
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
     from cyclr.bounds import Bounds
     from cyclr.result import RangeTestResult
     from cyclr.schedule import Schedule
+    from cyclr.sweep_result import SweepResult, SweepSuggestion
 
-__all__ = ["range_test", "schedule"]
+__all__ = ["range_test", "schedule", "sweep"]
 
 _LOSS = "tab:blue"
 _METRIC = "tab:green"
@@ -161,6 +163,14 @@ def range_test(
     return ax
 
 
+def _x_fraction(ax: Any, x: float) -> float:
+    """Where ``x`` sits across the axes, from 0 (left) to 1 (right)."""
+    lo, hi = ax.get_xlim()
+    if ax.get_xscale() == "log" and lo > 0 and x > 0:
+        lo, hi, x = np.log(lo), np.log(hi), np.log(x)
+    return float((x - lo) / (hi - lo)) if hi != lo else 0.5
+
+
 def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
     """Shade ``[base_lr, max_lr]``, mark both bounds and the curve the rule read."""
     import matplotlib.transforms as mtransforms
@@ -179,7 +189,8 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
     blend = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
     for label, lr, y in (("max_lr", bounds.max_lr, 0.97), ("base_lr", bounds.base_lr, 0.89)):
         ax.axvline(lr, color=_RANGE, lw=1.5, ls="-")
-        ax.text(lr, y, f" {label} = {_fmt(lr)} ", transform=blend, ha="left", va="top",
+        ha = "right" if _x_fraction(ax, lr) > 0.75 else "left"
+        ax.text(lr, y, f" {label} = {_fmt(lr)} ", transform=blend, ha=ha, va="top",
                 fontsize=9, color="black",
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": _RANGE,
                       "alpha": 0.9})  # fmt: skip
@@ -246,4 +257,120 @@ def schedule(
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2,
               fontsize=8, frameon=False)  # fmt: skip
     ax.cyclr_momentum_ax = mx  # type: ignore[union-attr]
+    return ax
+
+
+def sweep(
+    results: SweepResult,
+    ax: Axes | None = None,
+    *,
+    suggestion: SweepSuggestion | bool | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Overlay the range tests of a hyper-parameter sweep, one colour per value.
+
+    - the curve the suggestion compares (training loss, validation loss or a metric) against the
+      LR: raw values faint, the smoothed curve the rule read solid; a log LR axis for exponential
+      sweeps; each value's largest stable LR marked with a dot;
+    - the chosen value drawn thicker, labelled "(chosen)", its stable LR marked with a star and a
+      dotted line; with no clear winner the leader is labelled "(leader)" and the title says so.
+
+    ``suggestion``: ``None`` computes ``results.suggest()``; a :class:`~cyclr.SweepSuggestion`
+    is drawn as given; ``False`` draws the recorded training losses only. Returns the axes; the
+    suggestion drawn (or ``None``) is ``ax.cyclr_suggestion``.
+
+    Example:
+        >>> import numpy as np, cyclr, cyclr.plot
+        >>> lr = np.geomspace(1e-4, 10, 120)
+        >>> def loss(m):
+        ...     x = np.log10(lr / (1 - m))
+        ...     return 2.3 - 2 / (1 + np.exp(-3 * (x + 1))) + np.exp(2.5 * (x - 1))
+        >>> runs = [cyclr.RangeTestResult(lr=lr, loss=loss(m), smoothed_loss=loss(m), mode="exp")
+        ...         for m in (0.99, 0.9)]
+        >>> ax = cyclr.plot.sweep(cyclr.SweepResult("momentum", (0.99, 0.9), runs))
+        >>> ax.cyclr_suggestion.value, [t.get_text() for t in ax.get_legend().get_texts()]
+        (0.9, ['momentum=0.99', 'momentum=0.9 (chosen)'])
+    """
+    from cyclr.sweep_result import SweepResult, SweepSuggestion, _curve_data
+
+    if not isinstance(results, SweepResult):
+        raise TypeError(f"results must be a cyclr.SweepResult, got {type(results).__name__}")
+    note = ""
+    if suggestion is None or suggestion is True:
+        from cyclr.suggest import SuggestionError
+
+        try:
+            suggestion = results.suggest()
+        except SuggestionError as exc:
+            suggestion, note = None, f"no suggestion ({exc.kind})"
+    elif suggestion is False:
+        suggestion = None
+    elif not isinstance(suggestion, SweepSuggestion):
+        raise TypeError(f"suggestion must be a cyclr.SweepSuggestion, None or False, got "
+                        f"{type(suggestion).__name__}")  # fmt: skip
+    import matplotlib as mpl
+
+    ax = _axes(ax)
+    name = results.label
+    curve = suggestion.curve if suggestion is not None else "loss"
+    order = sorted(range(len(results)), key=lambda i: results.values[i])
+    cmap = mpl.colormaps["viridis"]
+    colors = {i: cmap(0.9 * k / max(1, len(order) - 1)) for k, i in enumerate(order)}
+    lows: list[float] = []
+    highs: list[float] = []
+    for i, (value, result) in enumerate(results.items()):
+        color = colors[i]
+        label = f"{name}={value:g}"
+        chosen = suggestion is not None and value == suggestion.leader
+        if chosen:
+            label += " (chosen)" if suggestion.clear else " (leader)"  # type: ignore[union-attr]
+        lr, y = _curve_data(result, curve)
+        marker = "o" if curve.startswith("val") else "."
+        ax.plot(lr, y, marker, color=color, alpha=0.2, ms=2.5)
+        if suggestion is None:
+            sm = np.asarray(result.smoothed_loss)
+            ax.plot(result.lr, sm, color=color, lw=1.8, label=label)
+            finite = sm[np.isfinite(sm)]
+            if len(finite):
+                lows.append(float(finite.min()))
+                highs.append(float(np.median(finite[: max(3, len(finite) // 20)])))
+            continue
+        reading = suggestion.reading(value)
+        if not reading.ok:
+            ax.plot([], [], color=color, lw=1.0, ls=":", label=f"{label}: {reading.note}")
+            continue
+        ax.plot(reading.lr, reading.fit, color=color, lw=3.2 if chosen else 1.6, label=label,
+                zorder=4 if chosen else 3)  # fmt: skip
+        k = reading.stable_index
+        ax.plot([reading.stable_lr], [reading.fit[k]], "*" if chosen else "o", color=color,
+                mec="black", ms=14 if chosen else 6, zorder=5)  # fmt: skip
+        if chosen:
+            ax.axvline(reading.stable_lr, color=color, ls=":", lw=1.4)
+        lows.append(min(reading.floor, reading.start))
+        highs.append(max(reading.floor, reading.start))
+    if results.results and results.results[0].mode == "exp":
+        ax.set_xscale("log")
+    if lows and highs:
+        lo, hi = min(lows), max(highs)
+        span = (hi - lo) or abs(hi) * 0.1 or 1.0
+        ax.set_ylim(lo - 0.15 * span, hi + 0.45 * span)
+    ylabel = {"loss": "training loss", "val_loss": "validation loss"}.get(curve)
+    if ylabel is None:
+        metric = results.results[0].metric_name if results.results else None
+        ylabel = ("validation " if curve == "val_metric" else "") + (metric or "metric")
+    exp = bool(results.results) and results.results[0].mode == "exp"
+    ax.set_xlabel("learning rate" + (" (log scale)" if exp else ""))
+    ax.set_ylabel(ylabel + (" (smoothed)" if suggestion is not None else " (EMA)"))
+    ax.grid(True, which="major", alpha=0.3)
+    if title is None:
+        title = f"LR range tests at {len(results)} values of {name}"
+        if suggestion is not None:
+            title += (f"\nchosen: {name}={suggestion.value:g} (largest stable LR marked)"
+                      if suggestion.clear else f"\nno clear winner (leader {name}="
+                      f"{suggestion.leader:g}): the curves overlap within noise")  # fmt: skip
+        elif note:
+            title += f"\n{note}"
+    ax.set_title(title, fontsize=11)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.cyclr_suggestion = suggestion  # type: ignore[union-attr]
     return ax
