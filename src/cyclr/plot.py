@@ -187,9 +187,9 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
                             f"{_fmt(bounds.max_lr)}")  # fmt: skip
     handles.append(span)
     blend = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+    ha = "right" if _x_fraction(ax, bounds.max_lr) > 0.75 else "left"
     for label, lr, y in (("max_lr", bounds.max_lr, 0.97), ("base_lr", bounds.base_lr, 0.89)):
         ax.axvline(lr, color=_RANGE, lw=1.5, ls="-")
-        ha = "right" if _x_fraction(ax, lr) > 0.75 else "left"
         ax.text(lr, y, f" {label} = {_fmt(lr)} ", transform=blend, ha=ha, va="top",
                 fontsize=9, color="black",
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": _RANGE,
