@@ -26,8 +26,10 @@ loss; a metric is read with its sign flipped, so that lower is better throughout
    (``1 / sqrt(1 - (2*sqrt(2) - 1) * ||kernel||**2)``, exact for white noise under a Gaussian
    kernel). A smoothed value has standard error ``se_i = sigma_i * ||kernel_i||``.
 3. **Floor and largest stable LR**: the floor is the lowest smoothed value; the *stable LR* is the
-   right end of the stretch around it where the curve stays within ``z`` standard errors of the
-   floor (``z = 3``): past it the loss rises out of the noise.
+   right end of the stretch around it where the curve stays within ``z * sqrt(2) * se_floor`` of
+   the floor (``z = 3``; the standard error of a difference of two smoothed values at the
+   floor's noise level): past it the loss rises out of the noise. The floor's noise is used
+   because where the curve turns up, the fit lags the rise and its residuals overstate the noise.
 4. **Choice**: values whose floor is within ``max(z * se, depth_tol * drop)`` of the lowest floor
    count as equally low (``drop`` = start level - lowest floor, ``depth_tol = 0.05``); of those,
    the one with the largest stable LR wins (ties: the lower floor). So a clearly lower loss wins,
@@ -375,7 +377,7 @@ def _read(value: Any, result: RangeTestResult, curve: str, smooth: float, z: flo
     sigma = residual_noise(b[:end], fit, norm, window=max(10, round(6 * h)))
     se = sigma * norm
     k = int(np.argmin(fit))
-    within = fit <= fit[k] + z * np.hypot(se, se[k])
+    within = fit <= fit[k] + z * math.sqrt(2) * se[k]
     right = k
     while right + 1 < end and within[right + 1]:
         right += 1
