@@ -131,7 +131,7 @@ what it does:
   1. LR range test and the bounds read from it: an exponential sweep finds where the loss
      blows up, then the paper's linear sweep (Smith 2015, section 3.3) up to there
   2. four runs from the same initial weights: fixed LR (baseline), triangular CLR,
-     triangular2 (or exp_range), and 1cycle with cyclical momentum on a quarter of the budget
+     triangular2 (or exp_range), and 1cycle with cyclical momentum on under a third of the budget
   3. a table: final test accuracy, iterations to reach the baseline's final accuracy,
      speed-up (the range test's iterations included) and wall time
   4. a report folder: summary.md, accuracy.png, schedules.png, range_test.png, results.json
