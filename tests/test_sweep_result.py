@@ -141,6 +141,20 @@ def test_weight_decay_is_judged_by_the_validation_loss_and_bisected() -> None:
     assert weight_decay_sweep().suggest("loss").curve == "loss"
 
 
+def test_a_validation_spike_marks_the_blow_up() -> None:
+    """Sparse validation curves alike up to their minimum, one spiking above the start level and
+    dipping again before it blows up: the spike ends its usable part, as the other's jump does,
+    so neither is clearly worse."""
+    head = [2.31] * 11 + [2.30, 2.27, 2.22, 2.08, 1.68, 0.83]
+    steps = np.arange(0, 100, 5)
+    lr = np.geomspace(1e-7, 10, 100)
+    runs = [run(np.full(100, 2.3), lr=lr, val_step=steps, val_loss=head + tail,
+                stop_reason="diverged") for tail in ([2.82, 1.5, 326.7], [2.84, 3.0, 424.0])]
+    s = cyclr.SweepResult("weight_decay", (1e-3, 0.0), runs).suggest()
+    assert s.curve == "val_loss" and not s.clear
+    assert s.reading(1e-3).floor == pytest.approx(s.reading(0.0).floor)
+
+
 def test_a_metric_is_read_higher_is_better() -> None:
     acc = {0.9: 0.9, 0.95: 0.6}
     runs = [run(valley(seed=i), metric=1.0 - valley(floor=1 - a, noise=0.01, seed=50 + i) / 2.3)

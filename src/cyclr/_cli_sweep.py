@@ -22,9 +22,10 @@ TARGET is loaded as by 'cyclr find': 'path/to/file.py:function' or 'package.modu
 returning the model, optimizer, loss_fn, train_loader and, optionally, val_loader.
 
 One LR range test runs per value (the model and optimizer are restored after each), and the
-value is chosen whose loss stays low up to the largest LR (Smith 2018); a weight decay is judged
-by the validation loss when the target has a val_loader. When the curves overlap within noise
-there is no clear winner, and the command says so. Batch sizes need a torch DataLoader as
+value is chosen whose loss stays low up to the largest LR (Smith 2018). The curves compared are
+the validation losses when the target has a val_loader (and at least 8 points are scored per
+value; see --val-every), else the training losses. When the curves overlap within noise there is
+no clear winner, and the command says so. Batch sizes need a torch DataLoader as
 train_loader (it is rebuilt for each size) and are compared at equal wall time by default.
 
 Writes sweep.json (load it with cyclr.SweepResult.load) and sweep.png to --out.
@@ -77,8 +78,8 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g = p.add_argument_group("choice")
     g.add_argument("--curve", choices=("auto", "loss", "val_loss", "metric", "val_metric"),
-                   default="auto", help="the curve compared (default: val_loss for weight "
-                   "decay with a val_loader, else loss)")  # fmt: skip
+                   default="auto", help="the curve compared (default: val_loss when the "
+                   "target has a val_loader, else loss)")  # fmt: skip
     g.add_argument("--method", default="auto", metavar="METHOD",
                    help="rule for the chosen value's LR bounds (default: auto)")
     g.add_argument("--json", action="store_true", help="print the choice as JSON only")
@@ -162,12 +163,15 @@ def run(args: argparse.Namespace) -> int:
         cli._out(f"Chosen: {name} = {choice.value:g}")
     else:
         cli._out(f"No clear winner (leader: {name} = {choice.leader:g}).")
-    cli._out(*textwrap.wrap(f"Why: {choice.reason}.", 100))
+    why = choice.reason.removeprefix("no clear winner: ")
+    cli._out(*textwrap.wrap(f"Why: {why}.", 100))
     if choice.next_values:
         cli._out(f"Next to try: {name} = {', '.join(f'{x:.3g}' for x in choice.next_values)} "
                  "(the exponent of the best two bisected, Smith 2018 §4.4).")  # fmt: skip
     if choice.bounds is not None:
-        cli._out("", *cli.bounds_text(choice.bounds))
+        which = "the choice" if choice.clear else "the leader"
+        cli._out("", f"LR bounds from the range test at {name} = {choice.leader:g} ({which}):",
+                 *cli.bounds_text(choice.bounds))  # fmt: skip
     cli._out("", f"Wrote {', '.join(str(p) for p in written)}.")
     return 0
 

@@ -16,8 +16,10 @@ How :meth:`SweepResult.suggest` reads the curves (one per value: the validation 
 run recorded one, as the paper reads all three from the validation loss (§3), else the training
 loss; a metric is read with its sign flipped, so that lower is better throughout):
 
-1. **Usable part**: the finite points up to where the curve blows up (its running median climbs
-   back above its start level after its minimum).
+1. **Usable part**: the finite points up to where the curve blows up: where, after its minimum,
+   it climbs back above its start level (a training curve's running median over ``2h + 1``
+   points, against batch noise; a validation curve point by point, as it is scored on a fixed
+   subset and a single point above the start level already means the network broke down).
 2. **Smoothing and noise**: a Gaussian local-linear fit over ``h = max(2, n * smooth)`` steps
    (:func:`cyclr.suggest.local_linear`). The noise is estimated from the residuals ``y - fit``,
    locally, since a range test's loss scatters far more where the network trains than on its
@@ -358,7 +360,7 @@ def _read(value: Any, result: RangeTestResult, curve: str, smooth: float, z: flo
     h = max(2.0, n * smooth)
     k0 = min(max(3, int(2 * h)), max(3, end // 4))
     start = float(np.median(b[:k0]))
-    med = _running_median(b[:end], max(1, round(h)))
+    med = _running_median(b[:end], 0 if curve.startswith("val") else max(1, round(h)))
     low = int(np.argmin(med))
     above = np.flatnonzero(med[low:] > start)
     blew_up = diverged or end < n
