@@ -26,8 +26,8 @@ Writes ``paper_claims.{json,md,png}`` to ``benchmarks/results/`` (``--out`` to c
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import math
 import os
 import platform
 import sys
@@ -42,6 +42,7 @@ import torch
 
 import cyclr
 from cyclr.bounds import Bounds
+from cyclr.torch.auto import COARSE_ITER, LINEAR_ITER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from time_to_accuracy import (
@@ -71,8 +72,8 @@ class Config:
     one_cycle_budget: int = 1000
     small_max_factor: float = 0.25
     eval_every: int = 100
-    rt_coarse: int = 100
-    rt_linear: int = 400
+    rt_coarse: int = COARSE_ITER  # auto_schedule's defaults
+    rt_linear: int = LINEAR_ITER
 
     @classmethod
     def quick(cls) -> Config:
@@ -227,41 +228,70 @@ def analyse(cfg: Config, rts: list[dict[str, Any]], runs: list[dict[str, Any]]) 
     return out
 
 
+def _z(a: dict[str, float], b: dict[str, float]) -> float:
+    """``(a - b)`` in standard errors of the difference of two seed means."""
+    se = math.sqrt(a["std"] ** 2 / max(a["n"], 1) + b["std"] ** 2 / max(b["n"], 1))
+    diff = a["mean"] - b["mean"]
+    return diff / se if se > 0 else math.copysign(math.inf, diff)
+
+
+#: Differences under this many standard errors count as noise (3 seeds cannot tell them apart).
+Z_SIGNIFICANT = 2.0
+
+
 def verdicts(cfg: Config, a: dict[str, Any]) -> dict[str, str]:
-    """One line per claim: does it hold here?"""
+    """One line per claim: does it hold here? Differences are judged against the standard error
+    of a difference of seed means; below ``Z_SIGNIFICANT`` of them they count as noise."""
     v: dict[str, str] = {}
     st = a["step"]
-    if st:
-        means = [s["mean"] for s in st.values()]
-        spread = max(means) - min(means)
-        noise = max(s["std"] for s in st.values())
-        v["step"] = (f"spread of the means {100 * spread:.1f} points, largest seed std "
-                     f"{100 * noise:.1f} points: "
-                     + ("holds (within noise)" if spread <= 2 * noise + 0.005 else
-                        "does not hold: the step size matters here"))  # fmt: skip
+    if len(st) >= 2:
+        hi = max(st, key=lambda k: st[k]["mean"])
+        lo = min(st, key=lambda k: st[k]["mean"])
+        z = _z(st[hi], st[lo])
+        v["step"] = (f"best {hi} epochs ({_fmt(st[hi])}), worst {lo} epochs ({_fmt(st[lo])}): "
+                     f"{100 * (st[hi]['mean'] - st[lo]['mean']):.1f} points, {z:.1f} standard "
+                     "errors; "
+                     + ("holds: the step sizes cannot be told apart" if z < Z_SIGNIFICANT
+                        else "does not hold: the step size matters here"))  # fmt: skip
     b = a["bounds"]
     if b["auto"] and b["grid_best"]:
         g = b["grid"][b["grid_best"]]
-        diff = b["auto"]["mean"] - g["mean"]
+        z = _z(b["auto"], g)
         v["bounds"] = (f"range-test bounds {_fmt(b['auto'])} vs the grid's best "
                        f"({b['grid_best']}) {_fmt(g)}: rank {b['auto_rank']} of "
-                       f"{len(b['grid']) + 1}; "
-                       + ("holds" if diff >= -max(g["std"], 0.005) else "falls short"))
+                       f"{len(b['grid']) + 1}, {z:+.1f} standard errors; "
+                       + ("holds: as good as the grid's best within noise"
+                          if z > -Z_SIGNIFICANT else "falls short of the grid's best"))
     d = a["data"]
     full = d.get(str(max(cfg.sizes)))
     if full and "large" in full["one_cycle"]:
         one, fx = full["one_cycle"]["large"], full["fixed"][full["best_fixed_lr"]]
-        v["super"] = (f"1cycle {cfg.one_cycle_budget} it {_fmt(one)} vs best fixed LR "
-                      f"{cfg.fixed_budget} it {_fmt(fx)}: "
-                      + ("holds" if one["mean"] >= fx["mean"] else "does not hold"))
-    gaps = [(int(n), x["gap"]) for n, x in d.items() if x["gap"] is not None]
+        z = _z(one, fx)
+        verdict = ("holds" if z >= Z_SIGNIFICANT else
+                   "holds, but within noise" if z > 0 else
+                   "does not hold")  # fmt: skip
+        v["super"] = (f"1cycle {cfg.one_cycle_budget:,} it {_fmt(one)} vs best fixed LR "
+                      f"{cfg.fixed_budget:,} it {_fmt(fx)}: {z:+.1f} standard errors; {verdict}")
+    gaps = []
+    for n, x in sorted(d.items(), key=lambda kv: int(kv[0])):
+        if x["gap"] is None:
+            continue
+        one, fx = x["one_cycle"]["large"], x["fixed"][x["best_fixed_lr"]]
+        se = math.sqrt(one["std"] ** 2 / one["n"] + fx["std"] ** 2 / fx["n"])
+        gaps.append((int(n), x["gap"], se))
     if len(gaps) >= 2:
-        gaps.sort()
-        grows = all(g1 >= g2 for (_, g1), (_, g2) in itertools.pairwise(gaps))
-        v["data"] = ("gap (1cycle - best fixed) by n: "
-                     + ", ".join(f"{n}: {100 * g:+.1f}" for n, g in gaps) + " points: "
-                     + ("holds (larger with less data)" if grows and gaps[0][1] > gaps[-1][1]
-                        else "does not hold here"))  # fmt: skip
+        _, g_full, se_full = gaps[-1]
+        larger = [(n, (g - g_full) / math.hypot(se, se_full) if se or se_full else math.inf)
+                  for n, g, se in gaps[:-1]]  # fmt: skip
+        text = ", ".join(f"{n}: {100 * g:+.1f} ± {100 * se:.1f}" for n, g, se in gaps)
+        if all(z >= Z_SIGNIFICANT for _, z in larger):
+            verdict = "holds: the gap is larger with less data"
+        elif all(z > 0 for _, z in larger):
+            verdict = ("the gap is larger on every subset than on all the data, but within "
+                       "noise: consistent with the claim, not a confirmation")
+        else:
+            verdict = "does not hold here"
+        v["data"] = f"gap (1cycle − best fixed, points ± standard error) by n: {text}; {verdict}"
     return v
 
 
@@ -310,59 +340,87 @@ def markdown(cfg: Config, a: dict[str, Any], v: dict[str, str], command: str) ->
 
 
 def plot(cfg: Config, a: dict[str, Any], path: Path) -> None:
+    """Three panels: step size, bounds (range test vs grid), 1cycle vs fixed LR by data size."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
-    fig, ax = plt.subplots(1, 3, figsize=(14, 4))
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4.3))
     st = a["step"]
     if st:
         eps = [int(k) for k in st]
         ax[0].errorbar(eps, [100 * s["mean"] for s in st.values()],
-                       yerr=[100 * s["std"] for s in st.values()], marker="o", capsize=3)
-        ax[0].set_xlabel("step_size (epochs)")
-        ax[0].set_ylabel("final test accuracy %")
-        ax[0].set_title("§3.2: triangular CLR, step size")
-        ax[0].grid(alpha=0.3)
+                       yerr=[100 * s["std"] for s in st.values()], marker="o", capsize=3,
+                       label="triangular, range-test bounds")  # fmt: skip
+        ax[0].set_xticks(eps)
+        ax[0].set_xlabel("step_size (epochs); whole cycles near "
+                         f"{cfg.step_budget:,} iterations")  # fmt: skip
+        ax[0].set_title("§3.2: step size 2–10 epochs")
+        ax[0].legend(fontsize=8, loc="lower right")
     b = a["bounds"]
     if b["grid"]:
-        for ratio in cfg.bounds_ratio:
-            ks = [k for k, g in b["grid"].items() if k.endswith(f"/{ratio:g}")]
-            ax[1].errorbar([b["grid"][k]["max_lr"] for k in ks],
-                           [100 * b["grid"][k]["mean"] for k in ks],
-                           yerr=[100 * b["grid"][k]["std"] for k in ks], marker="o", capsize=3,
-                           label=f"grid, max/base = {ratio:g}")  # fmt: skip
+        good = [100 * g["mean"] for g in b["grid"].values()]
         if b["auto"]:
+            good.append(100 * b["auto"]["mean"])
+        top = max(good)
+        floor = top - 8
+        for i, (ratio, mk) in enumerate(zip(cfg.bounds_ratio, "os^v")):
+            ks = [k for k, g in b["grid"].items() if k.endswith(f"/{ratio:g}")]
+            xs = [b["grid"][k]["max_lr"] for k in ks]
+            ys = [100 * b["grid"][k]["mean"] for k in ks]
+            line = ax[1].errorbar(xs, [max(y, floor + 0.3) for y in ys],
+                                  yerr=[100 * b["grid"][k]["std"] if y > floor else 0
+                                        for k, y in zip(ks, ys)],
+                                  marker=mk, capsize=3, label=f"grid, max_lr/base_lr = {ratio:g}")
+            for x, y in zip(xs, ys):
+                if y <= floor:  # off the scale: write the value instead
+                    ax[1].annotate(f"{y:.0f}% (off scale)", (x, floor + 0.3),
+                                   textcoords="offset points", xytext=(-4, 6 + 11 * i),
+                                   ha="right", fontsize=8,
+                                   color=line.lines[0].get_color())  # fmt: skip
+        if b["auto"]:
+            for _, hi in b["auto_bounds"]:
+                ax[1].plot([hi], [100 * b["auto"]["mean"]], "|", color="#d62728", ms=10)
             mx = float(np.mean([hi for _, hi in b["auto_bounds"]]))
             ax[1].errorbar([mx], [100 * b["auto"]["mean"]], yerr=[100 * b["auto"]["std"]],
-                           marker="*", ms=14, color="#d62728", capsize=3,
-                           label="range-test bounds (mean max_lr)")  # fmt: skip
+                           marker="*", ms=14, color="#d62728", capsize=3, ls="none",
+                           label="range-test bounds (| each seed's max_lr)")  # fmt: skip
+        ax[1].set_ylim(floor, top + 2)
         ax[1].set_xscale("log")
-        ax[1].set_xlabel("max_lr")
-        ax[1].set_title("§3.3: bounds, range test vs grid")
-        ax[1].legend(fontsize=8)
-        ax[1].grid(alpha=0.3)
+        ticks = sorted(cfg.bounds_max)
+        ax[1].set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax[1].xaxis.set_minor_formatter(NullFormatter())
+        ax[1].set_xlabel("max_lr (log scale)")
+        ax[1].set_title(f"§3.3: bounds, range test vs grid ({b['iters']:,} it)")
+        ax[1].legend(fontsize=8, loc="lower left")
     d = a["data"]
     if d:
         ns = [int(n) for n in d]
-        fixed = [100 * x["fixed"][x["best_fixed_lr"]]["mean"] for x in d.values()]
-        ax[2].plot(ns, fixed, marker="o", color="#222222",
-                   label=f"best fixed LR, {cfg.fixed_budget:,} it")  # fmt: skip
+        fx = [x["fixed"][x["best_fixed_lr"]] for x in d.values()]
+        ax[2].errorbar(ns, [100 * f["mean"] for f in fx], yerr=[100 * f["std"] for f in fx],
+                       marker="o", color="#222222", capsize=3,
+                       label=f"best fixed LR, {cfg.fixed_budget:,} it")  # fmt: skip
         for which, c in (("large", "#d62728"), ("small", "#ff9896")):
-            pts = [(int(n), 100 * x["one_cycle"][which]["mean"]) for n, x in d.items()
+            pts = [(int(n), x["one_cycle"][which]) for n, x in d.items()
                    if which in x["one_cycle"]]  # fmt: skip
             if pts:
-                ax[2].plot(*zip(*pts), marker="o", color=c,
-                           label=f"1cycle {which} max_lr, {cfg.one_cycle_budget:,} it")
+                what = ("range-test max_lr" if which == "large"
+                        else f"max_lr x{cfg.small_max_factor:g}")  # fmt: skip
+                ax[2].errorbar([n for n, _ in pts], [100 * p["mean"] for _, p in pts],
+                               yerr=[100 * p["std"] for _, p in pts], marker="o", color=c,
+                               capsize=3, label=f"1cycle, {what}, {cfg.one_cycle_budget:,} it")
         ax[2].set_xscale("log")
-        ax[2].set_xticks(ns, [str(n) for n in ns])
-        ax[2].set_xlabel("training examples")
+        ax[2].set_xticks(ns, [f"{n:,}" for n in ns])
+        ax[2].xaxis.set_minor_formatter(NullFormatter())
+        ax[2].set_xlabel("training examples (log scale)")
         ax[2].set_title("super-convergence vs training-set size")
-        ax[2].legend(fontsize=8)
-        ax[2].grid(alpha=0.3)
+        ax[2].legend(fontsize=8, loc="lower right")
     for x in ax:
-        x.set_ylabel("final test accuracy % (mean ± std)")
+        x.set_ylabel("final test accuracy % (mean ± std, seeds)")
+        x.grid(alpha=0.3)
+    fig.suptitle("MNIST-1D, 1D CNN, SGD momentum 0.9, batch 100", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -375,9 +433,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
+    ap.add_argument("--from-json", type=Path, default=None, metavar="JSON",
+                    help="re-analyse the runs of an earlier report (no training) and rewrite "
+                         "the report in --out")  # fmt: skip
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error("--seeds must be >= 1")
+    if args.from_json is not None:
+        report = json.loads(args.from_json.read_text())
+        cfg = Config(**{k: tuple(x) if isinstance(x, list) else x
+                        for k, x in report["config"].items()})  # fmt: skip
+        rts = [r for r in report["runs"] if r["policy"] == "range_test"]
+        runs = [r for r in report["runs"] if r["policy"] != "range_test"]
+        report["results"] = analyse(cfg, rts, runs)
+        report["verdicts"] = verdicts(cfg, report["results"])
+        write(cfg, report, args.out)
+        return 0
     cfg = Config.quick() if args.quick else Config()
     seeds = list(range(args.seeds))
     cmd = " ".join(["python benchmarks/paper_claims.py",
@@ -407,15 +478,19 @@ def main(argv: list[str] | None = None) -> int:
         "verdicts": v,
         "runs": [{k: x for k, x in r.items() if k not in ("schedule",)} for r in [*rts, *runs]],
     }  # fmt: skip
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "paper_claims.json").write_text(json.dumps(report, indent=1, default=float)
-                                                + "\n")  # fmt: skip
-    md = markdown(cfg, a, v, cmd) + f"\nWall time: {wall / 60:.1f} min with {args.workers} "
-    md += "workers.\n"
-    (args.out / "paper_claims.md").write_text(md)
-    plot(cfg, a, args.out / "paper_claims.png")
-    print(md)
+    write(cfg, report, args.out)
     return 0
+
+
+def write(cfg: Config, report: dict[str, Any], out: Path) -> None:
+    """Write ``paper_claims.{json,md,png}`` to ``out`` and print the tables."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "paper_claims.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+    md = markdown(cfg, report["results"], report["verdicts"], report["command"])
+    md += f"\nWall time: {report['wall_s'] / 60:.1f} min with {report['workers']} workers.\n"
+    (out / "paper_claims.md").write_text(md)
+    plot(cfg, report["results"], out / "paper_claims.png")
+    print(md)
 
 
 if __name__ == "__main__":
