@@ -173,7 +173,7 @@ class ExpRange(_Cyclical):
 
 @dataclass(frozen=True)
 class CyclicMomentum(Schedule):
-    """Momentum that cycles inversely to a cyclical LR schedule (Smith 2018, §4.2).
+    """Momentum that cycles inversely to a cyclical LR schedule (Smith 2018, §4.3).
 
     ``momentum = max_momentum - (max_momentum - base_momentum) * max(0, 1 - x) * scale`` with the
     same wave and scale as ``schedule``. For ``ExpRange(decay="bounds")`` the scale is 1: momentum

@@ -8,7 +8,7 @@ JAX or TensorFlow), chosen as usual with ``KERAS_BACKEND`` before Keras is first
   ``keras.ops`` (no Python branching on the step, so it traces and compiles), and saves and loads
   with the model: import ``cyclr.keras`` before ``keras.saving.load_model``.
 - :class:`MomentumCallback` cycles SGD's ``momentum`` or the Adam family's ``beta_1`` once per
-  batch (Smith 2018, §4.2).
+  batch (Smith 2018, §4.3).
 - :func:`range_test` runs the LR range test (Smith 2015, §3.3) on a compiled model, reading the
   loss of each batch on its own, and returns a :class:`cyclr.RangeTestResult`. The model's
   variables and the optimizer's are restored bitwise afterwards.

@@ -45,7 +45,7 @@ class CyclicScheduler(LRScheduler):
         optimizer: any ``torch.optim.Optimizer``.
         schedule: one :class:`cyclr.Schedule` for all param groups, or one per group.
         momentum: ``None`` (leave momentum alone), ``True`` (the schedule's inverse companion,
-            0.95 → 0.85 → 0.95, Smith 2018 §4.2), or a Schedule / one per group. Cycles SGD's
+            0.95 → 0.85 → 0.95, Smith 2018 §4.3), or a Schedule / one per group. Cycles SGD's
             ``momentum`` or the Adam family's ``betas[0]``.
         group_scale: with a single schedule: ``None`` gives every group the same LR;
             ``"ratio"`` scales it by each group's initial LR relative to group 0 (discriminative
