@@ -6,7 +6,6 @@ It lives in the core: loading and analysing a saved result needs numpy only, no 
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from cyclr._json_io import read_json, write_json
 
 if TYPE_CHECKING:
     from cyclr.bounds import Bounds
@@ -149,19 +150,12 @@ class RangeTestResult:
 
     def save(self, path: str | Path) -> Path:
         """Write JSON to ``path`` and return it."""
-        p = Path(path)
-        p.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        return p
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> RangeTestResult:
         """Read a result written by :meth:`save`."""
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{p} is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(path))
 
     def to_csv(self, path: str | Path) -> Path:
         """One row per update: step, lr, loss, smoothed_loss, metric, val_loss, val_metric."""

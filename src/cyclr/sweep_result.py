@@ -62,7 +62,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +72,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
+from cyclr._json_io import read_json, write_json
 from cyclr.bounds import Bounds
 from cyclr.result import RangeTestResult
 
@@ -238,19 +238,12 @@ class SweepResult:
 
     def save(self, path: str | Path) -> Path:
         """Write JSON to ``path`` and return it."""
-        p = Path(path)
-        p.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        return p
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> SweepResult:
         """Read a sweep written by :meth:`save`."""
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{p} is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(path))
 
 
 # -- reading one curve ---------------------------------------------------------------------------
