@@ -22,15 +22,7 @@ EXAMPLE = ROOT / "examples" / "find_target.py"
 ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Any:
-    """Tiny models run fastest on one thread, and do not stall when the CPUs are shared."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -15,15 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = f"{ROOT / 'examples' / 'find_target.py'}:setup"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Any:
-    """Tiny models run fastest on one thread, and do not stall when the CPUs are shared."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def sweep(tmp_path: Path, *args: str) -> tuple[int, str]:
