@@ -19,7 +19,7 @@ $(VENV)/.demo: $(VENV)/.base
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base
-	$(PIP) -e '.[torch,plot,demo,dev,keras,jax,lightning]'
+	$(PIP) -e '.[torch,plot,demo,dev,keras,jax,lightning,bench]'
 	touch $@
 
 demo: $(VENV)/.demo
