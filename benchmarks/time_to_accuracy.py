@@ -673,10 +673,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def dumps(report: dict[str, Any]) -> str:
+    """JSON text: indented, but each run and each curve on one line (a smaller file)."""
+
+    def compact(x: Any) -> Any:
+        if isinstance(x, dict):
+            if "iters" in x and isinstance(x["iters"], list):
+                return _Raw(json.dumps(x))
+            return {k: compact(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [compact(v) for v in x]
+        return x
+
+    raws: list[str] = []
+
+    def enc(o: Any) -> str:
+        if isinstance(o, _Raw):
+            raws.append(o.text)
+            return f"@@RAW{len(raws) - 1}@@"
+        raise TypeError(type(o).__name__)
+
+    text = json.dumps(compact(report), indent=1, default=enc)
+    for i, raw in enumerate(raws):
+        text = text.replace(f'"@@RAW{i}@@"', raw, 1)
+    return text + "\n"
+
+
+@dataclass(frozen=True)
+class _Raw:
+    text: str
+
+
 def write(summary: dict[str, Any], out: Path) -> None:
     """Write ``time_to_accuracy.{json,md,png}`` to ``out`` and print the tables."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "time_to_accuracy.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (out / "time_to_accuracy.json").write_text(dumps(summary))
     md = markdown(summary, summary["command"])
     md += (f"\nWall time: {summary['wall_s'] / 60:.1f} min with {summary['workers']} worker "
            f"processes on {summary['machine']['cpus']} CPUs.\n")  # fmt: skip

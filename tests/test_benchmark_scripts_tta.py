@@ -43,6 +43,12 @@ def test_time_to_accuracy_quick(tmp_path):
     assert "| fixed " in md and "speed-up" in md and "Command:" in md
     assert (tmp_path / "time_to_accuracy.png").stat().st_size > 10_000
     assert "| policy |" in proc.stdout
+    # The stored runs are enough to rebuild the same report without training.
+    again = tmp_path / "again"
+    _run("time_to_accuracy.py", "--from-json", str(tmp_path / "time_to_accuracy.json"), "--out",
+         str(again))  # fmt: skip
+    assert (again / "time_to_accuracy.md").read_text() == md
+    assert json.loads((again / "time_to_accuracy.json").read_text()) == report
 
 
 def test_paper_claims_quick(tmp_path):
