@@ -16,7 +16,7 @@ Four short experiments, 3 seeds each; every bound comes from cyclr's own range t
   shrinks): the same comparison on 1000, 2000 and all 4000 training examples (each with its own
   range test).
 
-    python benchmarks/paper_claims.py              # full run
+    python benchmarks/paper_claims.py              # ~3.5 min on 2 cores
     python benchmarks/paper_claims.py --seeds 1    # one seed, a quick look
     python benchmarks/paper_claims.py --quick      # tiny smoke run (seconds)
 

@@ -15,15 +15,15 @@ For every task and seed:
    a whole number (>= 3) of cycles, as ``auto_schedule`` does (the paper: 2-10 epochs, at least 3
    cycles, stop at the end of a cycle). Momentum stays fixed, as in the paper.
 4. **1cycle runs** (Smith & Topin 2017; Smith 2018) with momentum cycling 0.95 -> 0.85 -> 0.95:
-   the paper's linear cycle from ``base_lr`` to ``max_lr`` with annihilation, and the PyTorch
-   ``OneCycleLR`` and fastai ``fit_one_cycle`` presets at ``max_lr``, each at a sweep of small
-   budgets.
+   ``Bounds.one_cycle`` (the paper's linear cycle up to ``max_lr`` and back, then annihilation),
+   and the PyTorch ``OneCycleLR`` and fastai ``fit_one_cycle`` presets at ``max_lr``, each at a
+   sweep of small budgets.
 
 Reported per policy: final accuracy (mean ± std over seeds), how many seeds reach the target,
 the iterations at which the mean curve reaches it (plus the range test), and the speed-up
 ``baseline iterations / (range test + iterations to the target)``.
 
-    python benchmarks/time_to_accuracy.py              # full run: 2 tasks x 3 seeds
+    python benchmarks/time_to_accuracy.py              # 2 tasks x 3 seeds, ~4 min on 2 cores
     python benchmarks/time_to_accuracy.py --seeds 1    # one seed per task, a quick look
     python benchmarks/time_to_accuracy.py --quick      # tiny smoke run (seconds)
 
