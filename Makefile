@@ -29,7 +29,7 @@ test: $(VENV)/.test
 	$(PY) -m pytest $(ARGS)
 
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
 
 clean:
 	rm -rf $(VENV) build dist

@@ -137,7 +137,7 @@ what it does:
   4. a report folder: summary.md, accuracy.png, schedules.png, range_test.png, results.json
 
 examples:
-  cyclr demo                          # the full demo, about a minute on 2 CPU cores
+  cyclr demo                          # the full demo, under a minute on 2 CPU cores
   cyclr demo --quick                  # a shorter version, about 15 s
   cyclr demo --seed 3 --out report3   # another seed, another folder
   cyclr demo --third exp_range        # exp_range instead of triangular2"""
