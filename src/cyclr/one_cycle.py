@@ -157,7 +157,7 @@ class OneCycle(Schedule):
             raise TypeError(f"three_phase must be a bool, got {self.three_phase!r}")
         if self.three_phase and self.preset != "pytorch":
             raise ValueError("three_phase=True is only defined for preset='pytorch'")
-        knots, _, _ = self._phases()
+        knots, values, _ = self._phases()
         for i in range(1, len(knots)):
             if knots[i] - knots[i - 1] < 1:
                 raise ValueError(
@@ -165,8 +165,7 @@ class OneCycle(Schedule):
                     f"{self.preset} 1cycle: each phase needs at least one step (phase "
                     f"boundaries at steps {[round(k, 3) for k in knots]})"
                 )
-        lr = Piecewise(knots, self._phases()[1], self.anneal)
-        object.__setattr__(self, "_lr", lr)
+        object.__setattr__(self, "_lr", Piecewise(knots, values, self.anneal))
 
     # Knots, LR values and momentum roles ("hi"/"lo") of each variant.
     def _phases(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[str, ...]]:
