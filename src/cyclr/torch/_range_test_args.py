@@ -12,16 +12,14 @@ import torch
 from torch import nn
 
 from cyclr import _validate as check
-from cyclr.lr_sweep import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, MODES
+from cyclr.lr_sweep import DEFAULT_RANGE, MIN_ITER, MODES
 from cyclr.torch._snapshot import STORAGES
 
-__all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MAX_SKIPPED", "MIN_ITER", "Config", "callable_name",
-           "check_args"]  # fmt: skip
+__all__ = ["MAX_SKIPPED", "Config", "callable_name", "check_args", "check_loader"]
 
 #: Consecutive steps a GradScaler may skip (inf/NaN gradients) before the test gives up.
 MAX_SKIPPED = 50
 
-_MODES = MODES
 _METRICS = ("auto", "accuracy")
 
 
@@ -65,7 +63,7 @@ def check_args(a: dict[str, Any]) -> Config:
     for name in ("train_loader", "val_loader"):
         check_loader(name, a[name], optional=name == "val_loader")
 
-    mode = check.choice("mode", a["mode"], _MODES)
+    mode = check.choice("mode", a["mode"], MODES)
     lo, hi = DEFAULT_RANGE[mode]
     start = lo if a["start_lr"] is None else check.positive("start_lr", a["start_lr"])
     end = hi if a["end_lr"] is None else check.positive("end_lr", a["end_lr"])
@@ -126,10 +124,9 @@ def check_args(a: dict[str, Any]) -> Config:
         seed = check.integer("seed", seed, minimum=0)
         if seed >= 2**32:
             raise ValueError(f"seed must be < 2**32, got {seed!r}")
-    for name in ("scheduler",):
-        obj = a[name]
-        if obj is not None and not (hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict")):
-            raise TypeError(f"{name} must have state_dict() and load_state_dict(), got {obj!r}")
+    sched = a["scheduler"]
+    if sched is not None and not all(hasattr(sched, m) for m in ("state_dict", "load_state_dict")):
+        raise TypeError(f"scheduler must have state_dict() and load_state_dict(), got {sched!r}")
     check.choice("snapshot", a["snapshot"], STORAGES)
     if a["batch_fn"] is not None and not callable(a["batch_fn"]):
         raise TypeError(f"batch_fn must be callable, got {a['batch_fn']!r}")
