@@ -40,6 +40,17 @@ def _rel_close(a, b, tol=1e-9):
     return abs(a - b) <= tol * max(abs(a), abs(b), 1e-300)
 
 
+def _assert_same_trajectories(ref_opt, ref, our_opt, ours, steps, kind):
+    """LR (reported and in the optimizer) and momentum agree at every step to 1e-9 relative."""
+    key = "momentum" if kind == "sgd" else "betas"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = _trajectory(ref_opt, ref, steps, key)
+    b = _trajectory(our_opt, ours, steps, key)
+    for x, y in zip(a, b, strict=True):
+        assert all(_rel_close(p, q) for p, q in zip(x, y, strict=True)), (x, y)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     base=st.floats(1e-5, 1.0),
@@ -63,14 +74,7 @@ def test_parity_with_torch_cycliclr(base, span, up, down, mode, gamma, moms, kin
     else:
         s = cyclr.ExpRange(base, top, up, gamma, down, decay="amplitude")
     ours = CyclicScheduler(our_opt, s, momentum=s.momentum(*moms))
-    key = "momentum" if kind == "sgd" else "betas"
-    steps = 3 * (up + (down or up)) + 5
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        a = _trajectory(ref_opt, ref, steps, key)
-    b = _trajectory(our_opt, ours, steps, key)
-    for x, y in zip(a, b, strict=True):
-        assert all(_rel_close(p, q) for p, q in zip(x, y, strict=True)), (x, y)
+    _assert_same_trajectories(ref_opt, ref, our_opt, ours, 3 * (up + (down or up)) + 5, kind)
 
 
 @settings(max_examples=200, deadline=None)
@@ -95,13 +99,7 @@ def test_parity_with_torch_onecyclelr(top, total, pct, anneal, three, div, final
                      div_factor=div, final_div_factor=final_div, three_phase=three,
                      base_momentum=moms[0], max_momentum=moms[1])  # fmt: skip
     ours = CyclicScheduler(our_opt, s, momentum=s.momentum(*moms))
-    key = "momentum" if kind == "sgd" else "betas"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        a = _trajectory(ref_opt, ref, total, key)
-    b = _trajectory(our_opt, ours, total, key)
-    for x, y in zip(a, b, strict=True):
-        assert all(_rel_close(p, q) for p, q in zip(x, y, strict=True)), (x, y)
+    _assert_same_trajectories(ref_opt, ref, our_opt, ours, total, kind)
 
 
 def test_is_a_real_lrscheduler_and_follows_the_schedule():
