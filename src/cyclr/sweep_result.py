@@ -75,6 +75,7 @@ from cyclr import _validate as v
 from cyclr._json_io import read_json, write_json
 from cyclr.bounds import Bounds
 from cyclr.result import RangeTestResult
+from cyclr.suggest import SuggestionError, _running_median, local_linear
 
 __all__ = [
     "CURVES",
@@ -299,12 +300,6 @@ def _curve_data(result: RangeTestResult, curve: str) -> tuple[NDArray[np.float64
     return lr[steps[ok]], np.asarray(arr, dtype=np.float64)[ok]
 
 
-def _running_median(y: NDArray[np.float64], k: int) -> NDArray[np.float64]:
-    pad = np.pad(y, k, mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * k + 1)
-    return np.asarray(np.median(windows, axis=1)[: len(y)], dtype=np.float64)
-
-
 def residual_noise(y: NDArray[np.float64], fit: NDArray[np.float64],
                    norm: NDArray[np.float64], window: int | None = None) -> Any:  # fmt: skip
     """Noise standard deviation from the residuals of a kernel fit (step 2 of the rule).
@@ -336,8 +331,6 @@ def residual_noise(y: NDArray[np.float64], fit: NDArray[np.float64],
 
 
 def _read(value: Any, result: RangeTestResult, curve: str, smooth: float, z: float) -> CurveReading:
-    from cyclr.suggest import local_linear
-
     lr, y = _curve_data(result, curve)
     sign = -1.0 if curve in ("metric", "val_metric") else 1.0
     b = sign * y  # lower is better
@@ -346,17 +339,16 @@ def _read(value: Any, result: RangeTestResult, curve: str, smooth: float, z: flo
     finite = np.isfinite(b) & np.isfinite(lr) & (lr > 0)
     bad = np.flatnonzero(~finite)
     end = int(bad[0]) if len(bad) else n
+    blew_up = diverged or end < n
     if end < MIN_POINTS:
-        blew = diverged or end < n
-        why = "it diverged at once" if blew else f"it has only {n} points"
-        return CurveReading(value, False, f"{why} ({end} usable, {MIN_POINTS} needed)", blew)
+        why = "it diverged at once" if blew_up else f"it has only {n} points"
+        return CurveReading(value, False, f"{why} ({end} usable, {MIN_POINTS} needed)", blew_up)
     h = max(2.0, n * smooth)
     k0 = min(max(3, int(2 * h)), max(3, end // 4))
     start = float(np.median(b[:k0]))
     med = _running_median(b[:end], 0 if curve.startswith("val") else max(1, round(h)))
     low = int(np.argmin(med))
     above = np.flatnonzero(med[low:] > start)
-    blew_up = diverged or end < n
     note = "ran to the end of the sweep"
     if len(above):
         end, blew_up = low + int(above[0]), True
@@ -509,8 +501,6 @@ def suggest_sweep(
         cyclr.SuggestionError: no value's curve can be read (``kind="too_short"`` or
             ``"diverged_at_once"``).
     """
-    from cyclr.suggest import SuggestionError
-
     if not isinstance(sweep, SweepResult):
         raise TypeError(f"sweep must be a cyclr.SweepResult, got {type(sweep).__name__}")
     v.choice("curve", curve, CURVES)
