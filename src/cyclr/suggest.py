@@ -602,7 +602,6 @@ def _with(b: Bounds, method: str, reason: str, other: Bounds | None,
 # -- single-LR rules -----------------------------------------------------------------------
 def _finite_prefix(result: RangeTestResult, curve: str) -> tuple[NDArray[Any], NDArray[Any]]:
     """LRs and ``curve`` up to the first non-finite value (the sweep's usable part)."""
-    _sweep(result, 1 / 40)  # raises for all-NaN, too short, diverged at once
     y = np.asarray(getattr(result, curve), dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(y))
     end = int(bad[0]) if len(bad) else len(y)
@@ -610,7 +609,10 @@ def _finite_prefix(result: RangeTestResult, curve: str) -> tuple[NDArray[Any], N
 
 
 def _require_fall(result: RangeTestResult) -> None:
-    """Raise ``flat`` unless the loss falls significantly somewhere in the sweep."""
+    """Raise ``flat`` unless the loss falls significantly somewhere in the sweep.
+
+    Through :func:`_sweep` it also raises for all-NaN, too short and diverged-at-once sweeps, so
+    the single-LR rules call it before reading their curve."""
     sweep = _sweep(result, 1 / 40)
     x = np.arange(sweep.end, dtype=np.float64)
     read_rise(x, -sweep.loss[: sweep.end], sweep.h, what="loss")
@@ -685,7 +687,6 @@ def _fastai_trim(result: RangeTestResult, skip_start: int | None,
     """fastai's ``lr_find`` view: smoothed losses ``[num_it // 10 : -5]``, cut at the first NaN."""
     lr = np.asarray(result.lr, dtype=np.float64)
     y = np.asarray(result.smoothed_loss, dtype=np.float64)
-    _sweep(result, 1 / 40)
     if skip_start is None:
         num_it = result.config.get("num_iter", len(lr))
         skip_start = int(num_it) // 10 if isinstance(num_it, (int, float)) else len(lr) // 10
