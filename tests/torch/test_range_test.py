@@ -20,7 +20,6 @@ from tests.torch.test_range_test_support import (
     loader,
     mlp,
     mnist1d,
-    one_thread,
 )
 from torch import nn
 
@@ -30,16 +29,12 @@ from cyclr.torch.range_test_loop import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER
 
 CE = nn.functional.cross_entropy
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _data_loaded_before_any_state_is_captured():
     digits()  # (importing scikit-learn draws from Python's RNG)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with one_thread():
-        yield
 
 
 def setup(seed: int = 0, lr: float = 0.1, momentum: float = 0.9):

@@ -12,7 +12,6 @@ from tests.torch.test_range_test_support import (
     capture,
     digits,
     mlp,
-    one_thread,
 )
 from torch import nn
 
@@ -21,12 +20,12 @@ from cyclr.torch.range_test_loop import MAX_SKIPPED
 
 CE = nn.functional.cross_entropy
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _data_loaded_before_any_state_is_captured():
     digits()
-    with one_thread():
-        yield
 
 
 def batches(n: int, size: int = 32):

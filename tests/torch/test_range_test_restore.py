@@ -16,7 +16,6 @@ from tests.torch.test_range_test_support import (
     loader,
     mlp,
     mnist1d,
-    one_thread,
     warm_up,
 )
 from torch import nn
@@ -26,16 +25,14 @@ from cyclr.torch._snapshot import TrainingState
 
 CE = nn.functional.cross_entropy
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _data_loaded_before_any_state_is_captured():
     digits(), mnist1d()  # (importing scikit-learn draws from Python's RNG)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with one_thread():
-        yield
 K = 6  # the update on which the failure scenarios strike
 
 

@@ -5,7 +5,6 @@ Holds no tests itself. Data: scikit-learn's bundled digits and locally generated
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import random
@@ -18,17 +17,6 @@ import torch
 from torch import nn
 
 TensorPair = tuple[torch.Tensor, torch.Tensor]
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Tiny models run fastest (and steadiest on a shared machine) on one intra-op thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @functools.lru_cache(maxsize=1)

@@ -12,7 +12,6 @@ from tests.torch.test_range_test_support import (
     digits,
     loader,
     mlp,
-    one_thread,
     warm_up,
 )
 from torch import nn
@@ -25,16 +24,12 @@ from cyclr.torch.sweep_loop import rebatch
 CE = nn.functional.cross_entropy
 N = 15  # updates per range test
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _data_loaded_before_any_state_is_captured():
     digits()  # (importing scikit-learn draws from Python's RNG)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with one_thread():
-        yield
 
 
 class Watch:
