@@ -195,8 +195,6 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": _RANGE,
                       "alpha": 0.9})  # fmt: skip
     for p in bounds.points:
-        if p.label in ("base_lr", "max_lr") and not np.isfinite(p.value):
-            continue
         if not np.isfinite(p.value):
             continue
         marker = {"base_lr": "v", "max_lr": "^"}.get(p.label, "o")
@@ -234,7 +232,8 @@ def schedule(
         raise TypeError(f"momentum must be None, True or a cyclr.Schedule, got {momentum!r}")
     ax = _axes(ax, (8.0, 3.6))
     it = np.arange(steps)
-    (h_lr,) = ax.plot(it, schedule(it), color=_LOSS, lw=1.8, label="learning rate")
+    lr = schedule(it)
+    (h_lr,) = ax.plot(it, lr, color=_LOSS, lw=1.8, label="learning rate")
     ax.set_xlabel("iteration")
     ax.set_ylabel("learning rate", color=_LOSS)
     ax.tick_params(axis="y", colors=_LOSS)
@@ -249,7 +248,6 @@ def schedule(
         mx.set_ylabel("momentum", color=_RANGE)
         mx.tick_params(axis="y", colors=_RANGE)
         handles.append(h_m)
-    lr = schedule(it)
     if title is None:
         title = (f"{type(schedule).__name__}: LR {_fmt(float(lr.min()))} - "
                  f"{_fmt(float(lr.max()))} over {steps} iterations")  # fmt: skip
@@ -348,7 +346,8 @@ def sweep(
             ax.axvline(reading.stable_lr, color=color, ls=":", lw=1.4)
         lows.append(min(reading.floor, reading.start))
         highs.append(max(reading.floor, reading.start))
-    if results.results and results.results[0].mode == "exp":
+    exp = bool(results.results) and results.results[0].mode == "exp"
+    if exp:
         ax.set_xscale("log")
     if lows and highs:
         lo, hi = min(lows), max(highs)
@@ -358,7 +357,6 @@ def sweep(
     if ylabel is None:
         metric = results.results[0].metric_name if results.results else None
         ylabel = ("validation " if curve == "val_metric" else "") + (metric or "metric")
-    exp = bool(results.results) and results.results[0].mode == "exp"
     ax.set_xlabel("learning rate" + (" (log scale)" if exp else ""))
     ax.set_ylabel(ylabel + (" (smoothed)" if suggestion is not None else " (EMA)"))
     ax.grid(True, which="major", alpha=0.3)
