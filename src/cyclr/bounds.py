@@ -58,7 +58,8 @@ class Point:
 
 
 def _num(x: float) -> float | None:
-    return x if math.isfinite(x) else None
+    """``float(x)``, or ``None`` (JSON ``null``) when it is not finite."""
+    return float(x) if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)

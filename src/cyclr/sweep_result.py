@@ -73,7 +73,7 @@ from numpy.typing import NDArray
 
 from cyclr import _validate as v
 from cyclr._json_io import read_json, write_json
-from cyclr.bounds import Bounds
+from cyclr.bounds import Bounds, _num
 from cyclr.result import RangeTestResult
 from cyclr.suggest import SuggestionError, _running_median, local_linear
 
@@ -278,10 +278,6 @@ class CurveReading:
                 "noise": _num(self.noise), "start": _num(self.start), "floor": _num(self.floor),
                 "floor_lr": _num(self.floor_lr),
                 "stable_lr": _num(self.stable_lr)}  # fmt: skip
-
-
-def _num(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 def _curve_data(result: RangeTestResult, curve: str) -> tuple[NDArray[np.float64], NDArray[Any]]:
