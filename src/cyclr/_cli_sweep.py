@@ -123,17 +123,7 @@ def run(args: argparse.Namespace) -> int:
         "progress": False if args.no_progress else None,
     }  # fmt: skip
     start = time.perf_counter()
-    try:
-        result = sweep(target.model, target.optimizer, target.loss_fn, target.train_loader,
-                       **options)  # fmt: skip
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except (TypeError, ValueError) as exc:
-        if cli._from_cyclr_validation(exc):
-            raise cli.CLIError(str(exc).splitlines()[0]) from None
-        raise cli._user_error(exc, "the sweep (your model, loss or loader)") from None
-    except BaseException as exc:
-        raise cli._user_error(exc, "the sweep (your model, loss or loader)") from None
+    result = cli._run_on_target("the sweep", sweep, target, **options)
     wall = time.perf_counter() - start
     json_path = result.save(folder / "sweep.json")
     try:

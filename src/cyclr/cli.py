@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import cyclr
 
@@ -55,6 +55,8 @@ __all__ = ["CLIError", "FindTarget", "main"]
 EXIT_NO_SUGGESTION = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+_T = TypeVar("_T")
 
 _CYCLR_DIR = str(Path(cyclr.__file__).resolve().parent)
 
@@ -699,21 +701,28 @@ def _cmd_find(args: argparse.Namespace) -> int:
     return _report_bounds(result, args.method, ipe, json_path, folder / "range_test.png")
 
 
-def _range_test(target: FindTarget, **options: Any) -> cyclr.RangeTestResult:
-    """``cyclr.torch.range_test`` on the target; errors become one line."""
-    from cyclr.torch import range_test
-
+def _run_on_target(what: str, loop: Callable[..., _T], target: FindTarget,
+                   **options: Any) -> _T:  # fmt: skip
+    """``loop(model, optimizer, loss_fn, train_loader, **options)`` on the target; cyclr's own
+    input errors and errors in the user's code become one line."""
     try:
-        return range_test(target.model, target.optimizer, target.loss_fn, target.train_loader,
-                          **options)  # fmt: skip
+        return loop(target.model, target.optimizer, target.loss_fn, target.train_loader,
+                    **options)  # fmt: skip
     except (KeyboardInterrupt, SystemExit):
         raise
     except (TypeError, ValueError) as exc:
         if _from_cyclr_validation(exc):
             raise CLIError(str(exc).splitlines()[0]) from None
-        raise _user_error(exc, "the range test (your model, loss or loader)") from None
+        raise _user_error(exc, f"{what} (your model, loss or loader)") from None
     except BaseException as exc:
-        raise _user_error(exc, "the range test (your model, loss or loader)") from None
+        raise _user_error(exc, f"{what} (your model, loss or loader)") from None
+
+
+def _range_test(target: FindTarget, **options: Any) -> cyclr.RangeTestResult:
+    """``cyclr.torch.range_test`` on the target; errors become one line."""
+    from cyclr.torch import range_test
+
+    return _run_on_target("the range test", range_test, target, **options)
 
 
 def _sweep_text(result: cyclr.RangeTestResult) -> str:
