@@ -11,7 +11,8 @@ Every rule has one signature, ``rule(result, **options) -> Bounds``, and is regi
   whether the two agree.
 - Single-LR rules, for comparison and migration: ``"steepest"`` (torch-lr-finder, Lightning),
   ``"minimum"``, ``"valley"``, ``"slide"`` (fastai). They set ``max_lr`` to the suggestion and
-  ``base_lr = max_lr / 4`` (the paper's "base_lr = max_lr / 3 or / 4", §3.2).
+  ``base_lr = max_lr / 4`` (the paper's "base_lr = max_lr / 3 or / 4", §3.2), but never below
+  the sweep's first LR.
 
 All rules work on linear and exponential sweeps. A curve that cannot support a reading (all NaN,
 too short, diverged at once, flat) raises :class:`SuggestionError`; no rule invents an LR.
@@ -639,6 +640,10 @@ def _single(result: RangeTestResult, method: str, lr_value: float, reason: str,
     base_lr = max_lr / SINGLE_LR_DIVISOR
     reason = (f"{reason}; base_lr = max_lr / {SINGLE_LR_DIVISOR:g} (a single-LR rule: the CLR "
               "paper's base_lr = max_lr / 3 or / 4)")  # fmt: skip
+    first = float(result.lr[0])
+    if base_lr < first <= max_lr:
+        base_lr = first
+        reason += f", raised to the sweep's first LR {first:.3g}"
     points = [*points, Point("max_lr", max_lr, float(np.interp(max_lr, lr, y)), None),
               Point("base_lr", base_lr, float(np.interp(base_lr, lr, y)), None)]  # fmt: skip
     return Bounds(base_lr, max_lr, method, reason, curve, tuple(lr.tolist()), tuple(y.tolist()),
