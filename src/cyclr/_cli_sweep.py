@@ -7,14 +7,13 @@ The target is loaded as ``cyclr find`` loads it (:func:`cyclr.cli.load_target`).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import textwrap
 import time
-from pathlib import Path
 from typing import Any
 
+import cyclr
 from cyclr import cli
 
 _EPILOG = """\
@@ -140,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(choice.to_dict(), indent=1))
         return 0
     png = folder / "sweep.png"
-    written = [json_path] + ([png] if _plot(result, choice, png) else [])
+    drawn = cli._save_plot(png, lambda ax: cyclr.plot.sweep(result, ax, suggestion=choice))
+    written = [json_path] + ([png] if drawn else [])
     name = result.label
     first = result.results[0]
     cli._out(f"Sweep of {name}: {len(result)} range tests ({cli._sweep_text(first)}, "
@@ -165,20 +165,3 @@ def run(args: argparse.Namespace) -> int:
     cli._out("", f"Wrote {', '.join(str(p) for p in written)}.")
     return 0
 
-
-def _plot(result: Any, choice: Any, path: Path) -> bool:
-    if importlib.util.find_spec("matplotlib") is None:
-        print("cyclr: matplotlib is not installed; no plot (pip install 'cyclr[plot]')",
-              file=sys.stderr)  # fmt: skip
-        return False
-    from matplotlib.figure import Figure
-
-    import cyclr.plot
-
-    fig = Figure(figsize=(8, 5), dpi=110, layout="constrained")
-    cyclr.plot.sweep(result, fig.add_subplot(), suggestion=choice)
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise cli.CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return True

@@ -780,17 +780,22 @@ def _report_bounds(result: cyclr.RangeTestResult, method: str, ipe: int | None,
 
 def _plot_range_test(result: cyclr.RangeTestResult, bounds: cyclr.Bounds | None,
                      path: Path) -> bool:  # fmt: skip
+    return _save_plot(path, lambda ax: cyclr.plot.range_test(result, bounds=bounds, ax=ax))
+
+
+def _save_plot(path: Path, draw: Callable[[Any], object]) -> bool:
+    """``draw(ax)`` on an 8x5 figure written to ``path``; ``False`` (and a note on stderr)
+    without matplotlib."""
     if importlib.util.find_spec("matplotlib") is None:
         print("cyclr: matplotlib is not installed; no plot (pip install 'cyclr[plot]')",
               file=sys.stderr)  # fmt: skip
         return False
     from matplotlib.figure import Figure
 
-    import cyclr.plot
+    import cyclr.plot  # noqa: F401  (``draw`` uses it)
 
     fig = Figure(figsize=(8, 5), dpi=110, layout="constrained")
-    ax = fig.add_subplot()
-    cyclr.plot.range_test(result, bounds=bounds, ax=ax)
+    draw(fig.add_subplot())
     try:
         fig.savefig(path)
     except OSError as exc:
