@@ -463,6 +463,7 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
                         versions=_versions())  # fmt: skip
     say(result.choice_line())
 
+    trained = []
     for r in runs:
         model = mnist1d.cnn(c.seed)
         opt = torch.optim.SGD(model.parameters(), lr=r.schedule(0), momentum=c.momentum)
@@ -480,11 +481,12 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
                 bar.close()
         r.iters, r.test_acc, r.final_acc = tr.iters, tr.test_acc, tr.final_acc
         r.diverged, r.wall_s = tr.diverged, tr.seconds
+        trained.append(tr)
 
     # 3. Time to the baseline's final accuracy.
     target = result.target
-    for r in runs:
-        r.iters_to_target = _reach(r.iters, r.test_acc, target)
+    for r, tr in zip(runs, trained):
+        r.iters_to_target = tr.iters_to_reach(target)
     base_reach = result.baseline.iters_to_target
     for r in runs:
         if r.iters_to_target is None:
@@ -493,15 +495,6 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
         if base_reach is not None and r.cost > 0:
             r.speedup = base_reach / r.cost
     return result
-
-
-def _reach(iters: list[int], acc: list[float], target: float) -> int | None:
-    if not math.isfinite(target):
-        return None
-    for it, a in zip(iters, acc):
-        if a >= target:
-            return it
-    return None
 
 
 def _bar(total: int, desc: str, enabled: bool) -> Any:
