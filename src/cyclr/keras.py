@@ -36,7 +36,7 @@ import numpy as np
 
 import cyclr
 from cyclr import _validate as v
-from cyclr.lr_sweep import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, MODES, sweep_lr
+from cyclr.lr_sweep import DEFAULT_RANGE, MIN_ITER, MODES, SmoothedLoss, sweep_lr
 from cyclr.result import RangeTestResult
 from cyclr.schedule import Schedule as _CyclrSchedule
 from cyclr.schedule import schedule_from_dict
@@ -486,7 +486,7 @@ def range_test(
     val_metric: list[float] = []
     metric_name: str | None = None
     stop, message = "end", ""
-    avg, best = 0.0, math.inf
+    tracker = SmoothedLoss(beta, diverge)
     batch: Any = first
     try:
         if holder is not None:
@@ -516,8 +516,7 @@ def range_test(
                 stop = "non_finite_loss"
                 message = f"the loss was {loss} at update {i} (lr={used:.4g}); not recorded"
                 break
-            avg = beta * avg + (1 - beta) * loss
-            sm = avg / (1 - beta ** (i + 1))
+            sm = tracker.add(loss)
             lrs.append(used)
             losses.append(loss)
             smoothed.append(sm)
@@ -528,11 +527,11 @@ def range_test(
                 val_step.append(i)
                 val_loss.append(vl)
                 val_metric.append(vm)
-            best = min(best, sm)
-            if diverge is not None and i >= DIVERGE_WARMUP and sm > diverge * best:
+            if tracker.diverged(i):
                 stop = "diverged"
                 message = (
-                    f"the smoothed loss {sm:.4g} exceeded {diverge:g} x its minimum {best:.4g} "
+                    f"the smoothed loss {sm:.4g} exceeded {diverge:g} x its minimum "
+                    f"{tracker.best:.4g} "
                     f"at update {i} (lr={used:.4g})"
                 )
                 break

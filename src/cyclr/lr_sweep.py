@@ -15,7 +15,9 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MIN_ITER", "MODES", "sweep_lr"]
+import math
+
+__all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MIN_ITER", "MODES", "SmoothedLoss", "sweep_lr"]
 
 #: Sweep modes: ``"exp"`` (geometric) and ``"linear"`` (the paper's).
 MODES = ("exp", "linear")
@@ -36,3 +38,39 @@ def sweep_lr(i: int, start_lr: float, end_lr: float, num_iter: int, mode: str) -
     if mode == "linear":
         return start_lr + (end_lr - start_lr) * t
     return start_lr * (end_lr / start_lr) ** t
+
+
+class SmoothedLoss:
+    """The range test's smoothed loss and divergence test.
+
+    After the ``n``-th recorded loss, the bias-corrected EMA is ``avg = beta * avg + (1 - beta) *
+    loss`` and ``smoothed = avg / (1 - beta**n)``; the test has diverged at update ``i`` when
+    ``i >= DIVERGE_WARMUP`` and ``smoothed > diverge * best`` with ``best > 0`` the lowest
+    smoothed loss so far.
+
+    Example:
+        >>> s = SmoothedLoss(beta=0.5, diverge=4.0)
+        >>> s.add(2.0), s.add(1.0)
+        (2.0, 1.3333333333333333)
+    """
+
+    def __init__(self, beta: float, diverge: float | None) -> None:
+        self.beta = beta
+        self.diverge = diverge
+        self.n = 0
+        self.best = math.inf
+        self.last = math.nan
+        self._avg = 0.0
+
+    def add(self, loss: float) -> float:
+        """Record one loss and return the smoothed value."""
+        self.n += 1
+        self._avg = self.beta * self._avg + (1 - self.beta) * loss
+        self.last = self._avg / (1 - self.beta**self.n)
+        self.best = min(self.best, self.last)
+        return self.last
+
+    def diverged(self, i: int) -> bool:
+        """Whether the smoothed loss at update ``i`` has blown up (see the class docstring)."""
+        return (self.diverge is not None and i >= DIVERGE_WARMUP and self.best > 0
+                and self.last > self.diverge * self.best)  # fmt: skip

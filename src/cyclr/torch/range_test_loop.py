@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cyclr.lr_sweep import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, sweep_lr
+from cyclr.lr_sweep import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, SmoothedLoss, sweep_lr
 from cyclr.result import RangeTestResult
 from cyclr.torch._range_test_args import MAX_SKIPPED, Config, callable_name, check_args
 from cyclr.torch._range_test_data import (
@@ -204,8 +204,7 @@ class _Run:
         self.passes = 0
         self.stop_reason = "end"
         self.message = ""
-        self._avg = 0.0
-        self._best = math.inf
+        self._smoothed = SmoothedLoss(cfg.smooth, cfg.diverge)
         self._stepped = False
         self._modes: list[tuple[nn.Module, bool]] = []
 
@@ -312,10 +311,10 @@ class _Run:
                 if bar is not None:
                     bar.set_postfix(lr=f"{lr:.2e}", loss=f"{smoothed:.4g}", refresh=False)
                     bar.update(1)
-                if (cfg.diverge is not None and i >= DIVERGE_WARMUP and self._best > 0
-                        and smoothed > cfg.diverge * self._best):  # fmt: skip
+                if self._smoothed.diverged(i):
                     self._stop("diverged", f"smoothed loss {smoothed:.4g} > {cfg.diverge:g} x "
-                               f"best {self._best:.4g} at update {i} (lr={lr:.3g})")  # fmt: skip
+                               f"best {self._smoothed.best:.4g} at update {i} "
+                               f"(lr={lr:.3g})")  # fmt: skip
                     return
                 if self.n == cfg.num_iter:
                     self._stop("end", f"{cfg.mode} sweep {cfg.start_lr:.3g} -> "
@@ -430,14 +429,11 @@ class _Run:
 
     def _record(self, lr: float, group_lrs: list[float], loss: float, num: float,
                 den: float) -> float:  # fmt: skip
-        beta = self.cfg.smooth
         self.lrs.append(lr)
         self.group_lrs.append(group_lrs)
         self.losses.append(loss)
-        self._avg = beta * self._avg + (1 - beta) * loss
-        smoothed = self._avg / (1 - beta ** self.n)
+        smoothed = self._smoothed.add(loss)
         self.smoothed.append(smoothed)
-        self._best = min(self._best, smoothed)
         if self.metric_fn is not None:
             self.metrics.append(num / den if den else math.nan)
         return smoothed
