@@ -40,8 +40,11 @@ def _run(main: Any, argv: list[str], out: Path) -> tuple[dict[str, Any], str, fl
         rc = main([*argv, "--out", str(out)])
     if rc:
         raise RuntimeError(f"{main.__module__}.main returned {rc}")
-    return (json.loads(out.read_text()), out.with_suffix(".md").read_text().strip(),
-            time.perf_counter() - t0)  # fmt: skip
+    return (
+        json.loads(out.read_text()),
+        out.with_suffix(".md").read_text().strip(),
+        time.perf_counter() - t0,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     extra = ["--quick"] if args.quick else []
     cmd = " ".join(["python benchmarks/overhead.py", *(sys.argv[1:] if argv is None else argv)])
     with tempfile.TemporaryDirectory() as tmp:
-        sched, sched_md, sched_s = _run(scheduler_overhead.main, extra,
-                                        Path(tmp) / "scheduler.json")  # fmt: skip
+        sched, sched_md, sched_s = _run(
+            scheduler_overhead.main, extra, Path(tmp) / "scheduler.json"
+        )
         rt, rt_md, rt_s = _run(range_test_overhead.main, extra, Path(tmp) / "range_test.json")
     worst = max(c["ratio"] for c in sched["cases"].values())
     cy = rt["variants"]["cyclr"]
@@ -68,29 +72,37 @@ def main(argv: list[str] | None = None) -> int:
         "range_test_goal_met": rt["goal_met"],
         "range_test_vs_lr_finder": None if lf is None else cy["ratio_median"] / lf["ratio_median"],
     }
-    report = {"command": cmd, "quick": args.quick, "goals": goals,
-              "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
-              "scheduler": {**sched, "seconds": sched_s},
-              "range_test": {**rt, "seconds": rt_s}}  # fmt: skip
+    report = {
+        "command": cmd,
+        "quick": args.quick,
+        "goals": goals,
+        "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "scheduler": {**sched, "seconds": sched_s},
+        "range_test": {**rt, "seconds": rt_s},
+    }
     vs_lf = goals["range_test_vs_lr_finder"]
-    md = "\n".join([
-        f"Command: `{cmd}`",
-        "",
-        f"**Scheduler step** ({sched['rounds']} interleaved rounds of "
-        f"{sched['steps_per_round']:,} steps): worst ratio {worst:.2f}× (goal ≤ "
-        f"{SCHEDULER_GOAL:g}×: {'met' if goals['scheduler_goal_met'] else 'missed'}).",
-        "",
-        sched_md,
-        "",
-        f"**Range test** ({rt['rounds']} interleaved rounds of {rt['updates_per_run']} updates, "
-        f"{rt['model']}): cyclr {cy['ratio_median']:.3f}× the bare loop (median of rounds), "
-        + (f"{cy['ratio_best']:.3f}× best-of-rounds " if cy.get("ratio_best") else "")
-        + f"(goal ≤ {rt['goal_ratio']:g}×: {'met' if rt['goal_met'] else 'missed'})"
-        + (f"; {vs_lf:.3f}× torch-lr-finder's time" if vs_lf else "") + ".",
-        "",
-        rt_md,
-        "",
-    ])  # fmt: skip
+    md = "\n".join(
+        [
+            f"Command: `{cmd}`",
+            "",
+            f"**Scheduler step** ({sched['rounds']} interleaved rounds of "
+            f"{sched['steps_per_round']:,} steps): worst ratio {worst:.2f}× (goal ≤ "
+            f"{SCHEDULER_GOAL:g}×: {'met' if goals['scheduler_goal_met'] else 'missed'}).",
+            "",
+            sched_md,
+            "",
+            f"**Range test** ({rt['rounds']} interleaved rounds of "
+            f"{rt['updates_per_run']} updates, "
+            f"{rt['model']}): cyclr {cy['ratio_median']:.3f}× the bare loop (median of rounds), "
+            + (f"{cy['ratio_best']:.3f}× best-of-rounds " if cy.get("ratio_best") else "")
+            + f"(goal ≤ {rt['goal_ratio']:g}×: {'met' if rt['goal_met'] else 'missed'})"
+            + (f"; {vs_lf:.3f}× torch-lr-finder's time" if vs_lf else "")
+            + ".",
+            "",
+            rt_md,
+            "",
+        ]
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "overhead.json").write_text(json.dumps(report, indent=1) + "\n")
     (args.out / "overhead.md").write_text(md)

@@ -77,10 +77,21 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(step_epochs=(2, 4), step_budget=48, bounds_max=(0.1, 0.2),
-                   bounds_ratio=(4.0,), bounds_step_epochs=2, bounds_cycles=3,
-                   sizes=(400, 800), fixed_lrs=(0.05,), fixed_budget=40, one_cycle_budget=20,
-                   eval_every=10, rt_coarse=30, rt_linear=60)  # fmt: skip
+        return cls(
+            step_epochs=(2, 4),
+            step_budget=48,
+            bounds_max=(0.1, 0.2),
+            bounds_ratio=(4.0,),
+            bounds_step_epochs=2,
+            bounds_cycles=3,
+            sizes=(400, 800),
+            fixed_lrs=(0.05,),
+            fixed_budget=40,
+            one_cycle_budget=20,
+            eval_every=10,
+            rt_coarse=30,
+            rt_linear=60,
+        )
 
 
 def whole_cycles(step: int, budget: int) -> int:
@@ -92,14 +103,20 @@ def whole_cycles(step: int, budget: int) -> int:
 def base_task(cfg: Config, n_train: int | None) -> Task:
     t = TASKS["mnist1d-cnn-sgd"]
     full = n_train is None or n_train >= 4000
-    return replace(t, key=f"cnn-n{n_train or 4000}", n_train=None if full else n_train,
-                   eval_every=cfg.eval_every, rt_coarse=cfg.rt_coarse,
-                   rt_linear=cfg.rt_linear)  # fmt: skip
+    return replace(
+        t,
+        key=f"cnn-n{n_train or 4000}",
+        n_train=None if full else n_train,
+        eval_every=cfg.eval_every,
+        rt_coarse=cfg.rt_coarse,
+        rt_linear=cfg.rt_linear,
+    )
 
 
 def range_tests(cfg: Config, seeds: Sequence[int]) -> list[Job]:
-    return [Job(base_task(cfg, n), s, "range_test", extra={"n": n})
-            for n in cfg.sizes for s in seeds]  # fmt: skip
+    return [
+        Job(base_task(cfg, n), s, "range_test", extra={"n": n}) for n in cfg.sizes for s in seeds
+    ]
 
 
 def independent_jobs(cfg: Config, seeds: Sequence[int]) -> list[Job]:
@@ -112,15 +129,32 @@ def independent_jobs(cfg: Config, seeds: Sequence[int]) -> list[Job]:
         for ratio in cfg.bounds_ratio:
             sched = cyclr.Triangular(hi / ratio, hi, step)
             for s in seeds:
-                jobs.append(Job(full, s, "triangular", iters, schedule=sched,
-                                tag=f"grid {hi:g}/{ratio:g}",
-                                extra={"exp": "bounds", "max_lr": hi, "ratio": ratio}))
+                jobs.append(
+                    Job(
+                        full,
+                        s,
+                        "triangular",
+                        iters,
+                        schedule=sched,
+                        tag=f"grid {hi:g}/{ratio:g}",
+                        extra={"exp": "bounds", "max_lr": hi, "ratio": ratio},
+                    )
+                )
     for n in cfg.sizes:
         task = base_task(cfg, n)
         for lr in cfg.fixed_lrs:
             for s in seeds:
-                jobs.append(Job(task, s, "fixed", cfg.fixed_budget, lr=lr, tag=f"n={n} lr={lr:g}",
-                                extra={"exp": "data", "n": n}))
+                jobs.append(
+                    Job(
+                        task,
+                        s,
+                        "fixed",
+                        cfg.fixed_budget,
+                        lr=lr,
+                        tag=f"n={n} lr={lr:g}",
+                        extra={"exp": "data", "n": n},
+                    )
+                )
     return jobs
 
 
@@ -139,30 +173,65 @@ def dependent_jobs(cfg: Config, rts: list[dict[str, Any]]) -> list[Job]:
             for ep in cfg.step_epochs:
                 step = ep * ipe
                 iters = whole_cycles(step, cfg.step_budget)
-                jobs.append(Job(task, seed, "triangular", iters,
-                                schedule=b.triangular(step, ipe), tag=f"step {ep} ep",
-                                extra={"exp": "step", "step_epochs": ep}))
+                jobs.append(
+                    Job(
+                        task,
+                        seed,
+                        "triangular",
+                        iters,
+                        schedule=b.triangular(step, ipe),
+                        tag=f"step {ep} ep",
+                        extra={"exp": "step", "step_epochs": ep},
+                    )
+                )
             step = cfg.bounds_step_epochs * ipe
-            jobs.append(Job(task, seed, "triangular", 2 * step * cfg.bounds_cycles,
-                            schedule=b.triangular(step, ipe), tag="range-test bounds",
-                            extra={"exp": "bounds", "max_lr": b.max_lr,
-                                   "ratio": b.max_lr / b.base_lr, "auto": True}))
+            jobs.append(
+                Job(
+                    task,
+                    seed,
+                    "triangular",
+                    2 * step * cfg.bounds_cycles,
+                    schedule=b.triangular(step, ipe),
+                    tag="range-test bounds",
+                    extra={
+                        "exp": "bounds",
+                        "max_lr": b.max_lr,
+                        "ratio": b.max_lr / b.base_lr,
+                        "auto": True,
+                    },
+                )
+            )
         total = cfg.one_cycle_budget
-        small = Bounds(b.base_lr * cfg.small_max_factor, b.max_lr * cfg.small_max_factor,
-                       method="scaled", reason="range-test bounds x factor")  # fmt: skip
+        small = Bounds(
+            b.base_lr * cfg.small_max_factor,
+            b.max_lr * cfg.small_max_factor,
+            method="scaled",
+            reason="range-test bounds x factor",
+        )
         for label, bb in (("large", b), ("small", small)):
-            jobs.append(Job(task, seed, "one_cycle", total, schedule=bb.one_cycle(total),
-                            momentum=True, tag=f"n={n} 1cycle {label} max_lr",
-                            extra={"exp": "data", "n": n, "max_lr": bb.max_lr,
-                                   "which": label}))
+            jobs.append(
+                Job(
+                    task,
+                    seed,
+                    "one_cycle",
+                    total,
+                    schedule=bb.one_cycle(total),
+                    momentum=True,
+                    tag=f"n={n} 1cycle {label} max_lr",
+                    extra={"exp": "data", "n": n, "max_lr": bb.max_lr, "which": label},
+                )
+            )
     return jobs
 
 
 # -- analysis -------------------------------------------------------------------------------
 def _stats(xs: Sequence[float]) -> dict[str, float]:
     a = np.asarray(xs, dtype=float)
-    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
-            "n": len(a)}  # fmt: skip
+    return {
+        "mean": float(a.mean()),
+        "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+        "n": len(a),
+    }
 
 
 def _fmt(s: dict[str, float]) -> str:
@@ -172,25 +241,38 @@ def _fmt(s: dict[str, float]) -> str:
 def analyse(cfg: Config, rts: list[dict[str, Any]], runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     ipe = base_task(cfg, max(cfg.sizes)).iters_per_epoch
-    out["range_tests"] = [{k: r.get(k) for k in ("n", "seed", "base_lr", "max_lr", "cost",
-                                                  "error")} for r in rts]  # fmt: skip
+    out["range_tests"] = [
+        {k: r.get(k) for k in ("n", "seed", "base_lr", "max_lr", "cost", "error")} for r in rts
+    ]
     # step size
     step = {}
     for ep in cfg.step_epochs:
         rs = [r for r in runs if r.get("exp") == "step" and r["step_epochs"] == ep]
         if rs:
-            step[str(ep)] = {**_stats([r["final_acc"] for r in rs]), "iters": rs[0]["budget"],
-                             "cycles": rs[0]["budget"] // (2 * ep * ipe)}
+            step[str(ep)] = {
+                **_stats([r["final_acc"] for r in rs]),
+                "iters": rs[0]["budget"],
+                "cycles": rs[0]["budget"] // (2 * ep * ipe),
+            }
     out["step"] = step
     # bounds
     grid: dict[str, Any] = {}
     for hi in cfg.bounds_max:
         for ratio in cfg.bounds_ratio:
-            rs = [r for r in runs if r.get("exp") == "bounds" and not r.get("auto")
-                  and r["max_lr"] == hi and r["ratio"] == ratio]  # fmt: skip
+            rs = [
+                r
+                for r in runs
+                if r.get("exp") == "bounds"
+                and not r.get("auto")
+                and r["max_lr"] == hi
+                and r["ratio"] == ratio
+            ]
             if rs:
-                grid[f"{hi:g}/{ratio:g}"] = {**_stats([r["final_acc"] for r in rs]),
-                                             "base_lr": hi / ratio, "max_lr": hi}
+                grid[f"{hi:g}/{ratio:g}"] = {
+                    **_stats([r["final_acc"] for r in rs]),
+                    "base_lr": hi / ratio,
+                    "max_lr": hi,
+                }
     auto = [r for r in runs if r.get("exp") == "bounds" and r.get("auto")]
     best = max(grid, key=lambda k: grid[k]["mean"]) if grid else None
     out["bounds"] = {
@@ -198,32 +280,49 @@ def analyse(cfg: Config, rts: list[dict[str, Any]], runs: list[dict[str, Any]]) 
         "grid_best": best,
         "auto": _stats([r["final_acc"] for r in auto]) if auto else None,
         "auto_bounds": [[r["max_lr"] / r["ratio"], r["max_lr"]] for r in auto],
-        "auto_rank": (1 + sum(g["mean"] > _stats([r["final_acc"] for r in auto])["mean"]
-                              for g in grid.values())) if auto else None,
+        "auto_rank": (
+            1
+            + sum(g["mean"] > _stats([r["final_acc"] for r in auto])["mean"] for g in grid.values())
+        )
+        if auto
+        else None,
         "iters": 2 * cfg.bounds_cycles * cfg.bounds_step_epochs * ipe,
-    }  # fmt: skip
+    }
     # super-convergence and data size
     data = {}
     for n in cfg.sizes:
         fixed = {}
         for lr in cfg.fixed_lrs:
-            rs = [r for r in runs if r.get("exp") == "data" and r["n"] == n
-                  and r["policy"] == "fixed" and r["lr"] == lr]  # fmt: skip
+            rs = [
+                r
+                for r in runs
+                if r.get("exp") == "data"
+                and r["n"] == n
+                and r["policy"] == "fixed"
+                and r["lr"] == lr
+            ]
             if rs:
                 fixed[f"{lr:g}"] = _stats([r["final_acc"] for r in rs])
         one = {}
         for which in ("large", "small"):
-            rs = [r for r in runs if r.get("exp") == "data" and r["n"] == n
-                  and r["policy"] == "one_cycle" and r["which"] == which]  # fmt: skip
+            rs = [
+                r
+                for r in runs
+                if r.get("exp") == "data"
+                and r["n"] == n
+                and r["policy"] == "one_cycle"
+                and r["which"] == which
+            ]
             if rs:
-                one[which] = {**_stats([r["final_acc"] for r in rs]),
-                              "max_lr": float(np.mean([r["max_lr"] for r in rs]))}
+                one[which] = {
+                    **_stats([r["final_acc"] for r in rs]),
+                    "max_lr": float(np.mean([r["max_lr"] for r in rs])),
+                }
         if not fixed:
             continue
         best_lr = max(fixed, key=lambda k: fixed[k]["mean"])
         gap = one["large"]["mean"] - fixed[best_lr]["mean"] if "large" in one else None
-        data[str(n)] = {"fixed": fixed, "best_fixed_lr": best_lr, "one_cycle": one,
-                        "gap": gap}  # fmt: skip
+        data[str(n)] = {"fixed": fixed, "best_fixed_lr": best_lr, "one_cycle": one, "gap": gap}
     out["data"] = data
     return out
 
@@ -248,30 +347,46 @@ def verdicts(cfg: Config, a: dict[str, Any]) -> dict[str, str]:
         hi = max(st, key=lambda k: st[k]["mean"])
         lo = min(st, key=lambda k: st[k]["mean"])
         z = _z(st[hi], st[lo])
-        v["step"] = (f"best {hi} epochs ({_fmt(st[hi])}), worst {lo} epochs ({_fmt(st[lo])}): "
-                     f"{100 * (st[hi]['mean'] - st[lo]['mean']):.1f} points, {z:.1f} standard "
-                     "errors; "
-                     + ("holds: the step sizes cannot be told apart" if z < Z_SIGNIFICANT
-                        else "does not hold: the step size matters here"))  # fmt: skip
+        v["step"] = (
+            f"best {hi} epochs ({_fmt(st[hi])}), worst {lo} epochs ({_fmt(st[lo])}): "
+            f"{100 * (st[hi]['mean'] - st[lo]['mean']):.1f} points, {z:.1f} standard "
+            "errors; "
+            + (
+                "holds: the step sizes cannot be told apart"
+                if z < Z_SIGNIFICANT
+                else "does not hold: the step size matters here"
+            )
+        )
     b = a["bounds"]
     if b["auto"] and b["grid_best"]:
         g = b["grid"][b["grid_best"]]
         z = _z(b["auto"], g)
-        v["bounds"] = (f"range-test bounds {_fmt(b['auto'])} vs the grid's best "
-                       f"({b['grid_best']}) {_fmt(g)}: rank {b['auto_rank']} of "
-                       f"{len(b['grid']) + 1}, {z:+.1f} standard errors; "
-                       + ("holds: as good as the grid's best within noise"
-                          if z > -Z_SIGNIFICANT else "falls short of the grid's best"))
+        v["bounds"] = (
+            f"range-test bounds {_fmt(b['auto'])} vs the grid's best "
+            f"({b['grid_best']}) {_fmt(g)}: rank {b['auto_rank']} of "
+            f"{len(b['grid']) + 1}, {z:+.1f} standard errors; "
+            + (
+                "holds: as good as the grid's best within noise"
+                if z > -Z_SIGNIFICANT
+                else "falls short of the grid's best"
+            )
+        )
     d = a["data"]
     full = d.get(str(max(cfg.sizes)))
     if full and "large" in full["one_cycle"]:
         one, fx = full["one_cycle"]["large"], full["fixed"][full["best_fixed_lr"]]
         z = _z(one, fx)
-        verdict = ("holds" if z >= Z_SIGNIFICANT else
-                   "holds, but within noise" if z > 0 else
-                   "does not hold")  # fmt: skip
-        v["super"] = (f"1cycle {cfg.one_cycle_budget:,} it {_fmt(one)} vs best fixed LR "
-                      f"{cfg.fixed_budget:,} it {_fmt(fx)}: {z:+.1f} standard errors; {verdict}")
+        verdict = (
+            "holds"
+            if z >= Z_SIGNIFICANT
+            else "holds, but within noise"
+            if z > 0
+            else "does not hold"
+        )
+        v["super"] = (
+            f"1cycle {cfg.one_cycle_budget:,} it {_fmt(one)} vs best fixed LR "
+            f"{cfg.fixed_budget:,} it {_fmt(fx)}: {z:+.1f} standard errors; {verdict}"
+        )
     gaps = []
     for n, x in sorted(d.items(), key=lambda kv: int(kv[0])):
         if x["gap"] is None:
@@ -281,14 +396,18 @@ def verdicts(cfg: Config, a: dict[str, Any]) -> dict[str, str]:
         gaps.append((int(n), x["gap"], se))
     if len(gaps) >= 2:
         _, g_full, se_full = gaps[-1]
-        larger = [(n, (g - g_full) / math.hypot(se, se_full) if se or se_full else math.inf)
-                  for n, g, se in gaps[:-1]]  # fmt: skip
+        larger = [
+            (n, (g - g_full) / math.hypot(se, se_full) if se or se_full else math.inf)
+            for n, g, se in gaps[:-1]
+        ]
         text = ", ".join(f"{n}: {100 * g:+.1f} ± {100 * se:.1f}" for n, g, se in gaps)
         if all(z >= Z_SIGNIFICANT for _, z in larger):
             verdict = "holds: the gap is larger with less data"
         elif all(z > 0 for _, z in larger):
-            verdict = ("the gap is larger on every subset than on all the data, but within "
-                       "noise: consistent with the claim, not a confirmation")
+            verdict = (
+                "the gap is larger on every subset than on all the data, but within "
+                "noise: consistent with the claim, not a confirmation"
+            )
         else:
             verdict = "does not hold here"
         v["data"] = f"gap (1cycle − best fixed, points ± standard error) by n: {text}; {verdict}"
@@ -298,18 +417,27 @@ def verdicts(cfg: Config, a: dict[str, Any]) -> dict[str, str]:
 def markdown(cfg: Config, a: dict[str, Any], v: dict[str, str], command: str) -> str:
     ipe = base_task(cfg, max(cfg.sizes)).iters_per_epoch
     lines = [f"Command: `{command}`", ""]
-    lines += ["#### Step size (§3.2)", "",
-              "| step_size | cycles | iterations | final acc % (mean ± std) |",
-              "|---|---:|---:|---:|"]  # fmt: skip
+    lines += [
+        "#### Step size (§3.2)",
+        "",
+        "| step_size | cycles | iterations | final acc % (mean ± std) |",
+        "|---|---:|---:|---:|",
+    ]
     for ep, s in a["step"].items():
-        lines.append(f"| {ep} epochs ({int(ep) * ipe} it) | {s['cycles']} | {s['iters']:,} | "
-                     f"{_fmt(s)} |")  # fmt: skip
+        lines.append(
+            f"| {ep} epochs ({int(ep) * ipe} it) | {s['cycles']} | {s['iters']:,} | {_fmt(s)} |"
+        )
     lines += ["", f"Verdict: {v.get('step', 'n/a')}.", ""]
     b = a["bounds"]
-    lines += ["#### Bounds from the range test vs a grid (§3.3)", "",
-              f"Triangular, step_size {cfg.bounds_step_epochs} epochs, {cfg.bounds_cycles} "
-              f"cycles ({b['iters']:,} iterations).", "",
-              "| bounds (base_lr – max_lr) | final acc % (mean ± std) |", "|---|---:|"]  # fmt: skip
+    lines += [
+        "#### Bounds from the range test vs a grid (§3.3)",
+        "",
+        f"Triangular, step_size {cfg.bounds_step_epochs} epochs, {cfg.bounds_cycles} "
+        f"cycles ({b['iters']:,} iterations).",
+        "",
+        "| bounds (base_lr – max_lr) | final acc % (mean ± std) |",
+        "|---|---:|",
+    ]
     if b["auto"]:
         rng = ", ".join(f"{lo:.3g}–{hi:.3g}" for lo, hi in b["auto_bounds"])
         lines.append(f"| **range test** (per seed: {rng}) | **{_fmt(b['auto'])}** |")
@@ -317,14 +445,18 @@ def markdown(cfg: Config, a: dict[str, Any], v: dict[str, str], command: str) ->
         star = " (grid best)" if k == b["grid_best"] else ""
         lines.append(f"| {g['base_lr']:.3g} – {g['max_lr']:.3g}{star} | {_fmt(g)} |")
     lines += ["", f"Verdict: {v.get('bounds', 'n/a')}.", ""]
-    lines += ["#### Super-convergence and training-set size (Smith & Topin 2017)", "",
-              f"Fixed LRs {', '.join(f'{x:g}' for x in cfg.fixed_lrs)} for "
-              f"{cfg.fixed_budget:,} iterations against 1cycle (linear, annihilation, momentum "
-              f"0.95–0.85) for {cfg.one_cycle_budget:,} iterations with the range test's bounds "
-              f"('large') and with both bounds x{cfg.small_max_factor:g} ('small').", "",
-              "| training examples | best fixed LR | fixed acc % | 1cycle large max_lr | "
-              "1cycle acc % | 1cycle small max_lr acc % | gap (1cycle − fixed) |",
-              "|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines += [
+        "#### Super-convergence and training-set size (Smith & Topin 2017)",
+        "",
+        f"Fixed LRs {', '.join(f'{x:g}' for x in cfg.fixed_lrs)} for "
+        f"{cfg.fixed_budget:,} iterations against 1cycle (linear, annihilation, momentum "
+        f"0.95–0.85) for {cfg.one_cycle_budget:,} iterations with the range test's bounds "
+        f"('large') and with both bounds x{cfg.small_max_factor:g} ('small').",
+        "",
+        "| training examples | best fixed LR | fixed acc % | 1cycle large max_lr | "
+        "1cycle acc % | 1cycle small max_lr acc % | gap (1cycle − fixed) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for n, d in a["data"].items():
         fx = d["fixed"][d["best_fixed_lr"]]
         lg, sm = d["one_cycle"].get("large"), d["one_cycle"].get("small")
@@ -332,10 +464,16 @@ def markdown(cfg: Config, a: dict[str, Any], v: dict[str, str], command: str) ->
         if lg is None:
             lines.append(head + "— | — | — | — |")
             continue
-        lines.append(head + f"{lg['max_lr']:.3g} | {_fmt(lg)} | {_fmt(sm) if sm else '—'} | "
-                     f"{100 * d['gap']:+.1f} |")
-    lines += ["", f"Verdict (super-convergence): {v.get('super', 'n/a')}.",
-              f"Verdict (less data): {v.get('data', 'n/a')}.", ""]  # fmt: skip
+        lines.append(
+            head + f"{lg['max_lr']:.3g} | {_fmt(lg)} | {_fmt(sm) if sm else '—'} | "
+            f"{100 * d['gap']:+.1f} |"
+        )
+    lines += [
+        "",
+        f"Verdict (super-convergence): {v.get('super', 'n/a')}.",
+        f"Verdict (less data): {v.get('data', 'n/a')}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -351,12 +489,16 @@ def plot(cfg: Config, a: dict[str, Any], path: Path) -> None:
     st = a["step"]
     if st:
         eps = [int(k) for k in st]
-        ax[0].errorbar(eps, [100 * s["mean"] for s in st.values()],
-                       yerr=[100 * s["std"] for s in st.values()], marker="o", capsize=3,
-                       label="triangular, range-test bounds")  # fmt: skip
+        ax[0].errorbar(
+            eps,
+            [100 * s["mean"] for s in st.values()],
+            yerr=[100 * s["std"] for s in st.values()],
+            marker="o",
+            capsize=3,
+            label="triangular, range-test bounds",
+        )
         ax[0].set_xticks(eps)
-        ax[0].set_xlabel("step_size (epochs); whole cycles near "
-                         f"{cfg.step_budget:,} iterations")  # fmt: skip
+        ax[0].set_xlabel(f"step_size (epochs); whole cycles near {cfg.step_budget:,} iterations")
         ax[0].set_title("§3.2: step size 2–10 epochs")
         ax[0].legend(fontsize=8, loc="lower right")
     b = a["bounds"]
@@ -370,23 +512,40 @@ def plot(cfg: Config, a: dict[str, Any], path: Path) -> None:
             ks = [k for k, g in b["grid"].items() if k.endswith(f"/{ratio:g}")]
             xs = [b["grid"][k]["max_lr"] for k in ks]
             ys = [100 * b["grid"][k]["mean"] for k in ks]
-            line = ax[1].errorbar(xs, [max(y, floor + 0.3) for y in ys],
-                                  yerr=[100 * b["grid"][k]["std"] if y > floor else 0
-                                        for k, y in zip(ks, ys)],
-                                  marker=mk, capsize=3, label=f"grid, max_lr/base_lr = {ratio:g}")
+            line = ax[1].errorbar(
+                xs,
+                [max(y, floor + 0.3) for y in ys],
+                yerr=[100 * b["grid"][k]["std"] if y > floor else 0 for k, y in zip(ks, ys)],
+                marker=mk,
+                capsize=3,
+                label=f"grid, max_lr/base_lr = {ratio:g}",
+            )
             for x, y in zip(xs, ys):
                 if y <= floor:  # off the scale: write the value instead
-                    ax[1].annotate(f"{y:.0f}% (off scale)", (x, floor + 0.3),
-                                   textcoords="offset points", xytext=(-4, 6 + 11 * i),
-                                   ha="right", fontsize=8,
-                                   color=line.lines[0].get_color())  # fmt: skip
+                    ax[1].annotate(
+                        f"{y:.0f}% (off scale)",
+                        (x, floor + 0.3),
+                        textcoords="offset points",
+                        xytext=(-4, 6 + 11 * i),
+                        ha="right",
+                        fontsize=8,
+                        color=line.lines[0].get_color(),
+                    )
         if b["auto"]:
             for _, hi in b["auto_bounds"]:
                 ax[1].plot([hi], [100 * b["auto"]["mean"]], "|", color="#d62728", ms=10)
             mx = float(np.mean([hi for _, hi in b["auto_bounds"]]))
-            ax[1].errorbar([mx], [100 * b["auto"]["mean"]], yerr=[100 * b["auto"]["std"]],
-                           marker="*", ms=14, color="#d62728", capsize=3, ls="none",
-                           label="range-test bounds (| each seed's max_lr)")  # fmt: skip
+            ax[1].errorbar(
+                [mx],
+                [100 * b["auto"]["mean"]],
+                yerr=[100 * b["auto"]["std"]],
+                marker="*",
+                ms=14,
+                color="#d62728",
+                capsize=3,
+                ls="none",
+                label="range-test bounds (| each seed's max_lr)",
+            )
         ax[1].set_ylim(floor, top + 2)
         ax[1].set_xscale("log")
         ticks = sorted(cfg.bounds_max)
@@ -399,18 +558,30 @@ def plot(cfg: Config, a: dict[str, Any], path: Path) -> None:
     if d:
         ns = [int(n) for n in d]
         fx = [x["fixed"][x["best_fixed_lr"]] for x in d.values()]
-        ax[2].errorbar(ns, [100 * f["mean"] for f in fx], yerr=[100 * f["std"] for f in fx],
-                       marker="o", color="#222222", capsize=3,
-                       label=f"best fixed LR, {cfg.fixed_budget:,} it")  # fmt: skip
+        ax[2].errorbar(
+            ns,
+            [100 * f["mean"] for f in fx],
+            yerr=[100 * f["std"] for f in fx],
+            marker="o",
+            color="#222222",
+            capsize=3,
+            label=f"best fixed LR, {cfg.fixed_budget:,} it",
+        )
         for which, c in (("large", "#d62728"), ("small", "#ff9896")):
-            pts = [(int(n), x["one_cycle"][which]) for n, x in d.items()
-                   if which in x["one_cycle"]]  # fmt: skip
+            pts = [(int(n), x["one_cycle"][which]) for n, x in d.items() if which in x["one_cycle"]]
             if pts:
-                what = ("range-test max_lr" if which == "large"
-                        else f"max_lr x{cfg.small_max_factor:g}")  # fmt: skip
-                ax[2].errorbar([n for n, _ in pts], [100 * p["mean"] for _, p in pts],
-                               yerr=[100 * p["std"] for _, p in pts], marker="o", color=c,
-                               capsize=3, label=f"1cycle, {what}, {cfg.one_cycle_budget:,} it")
+                what = (
+                    "range-test max_lr" if which == "large" else f"max_lr x{cfg.small_max_factor:g}"
+                )
+                ax[2].errorbar(
+                    [n for n, _ in pts],
+                    [100 * p["mean"] for _, p in pts],
+                    yerr=[100 * p["std"] for _, p in pts],
+                    marker="o",
+                    color=c,
+                    capsize=3,
+                    label=f"1cycle, {what}, {cfg.one_cycle_budget:,} it",
+                )
         ax[2].set_xscale("log")
         ax[2].set_xticks(ns, [f"{n:,}" for n in ns])
         ax[2].xaxis.set_minor_formatter(NullFormatter())
@@ -433,16 +604,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
-    ap.add_argument("--from-json", type=Path, default=None, metavar="JSON",
-                    help="re-analyse the runs of an earlier report (no training) and rewrite "
-                         "the report in --out")  # fmt: skip
+    ap.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="re-analyse the runs of an earlier report (no training) and rewrite "
+        "the report in --out",
+    )
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error("--seeds must be >= 1")
     if args.from_json is not None:
         report = json.loads(args.from_json.read_text())
-        cfg = Config(**{k: tuple(x) if isinstance(x, list) else x
-                        for k, x in report["config"].items()})  # fmt: skip
+        cfg = Config(
+            **{k: tuple(x) if isinstance(x, list) else x for k, x in report["config"].items()}
+        )
         rts = [r for r in report["runs"] if r["policy"] == "range_test"]
         runs = [r for r in report["runs"] if r["policy"] != "range_test"]
         report["results"] = analyse(cfg, rts, runs)
@@ -451,16 +628,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfg = Config.quick() if args.quick else Config()
     seeds = list(range(args.seeds))
-    cmd = " ".join(["python benchmarks/paper_claims.py",
-                    *(sys.argv[1:] if argv is None else argv)])  # fmt: skip
+    cmd = " ".join(["python benchmarks/paper_claims.py", *(sys.argv[1:] if argv is None else argv)])
 
     def log(msg: str) -> None:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    rts, runs = run_pool(range_tests(cfg, seeds), lambda res: dependent_jobs(cfg, res),
-                         independent_jobs(cfg, seeds), args.workers, log)  # fmt: skip
+    rts, runs = run_pool(
+        range_tests(cfg, seeds),
+        lambda res: dependent_jobs(cfg, res),
+        independent_jobs(cfg, seeds),
+        args.workers,
+        log,
+    )
     wall = time.perf_counter() - t0
     a = analyse(cfg, rts, runs)
     v = verdicts(cfg, a)
@@ -471,13 +652,16 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "wall_s": wall,
         "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
-        "versions": {"cyclr": cyclr.__version__, "torch": torch.__version__,
-                     "python": platform.python_version()},
+        "versions": {
+            "cyclr": cyclr.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
         "git": provenance(),
         "results": a,
         "verdicts": v,
         "runs": [{k: x for k, x in r.items() if k not in ("schedule",)} for r in [*rts, *runs]],
-    }  # fmt: skip
+    }
     write(cfg, report, args.out)
     return 0
 

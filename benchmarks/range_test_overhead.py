@@ -49,18 +49,26 @@ def cnn(channels: int) -> nn.Module:
     """The MNIST-1D test bed: a 3-conv 1-D CNN (BatchNorm after the first conv)."""
     c = channels
     return nn.Sequential(
-        nn.Conv1d(1, c, 5, padding=2), nn.BatchNorm1d(c), nn.ReLU(),
-        nn.Conv1d(c, c, 3, padding=1, stride=2), nn.ReLU(),
-        nn.Conv1d(c, c, 3, padding=1, stride=2), nn.ReLU(),
-        nn.Flatten(), nn.Linear(c * 10, 10),
-    )  # fmt: skip
+        nn.Conv1d(1, c, 5, padding=2),
+        nn.BatchNorm1d(c),
+        nn.ReLU(),
+        nn.Conv1d(c, c, 3, padding=1, stride=2),
+        nn.ReLU(),
+        nn.Conv1d(c, c, 3, padding=1, stride=2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(c * 10, 10),
+    )
 
 
 def data(quick: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
     if quick:
         g = torch.Generator().manual_seed(0)
-        return torch.randn(600, 1, 40, generator=g), torch.randint(0, 10, (600,), generator=g), \
-            "synthetic 600 x 40"
+        return (
+            torch.randn(600, 1, 40, generator=g),
+            torch.randint(0, 10, (600,), generator=g),
+            "synthetic 600 x 40",
+        )
     from mnist1d.data import get_dataset_args, make_dataset
 
     d = make_dataset(get_dataset_args())
@@ -97,10 +105,19 @@ def bare(model: nn.Module, opt: torch.optim.Optimizer, loader: Any, n: int) -> i
     return done
 
 
-def ours(model: nn.Module, opt: torch.optim.Optimizer, loader: Any, n: int,
-         **kw: Any) -> int:  # fmt: skip
-    r = range_test(model, opt, CE, loader, num_iter=n, start_lr=START_LR, end_lr=END_LR,
-                   diverge=None, progress=False, **kw)  # fmt: skip
+def ours(model: nn.Module, opt: torch.optim.Optimizer, loader: Any, n: int, **kw: Any) -> int:
+    r = range_test(
+        model,
+        opt,
+        CE,
+        loader,
+        num_iter=n,
+        start_lr=START_LR,
+        end_lr=END_LR,
+        diverge=None,
+        progress=False,
+        **kw,
+    )
     return len(r)
 
 
@@ -110,8 +127,14 @@ def lr_finder(model: nn.Module, opt: torch.optim.Optimizer, loader: Any, n: int)
     lrf.tqdm = functools.partial(_tqdm(), disable=True)  # no bar: time the loop itself
     with contextlib.redirect_stdout(io.StringIO()):
         finder = lrf.LRFinder(model, opt, CE, device="cpu")
-        finder.range_test(loader, start_lr=START_LR, end_lr=END_LR, num_iter=n,
-                          step_mode="exp", diverge_th=math.inf)  # fmt: skip
+        finder.range_test(
+            loader,
+            start_lr=START_LR,
+            end_lr=END_LR,
+            num_iter=n,
+            step_mode="exp",
+            diverge_th=math.inf,
+        )
         finder.reset()
     return len(finder.history["lr"])
 
@@ -128,9 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a few seconds, for smoke tests")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (seeds)")
     ap.add_argument("--updates", type=int, default=None, help="optimizer updates per run")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch intra-op threads (default 1: this model's ops are too small to "
-                         "gain from more, and extra threads only contend)")  # fmt: skip
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1: this model's ops are too small to "
+        "gain from more, and extra threads only contend)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "range_test_overhead.json")
     args = ap.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 25)
@@ -140,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(threads)
 
     x, y, data_name = data(args.quick)
-    val = [(x[i:i + batch], y[i:i + batch]) for i in range(0, 4 * batch, batch)]
+    val = [(x[i : i + batch], y[i : i + batch]) for i in range(0, 4 * batch, batch)]
     variants = {
         "bare": bare,
         "cyclr": ours,
@@ -159,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     for rnd in range(rounds + 1):  # round 0 warms every code path up and is not counted
         torch.manual_seed(rnd)
         init = cnn(channels).state_dict()
-        order = names[rnd % len(names):] + names[:rnd % len(names)]
+        order = names[rnd % len(names) :] + names[: rnd % len(names)]
         for name in order:
             model = cnn(channels)
             model.load_state_dict(init)
@@ -174,23 +201,28 @@ def main(argv: list[str] | None = None) -> int:
                 cpu_per_update[name].append(cpu / done)
 
     ratios = {k: [a / b for a, b in zip(v, per_update["bare"])] for k, v in per_update.items()}
-    cpu_ratios = {k: [a / b for a, b in zip(v, cpu_per_update["bare"])]
-                  for k, v in cpu_per_update.items()}  # fmt: skip
+    cpu_ratios = {
+        k: [a / b for a, b in zip(v, cpu_per_update["bare"])] for k, v in cpu_per_update.items()
+    }
     summary = {
-        k: {"ms_per_update": statistics.median(per_update[k]) * 1e3,
+        k: {
+            "ms_per_update": statistics.median(per_update[k]) * 1e3,
             "ratio_median": statistics.median(ratios[k]),
             "ratio_mean": statistics.fmean(ratios[k]),
-            "ratio_min": min(ratios[k]), "ratio_max": max(ratios[k]),
+            "ratio_min": min(ratios[k]),
+            "ratio_max": max(ratios[k]),
             "ratios": ratios[k],
             "ratio_best": min(per_update[k]) / min(per_update["bare"]),
             "extra_us_per_update": statistics.median(
-                [(a - b) * 1e6 for a, b in zip(per_update[k], per_update["bare"])]),
+                [(a - b) * 1e6 for a, b in zip(per_update[k], per_update["bare"])]
+            ),
             "cpu_ms_per_update": statistics.median(cpu_per_update[k]) * 1e3,
             "cpu_ratio_median": statistics.median(cpu_ratios[k]),
             "cpu_ratio_best": min(cpu_per_update[k]) / min(cpu_per_update["bare"]),
-            "cpu_ratios": cpu_ratios[k]}
+            "cpu_ratios": cpu_ratios[k],
+        }
         for k in variants
-    }  # fmt: skip
+    }
     cmd = " ".join(["python benchmarks/range_test_overhead.py", *(argv or sys.argv[1:])])
     report = {
         "command": cmd,
@@ -203,17 +235,24 @@ def main(argv: list[str] | None = None) -> int:
         "threads": threads,
         "goal_ratio": GOAL,
         "goal_met": min(summary["cyclr"]["ratio_median"], summary["cyclr"]["ratio_best"]) <= GOAL,
-        "versions": {"cyclr": cyclr.__version__, "torch": torch.__version__,
-                     "python": platform.python_version()},
+        "versions": {
+            "cyclr": cyclr.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
         "variants": summary,
     }
-    lines = ["| variant | ms / update | extra µs / update | wall ratio, median of rounds "
-             "| wall ratio, best | CPU ratio, median | CPU ratio, best |",
-             "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        "| variant | ms / update | extra µs / update | wall ratio, median of rounds "
+        "| wall ratio, best | CPU ratio, median | CPU ratio, best |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for k, s in summary.items():
-        lines.append(f"| {k} | {s['ms_per_update']:.3f} | {s['extra_us_per_update']:.0f} | "
-                     f"{s['ratio_median']:.3f}× | {s['ratio_best']:.3f}× | "
-                     f"{s['cpu_ratio_median']:.3f}× | {s['cpu_ratio_best']:.3f}× |")  # fmt: skip
+        lines.append(
+            f"| {k} | {s['ms_per_update']:.3f} | {s['extra_us_per_update']:.0f} | "
+            f"{s['ratio_median']:.3f}× | {s['ratio_best']:.3f}× | "
+            f"{s['cpu_ratio_median']:.3f}× | {s['cpu_ratio_best']:.3f}× |"
+        )
     table = "\n".join(lines)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
@@ -222,8 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     report["load_average_1min_at_end"] = load
     args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\n{rounds} rounds x {updates} updates, {threads} threads, load average {load:.2f}; "
-          f"wrote {args.out}", file=sys.stderr)  # fmt: skip
+    print(
+        f"\n{rounds} rounds x {updates} updates, {threads} threads, load average {load:.2f}; "
+        f"wrote {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     rounds, number = (5, 2000) if args.quick else (31, 20000)
     torch.set_num_threads(1)
     report: dict[str, object] = {"rounds": rounds, "steps_per_round": number, "cases": {}}
-    lines = ["| case | param groups | cyclr µs/step | torch µs/step | ratio (median) |",
-             "|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        "| case | param groups | cyclr µs/step | torch µs/step | ratio (median) |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for groups in (1, 4):
         total = rounds * number * 2 + 10
         for name, (ours, theirs) in pairs(groups, total).items():
@@ -72,12 +74,19 @@ def main(argv: list[str] | None = None) -> int:
                     t_ours.append(a)
                     t_theirs.append(b)
             ratio = statistics.median(ratios)
-            entry = {"groups": groups, "cyclr_us": statistics.median(t_ours) * 1e6,
-                     "torch_us": statistics.median(t_theirs) * 1e6, "ratio": ratio,
-                     "ratio_min": min(ratios), "ratio_max": max(ratios)}  # fmt: skip
+            entry = {
+                "groups": groups,
+                "cyclr_us": statistics.median(t_ours) * 1e6,
+                "torch_us": statistics.median(t_theirs) * 1e6,
+                "ratio": ratio,
+                "ratio_min": min(ratios),
+                "ratio_max": max(ratios),
+            }
             report["cases"][f"{name} [{groups} groups]"] = entry  # type: ignore[index]
-            lines.append(f"| {name} | {groups} | {entry['cyclr_us']:.2f} | "
-                         f"{entry['torch_us']:.2f} | {ratio:.2f}× |")  # fmt: skip
+            lines.append(
+                f"| {name} | {groups} | {entry['cyclr_us']:.2f} | "
+                f"{entry['torch_us']:.2f} | {ratio:.2f}× |"
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")

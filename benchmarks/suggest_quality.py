@@ -60,13 +60,16 @@ class Task:
 
 
 TASKS = {
-    "mnist1d_cnn_sgd": Task("mnist1d_cnn_sgd", "MNIST-1D CNN, SGD momentum 0.9, batch 100", 100,
-                            "sgd", "cnn"),
-    "mnist1d_mlp_adam": Task("mnist1d_mlp_adam", "MNIST-1D MLP, Adam, batch 100", 100, "adam",
-                             "mlp"),
-    "digits_mlp_sgd": Task("digits_mlp_sgd", "sklearn digits MLP, SGD momentum 0.9, batch 32", 32,
-                           "sgd", "digits_mlp"),
-}  # fmt: skip
+    "mnist1d_cnn_sgd": Task(
+        "mnist1d_cnn_sgd", "MNIST-1D CNN, SGD momentum 0.9, batch 100", 100, "sgd", "cnn"
+    ),
+    "mnist1d_mlp_adam": Task(
+        "mnist1d_mlp_adam", "MNIST-1D MLP, Adam, batch 100", 100, "adam", "mlp"
+    ),
+    "digits_mlp_sgd": Task(
+        "digits_mlp_sgd", "sklearn digits MLP, SGD momentum 0.9, batch 32", 32, "sgd", "digits_mlp"
+    ),
+}
 
 
 # -- tasks ---------------------------------------------------------------------------------
@@ -101,8 +104,9 @@ def _model(task: Task, seed: int) -> Any:
     if task.model == "mlp":
         return mnist1d.mlp(seed)
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                         nn.Linear(64, 10))  # fmt: skip
+    return nn.Sequential(
+        nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)
+    )
 
 
 def _optimizer(task: Task, model: Any, lr: float) -> Any:
@@ -127,8 +131,14 @@ def _step_size(task: Task, total: int) -> int:
     return max(1, total // (2 * cycles))
 
 
-def _train(task: Task, seed: int, make_schedule: Callable[[Any], Any] | None, total: int,
-           lr: float, momentum: bool) -> float:  # fmt: skip
+def _train(
+    task: Task,
+    seed: int,
+    make_schedule: Callable[[Any], Any] | None,
+    total: int,
+    lr: float,
+    momentum: bool,
+) -> float:
     """Train a fresh model for ``total`` updates and return its test accuracy."""
     import cyclr
     from cyclr.tasks import mnist1d
@@ -140,8 +150,16 @@ def _train(task: Task, seed: int, make_schedule: Callable[[Any], Any] | None, to
     schedule = make_schedule(opt) if make_schedule else cyclr.Constant(lr)
     if not isinstance(schedule, CyclicScheduler):
         schedule = CyclicScheduler(opt, schedule, momentum=True if momentum else None)
-    res = mnist1d.train(model, opt, data, total, scheduler=schedule,
-                        batch_size=task.batch_size, eval_every=total, seed=seed)  # fmt: skip
+    res = mnist1d.train(
+        model,
+        opt,
+        data,
+        total,
+        scheduler=schedule,
+        batch_size=task.batch_size,
+        eval_every=total,
+        seed=seed,
+    )
     return float(res.final_acc)
 
 
@@ -200,16 +218,40 @@ def _auto(task: Task, seed: int, total: int, policy: str, rt: dict[str, Any]) ->
     opt = _optimizer(task, model, 0.01)
     loader = mnist1d.loader(data, task.batch_size, seed=seed + 10_000)
     t0 = time.perf_counter()
-    sched = auto_schedule(model, opt, nn.functional.cross_entropy, loader, policy=policy,
-                          total_steps=total, seed=seed, progress=False, **rt)  # fmt: skip
+    sched = auto_schedule(
+        model,
+        opt,
+        nn.functional.cross_entropy,
+        loader,
+        policy=policy,
+        total_steps=total,
+        seed=seed,
+        progress=False,
+        **rt,
+    )
     rt_seconds = time.perf_counter() - t0
     rt_updates = sum(len(r) for r in sched.range_test_results)
-    res = mnist1d.train(model, opt, data, total, scheduler=sched, batch_size=task.batch_size,
-                        eval_every=total, seed=seed)  # fmt: skip
+    res = mnist1d.train(
+        model,
+        opt,
+        data,
+        total,
+        scheduler=sched,
+        batch_size=task.batch_size,
+        eval_every=total,
+        seed=seed,
+    )
     b = sched.bounds
-    return {"acc": float(res.final_acc), "updates": total + rt_updates, "rt_updates": rt_updates,
-            "rt_seconds": rt_seconds, "base_lr": b.base_lr, "max_lr": b.max_lr,
-            "read_by": b.details.get("read_by"), "reason": b.reason}  # fmt: skip
+    return {
+        "acc": float(res.final_acc),
+        "updates": total + rt_updates,
+        "rt_updates": rt_updates,
+        "rt_seconds": rt_seconds,
+        "base_lr": b.base_lr,
+        "max_lr": b.max_lr,
+        "read_by": b.details.get("read_by"),
+        "reason": b.reason,
+    }
 
 
 def _lr_finder(task: Task, seed: int, total: int, rt: dict[str, Any]) -> dict[str, Any]:
@@ -227,8 +269,9 @@ def _lr_finder(task: Task, seed: int, total: int, rt: dict[str, Any]) -> dict[st
     opt = _optimizer(task, model, 1e-7)
     g = torch.Generator().manual_seed(seed + 10_000)
     train_set = torch.utils.data.TensorDataset(data.x_train, data.y_train)
-    dl = torch.utils.data.DataLoader(train_set, batch_size=task.batch_size, shuffle=True,
-                                     generator=g)  # fmt: skip
+    dl = torch.utils.data.DataLoader(
+        train_set, batch_size=task.batch_size, shuffle=True, generator=g
+    )
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         finder = LRFinder(model, opt, torch.nn.CrossEntropyLoss())
@@ -241,14 +284,25 @@ def _lr_finder(task: Task, seed: int, total: int, rt: dict[str, Any]) -> dict[st
     rt_seconds = time.perf_counter() - t0
     lr = float(lr)
     fixed = _train(task, seed, None, total, lr, momentum=False)
-    one = _train(task, seed, lambda _: cyclr.OneCycle.pytorch(lr, total), total, lr,
-                 momentum=True)  # fmt: skip
-    return {"max_lr": lr, "acc_fixed": fixed, "acc_one_cycle": one, "rt_updates": rt_updates,
-            "rt_seconds": rt_seconds, "updates": total + rt_updates}  # fmt: skip
+    one = _train(task, seed, lambda _: cyclr.OneCycle.pytorch(lr, total), total, lr, momentum=True)
+    return {
+        "max_lr": lr,
+        "acc_fixed": fixed,
+        "acc_one_cycle": one,
+        "rt_updates": rt_updates,
+        "rt_seconds": rt_seconds,
+        "updates": total + rt_updates,
+    }
 
 
-def _jobs(tasks: list[str], seeds: list[int], total: int, grid: tuple[float, ...],
-          rt: dict[str, Any], finder_rt: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+def _jobs(
+    tasks: list[str],
+    seeds: list[int],
+    total: int,
+    grid: tuple[float, ...],
+    rt: dict[str, Any],
+    finder_rt: dict[str, Any],
+) -> list[dict[str, Any]]:
     jobs: list[dict[str, Any]] = []
     for name in tasks:
         for seed in seeds:
@@ -263,8 +317,7 @@ def _jobs(tasks: list[str], seeds: list[int], total: int, grid: tuple[float, ...
                     continue
                 for ratio in PAIR_RATIOS:
                     for kind in ("triangular", "one_cycle"):
-                        jobs.append({**base, "kind": kind, "max_lr": peak,
-                                     "base_lr": peak / ratio})  # fmt: skip
+                        jobs.append({**base, "kind": kind, "max_lr": peak, "base_lr": peak / ratio})
     # the slow CNN jobs first, so the pool does not end on one long job
     return sorted(jobs, key=lambda j: (j["task"] != "mnist1d_cnn_sgd", j["kind"] != "auto"))
 
@@ -311,45 +364,69 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
         rows = []
         for policy in ("one_cycle", "triangular"):
-            a = sorted((r for r in rs if r["kind"] == "auto" and r["policy"] == policy),
-                       key=lambda r: r["seed"])  # fmt: skip
+            a = sorted(
+                (r for r in rs if r["kind"] == "auto" and r["policy"] == policy),
+                key=lambda r: r["seed"],
+            )
             accs = [r["acc"] for r in a]
             upd = _mean([r["updates"] for r in a])
-            rows.append({
-                "method": "cyclr auto", "use": "1cycle" if policy == "one_cycle" else
-                "triangular", "max_lr": [r["max_lr"] for r in a],
-                "base_lr": [r["base_lr"] for r in a], "acc": accs, "acc_mean": _mean(accs),
-                "regret_pp": 100 * (best - _mean(accs)),
-                "regret_policy_pp": 100 * (policy_best[policy] - _mean(accs)),
-                "spread": _spread([r["max_lr"] for r in a]),
-                "updates": upd, "compute_vs_grid": upd / grid_updates,
-                "seconds": _mean([r["seconds"] for r in a]),
-                "seconds_vs_grid": _mean([r["seconds"] for r in a]) / grid_seconds,
-                "read_by": [r["read_by"] for r in a],
-            })  # fmt: skip
+            rows.append(
+                {
+                    "method": "cyclr auto",
+                    "use": "1cycle" if policy == "one_cycle" else "triangular",
+                    "max_lr": [r["max_lr"] for r in a],
+                    "base_lr": [r["base_lr"] for r in a],
+                    "acc": accs,
+                    "acc_mean": _mean(accs),
+                    "regret_pp": 100 * (best - _mean(accs)),
+                    "regret_policy_pp": 100 * (policy_best[policy] - _mean(accs)),
+                    "spread": _spread([r["max_lr"] for r in a]),
+                    "updates": upd,
+                    "compute_vs_grid": upd / grid_updates,
+                    "seconds": _mean([r["seconds"] for r in a]),
+                    "seconds_vs_grid": _mean([r["seconds"] for r in a]) / grid_seconds,
+                    "read_by": [r["read_by"] for r in a],
+                }
+            )
         f = sorted((r for r in rs if r["kind"] == "lr_finder"), key=lambda r: r["seed"])
-        for key, use, policy in (("acc_fixed", "fixed LR", "fixed"),
-                                 ("acc_one_cycle", "1cycle (OneCycleLR)", "one_cycle")):
+        for key, use, policy in (
+            ("acc_fixed", "fixed LR", "fixed"),
+            ("acc_one_cycle", "1cycle (OneCycleLR)", "one_cycle"),
+        ):
             accs = [r[key] for r in f]
             upd = _mean([r["rt_updates"] + total for r in f])
-            rows.append({
-                "method": "torch-lr-finder", "use": use, "max_lr": [r["max_lr"] for r in f],
-                "base_lr": None, "acc": accs, "acc_mean": _mean(accs),
-                "regret_pp": 100 * (best - _mean(accs)),
-                "regret_policy_pp": 100 * (policy_best[policy] - _mean(accs)),
-                "spread": _spread([r["max_lr"] for r in f]),
-                "updates": upd, "compute_vs_grid": upd / grid_updates,
-                "seconds": _mean([r["seconds"] for r in f]) / 2,
-                "seconds_vs_grid": _mean([r["seconds"] for r in f]) / 2 / grid_seconds,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "method": "torch-lr-finder",
+                    "use": use,
+                    "max_lr": [r["max_lr"] for r in f],
+                    "base_lr": None,
+                    "acc": accs,
+                    "acc_mean": _mean(accs),
+                    "regret_pp": 100 * (best - _mean(accs)),
+                    "regret_policy_pp": 100 * (policy_best[policy] - _mean(accs)),
+                    "spread": _spread([r["max_lr"] for r in f]),
+                    "updates": upd,
+                    "compute_vs_grid": upd / grid_updates,
+                    "seconds": _mean([r["seconds"] for r in f]) / 2,
+                    "seconds_vs_grid": _mean([r["seconds"] for r in f]) / 2 / grid_seconds,
+                }
+            )
         out[name] = {
-            "title": TASKS[name].title, "seeds": seeds, "total_updates": total,
-            "grid_best": best_key, "grid_best_acc": best, "grid_best_fixed": best_fixed,
-            "grid_best_fixed_acc": fixed[best_fixed], "grid_configs": len(configs),
+            "title": TASKS[name].title,
+            "seeds": seeds,
+            "total_updates": total,
+            "grid_best": best_key,
+            "grid_best_acc": best,
+            "grid_best_fixed": best_fixed,
+            "grid_best_fixed_acc": fixed[best_fixed],
+            "grid_configs": len(configs),
             "grid_best_by_policy": policy_best,
-            "grid_updates": grid_updates, "grid_seconds": grid_seconds, "grid": means,
+            "grid_updates": grid_updates,
+            "grid_seconds": grid_seconds,
+            "grid": means,
             "rows": rows,
-        }  # fmt: skip
+        }
     return out
 
 
@@ -370,11 +447,15 @@ def markdown(summary: dict[str, Any], config: dict[str, Any]) -> str:
     checks = []
     for s in summary.values():
         pb = s["grid_best_by_policy"]
-        lines.append(f"| {s['title']} | grid best | {s['grid_best']} | | | "
-                     f"{100 * s['grid_best_acc']:.2f}% | 0 | | 1 ({s['grid_configs']} runs) |")
-        lines.append(f"| | grid best per schedule | fixed / triangular / 1cycle | | | "
-                     f"{100 * pb['fixed']:.2f}% / {100 * pb['triangular']:.2f}% / "
-                     f"{100 * pb['one_cycle']:.2f}% | | | |")
+        lines.append(
+            f"| {s['title']} | grid best | {s['grid_best']} | | | "
+            f"{100 * s['grid_best_acc']:.2f}% | 0 | | 1 ({s['grid_configs']} runs) |"
+        )
+        lines.append(
+            f"| | grid best per schedule | fixed / triangular / 1cycle | | | "
+            f"{100 * pb['fixed']:.2f}% / {100 * pb['triangular']:.2f}% / "
+            f"{100 * pb['one_cycle']:.2f}% | | | |"
+        )
         for r in s["rows"]:
             lrs = ", ".join(f"{x:.3g}" for x in r["max_lr"])
             lines.append(
@@ -440,11 +521,18 @@ def main(argv: list[str] | None = None) -> int:
             if i % 20 == 0 or i == len(jobs):
                 print(f"{i}/{len(jobs)} runs, {time.perf_counter() - start:.0f} s", flush=True)
     summary = summarize(runs)
-    config = {"quick": args.quick, "seeds": seeds, "total": total, "grid": grid,
-              "pair_ratios": PAIR_RATIOS, "range_test": rt or "auto_schedule defaults",
-              "lr_finder_range_test": finder_rt, "workers": args.workers,
-              "wall_seconds": time.perf_counter() - start,
-              "python": platform.python_version()}  # fmt: skip
+    config = {
+        "quick": args.quick,
+        "seeds": seeds,
+        "total": total,
+        "grid": grid,
+        "pair_ratios": PAIR_RATIOS,
+        "range_test": rt or "auto_schedule defaults",
+        "lr_finder_range_test": finder_rt,
+        "workers": args.workers,
+        "wall_seconds": time.perf_counter() - start,
+        "python": platform.python_version(),
+    }
     import torch
 
     import cyclr

@@ -130,22 +130,38 @@ class Task:
 
 TASKS = {
     "mnist1d-cnn-sgd": Task(
-        "mnist1d-cnn-sgd", "MNIST-1D, 1D CNN, SGD momentum 0.9, batch 100", "cnn", "sgd",
-        grid=tuple(float(f"{x:.3g}") for x in np.geomspace(0.005, 0.5, 7)), budget=3000,
+        "mnist1d-cnn-sgd",
+        "MNIST-1D, 1D CNN, SGD momentum 0.9, batch 100",
+        "cnn",
+        "sgd",
+        grid=tuple(float(f"{x:.3g}") for x in np.geomspace(0.005, 0.5, 7)),
+        budget=3000,
         one_cycle_budgets=(300, 450, 600, 800, 1000, 1500, 2000),
     ),
     "mnist1d-mlp-adam": Task(
-        "mnist1d-mlp-adam", "MNIST-1D, MLP (2 x 100), Adam, batch 100", "mlp", "adam",
-        grid=tuple(float(f"{x:.3g}") for x in np.geomspace(1e-4, 0.1, 7)), budget=3000,
+        "mnist1d-mlp-adam",
+        "MNIST-1D, MLP (2 x 100), Adam, batch 100",
+        "mlp",
+        "adam",
+        grid=tuple(float(f"{x:.3g}") for x in np.geomspace(1e-4, 0.1, 7)),
+        budget=3000,
         one_cycle_budgets=(300, 450, 600, 800, 1000, 1500, 2000),
     ),
-}  # fmt: skip
+}
 
 
 def quick_task(task: Task) -> Task:
     """A tiny version of ``task`` for smoke tests (a few seconds)."""
-    return replace(task, grid=task.grid[2:5:2], budget=60, one_cycle_budgets=(20, 40),
-                   n_train=400, eval_every=10, rt_coarse=30, rt_linear=60)  # fmt: skip
+    return replace(
+        task,
+        grid=task.grid[2:5:2],
+        budget=60,
+        one_cycle_budgets=(20, 40),
+        n_train=400,
+        eval_every=10,
+        rt_coarse=30,
+        rt_linear=60,
+    )
 
 
 # -- jobs -----------------------------------------------------------------------------------
@@ -180,18 +196,30 @@ def run_job(job: Job) -> dict[str, Any]:
     task = job.task if job.n_train is None else replace(job.task, n_train=job.n_train)
     data = task.data()
     model = task.model(job.seed)
-    out: dict[str, Any] = {"task": task.key, "seed": job.seed, "policy": job.policy,
-                           "tag": job.tag, "n_train": task.n_train, **job.extra}  # fmt: skip
+    out: dict[str, Any] = {
+        "task": task.key,
+        "seed": job.seed,
+        "policy": job.policy,
+        "tag": job.tag,
+        "n_train": task.n_train,
+        **job.extra,
+    }
     t0 = time.perf_counter()
     if job.policy == "range_test":
         opt = task.make_optimizer(model, 0.01)
         loader = mnist1d.loader(data, task.batch_size, seed=10_000 + job.seed)
         try:
             sched = auto_schedule(
-                model, opt, torch.nn.functional.cross_entropy, loader, policy="triangular",
-                coarse_iter=task.rt_coarse, num_iter=task.rt_linear, progress=False,
+                model,
+                opt,
+                torch.nn.functional.cross_entropy,
+                loader,
+                policy="triangular",
+                coarse_iter=task.rt_coarse,
+                num_iter=task.rt_linear,
+                progress=False,
                 seed=job.seed,
-            )  # fmt: skip
+            )
         except Exception as exc:  # a failed reading: the automatic runs of this seed are lost
             err = getattr(exc, "range_test_result", None)
             cost = range_test_cost([err]) if err is not None else task.rt_coarse + task.rt_linear
@@ -199,25 +227,53 @@ def run_job(job: Job) -> dict[str, Any]:
         else:
             b: Bounds = sched.bounds  # type: ignore[attr-defined]
             results = sched.range_test_results  # type: ignore[attr-defined]
-            out.update(base_lr=b.base_lr, max_lr=b.max_lr, method=b.method, reason=b.reason,
-                       read_by=b.details.get("read_by"), peak_lr=b.details.get("peak_lr"),
-                       cost=range_test_cost(results), error=None,
-                       sweeps=[{"mode": r.mode, "start_lr": float(r.lr[0]),
-                                "end_lr": float(r.lr[-1]), "updates": len(r),
-                                "stop_reason": r.stop_reason} for r in results])  # fmt: skip
+            out.update(
+                base_lr=b.base_lr,
+                max_lr=b.max_lr,
+                method=b.method,
+                reason=b.reason,
+                read_by=b.details.get("read_by"),
+                peak_lr=b.details.get("peak_lr"),
+                cost=range_test_cost(results),
+                error=None,
+                sweeps=[
+                    {
+                        "mode": r.mode,
+                        "start_lr": float(r.lr[0]),
+                        "end_lr": float(r.lr[-1]),
+                        "updates": len(r),
+                        "stop_reason": r.stop_reason,
+                    }
+                    for r in results
+                ],
+            )
         out["seconds"] = time.perf_counter() - t0
         return out
     opt = task.make_optimizer(model, job.lr if job.lr is not None else 0.01)
     sched = None
     if job.schedule is not None:
         sched = CyclicScheduler(opt, job.schedule, momentum=True if job.momentum else None)
-    r = mnist1d.train(model, opt, data, job.iters, scheduler=sched, batch_size=task.batch_size,
-                      eval_every=task.eval_every, seed=job.seed)  # fmt: skip
+    r = mnist1d.train(
+        model,
+        opt,
+        data,
+        job.iters,
+        scheduler=sched,
+        batch_size=task.batch_size,
+        eval_every=task.eval_every,
+        seed=job.seed,
+    )
     acc = [round(a, 4) for a in r.test_acc]
-    out.update(iters=r.iters, acc=acc, final_acc=acc[-1] if acc else math.nan,
-               diverged=r.diverged, budget=job.iters, lr=job.lr,
-               schedule=None if job.schedule is None else job.schedule.to_dict(),
-               seconds=r.seconds)  # fmt: skip
+    out.update(
+        iters=r.iters,
+        acc=acc,
+        final_acc=acc[-1] if acc else math.nan,
+        diverged=r.diverged,
+        budget=job.iters,
+        lr=job.lr,
+        schedule=None if job.schedule is None else job.schedule.to_dict(),
+        seconds=r.seconds,
+    )
     return out
 
 
@@ -240,8 +296,10 @@ def run_pool(
         acc = res.get("final_acc")
         tail = f" acc={acc:.3f}" if acc is not None else f" cost={res.get('cost')}"
         try:  # a failing progress line must not stop the pool's result thread
-            log(f"[{time.perf_counter() - start:6.0f}s] {done[0]}/{total[0]} {res['task']} "
-                f"seed {res['seed']}: {what}{tail} ({res['seconds']:.1f}s)")  # fmt: skip
+            log(
+                f"[{time.perf_counter() - start:6.0f}s] {done[0]}/{total[0]} {res['task']} "
+                f"seed {res['seed']}: {what}{tail} ({res['seconds']:.1f}s)"
+            )
         except Exception:
             pass
 
@@ -322,9 +380,13 @@ def _std(x: Sequence[float]) -> float:
     return float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
 
 
-def describe(runs: Sequence[dict[str, Any]], target: float, offset: float,
-             baseline_iters: float | None,
-             baseline_budget: int | None = None) -> dict[str, Any]:  # fmt: skip
+def describe(
+    runs: Sequence[dict[str, Any]],
+    target: float,
+    offset: float,
+    baseline_iters: float | None,
+    baseline_budget: int | None = None,
+) -> dict[str, Any]:
     """Summary of one setting over seeds: accuracy, iterations to ``target`` and speed-ups
     against the best fixed LR: against the iterations its mean curve needs to reach ``target``
     (``baseline_iters``), and against its whole ``baseline_budget`` (the CLR paper's Table 1)."""
@@ -345,14 +407,19 @@ def describe(runs: Sequence[dict[str, Any]], target: float, offset: float,
         "range_test_iters": offset,
         "cost_to_target": cost,
         "speedup": None if cost is None or not baseline_iters else baseline_iters / cost,
-        "speedup_training_only": None if not reach or not baseline_iters
+        "speedup_training_only": None
+        if not reach or not baseline_iters
         else baseline_iters / reach,
-        "speedup_vs_budget": None if cost is None or not baseline_budget
+        "speedup_vs_budget": None
+        if cost is None or not baseline_budget
         else baseline_budget / cost,
-        "curve": {"iters": its, "mean": [round(x, 4) for x in mean],
-                  "std": [round(x, 4) for x in std]},
+        "curve": {
+            "iters": its,
+            "mean": [round(x, 4) for x in mean],
+            "std": [round(x, 4) for x in std],
+        },
         "budget": runs[0].get("budget"),
-    }  # fmt: skip
+    }
 
 
 def summarize(task: Task, rts: list[dict[str, Any]], runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -378,17 +445,33 @@ def summarize(task: Task, rts: list[dict[str, Any]], runs: list[dict[str, Any]])
         "grid_iters": len(task.grid) * task.budget,
         "range_test_iters": rt_cost,
         "rt_sweeps": [task.rt_coarse, task.rt_linear],
-        "range_tests": [{k: r.get(k) for k in ("seed", "base_lr", "max_lr", "peak_lr", "read_by",
-                                               "cost", "reason", "error", "sweeps")}
-                        for r in task_rts],
+        "range_tests": [
+            {
+                k: r.get(k)
+                for k in (
+                    "seed",
+                    "base_lr",
+                    "max_lr",
+                    "peak_lr",
+                    "read_by",
+                    "cost",
+                    "reason",
+                    "error",
+                    "sweeps",
+                )
+            }
+            for r in task_rts
+        ],
         "clr_step_size": task.clr_step()[0],
         "clr_iters": task.clr_step()[1],
         "iters_per_epoch": task.iters_per_epoch,
-        "fixed": {f"{lr:g}": describe(rs, target, 0.0, baseline_iters, task.budget)
-                  for lr, rs in sorted(fixed.items())},
+        "fixed": {
+            f"{lr:g}": describe(rs, target, 0.0, baseline_iters, task.budget)
+            for lr, rs in sorted(fixed.items())
+        },
         "policies": {},
         "one_cycle": {},
-    }  # fmt: skip
+    }
     for pol in CLR_POLICIES:
         rs = [r for r in mine if r["policy"] == pol]
         if rs:
@@ -402,13 +485,18 @@ def summarize(task: Task, rts: list[dict[str, Any]], runs: list[dict[str, Any]])
         if not per_budget:
             continue
         reaching = [b for b, d in per_budget.items() if d["iters_to_target"] is not None]
-        chosen = (min(reaching, key=lambda b: per_budget[b]["cost_to_target"]) if reaching
-                  else max(per_budget, key=int))  # fmt: skip
+        chosen = (
+            min(reaching, key=lambda b: per_budget[b]["cost_to_target"])
+            if reaching
+            else max(per_budget, key=int)
+        )
         out["one_cycle"][pol] = {"budgets": per_budget, "chosen_budget": int(chosen)}
         out["policies"][pol] = {**per_budget[chosen], "budget": int(chosen)}
+
     def best(pols: Sequence[str], key: str) -> float:
-        return max((out["policies"][p][key] or 0.0 for p in pols if p in out["policies"]),
-                   default=0.0)  # fmt: skip
+        return max(
+            (out["policies"][p][key] or 0.0 for p in pols if p in out["policies"]), default=0.0
+        )
 
     one, one_b = best(ONE_CYCLE_POLICIES, "speedup"), best(ONE_CYCLE_POLICIES, "speedup_vs_budget")
     clr, clr_b = best(CLR_POLICIES, "speedup"), best(CLR_POLICIES, "speedup_vs_budget")
@@ -474,29 +562,37 @@ def markdown(summary: dict[str, Any], command: str) -> str:
             f"| iterations to target (+ range test) | speed-up vs {_its(base)} "
             f"| vs {s['baseline_budget']:,} | training only, vs {_its(base)} |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
-        ]  # fmt: skip
+        ]
         for lr, d in s["fixed"].items():
             star = " **(best)**" if float(lr) == s["best_lr"] else ""
-            lines.append(f"| fixed {lr}{star} | {d['budget']:,} | {_acc(d)} | "
-                         f"{d['seeds_reaching']}/{d['seeds']} | {_its(d['iters_to_target'])} "
-                         f"| {_x(d['speedup'])} | | |")  # fmt: skip
+            lines.append(
+                f"| fixed {lr}{star} | {d['budget']:,} | {_acc(d)} | "
+                f"{d['seeds_reaching']}/{d['seeds']} | {_its(d['iters_to_target'])} "
+                f"| {_x(d['speedup'])} | | |"
+            )
         for pol, d in s["policies"].items():
             rt = d["range_test_iters"]
             reach = d["iters_to_target"]
             its = "never" if reach is None else f"{reach:,} + {rt:.0f} = {reach + rt:,.0f}"
             note = " (smallest reaching budget)" if pol in s["one_cycle"] and reach else ""
-            lines.append(f"| {LABELS[pol]} | {d['budget']:,}{note} | {_acc(d)} | "
-                         f"{d['seeds_reaching']}/{d['seeds']} | {its} | {_x(d['speedup'])} | "
-                         f"{_x(d['speedup_vs_budget'])} | {_x(d['speedup_training_only'])} |")
+            lines.append(
+                f"| {LABELS[pol]} | {d['budget']:,}{note} | {_acc(d)} | "
+                f"{d['seeds_reaching']}/{d['seeds']} | {its} | {_x(d['speedup'])} | "
+                f"{_x(d['speedup_vs_budget'])} | {_x(d['speedup_training_only'])} |"
+            )
         if s["one_cycle"]:
             budgets = list(next(iter(s["one_cycle"].values()))["budgets"])
-            lines += ["", "1cycle budget sweep: final accuracy % (mean ± std) and seeds "
-                      "reaching the target.", "",
-                      "| 1cycle variant | " + " | ".join(f"{int(b):,} it" for b in budgets) + " |",
-                      "|---|" + "---:|" * len(budgets)]  # fmt: skip
+            lines += [
+                "",
+                "1cycle budget sweep: final accuracy % (mean ± std) and seeds reaching the target.",
+                "",
+                "| 1cycle variant | " + " | ".join(f"{int(b):,} it" for b in budgets) + " |",
+                "|---|" + "---:|" * len(budgets),
+            ]
             for pol, o in s["one_cycle"].items():
-                cells = [f"{_acc(d)} ({d['seeds_reaching']}/{d['seeds']})"
-                         for d in o["budgets"].values()]  # fmt: skip
+                cells = [
+                    f"{_acc(d)} ({d['seeds_reaching']}/{d['seeds']})" for d in o["budgets"].values()
+                ]
                 lines.append(f"| {LABELS[pol]} | " + " | ".join(cells) + " |")
         g = s["goals"]
 
@@ -514,7 +610,7 @@ def markdown(summary: dict[str, Any], command: str) -> str:
             f"{verdict(g['clr_goal_met_vs_budget'])}. The grid search itself cost "
             f"{s['grid_iters']:,} iterations.",
             "",
-        ]  # fmt: skip
+        ]
     return "\n".join(lines)
 
 
@@ -531,13 +627,27 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         target, rt = s["target"], s["range_test_iters"]
         best = s["fixed"][f"{s['best_lr']:g}"]["curve"]
         tops = [max(best["mean"])]
-        for ax, pols, title in ((row[0], CLR_POLICIES, "cyclical LR (auto bounds)"),
-                                (row[1], ONE_CYCLE_POLICIES, "1cycle (auto bounds)")):  # fmt: skip
+        for ax, pols, title in (
+            (row[0], CLR_POLICIES, "cyclical LR (auto bounds)"),
+            (row[1], ONE_CYCLE_POLICIES, "1cycle (auto bounds)"),
+        ):
             ax.axvspan(0, rt, color="#dddddd", alpha=0.6, lw=0)
-            ax.text(rt / 2, 0.02, "range\ntest", transform=ax.get_xaxis_transform(),
-                    ha="center", fontsize=8, color="#555555")  # fmt: skip
-            ax.plot(best["iters"], best["mean"], color=COLORS["fixed"], lw=2,
-                    label=f"best fixed LR {s['best_lr']:g}")  # fmt: skip
+            ax.text(
+                rt / 2,
+                0.02,
+                "range\ntest",
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                fontsize=8,
+                color="#555555",
+            )
+            ax.plot(
+                best["iters"],
+                best["mean"],
+                color=COLORS["fixed"],
+                lw=2,
+                label=f"best fixed LR {s['best_lr']:g}",
+            )
             for pol in pols:
                 d = s["policies"].get(pol)
                 if d is None:
@@ -554,13 +664,25 @@ def plot(summary: dict[str, Any], path: Path) -> None:
                     ax.plot(bx, by, ls=":", marker="o", ms=4, color=COLORS[pol], lw=1)
                     tops.extend(by)
             if pols == ONE_CYCLE_POLICIES and s["one_cycle"]:
-                ax.plot([], [], ls=":", marker="o", ms=4, color="#777777", lw=1,
-                        label="final accuracy at each budget of the sweep")  # fmt: skip
+                ax.plot(
+                    [],
+                    [],
+                    ls=":",
+                    marker="o",
+                    ms=4,
+                    color="#777777",
+                    lw=1,
+                    label="final accuracy at each budget of the sweep",
+                )
             if s["baseline_iters"]:
-                ax.axvline(s["baseline_iters"], color=COLORS["fixed"], ls=":", lw=1,
-                           label=f"best fixed LR reaches the target ({s['baseline_iters']:,})")
-            ax.axhline(target, color="#444444", ls="--", lw=1,
-                       label=f"target {100 * target:.1f}%")  # fmt: skip
+                ax.axvline(
+                    s["baseline_iters"],
+                    color=COLORS["fixed"],
+                    ls=":",
+                    lw=1,
+                    label=f"best fixed LR reaches the target ({s['baseline_iters']:,})",
+                )
+            ax.axhline(target, color="#444444", ls="--", lw=1, label=f"target {100 * target:.1f}%")
             ax.set_title(f"{s['title']}\n{title}", fontsize=10)
             ax.set_xlabel("iterations (automatic runs: range test included)")
             ax.set_ylabel("test accuracy (mean over seeds)")
@@ -580,8 +702,12 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 def build_jobs(tasks: Sequence[Task], seeds: Sequence[int]) -> tuple[list[Job], list[Job]]:
     """``(range tests, fixed-LR runs)``."""
     rts = [Job(t, s, "range_test") for t in tasks for s in seeds]
-    fixed = [Job(t, s, "fixed", t.budget, lr=lr, tag=f"lr={lr:g}")
-             for t in tasks for lr in t.grid for s in seeds]  # fmt: skip
+    fixed = [
+        Job(t, s, "fixed", t.budget, lr=lr, tag=f"lr={lr:g}")
+        for t in tasks
+        for lr in t.grid
+        for s in seeds
+    ]
     return rts, fixed
 
 
@@ -599,8 +725,17 @@ def policy_jobs(tasks: Sequence[Task], rts: list[dict[str, Any]]) -> list[Job]:
             jobs.append(Job(task, seed, pol, clr_iters, schedule=clr_schedule(b, pol, task)))
         for pol in ONE_CYCLE_POLICIES:
             for total in task.one_cycle_budgets:
-                jobs.append(Job(task, seed, pol, total, momentum=True, tag=f"{total} it",
-                                schedule=one_cycle_schedule(b, pol, total)))  # fmt: skip
+                jobs.append(
+                    Job(
+                        task,
+                        seed,
+                        pol,
+                        total,
+                        momentum=True,
+                        tag=f"{total} it",
+                        schedule=one_cycle_schedule(b, pol, total),
+                    )
+                )
     return jobs
 
 
@@ -610,10 +745,16 @@ def provenance() -> dict[str, Any]:
 
     root = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, timeout=10).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split("\n")
     except (OSError, subprocess.SubprocessError):
         return {}
     return {"commit": head, "src_changes": [x.strip() for x in dirty if x.strip()]}
@@ -624,13 +765,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="seeds per task (default 3)")
     ap.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     ap.add_argument("--quick", action="store_true", help="tiny sizes, for smoke tests")
-    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                    help="worker processes (one torch thread each)")  # fmt: skip
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes (one torch thread each)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
-    ap.add_argument("--from-json", type=Path, default=None, metavar="JSON",
-                    help="re-analyse the runs of an earlier report (no training) and rewrite "
-                         "the report in --out")  # fmt: skip
+    ap.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="re-analyse the runs of an earlier report (no training) and rewrite "
+        "the report in --out",
+    )
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error("--seeds must be >= 1")
@@ -640,8 +790,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         tasks = [quick_task(t) for t in tasks]
     seeds = list(range(args.seeds))
-    cmd = " ".join(["python benchmarks/time_to_accuracy.py",
-                    *(sys.argv[1:] if argv is None else argv)])  # fmt: skip
+    cmd = " ".join(
+        ["python benchmarks/time_to_accuracy.py", *(sys.argv[1:] if argv is None else argv)]
+    )
 
     def log(msg: str) -> None:
         if not args.quiet:
@@ -650,8 +801,9 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg() if hasattr(os, "getloadavg") else None
     t0 = time.perf_counter()
     rt_jobs, fixed_jobs = build_jobs(tasks, seeds)
-    rts, runs = run_pool(rt_jobs, lambda res: policy_jobs(tasks, res), fixed_jobs,
-                         args.workers, log)  # fmt: skip
+    rts, runs = run_pool(
+        rt_jobs, lambda res: policy_jobs(tasks, res), fixed_jobs, args.workers, log
+    )
     wall = time.perf_counter() - t0
     summary = {
         "command": cmd,
@@ -660,15 +812,21 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "wall_s": wall,
         "cpu_seconds_in_runs": sum(r["seconds"] for r in [*rts, *runs]),
-        "machine": {"cpus": os.cpu_count(), "loadavg_start": load0,
-                    "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
-        "versions": {"cyclr": cyclr.__version__, "torch": torch.__version__,
-                     "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_start": load0,
+            "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        },
+        "versions": {
+            "cyclr": cyclr.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
         "git": provenance(),
         "tasks_config": {t.key: asdict(t) for t in tasks},
         "tasks": {t.key: summarize(t, rts, runs) for t in tasks},
         "runs": [*rts, *runs],
-    }  # fmt: skip
+    }
     write(summary, args.out)
     return 0
 
@@ -709,8 +867,10 @@ def write(summary: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "time_to_accuracy.json").write_text(dumps(summary))
     md = markdown(summary, summary["command"])
-    md += (f"\nWall time: {summary['wall_s'] / 60:.1f} min with {summary['workers']} worker "
-           f"processes on {summary['machine']['cpus']} CPUs.\n")  # fmt: skip
+    md += (
+        f"\nWall time: {summary['wall_s'] / 60:.1f} min with {summary['workers']} worker "
+        f"processes on {summary['machine']['cpus']} CPUs.\n"
+    )
     (out / "time_to_accuracy.md").write_text(md)
     plot(summary, out / "time_to_accuracy.png")
     print(md)
@@ -719,8 +879,10 @@ def write(summary: dict[str, Any], out: Path) -> None:
 def report_again(path: Path, out: Path) -> int:
     """Recompute the summary of the runs stored in an earlier JSON report and rewrite it."""
     summary = json.loads(path.read_text())
-    tasks = [Task(**{k: tuple(x) if isinstance(x, list) else x for k, x in cfg.items()})
-             for cfg in summary["tasks_config"].values()]  # fmt: skip
+    tasks = [
+        Task(**{k: tuple(x) if isinstance(x, list) else x for k, x in cfg.items()})
+        for cfg in summary["tasks_config"].values()
+    ]
     runs = summary["runs"]
     rts = [r for r in runs if r["policy"] == "range_test"]
     rest = [r for r in runs if r["policy"] != "range_test"]

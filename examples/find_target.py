@@ -46,8 +46,9 @@ def setup() -> dict[str, object]:
         "model": model,
         "optimizer": torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
         "loss_fn": nn.CrossEntropyLoss(),
-        "train_loader": DataLoader(train, batch_size=50, shuffle=True,
-                                   generator=torch.Generator().manual_seed(0)),
+        "train_loader": DataLoader(
+            train, batch_size=50, shuffle=True, generator=torch.Generator().manual_seed(0)
+        ),
         "val_loader": DataLoader(val, batch_size=100),
     }
 
@@ -60,6 +61,7 @@ def setup_with_dataclass() -> FindTarget:
         model=model,
         optimizer=torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
         loss_fn=nn.CrossEntropyLoss(),
-        train_loader=DataLoader(train, batch_size=50, shuffle=True,
-                                generator=torch.Generator().manual_seed(0)),
+        train_loader=DataLoader(
+            train, batch_size=50, shuffle=True, generator=torch.Generator().manual_seed(0)
+        ),
     )

@@ -38,8 +38,9 @@ def suggest_without_torch() -> Any:
             assert "torch" not in sys.modules, "torch was imported"
             print(json.dumps(out))
         """)
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=120, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+        )
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)  # type: ignore[no-any-return]
 

@@ -17,8 +17,13 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``python benchmarks/SCRIPT ARGS`` from the repository root; fails on a non-zero exit."""
-    proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
-                          text=True, timeout=300, cwd=BENCH.parent)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCH.parent,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -52,17 +57,26 @@ def test_scheduler_overhead_quick(tmp_path):
 def test_suggest_quality_quick(tmp_path: Path) -> None:
     pytest.importorskip("torch_lr_finder")
     pytest.importorskip("sklearn")
-    _run("suggest_quality.py", "--quick", "--tasks", "mnist1d_mlp_adam,digits_mlp_sgd",
-         "--out", str(tmp_path))  # fmt: skip
+    _run(
+        "suggest_quality.py",
+        "--quick",
+        "--tasks",
+        "mnist1d_mlp_adam,digits_mlp_sgd",
+        "--out",
+        str(tmp_path),
+    )
     report = json.loads((tmp_path / "suggest_quality_quick.json").read_text())
     assert report["config"]["quick"] is True
     summary = report["summary"]
     assert set(summary) == {"mnist1d_mlp_adam", "digits_mlp_sgd"}
     for task in summary.values():
         methods = {(r["method"], r["use"]) for r in task["rows"]}
-        assert methods == {("cyclr auto", "1cycle"), ("cyclr auto", "triangular"),
-                           ("torch-lr-finder", "fixed LR"),
-                           ("torch-lr-finder", "1cycle (OneCycleLR)")}  # fmt: skip
+        assert methods == {
+            ("cyclr auto", "1cycle"),
+            ("cyclr auto", "triangular"),
+            ("torch-lr-finder", "fixed LR"),
+            ("torch-lr-finder", "1cycle (OneCycleLR)"),
+        }
         for r in task["rows"]:
             assert 0 <= r["acc_mean"] <= 1 and r["spread"] >= 1
             assert all(x > 0 for x in r["max_lr"])
@@ -92,8 +106,17 @@ def test_sweeps_quick(tmp_path: Path) -> None:
 
 
 def test_time_to_accuracy_quick(tmp_path):
-    proc = _run("time_to_accuracy.py", "--quick", "--seeds", "1", "--workers", "1", "--quiet",
-                "--out", str(tmp_path))  # fmt: skip
+    proc = _run(
+        "time_to_accuracy.py",
+        "--quick",
+        "--seeds",
+        "1",
+        "--workers",
+        "1",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    )
     report = json.loads((tmp_path / "time_to_accuracy.json").read_text())
     assert report["quick"] is True and report["seeds"] == [0]
     assert set(report["tasks"]) == {"mnist1d-cnn-sgd", "mnist1d-mlp-adam"}
@@ -104,9 +127,14 @@ def test_time_to_accuracy_quick(tmp_path):
         assert len(task["range_tests"]) == 1 and task["range_test_iters"] > 0
         if task["range_tests"][0]["error"] is None:
             assert set(task["policies"]) == {
-                "triangular", "triangular2", "exp_range", "exp_range_amplitude",
-                "one_cycle", "one_cycle_pytorch", "one_cycle_fastai",
-            }  # fmt: skip
+                "triangular",
+                "triangular2",
+                "exp_range",
+                "exp_range_amplitude",
+                "one_cycle",
+                "one_cycle_pytorch",
+                "one_cycle_fastai",
+            }
             for p in task["policies"].values():
                 assert p["range_test_iters"] == task["range_test_iters"]
                 assert p["curve"]["iters"] and len(p["curve"]["mean"]) == len(p["curve"]["iters"])
@@ -117,15 +145,29 @@ def test_time_to_accuracy_quick(tmp_path):
     assert "| policy |" in proc.stdout
     # The stored runs are enough to rebuild the same report without training.
     again = tmp_path / "again"
-    _run("time_to_accuracy.py", "--from-json", str(tmp_path / "time_to_accuracy.json"), "--out",
-         str(again))  # fmt: skip
+    _run(
+        "time_to_accuracy.py",
+        "--from-json",
+        str(tmp_path / "time_to_accuracy.json"),
+        "--out",
+        str(again),
+    )
     assert (again / "time_to_accuracy.md").read_text() == md
     assert json.loads((again / "time_to_accuracy.json").read_text()) == report
 
 
 def test_paper_claims_quick(tmp_path):
-    _run("paper_claims.py", "--quick", "--seeds", "1", "--workers", "2", "--quiet", "--out",
-         str(tmp_path))  # fmt: skip
+    _run(
+        "paper_claims.py",
+        "--quick",
+        "--seeds",
+        "1",
+        "--workers",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    )
     report = json.loads((tmp_path / "paper_claims.json").read_text())
     assert report["quick"] is True
     res = report["results"]

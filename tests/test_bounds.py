@@ -15,8 +15,13 @@ from cyclr.bounds import STEP_EPOCHS, Point
 
 
 def make(base: float = 0.05, peak: float = 0.2, **kw: object) -> cyclr.Bounds:
-    return cyclr.Bounds(base_lr=base, max_lr=peak, method=kw.pop("method", "manual"),
-                        reason=kw.pop("reason", "test"), **kw)  # type: ignore[arg-type]
+    return cyclr.Bounds(
+        base_lr=base,
+        max_lr=peak,
+        method=kw.pop("method", "manual"),
+        reason=kw.pop("reason", "test"),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_fields_and_ratio() -> None:
@@ -89,8 +94,9 @@ def test_triangular_needs_a_step_size() -> None:
         make().triangular(iters_per_epoch=2.5)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("step", "warns"), [(100, True), (200, False), (1000, False),
-                                             (1100, True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("step", "warns"), [(100, True), (200, False), (1000, False), (1100, True)]
+)
 def test_triangular_warns_outside_the_papers_range(step: int, warns: bool) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -112,11 +118,16 @@ def test_one_cycle() -> None:
 
 def test_dict_round_trip_with_everything() -> None:
     b = make(
-        0.01, 0.04, method="accuracy", reason="why", curve="metric",
-        curve_lr=(0.01, 0.02, 0.04), curve_values=(0.1, math.nan, 0.5),
+        0.01,
+        0.04,
+        method="accuracy",
+        reason="why",
+        curve="metric",
+        curve_lr=(0.01, 0.02, 0.04),
+        curve_values=(0.1, math.nan, 0.5),
         points=(Point("base_lr", 0.01, 0.1, 0), Point("max_lr", 0.04, math.nan)),
         details={"noise": 0.01, "other": {"max_lr": 0.05, "agree": True}, "x": [1, None]},
-    )  # fmt: skip
+    )
     d = b.to_dict()
     text = json.dumps(d, allow_nan=False)
     back = cyclr.Bounds.from_dict(json.loads(text))

@@ -27,8 +27,14 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``cyclr ARGS`` in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "cyclr.cli", *args], capture_output=True,
-                          text=True, env=ENV, timeout=timeout, cwd=ROOT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "cyclr.cli", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def synthetic_result(path: Path | None = None) -> cyclr.RangeTestResult:
@@ -37,9 +43,14 @@ def synthetic_result(path: Path | None = None) -> cyclr.RangeTestResult:
     lr = np.linspace(1e-3, 0.5, 200)
     acc = 0.1 + 0.8 / (1 + np.exp(-(lr - 0.1) * 60)) - 2.0 * np.clip(lr - 0.3, 0, None)
     loss = 2.3 - 2.0 * (acc - 0.1) + rng.normal(0, 0.02, lr.size)
-    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss,
-                              metric=acc + rng.normal(0, 0.02, lr.size), mode="linear",
-                              metric_name="accuracy")  # fmt: skip
+    r = cyclr.RangeTestResult(
+        lr=lr,
+        loss=loss,
+        smoothed_loss=loss,
+        metric=acc + rng.normal(0, 0.02, lr.size),
+        mode="linear",
+        metric_name="accuracy",
+    )
     if path is not None:
         r.save(path)
     return r
@@ -81,15 +92,17 @@ def test_console_script_and_lazy_imports(tmp_path: Path) -> None:
         heavy = sorted(m for m in ("torch", "matplotlib", "mnist1d") if m in sys.modules)
         print("HEAVY", heavy)
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV,
-                          timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stdout
 
 
 # -- cyclr suggest -------------------------------------------------------------------------------
-def test_suggest_prints_bounds_and_working_code(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_suggest_prints_bounds_and_working_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "r.json"
     result = synthetic_result(path)
     expected = result.suggest("auto")
@@ -148,22 +161,54 @@ def test_suggest_flat_curve_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
 # -- cyclr plot ----------------------------------------------------------------------------------
 def test_plot_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png = tmp_path / "tri.png"
-    assert main(["plot", "triangular", "--base-lr", "0.001", "--max-lr", "0.006",
-                 "--step-size", "2000", "--steps", "12000", "--out", str(png)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "plot",
+                "triangular",
+                "--base-lr",
+                "0.001",
+                "--max-lr",
+                "0.006",
+                "--step-size",
+                "2000",
+                "--steps",
+                "12000",
+                "--out",
+                str(png),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "max 0.006 at step 2000" in out and "3 cycles shown" in out
     assert png.stat().st_size > 10_000
 
-    assert main(["plot", "one_cycle", "--max-lr", "0.2", "--total-steps", "1000", "--preset",
-                 "pytorch", "--momentum", "--json", "--no-png"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "plot",
+                "one_cycle",
+                "--max-lr",
+                "0.2",
+                "--total-steps",
+                "1000",
+                "--preset",
+                "pytorch",
+                "--momentum",
+                "--json",
+                "--no-png",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     spec = json.loads(out.strip().splitlines()[-1])
     assert cyclr.schedule_from_dict(spec) == cyclr.OneCycle.pytorch(0.2, 1000)
     assert "momentum" in out and "min 0.85" in out
 
 
-def test_plot_json_spec_inline_and_file(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_json_spec_inline_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     s = cyclr.ExpRange(0.001, 0.006, step_size=100, gamma=0.999)
     path = tmp_path / "s.json"
     path.write_text(json.dumps(s.to_dict()))
@@ -178,11 +223,23 @@ def test_plot_json_spec_inline_and_file(tmp_path: Path,
 
 # -- cyclr find ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("function", ["setup", "setup_with_dataclass"])
-def test_find_on_the_example(function: str, tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_find_on_the_example(
+    function: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out_dir = tmp_path / "out"
-    rc = main(["find", f"{EXAMPLE}:{function}", "--num-iter", "200", "--seed", "0",
-               "--out", str(out_dir), "--no-progress"])  # fmt: skip
+    rc = main(
+        [
+            "find",
+            f"{EXAMPLE}:{function}",
+            "--num-iter",
+            "200",
+            "--seed",
+            "0",
+            "--out",
+            str(out_dir),
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0, out
     # Two sweeps: exponential to find where the loss blows up, then linear up to there.
@@ -200,12 +257,14 @@ def test_find_on_the_example(function: str, tmp_path: Path,
     assert "CyclicScheduler(optimizer, schedule, momentum=True)" in out
 
 
-def test_find_module_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_find_module_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     pkg = tmp_path / "mypkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "train.py").write_text(textwrap.dedent("""
+    (pkg / "train.py").write_text(
+        textwrap.dedent("""
         import torch
         from cyclr.cli import FindTarget
 
@@ -218,20 +277,52 @@ def test_find_module_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         torch.nn.Linear(16, 2))
             opt = torch.optim.SGD(model.parameters(), lr=0.1)
             return FindTarget(model, opt, torch.nn.functional.cross_entropy, batches)
-    """))
+    """)
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    rc = main(["find", "mypkg.train:make", "--num-iter", "60", "--seed", "1", "--out", "res",
-               "--no-progress"])  # fmt: skip
+    rc = main(
+        [
+            "find",
+            "mypkg.train:make",
+            "--num-iter",
+            "60",
+            "--seed",
+            "1",
+            "--out",
+            "res",
+            "--no-progress",
+        ]
+    )
     assert rc in (0, 1)  # a toy curve may support no reading; the files are written anyway
     assert (tmp_path / "res" / "range_test_coarse.json").is_file()
     assert "Range test: " in capsys.readouterr().out
 
 
 def test_find_single_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["find", f"{EXAMPLE}:setup", "--mode", "linear", "--start-lr", "0.001", "--end-lr",
-               "1", "--num-iter", "150", "--seed", "0", "--out", str(tmp_path), "--no-progress",
-               "--method", "loss", "--iters-per-epoch", "7"])  # fmt: skip
+    rc = main(
+        [
+            "find",
+            f"{EXAMPLE}:setup",
+            "--mode",
+            "linear",
+            "--start-lr",
+            "0.001",
+            "--end-lr",
+            "1",
+            "--num-iter",
+            "150",
+            "--seed",
+            "0",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            "--method",
+            "loss",
+            "--iters-per-epoch",
+            "7",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0, out
     assert not (tmp_path / "range_test_coarse.json").exists()
@@ -250,8 +341,15 @@ def test_find_as_target_accepts_findtarget_and_dict() -> None:
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     data = [(torch.randn(4, 3), torch.tensor([0, 1, 0, 1]))]
     t = as_target(FindTarget(model, opt, torch.nn.functional.cross_entropy, data))
-    d = as_target({"model": model, "optimizer": opt, "loss_fn": torch.nn.functional.mse_loss,
-                   "train_loader": data, "val_loader": data})  # fmt: skip
+    d = as_target(
+        {
+            "model": model,
+            "optimizer": opt,
+            "loss_fn": torch.nn.functional.mse_loss,
+            "train_loader": data,
+            "val_loader": data,
+        }
+    )
     assert t.val_loader is None and d.val_loader is data
 
 
@@ -306,54 +404,91 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["find", "{t}/nope.py:f"], "no such file"),
-    (["find", "{t}/good.py:nope"], "has no function 'nope'"),
-    (["find", "{t}/not_callable.py:f"], "is a int, not a function"),
-    (["find", "no_such_pkg_xyz.mod:f"], "no module named 'no_such_pkg_xyz'"),
-    (["find", "just_a_name"], "TARGET must be"),
-    (["find", "{t}/wrong_type.py:f"], "returned list; expected a dict"),
-    (["find", "{t}/missing_keys.py:f"], "without 'optimizer', 'loss_fn', 'train_loader'"),
-    (["find", "{t}/extra_key.py:f"], "unknown key(s) 'scheduler'"),
-    (["find", "{t}/bad_model.py:f"], "model=str; expected a torch.nn.Module"),
-    (["find", "{t}/needs_args.py:f"], "must be callable without arguments"),
-    (["find", "{t}/raises.py:f"], "raised ZeroDivisionError at"),
-    (["find", "{t}/broken_import.py:f"], "raised ModuleNotFoundError"),
-    (["find", "{t}/bad_model_forward.py:f", "--num-iter", "20"], "raised RuntimeError at"),
-    (["find", "{t}/empty_loader.py:f"], "empty"),
-    (["find", "{t}/good.py:setup", "--start-lr", "1", "--end-lr", "0.1"], "must be < end_lr"),
-    (["find", "{t}/good.py:setup", "--method", "magic"], "unknown --method 'magic'"),
-    (["find", "{t}/good.py:setup", "--num-iter", "0"], "expected a positive integer"),
-    (["find", "{t}/good.py:setup", "--out", "{t}/good.py"], "exists and is not a folder"),
-    (["suggest", "{t}/nope.json"], "no such file"),
-    (["suggest", "{t}/good.py"], "is not a cyclr range-test result"),
-    (["suggest", "{t}/schedule.json"], "is not a cyclr range-test result"),
-    (["suggest", "{t}/r.json", "--method", "magic"], "unknown --method 'magic'"),
-    (["plot", "triangular", "--base-lr", "0.01", "--max-lr", "0.001", "--step-size", "10"],
-     "base_lr (0.01) must be <= max_lr (0.001)"),
-    (["plot", "triangular", "--base-lr", "0.001", "--max-lr", "0.01"], "needs --step-size"),
-    (["plot", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "5", "--gamma",
-      "0.9"], "--gamma does not apply to triangular"),
-    (["plot", "exp_range", "--base-lr", "0.1", "--max-lr", "1", "--step-size", "5", "--gamma",
-      "2"], "gamma must be in (0, 1]"),
-    (["plot", "one_cycle", "--max-lr", "0.2", "--total-steps", "3"], "too small"),
-    (["plot", "trianglar"], "did you mean 'triangular'"),
-    (["plot", '{"type": "Triangular", "base_lr": 0.1'], "bad JSON spec"),
-    (["plot", '{"type": "Sawtooth"}'], "unknown schedule type 'Sawtooth'"),
-    (["plot", '{"type": "Triangular", "base_lr": 0.1}'], "bad JSON spec"),
-    (["plot", "{t}/nope.json"], "no such file"),
-    (["plot", "{t}/schedule.json", "--max-lr", "1"], "only apply to a policy name"),
-    (["plot", "constant", "--value", "0.1", "--momentum", "--base-momentum", "2"],
-     "invalid momentum"),
-    (["plot", "constant", "--value", "x"], "expected a number"),
-    (["plot", "constant", "--value", "0.1", "--out", "{t}/no/such/dir/x.png"], "does not exist"),
-    (["demo", "--method", "magic"], "unknown --method 'magic'"),
-    (["demo", "--out", "{t}/good.py"], "exists and is not a folder"),
-    (["demo", "--seed", "-1"], "expected an integer >= 0"),
-    (["demo", "--bogus"], "unrecognized arguments: --bogus"),
-])  # fmt: skip
-def test_errors_exit_2_with_one_line(args: list[str], message: str, targets: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["find", "{t}/nope.py:f"], "no such file"),
+        (["find", "{t}/good.py:nope"], "has no function 'nope'"),
+        (["find", "{t}/not_callable.py:f"], "is a int, not a function"),
+        (["find", "no_such_pkg_xyz.mod:f"], "no module named 'no_such_pkg_xyz'"),
+        (["find", "just_a_name"], "TARGET must be"),
+        (["find", "{t}/wrong_type.py:f"], "returned list; expected a dict"),
+        (["find", "{t}/missing_keys.py:f"], "without 'optimizer', 'loss_fn', 'train_loader'"),
+        (["find", "{t}/extra_key.py:f"], "unknown key(s) 'scheduler'"),
+        (["find", "{t}/bad_model.py:f"], "model=str; expected a torch.nn.Module"),
+        (["find", "{t}/needs_args.py:f"], "must be callable without arguments"),
+        (["find", "{t}/raises.py:f"], "raised ZeroDivisionError at"),
+        (["find", "{t}/broken_import.py:f"], "raised ModuleNotFoundError"),
+        (["find", "{t}/bad_model_forward.py:f", "--num-iter", "20"], "raised RuntimeError at"),
+        (["find", "{t}/empty_loader.py:f"], "empty"),
+        (["find", "{t}/good.py:setup", "--start-lr", "1", "--end-lr", "0.1"], "must be < end_lr"),
+        (["find", "{t}/good.py:setup", "--method", "magic"], "unknown --method 'magic'"),
+        (["find", "{t}/good.py:setup", "--num-iter", "0"], "expected a positive integer"),
+        (["find", "{t}/good.py:setup", "--out", "{t}/good.py"], "exists and is not a folder"),
+        (["suggest", "{t}/nope.json"], "no such file"),
+        (["suggest", "{t}/good.py"], "is not a cyclr range-test result"),
+        (["suggest", "{t}/schedule.json"], "is not a cyclr range-test result"),
+        (["suggest", "{t}/r.json", "--method", "magic"], "unknown --method 'magic'"),
+        (
+            ["plot", "triangular", "--base-lr", "0.01", "--max-lr", "0.001", "--step-size", "10"],
+            "base_lr (0.01) must be <= max_lr (0.001)",
+        ),
+        (["plot", "triangular", "--base-lr", "0.001", "--max-lr", "0.01"], "needs --step-size"),
+        (
+            [
+                "plot",
+                "triangular",
+                "--base-lr",
+                "0",
+                "--max-lr",
+                "1",
+                "--step-size",
+                "5",
+                "--gamma",
+                "0.9",
+            ],
+            "--gamma does not apply to triangular",
+        ),
+        (
+            [
+                "plot",
+                "exp_range",
+                "--base-lr",
+                "0.1",
+                "--max-lr",
+                "1",
+                "--step-size",
+                "5",
+                "--gamma",
+                "2",
+            ],
+            "gamma must be in (0, 1]",
+        ),
+        (["plot", "one_cycle", "--max-lr", "0.2", "--total-steps", "3"], "too small"),
+        (["plot", "trianglar"], "did you mean 'triangular'"),
+        (["plot", '{"type": "Triangular", "base_lr": 0.1'], "bad JSON spec"),
+        (["plot", '{"type": "Sawtooth"}'], "unknown schedule type 'Sawtooth'"),
+        (["plot", '{"type": "Triangular", "base_lr": 0.1}'], "bad JSON spec"),
+        (["plot", "{t}/nope.json"], "no such file"),
+        (["plot", "{t}/schedule.json", "--max-lr", "1"], "only apply to a policy name"),
+        (
+            ["plot", "constant", "--value", "0.1", "--momentum", "--base-momentum", "2"],
+            "invalid momentum",
+        ),
+        (["plot", "constant", "--value", "x"], "expected a number"),
+        (
+            ["plot", "constant", "--value", "0.1", "--out", "{t}/no/such/dir/x.png"],
+            "does not exist",
+        ),
+        (["demo", "--method", "magic"], "unknown --method 'magic'"),
+        (["demo", "--out", "{t}/good.py"], "exists and is not a folder"),
+        (["demo", "--seed", "-1"], "expected an integer >= 0"),
+        (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_errors_exit_2_with_one_line(
+    args: list[str], message: str, targets: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (targets / "schedule.json").write_text(json.dumps(cyclr.Triangular(0.1, 1, 5).to_dict()))
     synthetic_result(targets / "r.json")
     capsys.readouterr()
@@ -374,9 +509,11 @@ def test_user_error_names_the_line(targets: Path, capsys: pytest.CaptureFixture[
 
 
 def test_errors_in_a_fresh_process_have_no_traceback(targets: Path) -> None:
-    for args in (["find", f"{targets}/wrong_type.py:f"],
-                 ["plot", "triangular", "--base-lr", "1", "--max-lr", "0.1", "--step-size", "5"],
-                 ["suggest", str(targets / "missing.json")]):  # fmt: skip
+    for args in (
+        ["find", f"{targets}/wrong_type.py:f"],
+        ["plot", "triangular", "--base-lr", "1", "--max-lr", "0.1", "--step-size", "5"],
+        ["suggest", str(targets / "missing.json")],
+    ):
         proc = run_cli(*args)
         assert proc.returncode == 2, proc.stderr
         one_error_line(proc.stderr)
@@ -423,8 +560,10 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     assert rt_iters == sum(s["iterations"] for s in rt["sweeps"])
     assert rt_iters <= data["config"]["coarse_iters"] + data["config"]["range_test_iters"]
     assert 0 < rt["bounds"]["base_lr"] < rt["bounds"]["max_lr"] < rt["sweeps"][1]["end_lr"]
-    assert cyclr.RangeTestResult.load(out / "range_test.json").suggest().max_lr == (
-        rt["bounds"]["max_lr"])
+    assert (
+        cyclr.RangeTestResult.load(out / "range_test.json").suggest().max_lr
+        == (rt["bounds"]["max_lr"])
+    )
     assert (out / "range_test_coarse.json").is_file()
 
     ipe = data["task"]["iters_per_epoch"]
@@ -466,8 +605,16 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
 
 
 #: A demo small enough to run twice in a test (about 2 s).
-TINY = {"seed": 5, "cycles": 3, "step_epochs": 2, "one_cycle_epochs": 4, "coarse_iters": 50,
-        "range_test_iters": 100, "n_train": 1000, "eval_every": 10}  # fmt: skip
+TINY = {
+    "seed": 5,
+    "cycles": 3,
+    "step_epochs": 2,
+    "one_cycle_epochs": 4,
+    "coarse_iters": 50,
+    "range_test_iters": 100,
+    "n_train": 1000,
+    "eval_every": 10,
+}
 
 
 def test_demo_is_deterministic() -> None:
@@ -481,8 +628,9 @@ def test_demo_is_deterministic() -> None:
         from cyclr.demo import DemoConfig, run
         print(json.dumps(run(DemoConfig(**{kwargs!r}), out=None).to_dict()))
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV,
-                          timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     there = json.loads(proc.stdout)
     assert _without_wall_times(json.loads(json.dumps(here))) == _without_wall_times(there)
@@ -492,8 +640,9 @@ def test_demo_is_deterministic() -> None:
 def test_demo_exp_range_and_report_without_grid_claim(tmp_path: Path) -> None:
     from cyclr.demo import DemoConfig, run
 
-    result = run(DemoConfig(**{**TINY, "third_policy": "exp_range", "baseline_lr": 0.02}),
-                 out=tmp_path)  # fmt: skip
+    result = run(
+        DemoConfig(**{**TINY, "third_policy": "exp_range", "baseline_lr": 0.02}), out=tmp_path
+    )
     assert isinstance(result.runs[2].schedule, cyclr.ExpRange)
     assert result.runs[2].label == "exp_range CLR"
     summary = (tmp_path / "summary.md").read_text()
@@ -508,8 +657,10 @@ def test_demo_config_command_and_validation() -> None:
     assert DemoConfig().command() == "cyclr demo"
     assert DemoConfig.quick(seed=3).command() == "cyclr demo --quick --seed 3"
     assert DemoConfig(third_policy="exp_range").command() == "cyclr demo --third exp_range"
-    assert (DemoConfig.quick(baseline_lr=0.02, method="loss").command()
-            == "cyclr demo --quick --baseline-lr 0.02 --method loss")
+    assert (
+        DemoConfig.quick(baseline_lr=0.02, method="loss").command()
+        == "cyclr demo --quick --baseline-lr 0.02 --method loss"
+    )
     with pytest.raises(ValueError, match="cycles must be >= 3"):
         DemoConfig(cycles=2)
     with pytest.raises(ValueError, match="third_policy"):

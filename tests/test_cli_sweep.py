@@ -19,14 +19,26 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def sweep(tmp_path: Path, *args: str) -> tuple[int, str]:
-    return main(["sweep", TARGET, "--out", str(tmp_path), "--num-iter", "30", "--seed", "0",
-                 "--no-progress", *args]), str(tmp_path)  # fmt: skip
+    return main(
+        [
+            "sweep",
+            TARGET,
+            "--out",
+            str(tmp_path),
+            "--num-iter",
+            "30",
+            "--seed",
+            "0",
+            "--no-progress",
+            *args,
+        ]
+    ), str(tmp_path)
 
 
-def test_momentum_sweep_writes_json_and_png_and_prints_the_choice(tmp_path: Path,
-                                                                  capsys: Any) -> None:
-    code, _ = sweep(tmp_path, "--param", "momentum", "--values", "0.99,0.9", "--start-lr",
-                    "1e-4")  # fmt: skip
+def test_momentum_sweep_writes_json_and_png_and_prints_the_choice(
+    tmp_path: Path, capsys: Any
+) -> None:
+    code, _ = sweep(tmp_path, "--param", "momentum", "--values", "0.99,0.9", "--start-lr", "1e-4")
     out = capsys.readouterr().out
     assert code == 0, out
     s = cyclr.SweepResult.load(tmp_path / "sweep.json")
@@ -38,10 +50,12 @@ def test_momentum_sweep_writes_json_and_png_and_prints_the_choice(tmp_path: Path
     assert f"Wrote {tmp_path / 'sweep.json'}, {tmp_path / 'sweep.png'}." in out
 
 
-def test_weight_decay_reads_the_validation_loss_and_prints_json(tmp_path: Path,
-                                                                capsys: Any) -> None:
-    code, _ = sweep(tmp_path, "--param", "weight_decay", "--values", "1e-3,0", "--val-every",
-                    "3", "--json")  # fmt: skip
+def test_weight_decay_reads_the_validation_loss_and_prints_json(
+    tmp_path: Path, capsys: Any
+) -> None:
+    code, _ = sweep(
+        tmp_path, "--param", "weight_decay", "--values", "1e-3,0", "--val-every", "3", "--json"
+    )
     out = capsys.readouterr().out
     assert code == 0
     choice = json.loads(out)
@@ -50,28 +64,41 @@ def test_weight_decay_reads_the_validation_loss_and_prints_json(tmp_path: Path,
 
 
 def test_batch_size_rebuilds_the_dataloader(tmp_path: Path, capsys: Any) -> None:
-    code, _ = sweep(tmp_path, "--param", "batch_size", "--values", "50,25", "--budget",
-                    "samples", "--curve", "loss")  # fmt: skip
+    code, _ = sweep(
+        tmp_path,
+        "--param",
+        "batch_size",
+        "--values",
+        "50,25",
+        "--budget",
+        "samples",
+        "--curve",
+        "loss",
+    )
     assert code == 0, capsys.readouterr()
     s = cyclr.SweepResult.load(tmp_path / "sweep.json")
     assert s.config["num_iter"] == [30, 60]
     assert [r.config["batch_size"] for r in s.results] == [50, 25]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--values", "0.9,abc"], "--values: expected comma-separated numbers, got 'abc'"),
-    (["--values", ","], "--values: expected comma-separated numbers"),
-    (["--values", "0.9,1.5"], "values[1] must be in [0, 1) for param='momentum', got 1.5"),
-    (["--values", "0.9,0.9"], "values has duplicates: 0.9"),
-    (["--values", "0.9"], "values must hold at least 2 values"),
-    (["--param", "batch_size"], "values is required for param='batch_size'"),
-    (["--param", "batch_size", "--values", "50,2.5"], "expected comma-separated integers"),
-    (["--budget", "samples", "--values", "0.9,0.8"], "budget applies to param='batch_size'"),
-    (["--method", "nope"], "unknown --method 'nope'"),
-    (["--num-iter", "5"], "num_iter must be >= 10"),
-])  # fmt: skip
-def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: Any, args: list[str],
-                                         message: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--values", "0.9,abc"], "--values: expected comma-separated numbers, got 'abc'"),
+        (["--values", ","], "--values: expected comma-separated numbers"),
+        (["--values", "0.9,1.5"], "values[1] must be in [0, 1) for param='momentum', got 1.5"),
+        (["--values", "0.9,0.9"], "values has duplicates: 0.9"),
+        (["--values", "0.9"], "values must hold at least 2 values"),
+        (["--param", "batch_size"], "values is required for param='batch_size'"),
+        (["--param", "batch_size", "--values", "50,2.5"], "expected comma-separated integers"),
+        (["--budget", "samples", "--values", "0.9,0.8"], "budget applies to param='batch_size'"),
+        (["--method", "nope"], "unknown --method 'nope'"),
+        (["--num-iter", "5"], "num_iter must be >= 10"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: Any, args: list[str], message: str
+) -> None:
     code = main(["sweep", TARGET, "--out", str(tmp_path), "--no-progress", *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
@@ -84,7 +111,24 @@ def test_bad_targets_and_options_exit_2(tmp_path: Path, capsys: Any) -> None:
     assert main(["sweep", TARGET, "--param", "lr"]) == 2
     assert "invalid choice: 'lr'" in capsys.readouterr().err
     target = f"{ROOT / 'examples' / 'find_target.py'}:setup_with_dataclass"
-    assert main(["sweep", target, "--out", str(tmp_path), "--curve", "val_loss",
-                 "--num-iter", "12", "--no-progress", "--values", "0.9,0.5"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "sweep",
+                target,
+                "--out",
+                str(tmp_path),
+                "--curve",
+                "val_loss",
+                "--num-iter",
+                "12",
+                "--no-progress",
+                "--values",
+                "0.9,0.5",
+            ]
+        )
+        == 2
+    )
     assert "--curve val_loss: curve='val_loss' but a range test recorded no val loss" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )

@@ -5,8 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = {"torch", "matplotlib", "keras", "jax", "optax", "lightning", "pytorch_lightning",
-         "mnist1d"}  # fmt: skip
+HEAVY = {
+    "torch",
+    "matplotlib",
+    "keras",
+    "jax",
+    "optax",
+    "lightning",
+    "pytorch_lightning",
+    "mnist1d",
+}
 
 
 def test_core_and_lazy_packages_import_no_framework() -> None:

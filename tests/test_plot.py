@@ -40,14 +40,16 @@ def sweep(mode: str = "linear", n: int = 300, val: bool = True) -> cyclr.RangeTe
     if val:
         steps = np.arange(0, n, 10)
         kw = {"val_step": steps, "val_loss": loss[steps] + 0.1, "val_metric": acc[steps] - 0.02}
-    return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, metric=acc, mode=mode,
-                                 metric_name="accuracy", **kw)  # type: ignore[arg-type]
+    return cyclr.RangeTestResult(
+        lr=lr, loss=loss, smoothed_loss=loss, metric=acc, mode=mode, metric_name="accuracy", **kw
+    )  # type: ignore[arg-type]
 
 
 def test_import_does_not_import_matplotlib() -> None:
     code = "import sys, cyclr, cyclr.plot; print('matplotlib' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -66,8 +68,13 @@ def test_range_test_plot_with_bounds(mode: str, tmp_path: Path) -> None:
     ax = cyclr.plot.range_test(r, b)
     assert ax.get_xscale() == ("log" if mode == "exp" else "linear")
     labels = _legend(ax)
-    assert {"loss", "smoothed loss (EMA)", "validation loss", "accuracy (smoothed)",
-            "validation accuracy"} <= set(labels)  # fmt: skip
+    assert {
+        "loss",
+        "smoothed loss (EMA)",
+        "validation loss",
+        "accuracy (smoothed)",
+        "validation accuracy",
+    } <= set(labels)
     assert any(f"{b.base_lr:.3g}" in s and f"{b.max_lr:.3g}" in s for s in labels)
     assert any("curve read by 'auto'" in s for s in labels)
     text = _texts(ax)

@@ -221,8 +221,11 @@ def any_schedule(draw):
     base, top = draw(bounds())
     step = draw(step_sizes)
     down = draw(st.one_of(st.none(), step_sizes))
-    kind = draw(st.sampled_from(["tri", "tri2", "exp", "exp_amp", "one", "pt", "pt3", "fa",
-                                 "const", "chain", "mom"]))  # fmt: skip
+    kind = draw(
+        st.sampled_from(
+            ["tri", "tri2", "exp", "exp_amp", "one", "pt", "pt3", "fa", "const", "chain", "mom"]
+        )
+    )
     total = draw(st.integers(60, 5000))
     if kind == "tri":
         return cyclr.Triangular(base, top, step, down)

@@ -45,10 +45,22 @@ def ramp(
     kw: dict[str, object] = {}
     if val_every:
         steps = np.arange(0, n, val_every)
-        kw = {"val_step": steps, "val_metric": acc[steps] * 0 + (0.1 + 0.8 * up * (1 - down))[steps]
-              + rng.normal(0, noise / 3, len(steps)), "val_loss": loss[steps]}  # fmt: skip
-    return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=ema(loss), metric=acc,
-                                 mode=mode, metric_name="accuracy", **kw)  # type: ignore[arg-type]
+        kw = {
+            "val_step": steps,
+            "val_metric": acc[steps] * 0
+            + (0.1 + 0.8 * up * (1 - down))[steps]
+            + rng.normal(0, noise / 3, len(steps)),
+            "val_loss": loss[steps],
+        }
+    return cyclr.RangeTestResult(
+        lr=lr,
+        loss=loss,
+        smoothed_loss=ema(loss),
+        metric=acc,
+        mode=mode,
+        metric_name="accuracy",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def ema(x: np.ndarray, beta: float = 0.98) -> np.ndarray:
@@ -59,10 +71,12 @@ def ema(x: np.ndarray, beta: float = 0.98) -> np.ndarray:
     return np.asarray(out)
 
 
-def loss_only(lr: np.ndarray, loss: np.ndarray, mode: str = "exp", **kw: object
-              ) -> cyclr.RangeTestResult:  # fmt: skip
-    return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=kw.pop("smoothed", loss),
-                                 mode=mode, **kw)  # type: ignore[arg-type]
+def loss_only(
+    lr: np.ndarray, loss: np.ndarray, mode: str = "exp", **kw: object
+) -> cyclr.RangeTestResult:
+    return cyclr.RangeTestResult(
+        lr=lr, loss=loss, smoothed_loss=kw.pop("smoothed", loss), mode=mode, **kw
+    )  # type: ignore[arg-type]
 
 
 # -- the two-bound rules on known curves ---------------------------------------------------
@@ -121,8 +135,9 @@ def test_validation_metric_is_preferred_and_named() -> None:
 
 def test_lower_is_better_metric() -> None:
     r = ramp(seed=6)
-    err = cyclr.RangeTestResult(lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss,
-                                metric=1 - r.metric, mode="linear")  # fmt: skip
+    err = cyclr.RangeTestResult(
+        lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, metric=1 - r.metric, mode="linear"
+    )
     a, b = r.suggest("accuracy"), err.suggest("accuracy", maximize=False)
     assert (a.base_lr, a.max_lr) == (b.base_lr, b.max_lr)
 
@@ -149,8 +164,9 @@ def test_auto_says_when_the_readings_disagree() -> None:
     r = ramp(seed=9)
     lr = r.lr
     shifted = 0.1 + 0.8 * sigmoid((lr - 0.08) / 0.01) * (1 - sigmoid((lr - 0.15) / 0.01))
-    r2 = cyclr.RangeTestResult(lr=lr, loss=r.loss, smoothed_loss=r.smoothed_loss,
-                               metric=shifted, mode="linear")  # fmt: skip
+    r2 = cyclr.RangeTestResult(
+        lr=lr, loss=r.loss, smoothed_loss=r.smoothed_loss, metric=shifted, mode="linear"
+    )
     b = r2.suggest("auto")
     assert b.details["other"]["agree"] is False and "disagrees" in b.reason
 
@@ -158,8 +174,9 @@ def test_auto_says_when_the_readings_disagree() -> None:
 def test_auto_falls_back_to_the_loss_when_the_metric_is_flat() -> None:
     r = ramp(seed=10)
     flat = np.full(len(r), 0.5) + np.random.default_rng(0).normal(0, 0.01, len(r))
-    r2 = cyclr.RangeTestResult(lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss,
-                               metric=flat, mode="linear")  # fmt: skip
+    r2 = cyclr.RangeTestResult(
+        lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, metric=flat, mode="linear"
+    )
     b = r2.suggest()
     assert b.details["read_by"] == "loss" and "the metric gives no reading" in b.reason
 
@@ -179,17 +196,26 @@ ALL = ["auto", "accuracy", "loss", "steepest", "minimum", "valley", "slide"]
 def test_flat_curve(method: str) -> None:
     rng = np.random.default_rng(0)
     lr = np.geomspace(1e-6, 1, 200)
-    r = cyclr.RangeTestResult(lr=lr, loss=2.3 + rng.normal(0, 0.02, 200),
-                              smoothed_loss=np.full(200, 2.3),
-                              metric=0.1 + rng.normal(0, 0.03, 200), mode="exp")  # fmt: skip
+    r = cyclr.RangeTestResult(
+        lr=lr,
+        loss=2.3 + rng.normal(0, 0.02, 200),
+        smoothed_loss=np.full(200, 2.3),
+        metric=0.1 + rng.normal(0, 0.03, 200),
+        mode="exp",
+    )
     _expect("flat", r, method, "flat")
 
 
 @pytest.mark.parametrize("method", ALL)
 def test_too_short(method: str) -> None:
     lr = np.geomspace(1e-3, 1, 5)
-    r = cyclr.RangeTestResult(lr=lr, loss=[2.3, 2.2, 2.0, 1.5, 1.4], smoothed_loss=[2.3] * 5,
-                              metric=[0.1, 0.2, 0.3, 0.4, 0.5], mode="exp")  # fmt: skip
+    r = cyclr.RangeTestResult(
+        lr=lr,
+        loss=[2.3, 2.2, 2.0, 1.5, 1.4],
+        smoothed_loss=[2.3] * 5,
+        metric=[0.1, 0.2, 0.3, 0.4, 0.5],
+        mode="exp",
+    )
     _expect("too_short", r, method, "only 5 points")
 
 
@@ -197,8 +223,14 @@ def test_too_short(method: str) -> None:
 def test_diverged_at_once_nan(method: str) -> None:
     lr = np.geomspace(1e-3, 1, 50)
     loss = np.r_[[2.3, 2.5, 4.0], np.full(47, np.nan)]
-    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, metric=np.full(50, 0.1),
-                              mode="exp", stop_reason="non_finite_loss")  # fmt: skip
+    r = cyclr.RangeTestResult(
+        lr=lr,
+        loss=loss,
+        smoothed_loss=loss,
+        metric=np.full(50, 0.1),
+        mode="exp",
+        stop_reason="non_finite_loss",
+    )
     _expect("diverged_at_once", r, method, "diverged at once")
 
 
@@ -206,19 +238,22 @@ def test_diverged_at_once_nan(method: str) -> None:
 def test_diverged_at_once_rising_loss(method: str) -> None:
     lr = np.geomspace(1e-1, 10, 100)
     loss = 2.3 * np.exp(np.linspace(0, 3, 100))
-    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, metric=np.full(100, 0.1),
-                              mode="exp")  # fmt: skip
+    r = cyclr.RangeTestResult(
+        lr=lr, loss=loss, smoothed_loss=loss, metric=np.full(100, 0.1), mode="exp"
+    )
     _expect("diverged_at_once", r, method, "start_lr is already too large")
 
 
 @pytest.mark.parametrize("method", ALL)
 def test_all_nan(method: str) -> None:
     lr = np.geomspace(1e-3, 1, 20)
-    r = cyclr.RangeTestResult(lr=lr, loss=np.full(20, np.nan), smoothed_loss=np.full(20, np.nan),
-                              mode="exp")  # fmt: skip
+    r = cyclr.RangeTestResult(
+        lr=lr, loss=np.full(20, np.nan), smoothed_loss=np.full(20, np.nan), mode="exp"
+    )
     _expect("all_nan", r, method, "all NaN")
-    empty = cyclr.RangeTestResult(lr=[], loss=[], smoothed_loss=[], mode="exp",
-                                  stop_reason="non_finite_loss")  # fmt: skip
+    empty = cyclr.RangeTestResult(
+        lr=[], loss=[], smoothed_loss=[], mode="exp", stop_reason="non_finite_loss"
+    )
     _expect("all_nan", empty, method, "no finite loss")
 
 
@@ -297,8 +332,9 @@ def reference_valley(lrs: list[float], losses: list[float]) -> float:
     return lrs[span_start + int(third) + int(third / 2)]
 
 
-def reference_slide(lrs: list[float], losses: list[float], lr_diff: int = 15,
-                    thresh: float = 0.005) -> float:  # fmt: skip
+def reference_slide(
+    lrs: list[float], losses: list[float], lr_diff: int = 15, thresh: float = 0.005
+) -> float:
     grad = np.gradient(np.asarray(losses))
     r_idx, l_idx = -1, -1 - lr_diff
     found = lrs[l_idx]
@@ -338,8 +374,7 @@ def test_steepest_against_torch_lr_finder() -> None:
     lr, loss = tanh_valley(100)
     noisy = ema(loss + np.random.default_rng(0).normal(0, 0.05, 100))
     model = torch.nn.Linear(2, 2)
-    finder = lrf.LRFinder(model, torch.optim.SGD(model.parameters(), lr=0.1),
-                          torch.nn.MSELoss())  # fmt: skip
+    finder = lrf.LRFinder(model, torch.optim.SGD(model.parameters(), lr=0.1), torch.nn.MSELoss())
     finder.history = {"lr": list(lr), "loss": list(noisy)}
     fig, ax = plt.subplots()
     _, theirs = finder.plot(skip_start=10, skip_end=5, suggest_lr=True, ax=ax)
@@ -348,14 +383,16 @@ def test_steepest_against_torch_lr_finder() -> None:
 
 
 # -- properties ----------------------------------------------------------------------------
-curves = st.fixed_dictionaries({
-    "mode": st.sampled_from(["linear", "exp"]),
-    "n": st.integers(60, 400),
-    "seed": st.integers(0, 10_000),
-    "noise": st.floats(0.0, 0.08),
-    "center": st.floats(0.05, 0.3),
-    "fall": st.floats(0.4, 0.9),
-})  # fmt: skip
+curves = st.fixed_dictionaries(
+    {
+        "mode": st.sampled_from(["linear", "exp"]),
+        "n": st.integers(60, 400),
+        "seed": st.integers(0, 10_000),
+        "noise": st.floats(0.0, 0.08),
+        "center": st.floats(0.05, 0.3),
+        "fall": st.floats(0.4, 0.9),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -376,9 +413,13 @@ def test_bounds_are_ordered_and_inside_the_sweep(c: dict, method: str) -> None:
 @given(curves, st.floats(1e-3, 1e3), st.floats(-5.0, 5.0))
 def test_loss_rules_ignore_the_loss_scale(c: dict, scale: float, shift: float) -> None:
     r = ramp(c["mode"], c["n"], c["seed"], c["noise"], c["center"], fall=c["fall"])
-    s = cyclr.RangeTestResult(lr=r.lr, loss=r.loss * scale + shift,
-                              smoothed_loss=r.smoothed_loss * scale + shift, mode=r.mode,
-                              metric=r.metric)  # fmt: skip
+    s = cyclr.RangeTestResult(
+        lr=r.lr,
+        loss=r.loss * scale + shift,
+        smoothed_loss=r.smoothed_loss * scale + shift,
+        mode=r.mode,
+        metric=r.metric,
+    )
     for method in ("loss", "auto", "steepest", "minimum", "valley"):
         try:
             a = r.suggest(method)
@@ -395,8 +436,9 @@ def test_loss_rules_ignore_the_loss_scale(c: dict, scale: float, shift: float) -
 @given(curves, st.floats(0.1, 10.0))
 def test_accuracy_rule_ignores_the_metric_scale(c: dict, scale: float) -> None:
     r = ramp(c["mode"], c["n"], c["seed"], c["noise"], c["center"], fall=c["fall"])
-    s = cyclr.RangeTestResult(lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, mode=r.mode,
-                              metric=r.metric * scale)  # fmt: skip
+    s = cyclr.RangeTestResult(
+        lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, mode=r.mode, metric=r.metric * scale
+    )
     try:
         a = r.suggest("accuracy")
     except cyclr.SuggestionError:

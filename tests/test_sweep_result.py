@@ -17,8 +17,9 @@ LR = np.geomspace(1e-5, 10, 300)
 MOMENTA = (0.99, 0.97, 0.95, 0.9)
 
 
-def valley(shift: float = 0.0, floor: float = 0.3, noise: float = 0.05, seed: int = 0,
-           lr: np.ndarray = LR) -> np.ndarray:  # fmt: skip
+def valley(
+    shift: float = 0.0, floor: float = 0.3, noise: float = 0.05, seed: int = 0, lr: np.ndarray = LR
+) -> np.ndarray:
     """A range-test loss: falls from 2.3 to ``floor`` around 10**(shift - 2.5), blows up near
     10**(shift + 0.5); ``shift`` moves the whole curve along log10(LR)."""
     x = np.log10(lr) - shift
@@ -59,8 +60,10 @@ def test_a_clearly_lower_floor_beats_a_larger_stable_lr() -> None:
 def test_depth_tolerance_decides_between_a_slightly_lower_floor_and_a_larger_lr() -> None:
     """Floors 0.05 apart (2.5% of the drop), almost no noise: equally low by default, so the
     larger stable LR wins; with depth_tol=0 the lower floor wins."""
-    runs = [run(valley(shift=0.0, floor=0.25, noise=0.002, seed=1)),
-            run(valley(shift=0.5, floor=0.30, noise=0.002, seed=2))]  # fmt: skip
+    runs = [
+        run(valley(shift=0.0, floor=0.25, noise=0.002, seed=1)),
+        run(valley(shift=0.5, floor=0.30, noise=0.002, seed=2)),
+    ]
     s = cyclr.SweepResult("momentum", (0.95, 0.9), runs)
     assert s.suggest().value == 0.9
     assert s.suggest(depth_tol=0.0).value == 0.95
@@ -77,9 +80,14 @@ def test_curves_that_overlap_within_noise_have_no_clear_winner(seed: int) -> Non
 
 
 def test_false_clear_winners_are_rare_on_identical_noisy_curves() -> None:
-    clear = sum(cyclr.SweepResult("momentum", (0.9, 0.95),
-                                  [run(valley(seed=2 * s)), run(valley(seed=2 * s + 1))]
-                                  ).suggest().clear for s in range(40))  # fmt: skip
+    clear = sum(
+        cyclr.SweepResult(
+            "momentum", (0.9, 0.95), [run(valley(seed=2 * s)), run(valley(seed=2 * s + 1))]
+        )
+        .suggest()
+        .clear
+        for s in range(40)
+    )
     assert clear <= 2
 
 
@@ -87,6 +95,7 @@ def test_noise_is_read_where_the_curves_are_compared() -> None:
     """A loss that barely scatters on its flat start but scatters 0.1 near its floor: two such
     curves overlap within that noise, however quiet the start (a single noise level for the
     whole curve would call a clear winner here)."""
+
     def noisy(floor: float, seed: int) -> np.ndarray:
         y = valley(floor=floor, noise=0.0)
         scale = np.where(y < 2.0, 0.1, 0.002)
@@ -148,8 +157,10 @@ def test_a_validation_spike_marks_the_blow_up() -> None:
     head = [2.31] * 11 + [2.30, 2.27, 2.22, 2.08, 1.68, 0.83]
     steps = np.arange(0, 100, 5)
     lr = np.geomspace(1e-7, 10, 100)
-    runs = [run(np.full(100, 2.3), lr=lr, val_step=steps, val_loss=head + tail,
-                stop_reason="diverged") for tail in ([2.82, 1.5, 326.7], [2.84, 3.0, 424.0])]
+    runs = [
+        run(np.full(100, 2.3), lr=lr, val_step=steps, val_loss=head + tail, stop_reason="diverged")
+        for tail in ([2.82, 1.5, 326.7], [2.84, 3.0, 424.0])
+    ]
     s = cyclr.SweepResult("weight_decay", (1e-3, 0.0), runs).suggest()
     assert s.curve == "val_loss" and not s.clear
     assert s.reading(1e-3).floor == pytest.approx(s.reading(0.0).floor)
@@ -157,8 +168,10 @@ def test_a_validation_spike_marks_the_blow_up() -> None:
 
 def test_a_metric_is_read_higher_is_better() -> None:
     acc = {0.9: 0.9, 0.95: 0.6}
-    runs = [run(valley(seed=i), metric=1.0 - valley(floor=1 - a, noise=0.01, seed=50 + i) / 2.3)
-            for i, a in enumerate(acc.values())]  # fmt: skip
+    runs = [
+        run(valley(seed=i), metric=1.0 - valley(floor=1 - a, noise=0.01, seed=50 + i) / 2.3)
+        for i, a in enumerate(acc.values())
+    ]
     s = cyclr.SweepResult("momentum", tuple(acc), runs, {}).suggest("metric")
     assert s.curve == "metric" and s.value == 0.9
     assert s.reading(0.9).floor > s.reading(0.95).floor  # floor = the best (highest) accuracy
@@ -199,16 +212,23 @@ def test_load_refuses_other_files(tmp_path: Any) -> None:
         cyclr.SweepResult.load(p)
 
 
-@pytest.mark.parametrize("args, exc, match", [
-    (("momentum", (0.9, 0.8), "r1"), ValueError, "results has 1 entries but values has 2"),
-    (("momentum", (0.9, 0.8), "rr"), TypeError, "results must be a sequence"),
-    (("momentum", (0.9, 0.8), "x1"), TypeError, r"results\[0\] must be a cyclr.RangeTestResult"),
-    (("momentum", (0.9, 0.9), "r2"), ValueError, "duplicates"),
-    (("momentum", (), "r0"), ValueError, "values is empty"),
-    (("", (0.9,), "r1"), TypeError, "param must be a non-empty string"),
-    (("batch_size", (32, True), "r2"), TypeError, r"values\[1\] must be an integer"),
-    (("dropout", (0.1, math.inf), "r2"), ValueError, r"values\[1\] must be finite"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, exc, match",
+    [
+        (("momentum", (0.9, 0.8), "r1"), ValueError, "results has 1 entries but values has 2"),
+        (("momentum", (0.9, 0.8), "rr"), TypeError, "results must be a sequence"),
+        (
+            ("momentum", (0.9, 0.8), "x1"),
+            TypeError,
+            r"results\[0\] must be a cyclr.RangeTestResult",
+        ),
+        (("momentum", (0.9, 0.9), "r2"), ValueError, "duplicates"),
+        (("momentum", (), "r0"), ValueError, "values is empty"),
+        (("", (0.9,), "r1"), TypeError, "param must be a non-empty string"),
+        (("batch_size", (32, True), "r2"), TypeError, r"values\[1\] must be an integer"),
+        (("dropout", (0.1, math.inf), "r2"), ValueError, r"values\[1\] must be finite"),
+    ],
+)
 def test_bad_sweeps_are_refused(args: tuple, exc: type, match: str) -> None:
     param, values, kind = args
     r = run(valley())
@@ -217,15 +237,18 @@ def test_bad_sweeps_are_refused(args: tuple, exc: type, match: str) -> None:
         cyclr.SweepResult(param, values, results)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(curve="accuracy"), ValueError, "curve must be one of"),
-    (dict(curve="metric"), ValueError, "recorded no metric"),
-    (dict(curve="val_loss"), ValueError, "recorded no val loss"),
-    (dict(z=0), ValueError, "z must be > 0"),
-    (dict(depth_tol=2), ValueError, r"depth_tol must be in \[0, 1\]"),
-    (dict(smooth=0), ValueError, "smooth must be in"),
-    (dict(method="nope"), SuggestionError, "method must be one of"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(curve="accuracy"), ValueError, "curve must be one of"),
+        (dict(curve="metric"), ValueError, "recorded no metric"),
+        (dict(curve="val_loss"), ValueError, "recorded no val loss"),
+        (dict(z=0), ValueError, "z must be > 0"),
+        (dict(depth_tol=2), ValueError, r"depth_tol must be in \[0, 1\]"),
+        (dict(smooth=0), ValueError, "smooth must be in"),
+        (dict(method="nope"), SuggestionError, "method must be one of"),
+    ],
+)
 def test_bad_suggest_options(kwargs: dict, exc: type, match: str) -> None:
     with pytest.raises(exc, match=match):
         momentum_sweep().suggest(**kwargs)
@@ -255,8 +278,9 @@ def test_plot_marks_the_choice_or_the_leader() -> None:
 
     dead = np.full(LR.size, np.nan)
     dead[:2] = [2.3, 9.0]
-    s = cyclr.SweepResult("momentum", (0.999, 0.9), [run(dead, stop_reason="non_finite_loss"),
-                                                    run(valley())])  # fmt: skip
+    s = cyclr.SweepResult(
+        "momentum", (0.999, 0.9), [run(dead, stop_reason="non_finite_loss"), run(valley())]
+    )
     labels = [t.get_text() for t in cyclr.plot.sweep(s).get_legend().get_texts()]
     assert labels[0].startswith("momentum=0.999: it diverged at once")
 

@@ -38,49 +38,113 @@ examples:
 
 def add_parser(sub: Any) -> None:
     """Register ``sweep`` on the ``cyclr`` subparsers."""
-    p = sub.add_parser("sweep", help="range tests at several momentum / weight decay / batch "
-                       "size values", description="Run the LR range test at several values "
-                       "of one hyper-parameter and choose one (Smith 2018).",
-                       epilog=_EPILOG, formatter_class=cli._FORMATTER)  # fmt: skip
-    p.add_argument("target", metavar="TARGET",
-                   help="'path/to/file.py:function' or 'package.module:function'")
-    p.add_argument("--param", default="momentum",
-                   choices=("momentum", "beta1", "weight_decay", "batch_size"),
-                   help="the hyper-parameter to sweep (default: %(default)s)")
-    p.add_argument("--values", default=None, metavar="V1,V2,...",
-                   help="comma-separated values (default: 0.99,0.97,0.95,0.9 for momentum, "
-                   "1e-3,1e-4,1e-5,0 for weight decay)")  # fmt: skip
-    p.add_argument("--out", default="cyclr-sweep", metavar="DIR",
-                   help="folder for sweep.json and sweep.png (default: %(default)s)")
+    p = sub.add_parser(
+        "sweep",
+        help="range tests at several momentum / weight decay / batch size values",
+        description="Run the LR range test at several values "
+        "of one hyper-parameter and choose one (Smith 2018).",
+        epilog=_EPILOG,
+        formatter_class=cli._FORMATTER,
+    )
+    p.add_argument(
+        "target", metavar="TARGET", help="'path/to/file.py:function' or 'package.module:function'"
+    )
+    p.add_argument(
+        "--param",
+        default="momentum",
+        choices=("momentum", "beta1", "weight_decay", "batch_size"),
+        help="the hyper-parameter to sweep (default: %(default)s)",
+    )
+    p.add_argument(
+        "--values",
+        default=None,
+        metavar="V1,V2,...",
+        help="comma-separated values (default: 0.99,0.97,0.95,0.9 for momentum, "
+        "1e-3,1e-4,1e-5,0 for weight decay)",
+    )
+    p.add_argument(
+        "--out",
+        default="cyclr-sweep",
+        metavar="DIR",
+        help="folder for sweep.json and sweep.png (default: %(default)s)",
+    )
     g = p.add_argument_group("range test (each value)")
-    g.add_argument("--start-lr", type=cli._lr, default=None, metavar="LR",
-                   help="first LR (default: 1e-7 exp, 1e-3 linear)")
-    g.add_argument("--end-lr", type=cli._lr, default=None, metavar="LR",
-                   help="last LR (default: 10 exp, 1 linear)")
-    g.add_argument("--mode", choices=("exp", "linear"), default="exp",
-                   help="sweep shape (default: %(default)s)")
-    g.add_argument("--num-iter", type=cli._positive_int, default=100, metavar="N",
-                   help="optimizer updates per range test (default: %(default)s)")
-    g.add_argument("--budget", choices=("time", "samples", "updates"), default=None,
-                   help="batch size only: compare at equal wall time (default), samples or "
-                   "updates")  # fmt: skip
-    g.add_argument("--val-every", type=cli._positive_int, default=10, metavar="K",
-                   help="score the val_loader subset every K updates (default: %(default)s)")
-    g.add_argument("--val-batches", type=cli._positive_int, default=4, metavar="B",
-                   help="batches of val_loader in the held-out subset (default: %(default)s)")
-    g.add_argument("--diverge", type=cli._diverge, default=4.0, metavar="K",
-                   help="stop once the smoothed loss exceeds K x its best; 'none' never stops "
-                   "(default: %(default)s)")  # fmt: skip
+    g.add_argument(
+        "--start-lr",
+        type=cli._lr,
+        default=None,
+        metavar="LR",
+        help="first LR (default: 1e-7 exp, 1e-3 linear)",
+    )
+    g.add_argument(
+        "--end-lr",
+        type=cli._lr,
+        default=None,
+        metavar="LR",
+        help="last LR (default: 10 exp, 1 linear)",
+    )
+    g.add_argument(
+        "--mode",
+        choices=("exp", "linear"),
+        default="exp",
+        help="sweep shape (default: %(default)s)",
+    )
+    g.add_argument(
+        "--num-iter",
+        type=cli._positive_int,
+        default=100,
+        metavar="N",
+        help="optimizer updates per range test (default: %(default)s)",
+    )
+    g.add_argument(
+        "--budget",
+        choices=("time", "samples", "updates"),
+        default=None,
+        help="batch size only: compare at equal wall time (default), samples or updates",
+    )
+    g.add_argument(
+        "--val-every",
+        type=cli._positive_int,
+        default=10,
+        metavar="K",
+        help="score the val_loader subset every K updates (default: %(default)s)",
+    )
+    g.add_argument(
+        "--val-batches",
+        type=cli._positive_int,
+        default=4,
+        metavar="B",
+        help="batches of val_loader in the held-out subset (default: %(default)s)",
+    )
+    g.add_argument(
+        "--diverge",
+        type=cli._diverge,
+        default=4.0,
+        metavar="K",
+        help="stop once the smoothed loss exceeds K x its best; 'none' never stops "
+        "(default: %(default)s)",
+    )
     g.add_argument("--device", default=None, help="torch device for the batches")
-    g.add_argument("--seed", type=cli._nonneg_int, default=None,
-                   help="seed Python, numpy and torch for every range test")
+    g.add_argument(
+        "--seed",
+        type=cli._nonneg_int,
+        default=None,
+        help="seed Python, numpy and torch for every range test",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g = p.add_argument_group("choice")
-    g.add_argument("--curve", choices=("auto", "loss", "val_loss", "metric", "val_metric"),
-                   default="auto", help="the curve compared (default: val_loss when the "
-                   "target has a val_loader, else loss)")  # fmt: skip
-    g.add_argument("--method", default="auto", metavar="METHOD",
-                   help="rule for the chosen value's LR bounds (default: auto)")
+    g.add_argument(
+        "--curve",
+        choices=("auto", "loss", "val_loss", "metric", "val_metric"),
+        default="auto",
+        help="the curve compared (default: val_loss when the target has a val_loader, else loss)",
+    )
+    g.add_argument(
+        "--method",
+        default="auto",
+        metavar="METHOD",
+        help="rule for the chosen value's LR bounds (default: auto)",
+    )
     g.add_argument("--json", action="store_true", help="print the choice as JSON only")
     p.set_defaults(handler=run)
 
@@ -97,8 +161,9 @@ def _values(text: str | None, param: str) -> list[Any] | None:
             out.append(int(s) if param == "batch_size" else float(s))
         except ValueError:
             kind = "integers" if param == "batch_size" else "numbers"
-            raise cli.CLIError(f"--values: expected comma-separated {kind}, got {s!r} in "
-                               f"{text!r}") from None  # fmt: skip
+            raise cli.CLIError(
+                f"--values: expected comma-separated {kind}, got {s!r} in {text!r}"
+            ) from None
     return out
 
 
@@ -114,13 +179,21 @@ def run(args: argparse.Namespace) -> int:
     from cyclr.torch import sweep
 
     options: dict[str, Any] = {
-        "param": args.param, "values": values, "budget": args.budget,
-        "start_lr": args.start_lr, "end_lr": args.end_lr, "mode": args.mode,
-        "num_iter": args.num_iter, "val_loader": target.val_loader,
-        "val_every": args.val_every, "val_batches": args.val_batches, "diverge": args.diverge,
-        "device": args.device, "seed": args.seed,
+        "param": args.param,
+        "values": values,
+        "budget": args.budget,
+        "start_lr": args.start_lr,
+        "end_lr": args.end_lr,
+        "mode": args.mode,
+        "num_iter": args.num_iter,
+        "val_loader": target.val_loader,
+        "val_every": args.val_every,
+        "val_batches": args.val_batches,
+        "diverge": args.diverge,
+        "device": args.device,
+        "seed": args.seed,
         "progress": False if args.no_progress else None,
-    }  # fmt: skip
+    }
     start = time.perf_counter()
     result = cli._run_on_target("the sweep", sweep, target, **options)
     wall = time.perf_counter() - start
@@ -143,12 +216,22 @@ def run(args: argparse.Namespace) -> int:
     written = [json_path] + ([png] if drawn else [])
     name = result.label
     first = result.results[0]
-    cli._out(f"Sweep of {name}: {len(result)} range tests ({cli._sweep_text(first)}, "
-             f"{args.num_iter} updates each) in {wall:.1f} s; compared: the "
-             f"{choice.curve.replace('_', ' ')}.", "")  # fmt: skip
-    cli._out(f"  {name:>12}  {'floor':>8}  {'stable up to lr':>15}", *(
-        f"  {r.value:>12g}  {r.floor:>8.4g}  {r.stable_lr:>15.3g}" if r.ok
-        else f"  {r.value:>12g}  {'-':>8}  {r.note:>15}" for r in choice.readings), "")
+    cli._out(
+        f"Sweep of {name}: {len(result)} range tests ({cli._sweep_text(first)}, "
+        f"{args.num_iter} updates each) in {wall:.1f} s; compared: the "
+        f"{choice.curve.replace('_', ' ')}.",
+        "",
+    )
+    cli._out(
+        f"  {name:>12}  {'floor':>8}  {'stable up to lr':>15}",
+        *(
+            f"  {r.value:>12g}  {r.floor:>8.4g}  {r.stable_lr:>15.3g}"
+            if r.ok
+            else f"  {r.value:>12g}  {'-':>8}  {r.note:>15}"
+            for r in choice.readings
+        ),
+        "",
+    )
     if choice.clear:
         cli._out(f"Chosen: {name} = {choice.value:g}")
     else:
@@ -156,12 +239,16 @@ def run(args: argparse.Namespace) -> int:
     why = choice.reason.removeprefix("no clear winner: ")
     cli._out(*textwrap.wrap(f"Why: {why}.", 100))
     if choice.next_values:
-        cli._out(f"Next to try: {name} = {', '.join(f'{x:.3g}' for x in choice.next_values)} "
-                 "(the exponent of the best two bisected, Smith 2018 §4.4).")  # fmt: skip
+        cli._out(
+            f"Next to try: {name} = {', '.join(f'{x:.3g}' for x in choice.next_values)} "
+            "(the exponent of the best two bisected, Smith 2018 §4.4)."
+        )
     if choice.bounds is not None:
         which = "the choice" if choice.clear else "the leader"
-        cli._out("", f"LR bounds from the range test at {name} = {choice.leader:g} ({which}):",
-                 *cli.bounds_text(choice.bounds))  # fmt: skip
+        cli._out(
+            "",
+            f"LR bounds from the range test at {name} = {choice.leader:g} ({which}):",
+            *cli.bounds_text(choice.bounds),
+        )
     cli._out("", f"Wrote {', '.join(str(p) for p in written)}.")
     return 0
-

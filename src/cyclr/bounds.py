@@ -53,8 +53,12 @@ class Point:
     def from_dict(cls, data: Mapping[str, Any]) -> Point:
         """Inverse of :meth:`to_dict`."""
         value = data.get("value")
-        return cls(str(data["label"]), float(data["lr"]),
-                   math.nan if value is None else float(value), data.get("index"))  # fmt: skip
+        return cls(
+            str(data["label"]),
+            float(data["lr"]),
+            math.nan if value is None else float(value),
+            data.get("index"),
+        )
 
 
 def _num(x: float) -> float | None:
@@ -112,9 +116,7 @@ class Bounds:
         lrs = tuple(float(x) for x in self.curve_lr)
         vals = tuple(float(x) for x in self.curve_values)
         if len(lrs) != len(vals):
-            raise ValueError(
-                f"curve_lr has {len(lrs)} entries but curve_values has {len(vals)}"
-            )
+            raise ValueError(f"curve_lr has {len(lrs)} entries but curve_values has {len(vals)}")
         object.__setattr__(self, "curve_lr", lrs)
         object.__setattr__(self, "curve_values", vals)
         pts = tuple(self.points)
@@ -198,8 +200,9 @@ class Bounds:
             gamma = math.exp(-1.0 / (8 * step_size))
         return ExpRange(self.base_lr, self.max_lr, step_size, gamma, decay=decay)
 
-    def one_cycle(self, total_steps: int, *, div_factor: float | None = None,
-                  **kwargs: Any) -> OneCycle:  # fmt: skip
+    def one_cycle(
+        self, total_steps: int, *, div_factor: float | None = None, **kwargs: Any
+    ) -> OneCycle:
         """A 1cycle schedule (Smith 2018, §4.1) peaking at ``max_lr``.
 
         The cycle starts and ends at ``base_lr`` or at a tenth of ``max_lr``, whichever is lower:
@@ -250,8 +253,18 @@ class Bounds:
         """
         if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
             raise ValueError(f"not a cyclr Bounds (expected format {_FORMAT!r})")
-        known = {"format", "base_lr", "max_lr", "method", "reason", "curve", "curve_lr",
-                 "curve_values", "points", "details"}  # fmt: skip
+        known = {
+            "format",
+            "base_lr",
+            "max_lr",
+            "method",
+            "reason",
+            "curve",
+            "curve_lr",
+            "curve_values",
+            "points",
+            "details",
+        }
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown key(s) in Bounds data: {', '.join(unknown)}")
@@ -273,8 +286,10 @@ class Bounds:
         return self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
-        return (f"Bounds(base_lr={self.base_lr:.4g}, max_lr={self.max_lr:.4g}, "
-                f"method={self.method!r}, reason={self.reason!r})")  # fmt: skip
+        return (
+            f"Bounds(base_lr={self.base_lr:.4g}, max_lr={self.max_lr:.4g}, "
+            f"method={self.method!r}, reason={self.reason!r})"
+        )
 
 
 def _plain(value: Any) -> Any:

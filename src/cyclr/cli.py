@@ -261,99 +261,218 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_FORMATTER,
     )
     parser.add_argument("--version", action="version", version=f"cyclr {cyclr.__version__}")
-    parser.add_argument("--traceback", action="store_true",
-                        help="on an error in your code, show the full traceback")  # fmt: skip
+    parser.add_argument(
+        "--traceback", action="store_true", help="on an error in your code, show the full traceback"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     # demo
-    p = sub.add_parser("demo", help="range test, CLR and 1cycle end to end on MNIST-1D",
-                       description="Show cyclical learning rates and super-convergence end to "
-                       "end\non MNIST-1D (generated locally; nothing is downloaded).",
-                       epilog=_DEMO_EPILOG, formatter_class=_FORMATTER)  # fmt: skip
-    p.add_argument("--out", default="cyclr-report", metavar="DIR",
-                   help="report folder (default: %(default)s)")  # fmt: skip
-    p.add_argument("--seed", type=_nonneg_int, default=0,
-                   help="model init, batch order and range test (default: %(default)s)")
-    p.add_argument("--quick", action="store_true",
-                   help="smaller budgets: 4 CLR cycles instead of 10, 1cycle over 10 epochs")
-    p.add_argument("--third", choices=("triangular2", "exp_range"), default="triangular2",
-                   help="the third policy (default: %(default)s)")  # fmt: skip
-    p.add_argument("--baseline-lr", type=_lr, default=None, metavar="LR",
-                   help="the fixed LR of the baseline (default: 0.05, the best of a grid "
-                   "search on this task)")  # fmt: skip
-    p.add_argument("--method", default="auto", metavar="METHOD",
-                   help="rule that reads the bounds off the range test (default: auto)")
+    p = sub.add_parser(
+        "demo",
+        help="range test, CLR and 1cycle end to end on MNIST-1D",
+        description="Show cyclical learning rates and super-convergence end to "
+        "end\non MNIST-1D (generated locally; nothing is downloaded).",
+        epilog=_DEMO_EPILOG,
+        formatter_class=_FORMATTER,
+    )
+    p.add_argument(
+        "--out", default="cyclr-report", metavar="DIR", help="report folder (default: %(default)s)"
+    )
+    p.add_argument(
+        "--seed",
+        type=_nonneg_int,
+        default=0,
+        help="model init, batch order and range test (default: %(default)s)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller budgets: 4 CLR cycles instead of 10, 1cycle over 10 epochs",
+    )
+    p.add_argument(
+        "--third",
+        choices=("triangular2", "exp_range"),
+        default="triangular2",
+        help="the third policy (default: %(default)s)",
+    )
+    p.add_argument(
+        "--baseline-lr",
+        type=_lr,
+        default=None,
+        metavar="LR",
+        help="the fixed LR of the baseline (default: 0.05, the best of a grid search on this task)",
+    )
+    p.add_argument(
+        "--method",
+        default="auto",
+        metavar="METHOD",
+        help="rule that reads the bounds off the range test (default: auto)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_demo)
 
     # find
-    p = sub.add_parser("find", help="run the LR range test on your own model",
-                       description="Run the LR range test on your model and suggest CLR bounds.",
-                       epilog=_FIND_EPILOG, formatter_class=_FORMATTER)  # fmt: skip
-    p.add_argument("target", metavar="TARGET",
-                   help="'path/to/file.py:function' or 'package.module:function'")
-    p.add_argument("--out", default="cyclr-find", metavar="DIR",
-                   help="folder for range_test.json and range_test.png (default: %(default)s)")
+    p = sub.add_parser(
+        "find",
+        help="run the LR range test on your own model",
+        description="Run the LR range test on your model and suggest CLR bounds.",
+        epilog=_FIND_EPILOG,
+        formatter_class=_FORMATTER,
+    )
+    p.add_argument(
+        "target", metavar="TARGET", help="'path/to/file.py:function' or 'package.module:function'"
+    )
+    p.add_argument(
+        "--out",
+        default="cyclr-find",
+        metavar="DIR",
+        help="folder for range_test.json and range_test.png (default: %(default)s)",
+    )
     g = p.add_argument_group("range test")
-    g.add_argument("--start-lr", type=_lr, default=None, metavar="LR",
-                   help="first LR of a single sweep (default: 1e-7 exp, 1e-3 linear)")
-    g.add_argument("--end-lr", type=_lr, default=None, metavar="LR",
-                   help="last LR of a single sweep (default: 10 exp, 1 linear)")
-    g.add_argument("--mode", choices=("exp", "linear"), default=None,
-                   help="a single exponential or linear sweep (default: two sweeps, see below)")
-    g.add_argument("--num-iter", type=_positive_int, default=None, metavar="N",
-                   help="optimizer updates in the (linear) sweep (default: 400 for two sweeps, "
-                   "100 for one)")  # fmt: skip
-    g.add_argument("--coarse-iter", type=_positive_int, default=100, metavar="N",
-                   help="updates in the first, exponential sweep of two (default: %(default)s)")
-    g.add_argument("--metric", choices=("auto", "accuracy", "none"), default="auto",
-                   help="training metric to record (default: accuracy for classifiers)")
-    g.add_argument("--val-every", type=_positive_int, default=10, metavar="K",
-                   help="score the val_loader subset every K updates (default: %(default)s)")
-    g.add_argument("--val-batches", type=_positive_int, default=4, metavar="B",
-                   help="batches of val_loader in the held-out subset (default: %(default)s)")
-    g.add_argument("--smooth", type=_number, default=0.98, metavar="BETA",
-                   help="EMA factor of the smoothed loss (default: %(default)s)")
-    g.add_argument("--diverge", type=_diverge, default=4.0, metavar="K",
-                   help="stop once the smoothed loss exceeds K x its best; 'none' never "
-                   "stops (default: %(default)s)")  # fmt: skip
-    g.add_argument("--accumulation-steps", type=_positive_int, default=1, metavar="N",
-                   help="micro-batches per optimizer update (default: %(default)s)")
-    g.add_argument("--device", default=None,
-                   help="torch device for the batches (default: the model's)")
-    g.add_argument("--seed", type=_nonneg_int, default=None,
-                   help="seed Python, numpy and torch for the test")
+    g.add_argument(
+        "--start-lr",
+        type=_lr,
+        default=None,
+        metavar="LR",
+        help="first LR of a single sweep (default: 1e-7 exp, 1e-3 linear)",
+    )
+    g.add_argument(
+        "--end-lr",
+        type=_lr,
+        default=None,
+        metavar="LR",
+        help="last LR of a single sweep (default: 10 exp, 1 linear)",
+    )
+    g.add_argument(
+        "--mode",
+        choices=("exp", "linear"),
+        default=None,
+        help="a single exponential or linear sweep (default: two sweeps, see below)",
+    )
+    g.add_argument(
+        "--num-iter",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="optimizer updates in the (linear) sweep (default: 400 for two sweeps, 100 for one)",
+    )
+    g.add_argument(
+        "--coarse-iter",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="updates in the first, exponential sweep of two (default: %(default)s)",
+    )
+    g.add_argument(
+        "--metric",
+        choices=("auto", "accuracy", "none"),
+        default="auto",
+        help="training metric to record (default: accuracy for classifiers)",
+    )
+    g.add_argument(
+        "--val-every",
+        type=_positive_int,
+        default=10,
+        metavar="K",
+        help="score the val_loader subset every K updates (default: %(default)s)",
+    )
+    g.add_argument(
+        "--val-batches",
+        type=_positive_int,
+        default=4,
+        metavar="B",
+        help="batches of val_loader in the held-out subset (default: %(default)s)",
+    )
+    g.add_argument(
+        "--smooth",
+        type=_number,
+        default=0.98,
+        metavar="BETA",
+        help="EMA factor of the smoothed loss (default: %(default)s)",
+    )
+    g.add_argument(
+        "--diverge",
+        type=_diverge,
+        default=4.0,
+        metavar="K",
+        help="stop once the smoothed loss exceeds K x its best; 'none' never "
+        "stops (default: %(default)s)",
+    )
+    g.add_argument(
+        "--accumulation-steps",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="micro-batches per optimizer update (default: %(default)s)",
+    )
+    g.add_argument(
+        "--device", default=None, help="torch device for the batches (default: the model's)"
+    )
+    g.add_argument(
+        "--seed", type=_nonneg_int, default=None, help="seed Python, numpy and torch for the test"
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("suggestion")
-    g.add_argument("--method", default="auto", metavar="METHOD",
-                   help="auto, accuracy, loss, steepest, minimum, valley or slide "
-                   "(default: auto)")  # fmt: skip
-    g.add_argument("--iters-per-epoch", type=_positive_int, default=None, metavar="N",
-                   help="for the step size in the printed code (default: len(train_loader))")
+    g.add_argument(
+        "--method",
+        default="auto",
+        metavar="METHOD",
+        help="auto, accuracy, loss, steepest, minimum, valley or slide (default: auto)",
+    )
+    g.add_argument(
+        "--iters-per-epoch",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="for the step size in the printed code (default: len(train_loader))",
+    )
     p.set_defaults(handler=_cmd_find)
 
     # suggest
-    p = sub.add_parser("suggest", help="re-read CLR bounds from a saved range test (no torch)",
-                       description="Read CLR bounds from a saved range test, without torch.",
-                       epilog=_SUGGEST_EPILOG, formatter_class=_FORMATTER)  # fmt: skip
+    p = sub.add_parser(
+        "suggest",
+        help="re-read CLR bounds from a saved range test (no torch)",
+        description="Read CLR bounds from a saved range test, without torch.",
+        epilog=_SUGGEST_EPILOG,
+        formatter_class=_FORMATTER,
+    )
     p.add_argument("result", metavar="RESULT.json", help="a saved range test")
-    p.add_argument("--method", default="auto", metavar="METHOD",
-                   help="auto, accuracy, loss, steepest, minimum, valley, slide, or all "
-                   "(default: auto)")  # fmt: skip
-    p.add_argument("--iters-per-epoch", type=_positive_int, default=None, metavar="N",
-                   help="for the step size in the printed code")
+    p.add_argument(
+        "--method",
+        default="auto",
+        metavar="METHOD",
+        help="auto, accuracy, loss, steepest, minimum, valley, slide, or all (default: auto)",
+    )
+    p.add_argument(
+        "--iters-per-epoch",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="for the step size in the printed code",
+    )
     p.add_argument("--json", action="store_true", help="print the bounds as JSON only")
-    p.add_argument("--plot", default=None, metavar="PNG",
-                   help="also write the range-test plot with these bounds")
+    p.add_argument(
+        "--plot",
+        default=None,
+        metavar="PNG",
+        help="also write the range-test plot with these bounds",
+    )
     p.set_defaults(handler=_cmd_suggest)
 
     # plot
-    p = sub.add_parser("plot", help="preview a schedule in the terminal and as a PNG",
-                       description="Preview an LR schedule: key values and a sparkline in the "
-                       "terminal, and a PNG.", epilog=_PLOT_EPILOG,
-                       formatter_class=_FORMATTER)  # fmt: skip
-    p.add_argument("schedule", metavar="SCHEDULE",
-                   help=f"{', '.join(_POLICIES)}, or a JSON spec (file or inline)")
+    p = sub.add_parser(
+        "plot",
+        help="preview a schedule in the terminal and as a PNG",
+        description="Preview an LR schedule: key values and a sparkline in the "
+        "terminal, and a PNG.",
+        epilog=_PLOT_EPILOG,
+        formatter_class=_FORMATTER,
+    )
+    p.add_argument(
+        "schedule",
+        metavar="SCHEDULE",
+        help=f"{', '.join(_POLICIES)}, or a JSON spec (file or inline)",
+    )
     g = p.add_argument_group("schedule")
     for flag in _SCHEDULE_FLAGS:
         kind = _SCHEDULE_FLAGS[flag]
@@ -365,16 +484,38 @@ def build_parser() -> argparse.ArgumentParser:
             metavar = flag[2:].upper().replace("-", "_")
             g.add_argument(flag, type=kind, default=None, metavar=metavar)
     g = p.add_argument_group("preview")
-    g.add_argument("--steps", type=_positive_int, default=None, metavar="N",
-                   help="steps to preview (default: 3 cycles, or the 1cycle's total_steps)")
-    g.add_argument("--momentum", action="store_true",
-                   help="also show the inverse momentum schedule (0.95 -> 0.85 -> 0.95)")
-    g.add_argument("--base-momentum", type=_number, default=0.85, metavar="M",
-                   help="lowest momentum (default: %(default)s)")  # fmt: skip
-    g.add_argument("--max-momentum", type=_number, default=0.95, metavar="M",
-                   help="highest momentum (default: %(default)s)")  # fmt: skip
-    g.add_argument("--out", default="schedule.png", metavar="PNG",
-                   help="where to write the plot (default: %(default)s)")  # fmt: skip
+    g.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="steps to preview (default: 3 cycles, or the 1cycle's total_steps)",
+    )
+    g.add_argument(
+        "--momentum",
+        action="store_true",
+        help="also show the inverse momentum schedule (0.95 -> 0.85 -> 0.95)",
+    )
+    g.add_argument(
+        "--base-momentum",
+        type=_number,
+        default=0.85,
+        metavar="M",
+        help="lowest momentum (default: %(default)s)",
+    )
+    g.add_argument(
+        "--max-momentum",
+        type=_number,
+        default=0.95,
+        metavar="M",
+        help="highest momentum (default: %(default)s)",
+    )
+    g.add_argument(
+        "--out",
+        default="schedule.png",
+        metavar="PNG",
+        help="where to write the plot (default: %(default)s)",
+    )
     g.add_argument("--no-png", action="store_true", help="terminal preview only")
     g.add_argument("--json", action="store_true", help="also print the schedule's JSON spec")
     p.set_defaults(handler=_cmd_plot)
@@ -435,8 +576,9 @@ def _is_library(filename: str) -> bool:
     path = os.path.abspath(filename)
     if path.startswith(_CYCLR_DIR):
         return True
-    return any(part in path for part in ("site-packages", "dist-packages", f"{os.sep}lib{os.sep}"
-                                         f"python")) or filename.startswith("<frozen")  # fmt: skip
+    return any(
+        part in path for part in ("site-packages", "dist-packages", f"{os.sep}lib{os.sep}python")
+    ) or filename.startswith("<frozen")
 
 
 def _user_error(exc: BaseException, what: str) -> CLIError:
@@ -449,16 +591,16 @@ def _user_error(exc: BaseException, what: str) -> CLIError:
         where = f" at {_short_path(frame.filename)}:{frame.lineno} in {frame.name}"
     text = str(exc).strip().splitlines()
     message = f": {text[0]}" if text else ""
-    return CLIError(f"{what} raised {type(exc).__name__}{where}{message} "
-                    f"(rerun with --traceback for details)", exc)  # fmt: skip
+    return CLIError(
+        f"{what} raised {type(exc).__name__}{where}{message} (rerun with --traceback for details)",
+        exc,
+    )
 
 
 def _from_cyclr_validation(exc: BaseException) -> bool:
     """True when ``exc`` was raised by cyclr's own input checks (not inside the user's code)."""
     frames = _frames(exc.__traceback__)
-    return bool(frames) and all(
-        os.path.abspath(f.filename).startswith(_CYCLR_DIR) for f in frames
-    )
+    return bool(frames) and all(os.path.abspath(f.filename).startswith(_CYCLR_DIR) for f in frames)
 
 
 def _short_path(filename: str) -> str:
@@ -499,8 +641,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from cyclr.suggest import SuggestionError
 
     _check_method(args.method)
-    overrides: dict[str, Any] = {"seed": args.seed, "third_policy": args.third,
-                                 "method": args.method}  # fmt: skip
+    overrides: dict[str, Any] = {
+        "seed": args.seed,
+        "third_policy": args.third,
+        "method": args.method,
+    }
     if args.baseline_lr is not None:
         overrides["baseline_lr"] = args.baseline_lr
     try:
@@ -516,9 +661,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"cyclr: the range test gave no bounds: {exc}", file=sys.stderr)
         return EXIT_NO_SUGGESTION
     wall = time.perf_counter() - start
-    _out("", result.table(), "", *textwrap.wrap(result.footnote(), 100), "",
-         f"Report: {folder / 'summary.md'} (with accuracy.png, schedules.png, range_test.png, "
-         f"results.json); total {wall:.0f} s.")  # fmt: skip
+    _out(
+        "",
+        result.table(),
+        "",
+        *textwrap.wrap(result.footnote(), 100),
+        "",
+        f"Report: {folder / 'summary.md'} (with accuracy.png, schedules.png, range_test.png, "
+        f"results.json); total {wall:.0f} s.",
+    )
     return 0
 
 
@@ -531,8 +682,9 @@ def load_target(spec: str) -> Callable[[], Any]:
     """
     where, sep, name = spec.rpartition(":")
     if not sep or not where or not name or (len(where) == 1 and where.isalpha()):
-        raise CLIError(f"TARGET must be 'path/to/file.py:function' or "
-                       f"'package.module:function', got {spec!r}")  # fmt: skip
+        raise CLIError(
+            f"TARGET must be 'path/to/file.py:function' or 'package.module:function', got {spec!r}"
+        )
     if where.endswith(".py") or "/" in where or os.sep in where:
         module = _import_file(where)
     else:
@@ -590,8 +742,9 @@ def call_target(fn: Callable[[], Any], spec: str) -> FindTarget:
     try:
         inspect.signature(fn).bind()
     except TypeError:
-        raise CLIError(f"{spec} must be callable without arguments; its signature is "
-                       f"{inspect.signature(fn)}") from None  # fmt: skip
+        raise CLIError(
+            f"{spec} must be callable without arguments; its signature is {inspect.signature(fn)}"
+        ) from None
     except ValueError:  # no signature available (some builtins): just call it
         pass
     try:
@@ -619,17 +772,21 @@ def as_target(value: Any, spec: str = "the target") -> FindTarget:
     elif isinstance(value, Mapping):
         items = dict(value)
     else:
-        raise CLIError(f"{spec} returned {type(value).__name__}; expected a dict with the keys "
-                       f"{', '.join(_REQUIRED_KEYS)} (and optionally val_loader), or a "
-                       f"cyclr.cli.FindTarget")  # fmt: skip
+        raise CLIError(
+            f"{spec} returned {type(value).__name__}; expected a dict with the keys "
+            f"{', '.join(_REQUIRED_KEYS)} (and optionally val_loader), or a "
+            f"cyclr.cli.FindTarget"
+        )
     kind = "a dict" if isinstance(value, Mapping) else type(value).__name__
     missing = [k for k in _REQUIRED_KEYS if items.get(k) is None]
     if missing:
         raise CLIError(f"{spec} returned {kind} without {', '.join(map(repr, missing))}")
     unknown = sorted(set(map(str, items)) - set(_TARGET_KEYS))
     if unknown:
-        raise CLIError(f"{spec} returned unknown key(s) {', '.join(map(repr, unknown))}; "
-                       f"expected {', '.join(_TARGET_KEYS)}")  # fmt: skip
+        raise CLIError(
+            f"{spec} returned unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"expected {', '.join(_TARGET_KEYS)}"
+        )
     target = FindTarget(**items)
     _check_target_types(target, spec)
     return target
@@ -649,8 +806,9 @@ def _check_target_types(t: FindTarget, spec: str) -> None:
         raise bad("loss_fn", "a callable loss_fn(outputs, targets)", t.loss_fn)
     for key in ("train_loader", "val_loader"):
         loader = getattr(t, key)
-        if loader is not None and (isinstance(loader, (str, bytes, Mapping))
-                                   or not hasattr(loader, "__iter__")):  # fmt: skip
+        if loader is not None and (
+            isinstance(loader, (str, bytes, Mapping)) or not hasattr(loader, "__iter__")
+        ):
             raise bad(key, "an iterable of (inputs, targets) batches", loader)
     held = {id(p) for g in t.optimizer.param_groups for p in g["params"]}
     if not any(id(p) in held for p in t.model.parameters()):
@@ -668,46 +826,64 @@ def _cmd_find(args: argparse.Namespace) -> int:
 
     options: dict[str, Any] = {
         "metric": None if args.metric == "none" else args.metric,
-        "val_loader": target.val_loader, "val_every": args.val_every,
-        "val_batches": args.val_batches, "smooth": args.smooth, "diverge": args.diverge,
-        "accumulation_steps": args.accumulation_steps, "device": args.device,
-        "seed": args.seed, "progress": False if args.no_progress else None,
-    }  # fmt: skip
+        "val_loader": target.val_loader,
+        "val_every": args.val_every,
+        "val_batches": args.val_batches,
+        "smooth": args.smooth,
+        "diverge": args.diverge,
+        "accumulation_steps": args.accumulation_steps,
+        "device": args.device,
+        "seed": args.seed,
+        "progress": False if args.no_progress else None,
+    }
     single = any(x is not None for x in (args.start_lr, args.end_lr, args.mode))
     start = time.perf_counter()
     if single:
-        result = _range_test(target, start_lr=args.start_lr, end_lr=args.end_lr,
-                             mode=args.mode or "exp", num_iter=args.num_iter or 100,
-                             **options)  # fmt: skip
+        result = _range_test(
+            target,
+            start_lr=args.start_lr,
+            end_lr=args.end_lr,
+            mode=args.mode or "exp",
+            num_iter=args.num_iter or 100,
+            **options,
+        )
     else:
         coarse = _range_test(target, mode="exp", num_iter=args.coarse_iter, **options)
         coarse.save(folder / "range_test_coarse.json")
         try:
             start_lr, end_lr = linear_sweep_range(coarse)
         except SuggestionError as exc:
-            _out(f"Range test: {len(coarse)} updates ({_sweep_text(coarse)}); "
-                 f"{_stop_text(coarse)}.", f"Wrote {folder / 'range_test_coarse.json'}.")
+            _out(
+                f"Range test: {len(coarse)} updates ({_sweep_text(coarse)}); {_stop_text(coarse)}.",
+                f"Wrote {folder / 'range_test_coarse.json'}.",
+            )
             print(f"cyclr: no range for the linear sweep ({exc.kind}): {exc}", file=sys.stderr)
             return EXIT_NO_SUGGESTION
-        result = _range_test(target, mode="linear", start_lr=start_lr, end_lr=end_lr,
-                             num_iter=args.num_iter or 400, **options)  # fmt: skip
+        result = _range_test(
+            target,
+            mode="linear",
+            start_lr=start_lr,
+            end_lr=end_lr,
+            num_iter=args.num_iter or 400,
+            **options,
+        )
     wall = time.perf_counter() - start
 
     json_path = result.save(folder / "range_test.json")
     sweeps = "" if single else f"{len(coarse)} updates ({_sweep_text(coarse)}), then "
-    _out(f"Range test: {sweeps}{len(result)} updates ({_sweep_text(result)}) in {wall:.1f} s; "
-         f"{_stop_text(result)}.")  # fmt: skip
+    _out(
+        f"Range test: {sweeps}{len(result)} updates ({_sweep_text(result)}) in {wall:.1f} s; "
+        f"{_stop_text(result)}."
+    )
     ipe = args.iters_per_epoch or _len(target.train_loader)
     return _report_bounds(result, args.method, ipe, json_path, folder / "range_test.png")
 
 
-def _run_on_target(what: str, loop: Callable[..., _T], target: FindTarget,
-                   **options: Any) -> _T:  # fmt: skip
+def _run_on_target(what: str, loop: Callable[..., _T], target: FindTarget, **options: Any) -> _T:
     """``loop(model, optimizer, loss_fn, train_loader, **options)`` on the target; cyclr's own
     input errors and errors in the user's code become one line."""
     try:
-        return loop(target.model, target.optimizer, target.loss_fn, target.train_loader,
-                    **options)  # fmt: skip
+        return loop(target.model, target.optimizer, target.loss_fn, target.train_loader, **options)
     except (KeyboardInterrupt, SystemExit):
         raise
     except (TypeError, ValueError) as exc:
@@ -742,9 +918,11 @@ def _len(loader: Any) -> int | None:
 def _stop_text(result: cyclr.RangeTestResult) -> str:
     if result.stop_reason == "end":
         return "ran to the end"
-    text = {"diverged": "stopped early: the loss diverged",
-            "non_finite_loss": "stopped: the loss became NaN or infinite",
-            "data_exhausted": "stopped: the loader ran out of batches"}  # fmt: skip
+    text = {
+        "diverged": "stopped early: the loss diverged",
+        "non_finite_loss": "stopped: the loss became NaN or infinite",
+        "data_exhausted": "stopped: the loader ran out of batches",
+    }
     return text.get(result.stop_reason, f"stopped: {result.stop_reason}")
 
 
@@ -762,8 +940,13 @@ def _suggest(result: cyclr.RangeTestResult, method: str) -> cyclr.Bounds | None:
         return None
 
 
-def _report_bounds(result: cyclr.RangeTestResult, method: str, ipe: int | None,
-                   json_path: Path | None, png: Path | None) -> int:  # fmt: skip
+def _report_bounds(
+    result: cyclr.RangeTestResult,
+    method: str,
+    ipe: int | None,
+    json_path: Path | None,
+    png: Path | None,
+) -> int:
     bounds = _suggest(result, method)
     written = [json_path] if json_path is not None else []
     if png is not None and _plot_range_test(result, bounds, png):
@@ -778,8 +961,9 @@ def _report_bounds(result: cyclr.RangeTestResult, method: str, ipe: int | None,
     return 0
 
 
-def _plot_range_test(result: cyclr.RangeTestResult, bounds: cyclr.Bounds | None,
-                     path: Path) -> bool:  # fmt: skip
+def _plot_range_test(
+    result: cyclr.RangeTestResult, bounds: cyclr.Bounds | None, path: Path
+) -> bool:
     return _save_plot(path, lambda ax: cyclr.plot.range_test(result, bounds=bounds, ax=ax))
 
 
@@ -787,8 +971,10 @@ def _save_plot(path: Path, draw: Callable[[Any], object]) -> bool:
     """``draw(ax)`` on an 8x5 figure written to ``path``; ``False`` (and a note on stderr)
     without matplotlib."""
     if importlib.util.find_spec("matplotlib") is None:
-        print("cyclr: matplotlib is not installed; no plot (pip install 'cyclr[plot]')",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "cyclr: matplotlib is not installed; no plot (pip install 'cyclr[plot]')",
+            file=sys.stderr,
+        )
         return False
     from matplotlib.figure import Figure
 
@@ -805,10 +991,16 @@ def _save_plot(path: Path, draw: Callable[[Any], object]) -> bool:
 
 def bounds_text(bounds: cyclr.Bounds) -> list[str]:
     """The bounds and the reason, wrapped for the terminal."""
-    head = (f"Suggested bounds ({bounds.method} rule): base_lr = {bounds.base_lr:.4g}, "
-            f"max_lr = {bounds.max_lr:.4g}")  # fmt: skip
-    return [head, *textwrap.wrap(" ".join(bounds.reason.split()), 96, initial_indent="  ",
-                                 subsequent_indent="  ")]  # fmt: skip
+    head = (
+        f"Suggested bounds ({bounds.method} rule): base_lr = {bounds.base_lr:.4g}, "
+        f"max_lr = {bounds.max_lr:.4g}"
+    )
+    return [
+        head,
+        *textwrap.wrap(
+            " ".join(bounds.reason.split()), 96, initial_indent="  ", subsequent_indent="  "
+        ),
+    ]
 
 
 def scheduler_code(bounds: cyclr.Bounds, iters_per_epoch: int | None = None) -> str:
@@ -824,8 +1016,11 @@ def scheduler_code(bounds: cyclr.Bounds, iters_per_epoch: int | None = None) -> 
     from cyclr.bounds import STEP_EPOCHS
 
     lo, hi = f"{bounds.base_lr:.4g}", f"{bounds.max_lr:.4g}"
-    ipe = (f"iters_per_epoch = {iters_per_epoch}  # len(train_loader)" if iters_per_epoch
-           else "iters_per_epoch = len(train_loader)")  # fmt: skip
+    ipe = (
+        f"iters_per_epoch = {iters_per_epoch}  # len(train_loader)"
+        if iters_per_epoch
+        else "iters_per_epoch = len(train_loader)"
+    )
     cycle = 2 * STEP_EPOCHS
     head = ["import cyclr", "from cyclr.torch import CyclicScheduler", "", ipe]
     tri = [
@@ -849,8 +1044,17 @@ def scheduler_code(bounds: cyclr.Bounds, iters_per_epoch: int | None = None) -> 
         "scheduler = CyclicScheduler(optimizer, schedule, momentum=True)",
         "# Call scheduler.step() after every optimizer.step().",
     ]
-    return "\n".join(["Triangular CLR:", "", *_indent(head + tri), "",
-                      "1cycle (super-convergence):", "", *_indent(head + one)])  # fmt: skip
+    return "\n".join(
+        [
+            "Triangular CLR:",
+            "",
+            *_indent(head + tri),
+            "",
+            "1cycle (super-convergence):",
+            "",
+            *_indent(head + one),
+        ]
+    )
 
 
 def _indent(lines: list[str]) -> list[str]:
@@ -865,8 +1069,9 @@ def _load_result(path: str) -> cyclr.RangeTestResult:
     try:
         return cyclr.RangeTestResult.load(p)
     except (ValueError, TypeError, KeyError) as exc:
-        raise CLIError(f"{path} is not a cyclr range-test result: "
-                       f"{str(exc).splitlines()[0]}") from None  # fmt: skip
+        raise CLIError(
+            f"{path} is not a cyclr range-test result: {str(exc).splitlines()[0]}"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {path}: {exc}") from None
 
@@ -883,8 +1088,10 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         data = {k: v for k, v in bounds.to_dict().items() if k not in ("curve_lr", "curve_values")}
         _out(json.dumps(data, indent=1))
         return 0
-    _out(f"{args.result}: {len(result)} updates, {result.mode} sweep "
-         f"{_lr_span(result)}, {_stop_text(result)}.")  # fmt: skip
+    _out(
+        f"{args.result}: {len(result)} updates, {result.mode} sweep "
+        f"{_lr_span(result)}, {_stop_text(result)}."
+    )
     png = Path(args.plot) if args.plot else None
     return _report_bounds(result, args.method, args.iters_per_epoch, None, png)
 
@@ -903,8 +1110,14 @@ def _suggest_all(result: cyclr.RangeTestResult, as_json: bool) -> int:
         except SuggestionError as exc:
             rows.append({"method": method, "error": str(exc)})
             continue
-        rows.append({"method": method, "base_lr": b.base_lr, "max_lr": b.max_lr,
-                     "reason": " ".join(b.reason.split())})  # fmt: skip
+        rows.append(
+            {
+                "method": method,
+                "base_lr": b.base_lr,
+                "max_lr": b.max_lr,
+                "reason": " ".join(b.reason.split()),
+            }
+        )
     if as_json:
         _out(json.dumps(rows, indent=1))
     else:
@@ -919,25 +1132,49 @@ def _suggest_all(result: cyclr.RangeTestResult, as_json: bool) -> int:
 
 # -- cyclr plot ----------------------------------------------------------------------------------
 _POLICIES = ("triangular", "triangular2", "exp_range", "one_cycle", "constant")
-_ALIASES = {"1cycle": "one_cycle", "onecycle": "one_cycle", "exprange": "exp_range",
-            "exp-range": "exp_range", "one-cycle": "one_cycle"}  # fmt: skip
+_ALIASES = {
+    "1cycle": "one_cycle",
+    "onecycle": "one_cycle",
+    "exprange": "exp_range",
+    "exp-range": "exp_range",
+    "one-cycle": "one_cycle",
+}
 _SCHEDULE_FLAGS: dict[str, Any] = {
-    "--base-lr": _number, "--max-lr": _number, "--step-size": _positive_int,
-    "--step-size-down": _positive_int, "--gamma": _number, "--decay": ("bounds", "amplitude"),
-    "--total-steps": _positive_int, "--preset": ("smith", "pytorch", "fastai"),
-    "--div-factor": _number, "--final-div-factor": _number, "--pct-start": _number,
-    "--pct-annihilate": _number, "--anneal": ("linear", "cos"), "--three-phase": bool,
+    "--base-lr": _number,
+    "--max-lr": _number,
+    "--step-size": _positive_int,
+    "--step-size-down": _positive_int,
+    "--gamma": _number,
+    "--decay": ("bounds", "amplitude"),
+    "--total-steps": _positive_int,
+    "--preset": ("smith", "pytorch", "fastai"),
+    "--div-factor": _number,
+    "--final-div-factor": _number,
+    "--pct-start": _number,
+    "--pct-annihilate": _number,
+    "--anneal": ("linear", "cos"),
+    "--three-phase": bool,
     "--value": _number,
-}  # fmt: skip
+}
 _CYCLIC_KEYS = ("base_lr", "max_lr", "step_size", "step_size_down")
 _ALLOWED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (required, optional)
     "triangular": (("base_lr", "max_lr", "step_size"), ("step_size_down",)),
     "triangular2": (("base_lr", "max_lr", "step_size"), ("step_size_down",)),
     "exp_range": (("base_lr", "max_lr", "step_size", "gamma"), ("step_size_down", "decay")),
-    "one_cycle": (("max_lr", "total_steps"), ("preset", "div_factor", "final_div_factor",
-                  "pct_start", "pct_annihilate", "anneal", "three_phase")),
+    "one_cycle": (
+        ("max_lr", "total_steps"),
+        (
+            "preset",
+            "div_factor",
+            "final_div_factor",
+            "pct_start",
+            "pct_annihilate",
+            "anneal",
+            "three_phase",
+        ),
+    ),
     "constant": (("value",), ()),
-}  # fmt: skip
+}
 
 
 def _flag(key: str) -> str:
@@ -946,21 +1183,26 @@ def _flag(key: str) -> str:
 
 def schedule_from_args(args: argparse.Namespace) -> cyclr.Schedule:
     """Build the schedule named by ``args.schedule`` from the flags, or from a JSON spec."""
-    given = {f[2:].replace("-", "_"): getattr(args, f[2:].replace("-", "_"))
-             for f in _SCHEDULE_FLAGS}  # fmt: skip
+    given = {
+        f[2:].replace("-", "_"): getattr(args, f[2:].replace("-", "_")) for f in _SCHEDULE_FLAGS
+    }
     given = {k: val for k, val in given.items() if val is not None}
     name = _ALIASES.get(args.schedule.lower(), args.schedule.lower())
     if name not in _ALLOWED:
         if given:
-            raise CLIError(f"{', '.join(_flag(k) for k in given)} only apply to a policy name "
-                           f"({', '.join(_POLICIES)}), not to a JSON spec")  # fmt: skip
+            raise CLIError(
+                f"{', '.join(_flag(k) for k in given)} only apply to a policy name "
+                f"({', '.join(_POLICIES)}), not to a JSON spec"
+            )
         return _schedule_from_spec(args.schedule)
     required, optional = _ALLOWED[name]
     extra = [k for k in given if k not in required + optional]
     if extra:
         verb = "does" if len(extra) == 1 else "do"
-        raise CLIError(f"{', '.join(_flag(k) for k in extra)} {verb} not apply to {name} "
-                       f"(it takes {', '.join(_flag(k) for k in required + optional)})")
+        raise CLIError(
+            f"{', '.join(_flag(k) for k in extra)} {verb} not apply to {name} "
+            f"(it takes {', '.join(_flag(k) for k in required + optional)})"
+        )
     missing = [k for k in required if k not in given]
     if missing:
         raise CLIError(f"{name} needs {', '.join(_flag(k) for k in missing)}")
@@ -987,11 +1229,13 @@ def _build(name: str, p: dict[str, Any]) -> cyclr.Schedule:
         return cyclr.OneCycle.pytorch(**{rename.get(k, k): val for k, val in p.items()})
     if preset == "fastai":
         rename = {"max_lr": "lr_max", "div_factor": "div", "final_div_factor": "div_final"}
-        bad = sorted(set(p) - {"max_lr", "total_steps", "pct_start", "div_factor",
-                               "final_div_factor"})  # fmt: skip
+        bad = sorted(
+            set(p) - {"max_lr", "total_steps", "pct_start", "div_factor", "final_div_factor"}
+        )
         if bad:
-            raise ValueError(f"{', '.join(_flag(k) for k in bad)} do not apply to the fastai "
-                             f"preset")  # fmt: skip
+            raise ValueError(
+                f"{', '.join(_flag(k) for k in bad)} do not apply to the fastai preset"
+            )
         return cyclr.OneCycle.fastai(**{rename.get(k, k): val for k, val in p.items()})
     return cyclr.OneCycle(**p)
 
@@ -1005,8 +1249,10 @@ def _schedule_from_spec(text: str) -> cyclr.Schedule:
                 raise CLIError(f"no such file: {text}")
             close = difflib.get_close_matches(text.lower(), _POLICIES, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise CLIError(f"unknown schedule {text!r}; {hint}use one of {', '.join(_POLICIES)}, "
-                           f"or a JSON spec (a file or inline JSON)")  # fmt: skip
+            raise CLIError(
+                f"unknown schedule {text!r}; {hint}use one of {', '.join(_POLICIES)}, "
+                f"or a JSON spec (a file or inline JSON)"
+            )
         source = text
         try:
             text = path.read_text()
@@ -1081,9 +1327,11 @@ def _describe(name: str, schedule: cyclr.Schedule, steps: int) -> list[str]:
 
     y = schedule(np.arange(steps))
     i_max, i_min = int(np.argmax(y)), int(np.argmin(y))
-    lines = [f"  {name:<8} {sparkline(y)}",
-             f"  {'':<8} start {y[0]:.4g}, max {y[i_max]:.4g} at step {i_max}, "
-             f"min {y[i_min]:.4g} at step {i_min}, last {y[-1]:.4g}"]  # fmt: skip
+    lines = [
+        f"  {name:<8} {sparkline(y)}",
+        f"  {'':<8} start {y[0]:.4g}, max {y[i_max]:.4g} at step {i_max}, "
+        f"min {y[i_min]:.4g} at step {i_min}, last {y[-1]:.4g}",
+    ]
     return lines
 
 
@@ -1134,8 +1382,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_schedule_png(schedule: cyclr.Schedule, steps: int, momentum: cyclr.Schedule | None,
-                        path: Path, title: str) -> None:  # fmt: skip
+def _write_schedule_png(
+    schedule: cyclr.Schedule, steps: int, momentum: cyclr.Schedule | None, path: Path, title: str
+) -> None:
     _require("matplotlib", extra="plot")
     from matplotlib.figure import Figure
 

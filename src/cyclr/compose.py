@@ -105,5 +105,6 @@ class Chain(Schedule):
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Chain:
         """Chains the momentum companions of the parts."""
-        return Chain(tuple(p.momentum(base_momentum, max_momentum) for p in self.parts),
-                     self.lengths)  # fmt: skip
+        return Chain(
+            tuple(p.momentum(base_momentum, max_momentum) for p in self.parts), self.lengths
+        )

@@ -61,12 +61,22 @@ RANGE_TESTS = ("two_stage", "linear")
 #: Policies for the third run (the CLR paper's two decaying variants).
 THIRD_POLICIES = ("triangular2", "exp_range")
 #: Colours of the four policies, the same in every plot.
-COLORS = {"fixed": "#555555", "triangular": "#1f77b4", "triangular2": "#2ca02c",
-          "exp_range": "#2ca02c", "one_cycle": "#d62728"}  # fmt: skip
+COLORS = {
+    "fixed": "#555555",
+    "triangular": "#1f77b4",
+    "triangular2": "#2ca02c",
+    "exp_range": "#2ca02c",
+    "one_cycle": "#d62728",
+}
 #: The files a report folder holds.
-REPORT_FILES = ("summary.md", "results.json", "range_test.json", "range_test.png",
-                "schedules.png", "accuracy.png")  # fmt: skip
-
+REPORT_FILES = (
+    "summary.md",
+    "results.json",
+    "range_test.json",
+    "range_test.png",
+    "schedules.png",
+    "accuracy.png",
+)
 
 
 @dataclass(frozen=True)
@@ -156,8 +166,12 @@ class DemoConfig:
     def command(self) -> str:
         """The ``cyclr demo`` command line that reproduces this configuration (or, for settings
         the command line does not offer, the Python call)."""
-        given = {"seed": self.seed, "third_policy": self.third_policy,
-                 "baseline_lr": self.baseline_lr, "method": self.method}  # fmt: skip
+        given = {
+            "seed": self.seed,
+            "third_policy": self.third_policy,
+            "baseline_lr": self.baseline_lr,
+            "method": self.method,
+        }
         for quick in (False, True):
             if self != (DemoConfig.quick(**given) if quick else DemoConfig(**given)):
                 continue
@@ -272,30 +286,45 @@ class DemoResult:
     def choice_line(self) -> str:
         """One line: which bounds were chosen, and why."""
         b = self.bounds
-        return (f"Range test ({self.sweep_text()}): base_lr {b.base_lr:.3g}, max_lr "
-                f"{b.max_lr:.3g} ({b.method} rule). {_one_line(b.reason)}")  # fmt: skip
+        return (
+            f"Range test ({self.sweep_text()}): base_lr {b.base_lr:.3g}, max_lr "
+            f"{b.max_lr:.3g} ({b.method} rule). {_one_line(b.reason)}"
+        )
 
     def rows(self) -> list[list[str]]:
         """The table's cells, header first."""
         target = f"{100 * self.target:.1f}%"
-        rows = [["policy", "LR", "iterations", "final acc", f"iters to {target}", "speed-up*",
-                 "wall"]]  # fmt: skip
-        rows.append(["LR range test", _span(self.range_test), f"{self.range_test_iters:,}", "",
-                     "", "", f"{self.range_test_wall_s:.1f} s"])  # fmt: skip
+        rows = [
+            ["policy", "LR", "iterations", "final acc", f"iters to {target}", "speed-up*", "wall"]
+        ]
+        rows.append(
+            [
+                "LR range test",
+                _span(self.range_test),
+                f"{self.range_test_iters:,}",
+                "",
+                "",
+                "",
+                f"{self.range_test_wall_s:.1f} s",
+            ]
+        )
         for r in self.runs:
             final = "diverged" if r.diverged else f"{100 * r.final_acc:.1f}%"
             reach = "not reached" if r.iters_to_target is None else f"{r.iters_to_target:,}"
             speed = "–" if r.speedup is None else f"{r.speedup:.1f}x"
-            rows.append([r.label, r.lr_text, f"{r.iterations:,}", final, reach, speed,
-                         f"{r.wall_s:.1f} s"])  # fmt: skip
+            rows.append(
+                [r.label, r.lr_text, f"{r.iterations:,}", final, reach, speed, f"{r.wall_s:.1f} s"]
+            )
         return rows
 
     def footnote(self) -> str:
         """What the speed-up column means."""
-        text = (f"* speed-up = the fixed-LR run's iterations to its final accuracy "
-                f"({100 * self.target:.1f}%) / the policy's, where the CLR and 1cycle runs are "
-                f"also charged the {self.range_test_iters} iterations of the range test that "
-                f"chose their LRs. ")  # fmt: skip
+        text = (
+            f"* speed-up = the fixed-LR run's iterations to its final accuracy "
+            f"({100 * self.target:.1f}%) / the policy's, where the CLR and 1cycle runs are "
+            f"also charged the {self.range_test_iters} iterations of the range test that "
+            f"chose their LRs. "
+        )
         return f"{text}The fixed LR {self.config.baseline_lr:g} is {self.baseline_source()}."
 
     def baseline_source(self) -> str:
@@ -303,9 +332,11 @@ class DemoResult:
         if self.config.baseline_lr != DemoConfig().baseline_lr:
             return "given with --baseline-lr"
         grid = ", ".join(f"{x:g}" for x in BASELINE_GRID)
-        return (f"the best of a grid search over {grid} "
-                f"({len(BASELINE_GRID)} runs of 3,200 iterations per seed), whose cost is not "
-                f"counted")
+        return (
+            f"the best of a grid search over {grid} "
+            f"({len(BASELINE_GRID)} runs of 3,200 iterations per seed), whose cost is not "
+            f"counted"
+        )
 
     def table(self) -> str:
         """A plain-text table for the terminal."""
@@ -322,8 +353,10 @@ class DemoResult:
     def markdown_table(self) -> str:
         """The table in Markdown."""
         rows = self.rows()
-        lines = ["| " + " | ".join(rows[0]) + " |",
-                 "|" + "|".join(["---"] + ["---:"] * (len(rows[0]) - 1)) + "|"]  # fmt: skip
+        lines = [
+            "| " + " | ".join(rows[0]) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(rows[0]) - 1)) + "|",
+        ]
         lines += ["| " + " | ".join(c or " " for c in row) + " |" for row in rows[1:]]
         return "\n".join(lines)
 
@@ -347,12 +380,23 @@ class DemoResult:
             "range_test": {
                 "iterations": self.range_test_iters,
                 "kind": c.range_test,
-                "sweeps": [{"mode": r.mode, "start_lr": r.config.get("start_lr"),
-                            "end_lr": r.config.get("end_lr"), "iterations": len(r),
-                            "stop_reason": r.stop_reason} for r in self.range_tests],
+                "sweeps": [
+                    {
+                        "mode": r.mode,
+                        "start_lr": r.config.get("start_lr"),
+                        "end_lr": r.config.get("end_lr"),
+                        "iterations": len(r),
+                        "stop_reason": r.stop_reason,
+                    }
+                    for r in self.range_tests
+                ],
                 "wall_s": round(self.range_test_wall_s, 3),
-                "bounds": {"base_lr": self.bounds.base_lr, "max_lr": self.bounds.max_lr,
-                           "method": self.bounds.method, "reason": self.bounds.reason},
+                "bounds": {
+                    "base_lr": self.bounds.base_lr,
+                    "max_lr": self.bounds.max_lr,
+                    "method": self.bounds.method,
+                    "reason": self.bounds.reason,
+                },
             },
             "baseline": {
                 "lr": c.baseline_lr,
@@ -420,8 +464,10 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
     data = mnist1d.load(n_train=c.n_train)
     n_train, n_test = len(data.x_train), len(data.x_test)
     ipe = max(1, n_train // c.batch_size)
-    say(f"MNIST-1D ({n_train} train / {n_test} test sequences), 1D CNN, SGD momentum "
-        f"{c.momentum:g}, batch {c.batch_size} ({ipe} iterations per epoch), seed {c.seed}")
+    say(
+        f"MNIST-1D ({n_train} train / {n_test} test sequences), 1D CNN, SGD momentum "
+        f"{c.momentum:g}, batch {c.batch_size} ({ipe} iterations per epoch), seed {c.seed}"
+    )
 
     # 1. The range test, and the bounds read from it.
     model = mnist1d.cnn(c.seed)
@@ -429,8 +475,15 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
     loss_fn = nn.CrossEntropyLoss()
 
     def sweep(**kw: Any) -> RangeTestResult:
-        return range_test(model, opt, loss_fn, mnist1d.loader(data, c.batch_size, c.seed),
-                          seed=c.seed, progress=progress, **kw)  # fmt: skip
+        return range_test(
+            model,
+            opt,
+            loss_fn,
+            mnist1d.loader(data, c.batch_size, c.seed),
+            seed=c.seed,
+            progress=progress,
+            **kw,
+        )
 
     t0 = time.perf_counter()
     tests = []
@@ -439,8 +492,9 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
         start_lr, end_lr = linear_sweep_range(tests[0])
     else:
         start_lr, end_lr = c.range_start_lr, c.range_end_lr
-    tests.append(sweep(mode="linear", start_lr=start_lr, end_lr=end_lr,
-                       num_iter=c.range_test_iters))  # fmt: skip
+    tests.append(
+        sweep(mode="linear", start_lr=start_lr, end_lr=end_lr, num_iter=c.range_test_iters)
+    )
     rt_wall = time.perf_counter() - t0
     bounds = tests[-1].suggest(c.method)
 
@@ -454,13 +508,13 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
     third_label = {"triangular2": "triangular2 CLR", "exp_range": "exp_range CLR"}
     runs = [
         PolicyRun("fixed", "fixed LR", fixed, hold, budget, False),
-        PolicyRun("triangular", "triangular CLR", bounds.triangular(step_size=step), hold,
-                  budget, True),
+        PolicyRun(
+            "triangular", "triangular CLR", bounds.triangular(step_size=step), hold, budget, True
+        ),
         PolicyRun(c.third_policy, third_label[c.third_policy], third, hold, budget, True),
         PolicyRun("one_cycle", "1cycle + momentum", one, one.momentum(), one.total_steps, True),
     ]
-    result = DemoResult(c, tests, bounds, rt_wall, runs, n_train, n_test, ipe,
-                        versions=_versions())  # fmt: skip
+    result = DemoResult(c, tests, bounds, rt_wall, runs, n_train, n_test, ipe, versions=_versions())
     say(result.choice_line())
 
     trained = []
@@ -469,13 +523,22 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
         opt = torch.optim.SGD(model.parameters(), lr=r.schedule(0), momentum=c.momentum)
         sched = None
         if r.key != "fixed":
-            sched = CyclicScheduler(opt, r.schedule,
-                                    momentum=r.momentum if r.key == "one_cycle" else None)
+            sched = CyclicScheduler(
+                opt, r.schedule, momentum=r.momentum if r.key == "one_cycle" else None
+            )
         bar = _bar(r.iterations, r.label, progress)
         try:
-            tr = mnist1d.train(model, opt, data, r.iterations, scheduler=sched,
-                               batch_size=c.batch_size, eval_every=c.eval_every, seed=c.seed,
-                               on_step=None if bar is None else (lambda it, b=bar: b.update()))
+            tr = mnist1d.train(
+                model,
+                opt,
+                data,
+                r.iterations,
+                scheduler=sched,
+                batch_size=c.batch_size,
+                eval_every=c.eval_every,
+                seed=c.seed,
+                on_step=None if bar is None else (lambda it, b=bar: b.update()),
+            )
         finally:
             if bar is not None:
                 bar.close()
@@ -502,8 +565,9 @@ def _bar(total: int, desc: str, enabled: bool) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=f"{desc:<17}", unit="it", leave=False, file=sys.stderr,
-                dynamic_ncols=True)  # fmt: skip
+    return tqdm(
+        total=total, desc=f"{desc:<17}", unit="it", leave=False, file=sys.stderr, dynamic_ncols=True
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -592,14 +656,15 @@ wall times is the same on every run with the same seed).
 
 def _range_test_text(result: DemoResult) -> str:
     fine = result.range_test
-    linear = (f"the LR rising linearly over {len(fine)} iterations, {_span(fine)} "
-              f"(Smith 2015, §3.3)")  # fmt: skip
+    linear = f"the LR rising linearly over {len(fine)} iterations, {_span(fine)} (Smith 2015, §3.3)"
     if len(result.range_tests) == 1:
         return f"One sweep with {linear}."
     coarse = result.range_tests[0]
-    return (f"Two sweeps, as `cyclr find` and `cyclr.torch.auto_schedule` do: a "
-            f"{len(coarse)}-iteration exponential sweep finds where the loss blows up, then "
-            f"{linear}, up to that LR.")
+    return (
+        f"Two sweeps, as `cyclr find` and `cyclr.torch.auto_schedule` do: a "
+        f"{len(coarse)}-iteration exponential sweep finds where the loss blows up, then "
+        f"{linear}, up to that LR."
+    )
 
 
 def _figure(width: float, height: float) -> Any:
@@ -614,8 +679,10 @@ def _plot_range_test(result: DemoResult, path: Path) -> None:
     fig = _figure(8, 5)
     ax = fig.add_subplot()
     cyclr.plot.range_test(result.range_test, bounds=result.bounds, ax=ax)
-    ax.set_title(f"LR range test: base_lr {result.bounds.base_lr:.3g}, "
-                 f"max_lr {result.bounds.max_lr:.3g} ({result.bounds.method} rule)")  # fmt: skip
+    ax.set_title(
+        f"LR range test: base_lr {result.bounds.base_lr:.3g}, "
+        f"max_lr {result.bounds.max_lr:.3g} ({result.bounds.method} rule)"
+    )
     fig.savefig(path)
 
 
@@ -631,8 +698,7 @@ def _plot_schedules(result: DemoResult, path: Path) -> None:
     axes = fig.subplots(len(runs), 1, sharex=True)
     for ax, r in zip(axes, runs):
         title = f"{r.label}: LR {r.lr_text}, {r.iterations:,} iterations"
-        cyclr.plot.schedule(r.schedule, r.iterations + 1, momentum=r.momentum, ax=ax,
-                            title=title)  # fmt: skip
+        cyclr.plot.schedule(r.schedule, r.iterations + 1, momentum=r.momentum, ax=ax, title=title)
         ax.title.set_color(COLORS[r.key])
         ax.title.set_fontsize(10)
         ax.set_xlim(0, steps)
@@ -659,11 +725,23 @@ def _plot_accuracy(result: DemoResult, path: Path) -> None:
         ax.plot(r.iters, r.test_acc, color=COLORS[r.key], lw=1.8, label=label)
         if r.iters_to_target is not None:
             i = r.iters.index(r.iters_to_target)
-            ax.plot(r.iters_to_target, r.test_acc[i], "o", color=COLORS[r.key], ms=7,
-                    mec="white", zorder=5)  # fmt: skip
+            ax.plot(
+                r.iters_to_target,
+                r.test_acc[i],
+                "o",
+                color=COLORS[r.key],
+                ms=7,
+                mec="white",
+                zorder=5,
+            )
     if math.isfinite(target):
-        ax.axhline(target, color="black", ls="--", lw=1,
-                   label=f"target: fixed-LR final accuracy {100 * target:.1f}%")  # fmt: skip
+        ax.axhline(
+            target,
+            color="black",
+            ls="--",
+            lw=1,
+            label=f"target: fixed-LR final accuracy {100 * target:.1f}%",
+        )
     finals = [a for r in result.runs for a in r.test_acc if math.isfinite(a)]
     low = min(0.8, target - 0.1) if math.isfinite(target) else 0.0
     ax.set_ylim(max(0.0, low), min(1.0, max(finals, default=1.0) + 0.02))
@@ -672,7 +750,6 @@ def _plot_accuracy(result: DemoResult, path: Path) -> None:
     ax.set_ylabel("test accuracy")
     ax.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f}%")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9, title="policy (LR): final accuracy",
-              title_fontsize=9)  # fmt: skip
+    ax.legend(loc="lower right", fontsize=9, title="policy (LR): final accuracy", title_fontsize=9)
     ax.set_title("Test accuracy (dots: first time at the fixed-LR final accuracy)")
     fig.savefig(path)

@@ -72,5 +72,9 @@ class SmoothedLoss:
 
     def diverged(self, i: int) -> bool:
         """Whether the smoothed loss at update ``i`` has blown up (see the class docstring)."""
-        return (self.diverge is not None and i >= DIVERGE_WARMUP and self.best > 0
-                and self.last > self.diverge * self.best)  # fmt: skip
+        return (
+            self.diverge is not None
+            and i >= DIVERGE_WARMUP
+            and self.best > 0
+            and self.last > self.diverge * self.best
+        )

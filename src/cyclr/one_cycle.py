@@ -212,10 +212,16 @@ class OneCycle(Schedule):
             [0.004, 0.1, 4e-07]
         """
         return cls(
-            max_lr, total_steps, div_factor=div_factor, final_div_factor=final_div_factor,
-            pct_start=pct_start, pct_annihilate=0.0, anneal=anneal_strategy,
-            three_phase=three_phase, preset="pytorch",
-        )  # fmt: skip
+            max_lr,
+            total_steps,
+            div_factor=div_factor,
+            final_div_factor=final_div_factor,
+            pct_start=pct_start,
+            pct_annihilate=0.0,
+            anneal=anneal_strategy,
+            three_phase=three_phase,
+            preset="pytorch",
+        )
 
     @classmethod
     def fastai(
@@ -231,9 +237,15 @@ class OneCycle(Schedule):
         Pair it with ``.momentum(0.85, 0.95)`` for fastai's ``moms=(0.95, 0.85, 0.95)``.
         """
         return cls(
-            lr_max, total_steps, div_factor=div, final_div_factor=div_final,
-            pct_start=pct_start, pct_annihilate=0.0, anneal="cos", preset="fastai",
-        )  # fmt: skip
+            lr_max,
+            total_steps,
+            div_factor=div,
+            final_div_factor=div_final,
+            pct_start=pct_start,
+            pct_annihilate=0.0,
+            anneal="cos",
+            preset="fastai",
+        )
 
     @property
     def knots(self) -> tuple[float, ...]:

@@ -111,8 +111,15 @@ def range_test(
     (h_s,) = ax.plot(lr, smoothed, color=_LOSS, lw=2.0, label="smoothed loss (EMA)")
     handles += [h_raw, h_s]
     if result.val_step is not None and result.val_loss is not None:
-        (h,) = ax.plot(lr[result.val_step], result.val_loss, "s-", color=_VAL_LOSS, ms=3.5,
-                       lw=1.0, label="validation loss")  # fmt: skip
+        (h,) = ax.plot(
+            lr[result.val_step],
+            result.val_loss,
+            "s-",
+            color=_VAL_LOSS,
+            ms=3.5,
+            lw=1.0,
+            label="validation loss",
+        )
         handles.append(h)
     if result.mode == "exp":
         ax.set_xscale("log")
@@ -140,8 +147,15 @@ def range_test(
             (h,) = mx.plot(lr, fit, color=_METRIC, lw=1.6, label=f"{name} (smoothed)")
             handles.append(h)
         if has_val_metric and result.val_step is not None:
-            (h,) = mx.plot(lr[result.val_step], result.val_metric, "o-", color=_VAL_METRIC,
-                           ms=3.5, lw=1.0, label=f"validation {name}")  # fmt: skip
+            (h,) = mx.plot(
+                lr[result.val_step],
+                result.val_metric,
+                "o-",
+                color=_VAL_METRIC,
+                ms=3.5,
+                lw=1.0,
+                label=f"validation {name}",
+            )
             handles.append(h)
         mx.set_ylabel(name, color=_METRIC)
         mx.tick_params(axis="y", colors=_METRIC)
@@ -157,8 +171,14 @@ def range_test(
             if read_by and read_by != bounds.method:
                 title += f" (read from the {read_by})"
     ax.set_title(title, fontsize=11)
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4,
-              fontsize=8, frameon=False)  # fmt: skip
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
     ax.cyclr_metric_ax = mx  # type: ignore[union-attr]
     return ax
 
@@ -179,30 +199,61 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
     on_metric = bounds.curve in ("metric", "val_metric") and mx is not None
     target = mx if on_metric else ax
     if bounds.curve_lr and bounds.curve in ("metric", "val_metric", "loss"):
-        (h,) = target.plot(bounds.curve_lr, bounds.curve_values, "--", color="black", lw=1.2,
-                           alpha=0.8, label=f"curve read by '{bounds.method}'")  # fmt: skip
+        (h,) = target.plot(
+            bounds.curve_lr,
+            bounds.curve_values,
+            "--",
+            color="black",
+            lw=1.2,
+            alpha=0.8,
+            label=f"curve read by '{bounds.method}'",
+        )
         handles.append(h)
-    span = ax.axvspan(bounds.base_lr, bounds.max_lr, color=_RANGE, alpha=0.18, lw=0,
-                      label=f"suggested range {_fmt(bounds.base_lr)} - "
-                            f"{_fmt(bounds.max_lr)}")  # fmt: skip
+    span = ax.axvspan(
+        bounds.base_lr,
+        bounds.max_lr,
+        color=_RANGE,
+        alpha=0.18,
+        lw=0,
+        label=f"suggested range {_fmt(bounds.base_lr)} - {_fmt(bounds.max_lr)}",
+    )
     handles.append(span)
     blend = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
     ha = "right" if _x_fraction(ax, bounds.max_lr) > 0.75 else "left"
     for label, lr, y in (("max_lr", bounds.max_lr, 0.97), ("base_lr", bounds.base_lr, 0.89)):
         ax.axvline(lr, color=_RANGE, lw=1.5, ls="-")
-        ax.text(lr, y, f" {label} = {_fmt(lr)} ", transform=blend, ha=ha, va="top",
-                fontsize=9, color="black",
-                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": _RANGE,
-                      "alpha": 0.9})  # fmt: skip
+        ax.text(
+            lr,
+            y,
+            f" {label} = {_fmt(lr)} ",
+            transform=blend,
+            ha=ha,
+            va="top",
+            fontsize=9,
+            color="black",
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": _RANGE, "alpha": 0.9},
+        )
     for p in bounds.points:
         if not np.isfinite(p.value):
             continue
         marker = {"base_lr": "v", "max_lr": "^"}.get(p.label, "o")
-        target.plot([p.lr], [p.value], marker, color="black" if p.label in ("base_lr", "max_lr")
-                    else "tab:red", ms=7, zorder=5)  # fmt: skip
+        target.plot(
+            [p.lr],
+            [p.value],
+            marker,
+            color="black" if p.label in ("base_lr", "max_lr") else "tab:red",
+            ms=7,
+            zorder=5,
+        )
         if p.label not in ("base_lr", "max_lr"):
-            target.annotate(f"{p.label}\n{_fmt(p.lr)}", (p.lr, p.value), textcoords="offset points",
-                            xytext=(6, 6), fontsize=8, color="tab:red")  # fmt: skip
+            target.annotate(
+                f"{p.label}\n{_fmt(p.lr)}",
+                (p.lr, p.value),
+                textcoords="offset points",
+                xytext=(6, 6),
+                fontsize=8,
+                color="tab:red",
+            )
     return handles
 
 
@@ -249,11 +300,19 @@ def schedule(
         mx.tick_params(axis="y", colors=_RANGE)
         handles.append(h_m)
     if title is None:
-        title = (f"{type(schedule).__name__}: LR {_fmt(float(lr.min()))} - "
-                 f"{_fmt(float(lr.max()))} over {steps} iterations")  # fmt: skip
+        title = (
+            f"{type(schedule).__name__}: LR {_fmt(float(lr.min()))} - "
+            f"{_fmt(float(lr.max()))} over {steps} iterations"
+        )
     ax.set_title(title, fontsize=11)
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2,
-              fontsize=8, frameon=False)  # fmt: skip
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.15),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
     ax.cyclr_momentum_ax = mx  # type: ignore[union-attr]
     return ax
 
@@ -304,8 +363,10 @@ def sweep(
     elif suggestion is False:
         suggestion = None
     elif not isinstance(suggestion, SweepSuggestion):
-        raise TypeError(f"suggestion must be a cyclr.SweepSuggestion, None or False, got "
-                        f"{type(suggestion).__name__}")  # fmt: skip
+        raise TypeError(
+            f"suggestion must be a cyclr.SweepSuggestion, None or False, got "
+            f"{type(suggestion).__name__}"
+        )
     import matplotlib as mpl
 
     ax = _axes(ax)
@@ -337,11 +398,24 @@ def sweep(
         if not reading.ok:
             ax.plot([], [], color=color, lw=1.0, ls=":", label=f"{label}: {reading.note}")
             continue
-        ax.plot(reading.lr, reading.fit, color=color, lw=3.2 if chosen else 1.6, label=label,
-                zorder=4 if chosen else 3)  # fmt: skip
+        ax.plot(
+            reading.lr,
+            reading.fit,
+            color=color,
+            lw=3.2 if chosen else 1.6,
+            label=label,
+            zorder=4 if chosen else 3,
+        )
         k = reading.stable_index
-        ax.plot([reading.stable_lr], [reading.fit[k]], "*" if chosen else "o", color=color,
-                mec="black", ms=14 if chosen else 6, zorder=5)  # fmt: skip
+        ax.plot(
+            [reading.stable_lr],
+            [reading.fit[k]],
+            "*" if chosen else "o",
+            color=color,
+            mec="black",
+            ms=14 if chosen else 6,
+            zorder=5,
+        )
         if chosen:
             ax.axvline(reading.stable_lr, color=color, ls=":", lw=1.4)
         lows.append(min(reading.floor, reading.start))
@@ -363,9 +437,12 @@ def sweep(
     if title is None:
         title = f"LR range tests at {len(results)} values of {name}"
         if suggestion is not None:
-            title += (f"\nchosen: {name}={suggestion.value:g} (largest stable LR marked)"
-                      if suggestion.clear else f"\nno clear winner (leader {name}="
-                      f"{suggestion.leader:g}): the curves overlap within noise")  # fmt: skip
+            title += (
+                f"\nchosen: {name}={suggestion.value:g} (largest stable LR marked)"
+                if suggestion.clear
+                else f"\nno clear winner (leader {name}="
+                f"{suggestion.leader:g}): the curves overlap within noise"
+            )
         elif note:
             title += f"\n{note}"
     ax.set_title(title, fontsize=11)

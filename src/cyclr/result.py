@@ -25,15 +25,25 @@ __all__ = ["RangeTestResult", "STOP_REASONS"]
 STOP_REASONS = ("end", "diverged", "non_finite_loss", "data_exhausted", "interrupted", "error")
 
 _FORMAT = "cyclr.RangeTestResult/1"
-_ARRAYS = ("lr", "loss", "smoothed_loss", "metric", "group_lrs", "val_step", "val_loss",
-           "val_metric")  # fmt: skip
+_ARRAYS = (
+    "lr",
+    "loss",
+    "smoothed_loss",
+    "metric",
+    "group_lrs",
+    "val_step",
+    "val_loss",
+    "val_metric",
+)
 
 
 def _array(value: Any, dtype: Any = np.float64) -> NDArray[Any] | None:
     if value is None:
         return None
-    return np.asarray([np.nan if x is None else x for x in value] if isinstance(value, list)
-                      else value, dtype=dtype)  # fmt: skip
+    return np.asarray(
+        [np.nan if x is None else x for x in value] if isinstance(value, list) else value,
+        dtype=dtype,
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -173,7 +183,13 @@ class RangeTestResult:
             w = csv.writer(fh)
             w.writerow(["step", "lr", "loss", "smoothed_loss", "metric", "val_loss", "val_metric"])
             for i in range(n):
-                row = [self.lr[i], self.loss[i], self.smoothed_loss[i], metric[i], val_loss[i],
-                       val_metric[i]]  # fmt: skip
+                row = [
+                    self.lr[i],
+                    self.loss[i],
+                    self.smoothed_loss[i],
+                    metric[i],
+                    val_loss[i],
+                    val_metric[i],
+                ]
                 w.writerow([i] + ["" if not math.isfinite(x) else repr(float(x)) for x in row])
         return p

@@ -186,8 +186,9 @@ def local_linear(
         den = s0 * s2 - s1 * s1
         linear = den > 1e-12 * np.maximum(s0 * s2, 1e-300)
         with np.errstate(invalid="ignore", divide="ignore"):
-            lw = np.where(linear[:, None], w * (s2[:, None] - s1[:, None] * d) / den[:, None],
-                          w / s0[:, None])  # fmt: skip
+            lw = np.where(
+                linear[:, None], w * (s2[:, None] - s1[:, None] * d) / den[:, None], w / s0[:, None]
+            )
         fit[start : start + 256] = lw @ ys
         norm[start : start + 256] = np.sqrt((lw * lw).sum(1))
     return fit, norm
@@ -365,8 +366,20 @@ def read_rise(
     before = np.flatnonzero(fit[:peak] < tie)
     left = int(before[-1]) + 1 if len(before) else 0
     center = float(x[left] + x[right]) / 2
-    return Rise(fit, base, knee, peak, left, right, center, start_level, rise, sigma, slowed,
-                started_at_once)  # fmt: skip
+    return Rise(
+        fit,
+        base,
+        knee,
+        peak,
+        left,
+        right,
+        center,
+        start_level,
+        rise,
+        sigma,
+        slowed,
+        started_at_once,
+    )
 
 
 # -- the two-bound rules -------------------------------------------------------------------
@@ -435,19 +448,25 @@ def _two_bounds(
     notes = []
     if base_lr >= max_lr:
         base_lr = max(max_lr / SINGLE_LR_DIVISOR, lo)
-        notes.append(f"the rise starts above max_lr, so base_lr = max_lr / {SINGLE_LR_DIVISOR:g} "
-                     "(the paper's rule)")  # fmt: skip
+        notes.append(
+            f"the rise starts above max_lr, so base_lr = max_lr / {SINGLE_LR_DIVISOR:g} "
+            "(the paper's rule)"
+        )
     if top_lr / margin < lo:
         notes.append("max_lr is clamped to the start of the sweep")
     best = "peak" if sign > 0 else "minimum"
     rising, falls = ("rise", "falls") if sign > 0 else ("fall", "turns up")
     knee_lr = float(lr[r.knee])
     points = [
-        Point("base_lr", base_lr, float(np.interp(base_lr, lr, fit)),
-              int(steps[r.base]) if base_lr == float(lr[r.base]) else None),
+        Point(
+            "base_lr",
+            base_lr,
+            float(np.interp(base_lr, lr, fit)),
+            int(steps[r.base]) if base_lr == float(lr[r.base]) else None,
+        ),
         Point("max_lr", max_lr, float(np.interp(max_lr, lr, fit)), None),
         Point(best, top_lr, float(np.interp(top_lr, lr, fit)), None),
-    ]  # fmt: skip
+    ]
     if r.slowed:
         points.append(Point(f"{rising} slows", knee_lr, float(fit[r.knee]), int(steps[r.knee])))
     start = (
@@ -457,11 +476,16 @@ def _two_bounds(
         else f"starts to {rising} clearly at lr={_fmt(float(lr[r.base]))}"
     )
     slows = f", its {rising} slows at lr={_fmt(knee_lr)}" if r.slowed else ""
-    plateau = (f"{_fmt(float(lr[r.left]))}-{_fmt(float(lr[r.right]))}, centre {_fmt(top_lr)}"
-               if r.right > r.left else _fmt(top_lr))  # fmt: skip
-    at = (f"{best} {fit[r.peak]:.3g} at lr={plateau} and {falls} after it")  # fmt: skip
-    reason = (f"{label} {start}{slows}, reaches its {at}; max_lr = {_fmt(top_lr)} / {margin:g} "
-              f"= {_fmt(max_lr)}")  # fmt: skip
+    plateau = (
+        f"{_fmt(float(lr[r.left]))}-{_fmt(float(lr[r.right]))}, centre {_fmt(top_lr)}"
+        if r.right > r.left
+        else _fmt(top_lr)
+    )
+    at = f"{best} {fit[r.peak]:.3g} at lr={plateau} and {falls} after it"
+    reason = (
+        f"{label} {start}{slows}, reaches its {at}; max_lr = {_fmt(top_lr)} / {margin:g} "
+        f"= {_fmt(max_lr)}"
+    )
     if notes:
         reason += " (" + "; ".join(notes) + ")"
     reason += f" [{sweep.note}]"
@@ -478,8 +502,17 @@ def _two_bounds(
         "best_range": [float(lr[r.left]), float(lr[r.right])],
         "margin": margin,
     }
-    return Bounds(base_lr, max_lr, method, reason, curve, tuple(lr.tolist()), tuple(fit.tolist()),
-                  tuple(points), details)  # fmt: skip
+    return Bounds(
+        base_lr,
+        max_lr,
+        method,
+        reason,
+        curve,
+        tuple(lr.tolist()),
+        tuple(fit.tolist()),
+        tuple(points),
+        details,
+    )
 
 
 @register("accuracy")
@@ -508,8 +541,14 @@ def accuracy_rule(
     name = result.metric_name or "metric"
     what = f"validation {name}" if curve == "val_metric" else f"training {name}"
     sign = 1.0 if maximize else -1.0
-    r = read_rise(x, sign * y, h, z=v.positive("z", z),
-                  base_frac=v.fraction("base_frac", base_frac), what=what)  # fmt: skip
+    r = read_rise(
+        x,
+        sign * y,
+        h,
+        z=v.positive("z", z),
+        base_frac=v.fraction("base_frac", base_frac),
+        what=what,
+    )
     return _two_bounds("accuracy", sweep, curve, x, r, sign, margin, f"The {what}")
 
 
@@ -534,8 +573,14 @@ def loss_rule(
     sweep = _sweep(result, smooth)
     x = np.arange(sweep.end, dtype=np.float64)
     y = sweep.loss[: sweep.end]
-    r = read_rise(x, -y, sweep.h, z=v.positive("z", z),
-                  base_frac=v.fraction("base_frac", base_frac), what="loss")  # fmt: skip
+    r = read_rise(
+        x,
+        -y,
+        sweep.h,
+        z=v.positive("z", z),
+        base_frac=v.fraction("base_frac", base_frac),
+        what="loss",
+    )
     return _two_bounds("loss", sweep, "loss", x, r, -1.0, margin, "The training loss")
 
 
@@ -558,8 +603,9 @@ def auto_rule(result: RangeTestResult, **options: Any) -> Bounds:
     has_metric = (result.metric is not None and np.isfinite(result.metric).any()) or (
         result.val_metric is not None and np.isfinite(result.val_metric).any()
     )
-    loss_opts = {k: val for k, val in options.items() if k in ("smooth", "z", "base_frac",
-                                                                   "margin")}  # fmt: skip
+    loss_opts = {
+        k: val for k, val in options.items() if k in ("smooth", "z", "base_frac", "margin")
+    }
     acc: Bounds | None = None
     acc_err: SuggestionError | None = None
     if has_metric:
@@ -589,15 +635,21 @@ def auto_rule(result: RangeTestResult, **options: Any) -> Bounds:
     return _with(acc, "auto", f"{acc.reason}. {verdict}", loss, agree)
 
 
-def _with(b: Bounds, method: str, reason: str, other: Bounds | None,
-          agree: bool | None = None) -> Bounds:  # fmt: skip
+def _with(
+    b: Bounds, method: str, reason: str, other: Bounds | None, agree: bool | None = None
+) -> Bounds:
     details = dict(b.details)
     details["read_by"] = b.method
     if other is not None:
-        details["other"] = {"method": other.method, "base_lr": other.base_lr,
-                            "max_lr": other.max_lr, "agree": agree}  # fmt: skip
-    return Bounds(b.base_lr, b.max_lr, method, reason, b.curve, b.curve_lr, b.curve_values,
-                  b.points, details)  # fmt: skip
+        details["other"] = {
+            "method": other.method,
+            "base_lr": other.base_lr,
+            "max_lr": other.max_lr,
+            "agree": agree,
+        }
+    return Bounds(
+        b.base_lr, b.max_lr, method, reason, b.curve, b.curve_lr, b.curve_values, b.points, details
+    )
 
 
 # -- single-LR rules -----------------------------------------------------------------------
@@ -619,8 +671,9 @@ def _require_fall(result: RangeTestResult) -> None:
     read_rise(x, -sweep.loss[: sweep.end], sweep.h, what="loss")
 
 
-def _trim(lr: NDArray[Any], y: NDArray[Any], skip_start: int, skip_end: int,
-          rule: str) -> tuple[NDArray[Any], NDArray[Any]]:  # fmt: skip
+def _trim(
+    lr: NDArray[Any], y: NDArray[Any], skip_start: int, skip_end: int, rule: str
+) -> tuple[NDArray[Any], NDArray[Any]]:
     skip_start = v.integer("skip_start", skip_start, minimum=0)
     skip_end = v.integer("skip_end", skip_end, minimum=0)
     stop = len(lr) - skip_end
@@ -633,21 +686,43 @@ def _trim(lr: NDArray[Any], y: NDArray[Any], skip_start: int, skip_end: int,
     return lr[skip_start:stop], y[skip_start:stop]
 
 
-def _single(result: RangeTestResult, method: str, lr_value: float, reason: str,
-            curve: str, lr: NDArray[Any], y: NDArray[Any],
-            points: list[Point], details: dict[str, Any]) -> Bounds:  # fmt: skip
+def _single(
+    result: RangeTestResult,
+    method: str,
+    lr_value: float,
+    reason: str,
+    curve: str,
+    lr: NDArray[Any],
+    y: NDArray[Any],
+    points: list[Point],
+    details: dict[str, Any],
+) -> Bounds:
     max_lr = float(lr_value)
     base_lr = max_lr / SINGLE_LR_DIVISOR
-    reason = (f"{reason}; base_lr = max_lr / {SINGLE_LR_DIVISOR:g} (a single-LR rule: the CLR "
-              "paper's base_lr = max_lr / 3 or / 4)")  # fmt: skip
+    reason = (
+        f"{reason}; base_lr = max_lr / {SINGLE_LR_DIVISOR:g} (a single-LR rule: the CLR "
+        "paper's base_lr = max_lr / 3 or / 4)"
+    )
     first = float(result.lr[0])
     if base_lr < first <= max_lr:
         base_lr = first
         reason += f", raised to the sweep's first LR {first:.3g}"
-    points = [*points, Point("max_lr", max_lr, float(np.interp(max_lr, lr, y)), None),
-              Point("base_lr", base_lr, float(np.interp(base_lr, lr, y)), None)]  # fmt: skip
-    return Bounds(base_lr, max_lr, method, reason, curve, tuple(lr.tolist()), tuple(y.tolist()),
-                  tuple(points), details)  # fmt: skip
+    points = [
+        *points,
+        Point("max_lr", max_lr, float(np.interp(max_lr, lr, y)), None),
+        Point("base_lr", base_lr, float(np.interp(base_lr, lr, y)), None),
+    ]
+    return Bounds(
+        base_lr,
+        max_lr,
+        method,
+        reason,
+        curve,
+        tuple(lr.tolist()),
+        tuple(y.tolist()),
+        tuple(points),
+        details,
+    )
 
 
 @register("steepest")
@@ -680,15 +755,27 @@ def steepest_rule(
         grad = np.gradient(y_t, coord)
     i = int(np.argmin(grad))
     where = {"log_lr": "log-LR", "lr": "LR", "index": "sample index"}[wrt]
-    reason = (f"steepest fall of the {curve.replace('_', ' ')} against {where} at "
-              f"lr={_fmt(float(lr_t[i]))} (torch-lr-finder/Lightning rule)")  # fmt: skip
+    reason = (
+        f"steepest fall of the {curve.replace('_', ' ')} against {where} at "
+        f"lr={_fmt(float(lr_t[i]))} (torch-lr-finder/Lightning rule)"
+    )
     pts = [Point("steepest", float(lr_t[i]), float(y_t[i]), int(i + skip_start))]
-    return _single(result, "steepest", float(lr_t[i]), reason, curve, lr, y, pts,
-                   {"wrt": wrt, "skip_start": skip_start, "skip_end": skip_end})  # fmt: skip
+    return _single(
+        result,
+        "steepest",
+        float(lr_t[i]),
+        reason,
+        curve,
+        lr,
+        y,
+        pts,
+        {"wrt": wrt, "skip_start": skip_start, "skip_end": skip_end},
+    )
 
 
-def _fastai_trim(result: RangeTestResult, skip_start: int | None,
-                 skip_end: int, rule: str) -> tuple[NDArray[Any], NDArray[Any], int]:  # fmt: skip
+def _fastai_trim(
+    result: RangeTestResult, skip_start: int | None, skip_end: int, rule: str
+) -> tuple[NDArray[Any], NDArray[Any], int]:
     """fastai's ``lr_find`` view: smoothed losses ``[num_it // 10 : -5]``, cut at the first NaN."""
     lr = np.asarray(result.lr, dtype=np.float64)
     y = np.asarray(result.smoothed_loss, dtype=np.float64)
@@ -707,8 +794,9 @@ def _fastai_trim(result: RangeTestResult, skip_start: int | None,
 
 
 @register("minimum")
-def minimum_rule(result: RangeTestResult, *, skip_start: int | None = None,
-                 skip_end: int = 5) -> Bounds:  # fmt: skip
+def minimum_rule(
+    result: RangeTestResult, *, skip_start: int | None = None, skip_end: int = 5
+) -> Bounds:
     """fastai's ``minimum``: one tenth of the LR at the lowest smoothed loss.
 
     On fastai's view of the sweep: ``skip_start`` defaults to a tenth of the requested
@@ -718,11 +806,22 @@ def minimum_rule(result: RangeTestResult, *, skip_start: int | None = None,
     _require_fall(result)
     lr, y, s0 = _fastai_trim(result, skip_start, skip_end, "minimum")
     i = int(np.argmin(y))
-    reason = (f"lowest smoothed loss {y[i]:.3g} at lr={_fmt(float(lr[i]))}; max_lr is a tenth of "
-              "that (fastai's 'minimum' rule)")  # fmt: skip
+    reason = (
+        f"lowest smoothed loss {y[i]:.3g} at lr={_fmt(float(lr[i]))}; max_lr is a tenth of "
+        "that (fastai's 'minimum' rule)"
+    )
     pts = [Point("minimum", float(lr[i]), float(y[i]), int(i + s0))]
-    return _single(result, "minimum", float(lr[i]) / 10, reason, "smoothed_loss", lr, y, pts,
-                   {"skip_start": s0, "skip_end": skip_end})  # fmt: skip
+    return _single(
+        result,
+        "minimum",
+        float(lr[i]) / 10,
+        reason,
+        "smoothed_loss",
+        lr,
+        y,
+        pts,
+        {"skip_start": s0, "skip_end": skip_end},
+    )
 
 
 def _longest_decrease(y: NDArray[Any]) -> tuple[int, int]:
@@ -739,8 +838,9 @@ def _longest_decrease(y: NDArray[Any]) -> tuple[int, int]:
 
 
 @register("valley")
-def valley_rule(result: RangeTestResult, *, skip_start: int | None = None,
-                skip_end: int = 5) -> Bounds:  # fmt: skip
+def valley_rule(
+    result: RangeTestResult, *, skip_start: int | None = None, skip_end: int = 5
+) -> Bounds:
     """fastai's ``valley`` (its default): a point in the longest valley of the smoothed loss.
 
     The valley spans the longest strictly decreasing subsequence of the loss; with ``length``
@@ -753,14 +853,31 @@ def valley_rule(result: RangeTestResult, *, skip_start: int | None = None,
     start, end = _longest_decrease(y)
     third = (end - start) / 3
     i = start + int(third) + int(third / 2)
-    reason = (f"longest valley of the smoothed loss from lr={_fmt(float(lr[max(start, 0)]))} to "
-              f"lr={_fmt(float(lr[end]))}; the suggestion sits about halfway down it, at "
-              f"lr={_fmt(float(lr[i]))} (fastai's 'valley' rule)")  # fmt: skip
-    pts = [Point("valley start", float(lr[max(start, 0)]), float(y[max(start, 0)]),
-                 int(max(start, 0) + s0)),
-           Point("valley end", float(lr[end]), float(y[end]), int(end + s0))]  # fmt: skip
-    return _single(result, "valley", float(lr[i]), reason, "smoothed_loss", lr, y, pts,
-                   {"skip_start": s0, "skip_end": skip_end})  # fmt: skip
+    reason = (
+        f"longest valley of the smoothed loss from lr={_fmt(float(lr[max(start, 0)]))} to "
+        f"lr={_fmt(float(lr[end]))}; the suggestion sits about halfway down it, at "
+        f"lr={_fmt(float(lr[i]))} (fastai's 'valley' rule)"
+    )
+    pts = [
+        Point(
+            "valley start",
+            float(lr[max(start, 0)]),
+            float(y[max(start, 0)]),
+            int(max(start, 0) + s0),
+        ),
+        Point("valley end", float(lr[end]), float(y[end]), int(end + s0)),
+    ]
+    return _single(
+        result,
+        "valley",
+        float(lr[i]),
+        reason,
+        "smoothed_loss",
+        lr,
+        y,
+        pts,
+        {"skip_start": s0, "skip_end": skip_end},
+    )
 
 
 @register("slide")
@@ -799,12 +916,23 @@ def slide_rule(
         right -= 1
         left -= 1
     suggestion = float(lr[pick]) * adjust_value
-    reason = (f"sliding back from the end, the loss slope settles at lr={_fmt(float(lr[pick]))}"
-              f"{f' (x{adjust_value:g})' if adjust_value != 1 else ''} "
-              "(fastai's 'slide' rule)")  # fmt: skip
+    reason = (
+        f"sliding back from the end, the loss slope settles at lr={_fmt(float(lr[pick]))}"
+        f"{f' (x{adjust_value:g})' if adjust_value != 1 else ''} "
+        "(fastai's 'slide' rule)"
+    )
     pts = [Point("slide", float(lr[pick]), float(y[pick]), int(pick + s0))]
-    return _single(result, "slide", suggestion, reason, "smoothed_loss", lr, y, pts,
-                   {"lr_diff": lr_diff, "thresh": thresh, "adjust_value": adjust_value})
+    return _single(
+        result,
+        "slide",
+        suggestion,
+        reason,
+        "smoothed_loss",
+        lr,
+        y,
+        pts,
+        {"lr_diff": lr_diff, "thresh": thresh, "adjust_value": adjust_value},
+    )
 
 
 # -- planning a linear sweep ---------------------------------------------------------------

@@ -186,11 +186,13 @@ class SweepResult:
         self.results = tuple(self.results)
         for i, r in enumerate(self.results):
             if not isinstance(r, RangeTestResult):
-                raise TypeError(f"results[{i}] must be a cyclr.RangeTestResult, got "
-                                f"{type(r).__name__}")  # fmt: skip
+                raise TypeError(
+                    f"results[{i}] must be a cyclr.RangeTestResult, got {type(r).__name__}"
+                )
         if len(self.results) != len(self.values):
-            raise ValueError(f"results has {len(self.results)} entries but values has "
-                             f"{len(self.values)}")  # fmt: skip
+            raise ValueError(
+                f"results has {len(self.results)} entries but values has {len(self.values)}"
+            )
         if not isinstance(self.config, dict):
             raise TypeError(f"config must be a dict, got {type(self.config).__name__}")
 
@@ -222,9 +224,13 @@ class SweepResult:
         """Plain JSON-ready data: the sweep, and every range test's ``to_dict()``."""
         from cyclr.result import _plain
 
-        return {"format": _FORMAT, "param": self.param, "values": list(self.values),
-                "config": _plain(self.config),
-                "results": [r.to_dict() for r in self.results]}  # fmt: skip
+        return {
+            "format": _FORMAT,
+            "param": self.param,
+            "values": list(self.values),
+            "config": _plain(self.config),
+            "results": [r.to_dict() for r in self.results],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SweepResult:
@@ -274,10 +280,17 @@ class CurveReading:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (the curve itself is left out)."""
-        return {"value": self.value, "ok": self.ok, "note": self.note, "blew_up": self.blew_up,
-                "noise": _num(self.noise), "start": _num(self.start), "floor": _num(self.floor),
-                "floor_lr": _num(self.floor_lr),
-                "stable_lr": _num(self.stable_lr)}  # fmt: skip
+        return {
+            "value": self.value,
+            "ok": self.ok,
+            "note": self.note,
+            "blew_up": self.blew_up,
+            "noise": _num(self.noise),
+            "start": _num(self.start),
+            "floor": _num(self.floor),
+            "floor_lr": _num(self.floor_lr),
+            "stable_lr": _num(self.stable_lr),
+        }
 
 
 def _curve_data(result: RangeTestResult, curve: str) -> tuple[NDArray[np.float64], NDArray[Any]]:
@@ -296,8 +309,12 @@ def _curve_data(result: RangeTestResult, curve: str) -> tuple[NDArray[np.float64
     return lr[steps[ok]], np.asarray(arr, dtype=np.float64)[ok]
 
 
-def residual_noise(y: NDArray[np.float64], fit: NDArray[np.float64],
-                   norm: NDArray[np.float64], window: int | None = None) -> Any:  # fmt: skip
+def residual_noise(
+    y: NDArray[np.float64],
+    fit: NDArray[np.float64],
+    norm: NDArray[np.float64],
+    window: int | None = None,
+) -> Any:
     """Noise standard deviation from the residuals of a kernel fit (step 2 of the rule).
 
     With ``window=None`` one number for the whole curve; with ``window=w`` an array: the
@@ -321,7 +338,8 @@ def residual_noise(y: NDArray[np.float64], fit: NDArray[np.float64],
         return 1.4826 * mad / math.sqrt(float(np.mean(kept)))
     w = max(1, int(window))
     windows = np.lib.stride_tricks.sliding_window_view(
-        np.pad(r, w, constant_values=np.nan), 2 * w + 1)
+        np.pad(r, w, constant_values=np.nan), 2 * w + 1
+    )
     mad = np.nanmedian(np.abs(windows - np.nanmedian(windows, axis=1)[:, None]), axis=1)
     return 1.4826 * mad / np.sqrt(kept)
 
@@ -365,10 +383,20 @@ def _read(value: Any, result: RangeTestResult, curve: str, smooth: float, z: flo
     while right + 1 < end and within[right + 1]:
         right += 1
     return CurveReading(
-        value, True, note, blew_up, tuple(lr[:end].tolist()), tuple((sign * fit).tolist()),
-        tuple(se.tolist()), float(sigma[k]), sign * start, sign * float(fit[k]), float(lr[k]),
-        float(lr[right]), right,
-    )  # fmt: skip
+        value,
+        True,
+        note,
+        blew_up,
+        tuple(lr[:end].tolist()),
+        tuple((sign * fit).tolist()),
+        tuple(se.tolist()),
+        float(sigma[k]),
+        sign * start,
+        sign * float(fit[k]),
+        float(lr[k]),
+        float(lr[right]),
+        right,
+    )
 
 
 # -- the suggestion ------------------------------------------------------------------------------
@@ -412,12 +440,19 @@ class SweepSuggestion:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
-        return {"param": self.param, "value": self.value, "leader": self.leader,
-                "clear": self.clear, "bounds": None if self.bounds is None
-                else self.bounds.to_dict(), "reason": self.reason, "curve": self.curve,
-                "readings": [r.to_dict() for r in self.readings],
-                "overlaps": list(self.overlaps), "next_values": list(self.next_values),
-                "details": dict(self.details)}  # fmt: skip
+        return {
+            "param": self.param,
+            "value": self.value,
+            "leader": self.leader,
+            "clear": self.clear,
+            "bounds": None if self.bounds is None else self.bounds.to_dict(),
+            "reason": self.reason,
+            "curve": self.curve,
+            "readings": [r.to_dict() for r in self.readings],
+            "overlaps": list(self.overlaps),
+            "next_values": list(self.next_values),
+            "details": dict(self.details),
+        }
 
 
 def _x(lr: Any, log: bool) -> NDArray[np.float64]:
@@ -425,8 +460,9 @@ def _x(lr: Any, log: bool) -> NDArray[np.float64]:
     return np.log(a) if log else a
 
 
-def _beats(w: CurveReading, j: CurveReading, z: float, log: bool, sign: float,
-           low: list[CurveReading]) -> bool:  # fmt: skip
+def _beats(
+    w: CurveReading, j: CurveReading, z: float, log: bool, sign: float, low: list[CurveReading]
+) -> bool:
     """Step 5: does the choice ``w`` clearly beat ``j``? (``low``: the equally low values.)"""
     if not j.ok:
         return j.blew_up
@@ -450,8 +486,9 @@ def _beats(w: CurveReading, j: CurveReading, z: float, log: bool, sign: float,
     return bool(np.nanmax(np.where(np.isfinite(t), t, 0.0), initial=0.0) > z)
 
 
-def _choose(readings: list[CurveReading], sign: float, z: float,
-            depth_tol: float) -> tuple[CurveReading, list[CurveReading]]:  # fmt: skip
+def _choose(
+    readings: list[CurveReading], sign: float, z: float, depth_tol: float
+) -> tuple[CurveReading, list[CurveReading]]:
     """Step 4: the equally low floors, then the largest stable LR; the choice and the low."""
     ok = [r for r in readings if r.ok]
     best = min(ok, key=lambda r: sign * r.floor)
@@ -463,8 +500,12 @@ def _choose(readings: list[CurveReading], sign: float, z: float,
         return float(r.se[k])
 
     tol_depth = depth_tol * drop
-    low = [r for r in ok if sign * (r.floor - best.floor)
-           <= max(z * math.hypot(se_floor(r), se_floor(best)), tol_depth)]  # fmt: skip
+    low = [
+        r
+        for r in ok
+        if sign * (r.floor - best.floor)
+        <= max(z * math.hypot(se_floor(r), se_floor(best)), tol_depth)
+    ]
     return max(low, key=lambda r: (r.stable_lr, -sign * r.floor)), low
 
 
@@ -504,8 +545,10 @@ def suggest_sweep(
     depth_tol = v.fraction("depth_tol", depth_tol)
     smooth = v.fraction("smooth", smooth, low_open=True)
     if curve == "auto":
-        has_val = all(r.val_loss is not None and r.val_step is not None
-                      and len(r.val_loss) >= MIN_POINTS for r in sweep.results)  # fmt: skip
+        has_val = all(
+            r.val_loss is not None and r.val_step is not None and len(r.val_loss) >= MIN_POINTS
+            for r in sweep.results
+        )
         curve = "val_loss" if has_val else "loss"
     sign = -1.0 if curve in ("metric", "val_metric") else 1.0
     readings = [_read(x, r, curve, smooth, z) for x, r in sweep.items()]
@@ -514,32 +557,44 @@ def suggest_sweep(
     if not ok:
         kind = "diverged_at_once" if all(r.blew_up for r in readings) else "too_short"
         notes = "; ".join(f"{name}={_fmt(r.value)}: {r.note}" for r in readings)
-        raise SuggestionError(f"no {curve.replace('_', ' ')} curve of the sweep can be read "
-                              f"({notes})", kind)  # fmt: skip
+        raise SuggestionError(
+            f"no {curve.replace('_', ' ')} curve of the sweep can be read ({notes})", kind
+        )
     log = sweep.results[0].mode == "exp"
     lead, low = _choose(readings, sign, z, depth_tol)
-    overlaps = tuple(r.value for r in readings
-                     if r is not lead and not _beats(lead, r, z, log, sign, low))  # fmt: skip
+    overlaps = tuple(
+        r.value for r in readings if r is not lead and not _beats(lead, r, z, log, sign, low)
+    )
     clear = not overlaps
     what = curve.replace("_", " ")
     low_word = "highest" if sign < 0 else "lowest"
-    lead_text = (f"{name}={_fmt(lead.value)}: its {what} stays within noise of its floor "
-                 f"{lead.floor:.4g} up to lr={lead.stable_lr:.3g}")  # fmt: skip
+    lead_text = (
+        f"{name}={_fmt(lead.value)}: its {what} stays within noise of its floor "
+        f"{lead.floor:.4g} up to lr={lead.stable_lr:.3g}"
+    )
     if clear:
         others = [r for r in readings if r is not lead]
         stable = [r for r in others if r.ok]
-        reason = (f"{lead_text}, the largest LR among the values with the {low_word} {what}")
+        reason = f"{lead_text}, the largest LR among the values with the {low_word} {what}"
         if stable:
-            reason += " (others: " + "; ".join(
-                f"{_fmt(r.value)} up to lr={r.stable_lr:.3g}, floor {r.floor:.4g}"
-                for r in stable) + ")"  # fmt: skip
+            reason += (
+                " (others: "
+                + "; ".join(
+                    f"{_fmt(r.value)} up to lr={r.stable_lr:.3g}, floor {r.floor:.4g}"
+                    for r in stable
+                )
+                + ")"
+            )
         gone = [r for r in others if not r.ok]
         if gone:
             reason += "; " + "; ".join(f"{_fmt(r.value)}: {r.note}" for r in gone)
     else:
-        reason = (f"no clear winner: {name}=" + ", ".join(_fmt(x) for x in (lead.value,
-                  *overlaps)) + f" overlap within noise (z={z:g}); the leader is {lead_text}; "
-                  "keep your current value, or sweep for longer")  # fmt: skip
+        reason = (
+            f"no clear winner: {name}="
+            + ", ".join(_fmt(x) for x in (lead.value, *overlaps))
+            + f" overlap within noise (z={z:g}); the leader is {lead_text}; "
+            "keep your current value, or sweep for longer"
+        )
     bounds: Bounds | None = None
     try:
         bounds = sweep.result_for(lead.value).suggest(method)
@@ -553,14 +608,21 @@ def suggest_sweep(
         if rest and lead.value > 0:
             second, _ = _choose(rest, sign, z, depth_tol)
             if second.value > 0:
-                next_values = (float(10 ** ((math.log10(lead.value)
-                                             + math.log10(second.value)) / 2)),)  # fmt: skip
+                next_values = (
+                    float(10 ** ((math.log10(lead.value) + math.log10(second.value)) / 2)),
+                )
             else:
                 next_values = (float(lead.value / math.sqrt(10)),)
     return SweepSuggestion(
-        param=sweep.param, value=lead.value if clear else None, leader=lead.value, clear=clear,
-        bounds=bounds, reason=reason, curve=curve, readings=tuple(readings), overlaps=overlaps,
-        next_values=next_values, details={"z": z, "depth_tol": depth_tol, "smooth": smooth,
-                                          "method": method},
-    )  # fmt: skip
-
+        param=sweep.param,
+        value=lead.value if clear else None,
+        leader=lead.value,
+        clear=clear,
+        bounds=bounds,
+        reason=reason,
+        curve=curve,
+        readings=tuple(readings),
+        overlaps=overlaps,
+        next_values=next_values,
+        details={"z": z, "depth_tol": depth_tol, "smooth": smooth, "method": method},
+    )

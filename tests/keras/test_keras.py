@@ -166,8 +166,9 @@ def test_saved_keras_model_with_the_schedule_loads_and_resumes(tmp_path) -> None
     model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
     loaded.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(model.weights, loaded.weights):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b),
-                                   rtol=1e-6, atol=1e-7)  # fmt: skip
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), rtol=1e-6, atol=1e-7
+        )
 
     # What a fresh process finds after ``import cyclr.keras``: the class under its registered
     # name, so no custom_objects are needed.
@@ -250,8 +251,18 @@ def test_fit_logs_report_a_running_mean_so_range_test_reads_each_batch() -> None
 
     # A linear sweep from lr to lr + tiny: range_test records the per-batch losses themselves.
     model = _compile(_model(), keras.optimizers.SGD(lr))
-    r = range_test(model, x, y, start_lr=lr, end_lr=lr * (1 + 1e-9), num_iter=10, mode="linear",
-                   batch_size=16, shuffle=False, diverge=None)  # fmt: skip
+    r = range_test(
+        model,
+        x,
+        y,
+        start_lr=lr,
+        end_lr=lr * (1 + 1e-9),
+        num_iter=10,
+        mode="linear",
+        batch_size=16,
+        shuffle=False,
+        diverge=None,
+    )
     np.testing.assert_allclose(r.loss, per_batch, rtol=1e-5)
     acc = r.metric
     assert r.metric_name == "accuracy" and acc is not None and set(acc * 16) <= set(range(17))
@@ -329,8 +340,16 @@ def test_range_test_datasets_cycle_iterators_exhaust_and_errors_restore() -> Non
         def __getitem__(self, i):
             return batches[i]
 
-    r = range_test(model, dataset=PyData(), num_iter=10, start_lr=1e-3, end_lr=0.1,
-                   validation_data=(x[:32], y[:32]), val_every=4, metric=None)  # fmt: skip
+    r = range_test(
+        model,
+        dataset=PyData(),
+        num_iter=10,
+        start_lr=1e-3,
+        end_lr=0.1,
+        validation_data=(x[:32], y[:32]),
+        val_every=4,
+        metric=None,
+    )
     assert r.metric is None and r.metric_name is None
     assert r.val_step is not None and r.val_step.tolist() == [3, 7, 9]
     assert r.val_loss is not None and np.all(np.isfinite(r.val_loss))

@@ -39,12 +39,14 @@ def digits() -> tuple[Any, Any, Any, Any]:
     return x[:1000], y[:1000], x[1000:1400], y[1000:1400]
 
 
-def setup(digits: tuple[Any, ...], opt: str = "sgd", momentum: float = 0.9,
-          seed: int = 0) -> tuple[Any, Any, Any]:  # fmt: skip
+def setup(
+    digits: tuple[Any, ...], opt: str = "sgd", momentum: float = 0.9, seed: int = 0
+) -> tuple[Any, Any, Any]:
     x, y = digits[0], digits[1]
     g = torch.Generator().manual_seed(seed)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32,
-                                         shuffle=True, generator=g)  # fmt: skip
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True, generator=g
+    )
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     if opt == "sgd":
@@ -102,31 +104,49 @@ def test_the_schedule_trains(digits: tuple[Any, ...]) -> None:
 def test_cyclical_policies_end_on_a_whole_cycle(digits: tuple[Any, ...], policy: str) -> None:
     model, opt, loader = setup(digits)
     ipe = len(loader)
-    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, policy=policy,
-                                      epochs=24, **FAST)  # fmt: skip
+    sched = cyclr.torch.auto_schedule(
+        model, opt, F.cross_entropy, loader, policy=policy, epochs=24, **FAST
+    )
     s = sched.schedules[0]
-    assert type(s).__name__ == {"triangular": "Triangular", "triangular2": "Triangular2",
-                                "exp_range": "ExpRange"}[policy]  # fmt: skip
+    assert (
+        type(s).__name__
+        == {"triangular": "Triangular", "triangular2": "Triangular2", "exp_range": "ExpRange"}[
+            policy
+        ]
+    )
     assert s.step_size == 4 * ipe and (24 * ipe) % (2 * s.step_size) == 0
     assert (s.base_lr, s.max_lr) == (sched.bounds.base_lr, sched.bounds.max_lr)
 
 
 def test_cyclical_policy_without_a_length(digits: tuple[Any, ...]) -> None:
     model, opt, loader = setup(digits)
-    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, policy="triangular",
-                                      **FAST)  # fmt: skip
+    sched = cyclr.torch.auto_schedule(
+        model, opt, F.cross_entropy, loader, policy="triangular", **FAST
+    )
     assert sched.schedules[0].step_size == 4 * len(loader)
     with pytest.warns(UserWarning, match="recommends 2-10 x"):
-        sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader,
-                                          policy="triangular", step_size=50, **FAST)  # fmt: skip
+        sched = cyclr.torch.auto_schedule(
+            model, opt, F.cross_entropy, loader, policy="triangular", step_size=50, **FAST
+        )
     assert sched.schedules[0].step_size == 50
 
 
 def test_explicit_sweep_runs_a_single_test(digits: tuple[Any, ...]) -> None:
     model, opt, loader = setup(digits)
-    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, total_steps=200,
-                                      start_lr=1e-5, end_lr=3.0, num_iter=120, mode="exp",
-                                      progress=False, seed=0, method="loss")  # fmt: skip
+    sched = cyclr.torch.auto_schedule(
+        model,
+        opt,
+        F.cross_entropy,
+        loader,
+        total_steps=200,
+        start_lr=1e-5,
+        end_lr=3.0,
+        num_iter=120,
+        mode="exp",
+        progress=False,
+        seed=0,
+        method="loss",
+    )
     (only,) = sched.range_test_results
     assert only.mode == "exp" and only.lr[0] == pytest.approx(1e-5) and len(only) <= 120
     assert sched.bounds.method == "loss"
@@ -142,8 +162,9 @@ def test_momentum_options(digits: tuple[Any, ...]) -> None:
     assert opt.param_groups[0]["betas"][0] == pytest.approx(0.95)
     assert sched.momentums is not None
     model, opt, loader = setup(digits)
-    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=2,
-                                      momentum=False, **FAST)  # fmt: skip
+    sched = cyclr.torch.auto_schedule(
+        model, opt, F.cross_entropy, loader, epochs=2, momentum=False, **FAST
+    )
     assert sched.momentums is None and opt.param_groups[0]["momentum"] == 0.9
 
 
@@ -170,19 +191,39 @@ def real_results(digits: tuple[Any, ...]) -> dict[str, cyclr.RangeTestResult]:
     out = {}
     model, opt, loader = setup(digits, seed=3)
     val = [(digits[2][i : i + 100], digits[3][i : i + 100]) for i in range(0, 400, 100)]
-    out["exp"] = cyclr.torch.range_test(model, opt, F.cross_entropy, loader, num_iter=200,
-                                        start_lr=1e-5, end_lr=10.0, progress=False, seed=0,
-                                        val_loader=val, val_every=10)  # fmt: skip
-    out["linear"] = cyclr.torch.range_test(model, opt, F.cross_entropy, loader, num_iter=200,
-                                           mode="linear", start_lr=1e-3, end_lr=1.5,
-                                           progress=False, seed=0)  # fmt: skip
+    out["exp"] = cyclr.torch.range_test(
+        model,
+        opt,
+        F.cross_entropy,
+        loader,
+        num_iter=200,
+        start_lr=1e-5,
+        end_lr=10.0,
+        progress=False,
+        seed=0,
+        val_loader=val,
+        val_every=10,
+    )
+    out["linear"] = cyclr.torch.range_test(
+        model,
+        opt,
+        F.cross_entropy,
+        loader,
+        num_iter=200,
+        mode="linear",
+        start_lr=1e-3,
+        end_lr=1.5,
+        progress=False,
+        seed=0,
+    )
     return out
 
 
 @pytest.mark.parametrize("mode", ["exp", "linear"])
 @pytest.mark.parametrize("method", RULES)
-def test_every_rule_on_real_range_tests(real_results: dict[str, Any], mode: str,
-                                        method: str) -> None:  # fmt: skip
+def test_every_rule_on_real_range_tests(
+    real_results: dict[str, Any], mode: str, method: str
+) -> None:
     r = real_results[mode]
     b = r.suggest(method)
     assert r.lr[0] <= b.base_lr <= b.max_lr <= r.lr[-1]

@@ -69,8 +69,19 @@ def test_records_every_update_with_metadata():
     assert r.val_step is None and r.val_loss is None
     assert set(r.versions) >= {"cyclr", "torch", "python", "numpy"}
     assert r.versions["torch"] == torch.__version__ and r.versions["cyclr"] == cyclr.__version__
-    for key in ("start_lr", "end_lr", "num_iter", "mode", "smooth", "diverge",
-                "accumulation_steps", "seed", "optimizer", "world_size", "skipped_steps"):
+    for key in (
+        "start_lr",
+        "end_lr",
+        "num_iter",
+        "mode",
+        "smooth",
+        "diverge",
+        "accumulation_steps",
+        "seed",
+        "optimizer",
+        "world_size",
+        "skipped_steps",
+    ):
         assert key in r.config, key
     assert r.config["num_iter"] == 30 and r.config["optimizer"] == "SGD"
     assert "1e-04" in r.message or "0.0001" in r.message
@@ -90,7 +101,7 @@ def test_smoothed_loss_is_the_bias_corrected_ema():
 
 def test_metric_is_batch_accuracy():
     x, y = digits()
-    batches = [(x[i:i + 50], y[i:i + 50]) for i in range(0, 500, 50)]
+    batches = [(x[i : i + 50], y[i : i + 50]) for i in range(0, 500, 50)]
     model, opt = setup()
     seen: list[float] = []
 
@@ -115,15 +126,16 @@ def test_metric_callable_none_and_auto_regression():
     assert run(model, opt, num_iter=10, metric=None).metric is None
 
     x = torch.randn(200, 5)
-    reg = [(x[i:i + 20], x[i:i + 20].sum(1, keepdim=True)) for i in range(0, 200, 20)]
+    reg = [(x[i : i + 20], x[i : i + 20].sum(1, keepdim=True)) for i in range(0, 200, 20)]
     lin = nn.Linear(5, 1)
     ropt = torch.optim.SGD(lin.parameters(), lr=0.01)
     r = range_test(lin, ropt, nn.functional.mse_loss, reg, num_iter=10, progress=False)
     assert r.metric is None and r.metric_name is None
     before = capture(lin, ropt)
     with pytest.raises(ValueError, match="metric='accuracy'"):
-        range_test(lin, ropt, nn.functional.mse_loss, reg, num_iter=10, metric="accuracy",
-                   progress=False)  # fmt: skip
+        range_test(
+            lin, ropt, nn.functional.mse_loss, reg, num_iter=10, metric="accuracy", progress=False
+        )
     assert_same(before, capture(lin, ropt))
 
 
@@ -161,15 +173,26 @@ def test_default_ranges():
 def test_sweep_property(log_start, decades, num_iter, mode):
     start, end = 10.0**log_start, 10.0 ** (log_start + decades)
     x = torch.linspace(-1, 1, 40).reshape(20, 2)
-    batches = [(x[i:i + 4], (x[i:i + 4, 0] > 0).long()) for i in range(0, 20, 4)]
+    batches = [(x[i : i + 4], (x[i : i + 4, 0] > 0).long()) for i in range(0, 20, 4)]
     model = nn.Linear(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    r = range_test(model, opt, CE, batches, start_lr=start, end_lr=end, num_iter=num_iter,
-                   mode=mode, diverge=None, progress=False)  # fmt: skip
+    r = range_test(
+        model,
+        opt,
+        CE,
+        batches,
+        start_lr=start,
+        end_lr=end,
+        num_iter=num_iter,
+        mode=mode,
+        diverge=None,
+        progress=False,
+    )
     assert len(r) == num_iter and r.stop_reason == "end"
     formula = exp_formula if mode == "exp" else linear_formula
-    np.testing.assert_allclose(r.lr, [formula(i, start, end, num_iter) for i in range(num_iter)],
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        r.lr, [formula(i, start, end, num_iter) for i in range(num_iter)], rtol=1e-12
+    )
     assert np.all(np.diff(r.lr) > 0)
     assert opt.param_groups[0]["lr"] == 0.1
 
@@ -177,8 +200,10 @@ def test_sweep_property(log_start, decades, num_iter, mode):
 def test_param_groups_keep_their_ratio_to_group_zero():
     model = mlp()
     first, last = model[0], model[3]
-    opt = torch.optim.SGD([{"params": first.parameters(), "lr": 0.1},
-                           {"params": last.parameters(), "lr": 0.025}], momentum=0.9)  # fmt: skip
+    opt = torch.optim.SGD(
+        [{"params": first.parameters(), "lr": 0.1}, {"params": last.parameters(), "lr": 0.025}],
+        momentum=0.9,
+    )
     counter = StepCounter(opt)
     r = run(model, opt, num_iter=20, start_lr=1e-3, end_lr=0.5, diverge=None)
     counter.remove()
@@ -192,8 +217,9 @@ def test_param_groups_keep_their_ratio_to_group_zero():
 
 def test_group_zero_without_lr_gives_every_group_the_sweep():
     model = mlp()
-    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.0},
-                           {"params": model[3].parameters(), "lr": 0.3}])  # fmt: skip
+    opt = torch.optim.SGD(
+        [{"params": model[0].parameters(), "lr": 0.0}, {"params": model[3].parameters(), "lr": 0.3}]
+    )
     r = run(model, opt, num_iter=10, diverge=None)
     np.testing.assert_array_equal(r.group_lrs[:, 1], r.lr)
 
@@ -212,7 +238,7 @@ def test_tensor_lr_is_set_in_place_and_restored():
 # -- accumulation, cycling, exhaustion --------------------------------------------------------
 def test_accumulation_advances_once_per_update():
     x, y = digits()
-    batches = Counting([(x[i:i + 32], y[i:i + 32]) for i in range(0, 32 * 10, 32)])
+    batches = Counting([(x[i : i + 32], y[i : i + 32]) for i in range(0, 32 * 10, 32)])
     model, opt = setup()
     counter = StepCounter(opt)
     micro: list[float] = []
@@ -222,9 +248,19 @@ def test_accumulation_advances_once_per_update():
         micro.append(float(loss.detach()))
         return loss
 
-    r = range_test(model, opt, loss_fn, batches, num_iter=12, accumulation_steps=3,
-                   start_lr=1e-3, end_lr=1.0, mode="linear", diverge=None,
-                   progress=False)  # fmt: skip
+    r = range_test(
+        model,
+        opt,
+        loss_fn,
+        batches,
+        num_iter=12,
+        accumulation_steps=3,
+        start_lr=1e-3,
+        end_lr=1.0,
+        mode="linear",
+        diverge=None,
+        progress=False,
+    )
     counter.remove()
     assert len(r) == 12 and counter.steps == 12
     assert batches.batches == 36 and len(micro) == 36
@@ -235,7 +271,7 @@ def test_accumulation_advances_once_per_update():
 
 def test_short_loader_cycles():
     x, y = digits()
-    batches = Counting([(x[i:i + 32], y[i:i + 32]) for i in range(0, 96, 32)])  # 3 batches
+    batches = Counting([(x[i : i + 32], y[i : i + 32]) for i in range(0, 96, 32)])  # 3 batches
     r = range_test(*setup(), CE, batches, num_iter=20, diverge=None, progress=False)
     assert r.stop_reason == "end" and len(r) == 20
     assert batches.passes == 7 and batches.batches == 20
@@ -247,7 +283,7 @@ def test_one_shot_iterator_is_exhausted():
 
     def gen():
         for i in range(15):
-            yield x[i * 20:(i + 1) * 20], y[i * 20:(i + 1) * 20]
+            yield x[i * 20 : (i + 1) * 20], y[i * 20 : (i + 1) * 20]
 
     model, opt = setup()
     before = capture(model, opt)
@@ -256,14 +292,22 @@ def test_one_shot_iterator_is_exhausted():
     assert "15 of 30" in r.message
     assert_same(before, capture(model, opt))
     # With accumulation, an incomplete last update is dropped.
-    r = range_test(model, opt, CE, iter(list(gen())), num_iter=30, accumulation_steps=4,
-                   diverge=None, progress=False)  # fmt: skip
+    r = range_test(
+        model,
+        opt,
+        CE,
+        iter(list(gen())),
+        num_iter=30,
+        accumulation_steps=4,
+        diverge=None,
+        progress=False,
+    )
     assert r.stop_reason == "data_exhausted" and len(r) == 3
 
 
 def test_iterator_long_enough_ends_normally():
     x, y = digits()
-    it = iter([(x[i:i + 20], y[i:i + 20]) for i in range(0, 200, 20)])
+    it = iter([(x[i : i + 20], y[i : i + 20]) for i in range(0, 200, 20)])
     r = range_test(*setup(), CE, it, num_iter=10, diverge=None, progress=False)
     assert r.stop_reason == "end" and len(r) == 10
 
@@ -334,8 +378,16 @@ def test_validation_scores_the_same_few_batches_every_k_updates():
             eval_inputs.append(args[0].clone())
 
     handle = model.register_forward_pre_hook(hook)
-    r = run(model, opt, loader((x[:1000], y[:1000])), num_iter=23, val_loader=val,
-            val_every=5, val_batches=3, diverge=None)  # fmt: skip
+    r = run(
+        model,
+        opt,
+        loader((x[:1000], y[:1000])),
+        num_iter=23,
+        val_loader=val,
+        val_every=5,
+        val_batches=3,
+        diverge=None,
+    )
     handle.remove()
     assert list(r.val_step) == [0, 5, 10, 15, 20]
     assert r.val_loss.shape == (5,) and r.val_metric.shape == (5,)
@@ -351,7 +403,7 @@ def test_validation_scores_the_same_few_batches_every_k_updates():
 
 def test_validation_loss_is_the_eval_mode_loss_of_those_batches():
     x, y = digits()
-    vb = [(x[1500 + i * 40:1540 + i * 40], y[1500 + i * 40:1540 + i * 40]) for i in range(4)]
+    vb = [(x[1500 + i * 40 : 1540 + i * 40], y[1500 + i * 40 : 1540 + i * 40]) for i in range(4)]
     model = mlp(dropout=0.5)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     losses: list[float] = []
@@ -362,8 +414,17 @@ def test_validation_loss_is_the_eval_mode_loss_of_those_batches():
             losses.append(float(loss))
         return loss
 
-    r = range_test(model, opt, loss_fn, loader((x[:1000], y[:1000])), num_iter=10,
-                   val_loader=vb, val_every=4, val_batches=2, progress=False)  # fmt: skip
+    r = range_test(
+        model,
+        opt,
+        loss_fn,
+        loader((x[:1000], y[:1000])),
+        num_iter=10,
+        val_loader=vb,
+        val_every=4,
+        val_batches=2,
+        progress=False,
+    )
     assert list(r.val_step) == [0, 4, 8]
     np.testing.assert_allclose(r.val_loss, np.mean(np.reshape(losses, (3, 2)), 1), rtol=1e-6)
 
@@ -371,17 +432,35 @@ def test_validation_loss_is_the_eval_mode_loss_of_those_batches():
 # -- results ---------------------------------------------------------------------------------
 def test_json_and_csv_round_trip(tmp_path):
     x, y = digits()
-    r = run(*setup(), num_iter=15, val_loader=loader((x[1500:], y[1500:])), val_every=4,
-            val_batches=2, seed=3)  # fmt: skip
+    r = run(
+        *setup(),
+        num_iter=15,
+        val_loader=loader((x[1500:], y[1500:])),
+        val_every=4,
+        val_batches=2,
+        seed=3,
+    )
     path = r.save(tmp_path / "rt.json")
     json.loads(path.read_text())
     back = cyclr.RangeTestResult.load(path)
-    for name in ("lr", "loss", "smoothed_loss", "metric", "group_lrs", "val_step", "val_loss",
-                 "val_metric"):  # fmt: skip
+    for name in (
+        "lr",
+        "loss",
+        "smoothed_loss",
+        "metric",
+        "group_lrs",
+        "val_step",
+        "val_loss",
+        "val_metric",
+    ):
         np.testing.assert_array_equal(getattr(back, name), getattr(r, name), err_msg=name)
     assert back.config == r.config and back.versions == r.versions
     assert (back.mode, back.metric_name, back.stop_reason, back.message) == (
-        r.mode, r.metric_name, r.stop_reason, r.message)  # fmt: skip
+        r.mode,
+        r.metric_name,
+        r.stop_reason,
+        r.message,
+    )
     rows = r.to_csv(tmp_path / "rt.csv").read_text().splitlines()
     assert len(rows) == 16
 
@@ -424,13 +503,23 @@ def test_batch_fn_and_dict_or_tuple_inputs():
 
     model = TwoInputs()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    dict_batches = [{"left": x[i:i + 40, :32], "right": x[i:i + 40, 32:], "label": y[i:i + 40]}
-                    for i in range(0, 400, 40)]  # fmt: skip
-    r = range_test(model, opt, CE, dict_batches, num_iter=10, progress=False,
-                   batch_fn=lambda b: ({"left": b["left"], "right": b["right"]}, b["label"]))
+    dict_batches = [
+        {"left": x[i : i + 40, :32], "right": x[i : i + 40, 32:], "label": y[i : i + 40]}
+        for i in range(0, 400, 40)
+    ]
+    r = range_test(
+        model,
+        opt,
+        CE,
+        dict_batches,
+        num_iter=10,
+        progress=False,
+        batch_fn=lambda b: ({"left": b["left"], "right": b["right"]}, b["label"]),
+    )
     assert len(r) == 10 and r.metric_name == "accuracy"
-    tuple_batches = [((x[i:i + 40, :32], x[i:i + 40, 32:]), y[i:i + 40])
-                     for i in range(0, 400, 40)]  # fmt: skip
+    tuple_batches = [
+        ((x[i : i + 40, :32], x[i : i + 40, 32:]), y[i : i + 40]) for i in range(0, 400, 40)
+    ]
     assert len(range_test(model, opt, CE, tuple_batches, num_iter=10, progress=False)) == 10
     with pytest.raises(TypeError, match="batch_fn"):
         range_test(model, opt, CE, dict_batches, num_iter=10, progress=False)
@@ -492,8 +581,11 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "error", "name"), BAD,
-                         ids=[",".join(f"{k}={v!r}" for k, v in kw.items()) for kw, _, _ in BAD])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    BAD,
+    ids=[",".join(f"{k}={v!r}" for k, v in kw.items()) for kw, _, _ in BAD],
+)
 def test_bad_options_are_rejected_before_anything_changes(kwargs, error, name):
     model, opt = setup()
     before = capture(model, opt)
@@ -536,16 +628,18 @@ def test_empty_or_unusable_training_setups():
         range_test(model, other, CE, loader(digits()), progress=False)
     lazy = nn.Sequential(nn.LazyLinear(10))
     with pytest.raises(ValueError, match="lazy"):
-        range_test(lazy, torch.optim.SGD(lazy.parameters(), lr=0.1), CE, loader(digits()),
-                   progress=False)  # fmt: skip
+        range_test(
+            lazy, torch.optim.SGD(lazy.parameters(), lr=0.1), CE, loader(digits()), progress=False
+        )
 
 
 def test_bad_loss_value_is_a_type_error_and_restores():
     model, opt = setup()
     before = capture(model, opt)
     with pytest.raises(TypeError, match="scalar tensor"):
-        range_test(model, opt, lambda o, t: CE(o, t, reduction="none"), loader(digits()),
-                   progress=False)  # fmt: skip
+        range_test(
+            model, opt, lambda o, t: CE(o, t, reduction="none"), loader(digits()), progress=False
+        )
     with pytest.raises(TypeError, match="scalar tensor"):
         range_test(model, opt, lambda o, t: 1.0, loader(digits()), progress=False)
     assert_same(before, capture(model, opt))

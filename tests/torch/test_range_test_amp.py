@@ -30,7 +30,9 @@ def _data_loaded_before_any_state_is_captured():
 
 def batches(n: int, size: int = 32):
     x, y = digits()
-    return Counting([(x[i * size:(i + 1) * size], y[i * size:(i + 1) * size]) for i in range(n)])
+    return Counting(
+        [(x[i * size : (i + 1) * size], y[i * size : (i + 1) * size]) for i in range(n)]
+    )
 
 
 def inject_inf(param: torch.Tensor, at: set[int] | None):
@@ -70,15 +72,24 @@ def test_skipped_steps_do_not_advance_the_sweep():
     losses: list[float] = []
     before = capture(model, opt, scaler=scaler)
     n = 20
-    r = range_test(model, opt, recording(losses), data, num_iter=n, start_lr=1e-4, end_lr=1.0,
-                   scaler=scaler, diverge=None, progress=False)  # fmt: skip
+    r = range_test(
+        model,
+        opt,
+        recording(losses),
+        data,
+        num_iter=n,
+        start_lr=1e-4,
+        end_lr=1.0,
+        scaler=scaler,
+        diverge=None,
+        progress=False,
+    )
     handle.remove()
     counter.remove()
     assert r.stop_reason == "end" and len(r) == n
     assert r.config["skipped_steps"] == 3 and r.config["scaler"] == "GradScaler"
     assert r.config["autocast_dtype"] == "float16"
-    np.testing.assert_allclose(r.lr, [exp_formula(i, 1e-4, 1.0, n) for i in range(n)],
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(r.lr, [exp_formula(i, 1e-4, 1.0, n) for i in range(n)], rtol=1e-12)
     assert counter.steps == n  # real optimizer updates
     assert data.batches == n + 3 == len(losses)
     kept = [loss for i, loss in enumerate(losses) if i not in skip]
@@ -93,13 +104,15 @@ def test_skips_from_a_real_overflow():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**24)
     counter = StepCounter(opt)
-    r = range_test(model, opt, CE, batches(40), num_iter=15, scaler=scaler, diverge=None,
-                   progress=False)  # fmt: skip
+    r = range_test(
+        model, opt, CE, batches(40), num_iter=15, scaler=scaler, diverge=None, progress=False
+    )
     counter.remove()
     assert r.stop_reason == "end" and len(r) == 15 and counter.steps == 15
     assert r.config["skipped_steps"] >= 1
-    np.testing.assert_allclose(r.lr, [exp_formula(i, 1e-7, 10.0, 15) for i in range(15)],
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        r.lr, [exp_formula(i, 1e-7, 10.0, 15) for i in range(15)], rtol=1e-12
+    )
     assert np.all(np.isfinite(r.loss))
     assert scaler.state_dict()["scale"] == 2.0**24
 
@@ -111,8 +124,17 @@ def test_a_skipped_micro_batch_skips_the_whole_update():
     data = batches(60)
     handle = inject_inf(model[0].weight, {4})  # second update, second micro-batch
     counter = StepCounter(opt)
-    r = range_test(model, opt, CE, data, num_iter=10, accumulation_steps=3, scaler=scaler,
-                   diverge=None, progress=False)  # fmt: skip
+    r = range_test(
+        model,
+        opt,
+        CE,
+        data,
+        num_iter=10,
+        accumulation_steps=3,
+        scaler=scaler,
+        diverge=None,
+        progress=False,
+    )
     handle.remove()
     counter.remove()
     assert len(r) == 10 and counter.steps == 10 and r.config["skipped_steps"] == 1
@@ -143,10 +165,19 @@ def test_autocast_can_be_turned_off_or_chosen():
         return CE(out, target)
 
     scaler = torch.amp.GradScaler("cpu")
-    r = range_test(model, opt, loss_fn, batches(10), num_iter=10, scaler=scaler,
-                   autocast_dtype=False, progress=False)  # fmt: skip
+    r = range_test(
+        model,
+        opt,
+        loss_fn,
+        batches(10),
+        num_iter=10,
+        scaler=scaler,
+        autocast_dtype=False,
+        progress=False,
+    )
     assert set(dtypes) == {torch.float32} and r.config["autocast_dtype"] is None
     dtypes.clear()
-    r = range_test(model, opt, loss_fn, batches(10), num_iter=10, autocast_dtype=torch.bfloat16,
-                   progress=False)  # fmt: skip
+    r = range_test(
+        model, opt, loss_fn, batches(10), num_iter=10, autocast_dtype=torch.bfloat16, progress=False
+    )
     assert set(dtypes) == {torch.bfloat16} and r.config["autocast_dtype"] == "bfloat16"

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 WORLD = 2
 JOIN_TIMEOUT_S = 150
 
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available(),
-                                reason="torch.distributed is not available")  # fmt: skip
+pytestmark = pytest.mark.skipif(
+    not torch.distributed.is_available(), reason="torch.distributed is not available"
+)
 
 
 def _free_port() -> int:
@@ -41,10 +42,15 @@ def outputs(tmp_path_factory) -> Path:
     env = dict(os.environ, PYTHONPATH=path, GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
     port = _free_port()
     procs = [
-        subprocess.Popen([sys.executable, __file__, str(rank), str(WORLD), str(port), str(out)],
-                         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            [sys.executable, __file__, str(rank), str(WORLD), str(port), str(out)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         for rank in range(WORLD)
-    ]  # fmt: skip
+    ]
     logs = []
     try:
         for p in procs:
@@ -115,14 +121,21 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
     from cyclr.torch import range_test
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world, timeout=datetime.timedelta(seconds=60))  # fmt: skip
+    dist.init_process_group(
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=world,
+        timeout=datetime.timedelta(seconds=60),
+    )
     x, y = digits()
     shard = (x[rank:1200:world], y[rank:1200:world])  # different data on each rank
-    held_out = (x[1200 + rank::world], y[1200 + rank::world])
+    held_out = (x[1200 + rank :: world], y[1200 + rank :: world])
 
     def batches(data, size=30):
-        return [(data[0][i:i + size], data[1][i:i + size]) for i in range(0, len(data[0]), size)]
+        return [
+            (data[0][i : i + size], data[1][i : i + size]) for i in range(0, len(data[0]), size)
+        ]
 
     def run(name, model, loss_fn=nn.functional.cross_entropy, data=None, **kw):
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -135,8 +148,15 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
                 local.append(float(loss.detach()))
             return loss
 
-        result = range_test(model, opt, recording_loss, batches(shard) if data is None else data,
-                            progress=False, seed=0, **kw)  # fmt: skip
+        result = range_test(
+            model,
+            opt,
+            recording_loss,
+            batches(shard) if data is None else data,
+            progress=False,
+            seed=0,
+            **kw,
+        )
         try:
             assert_same(before, capture(model, opt))
             restored = True
@@ -146,8 +166,14 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
         (out / f"{name}_rank{rank}.json").write_text(json.dumps(payload))
 
     run("ddp_end", DDP(mlp(0)), num_iter=20, start_lr=1e-3, end_lr=1.0, diverge=None)
-    run("ddp_val", DDP(mlp(0)), num_iter=20, val_loader=batches(held_out), val_every=5,
-        val_batches=2)  # fmt: skip
+    run(
+        "ddp_val",
+        DDP(mlp(0)),
+        num_iter=20,
+        val_loader=batches(held_out),
+        val_every=5,
+        val_batches=2,
+    )
 
     calls = {"n": 0}
 

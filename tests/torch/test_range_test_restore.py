@@ -77,8 +77,12 @@ def mid_training(attach: str, opt_kind: str = "sgd"):
     if opt_kind == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     else:
-        opt = torch.optim.AdamW([{"params": model[0].parameters(), "lr": 1e-3},
-                                 {"params": list(model.parameters())[2:], "lr": 3e-3}])  # fmt: skip
+        opt = torch.optim.AdamW(
+            [
+                {"params": model[0].parameters(), "lr": 1e-3},
+                {"params": list(model.parameters())[2:], "lr": 3e-3},
+            ]
+        )
     scheduler = scaler = None
     if "scheduler" in attach:
         scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)
@@ -108,11 +112,13 @@ def test_state_is_bitwise_identical_after(scenario, attach):
     expected_draws = (random.random(), np.random.rand(), torch.rand(2))
     _set_rng(before)
 
-    loss_fn = failing_loss(scenario) if scenario in ("nan", "loss_error",
-                                                     "keyboard_interrupt") else CE  # fmt: skip
+    loss_fn = (
+        failing_loss(scenario) if scenario in ("nan", "loss_error", "keyboard_interrupt") else CE
+    )
     handle = failing_forward(model) if scenario == "forward_error" else None
-    kw = dict(num_iter=25, start_lr=1e-4, end_lr=0.5, scheduler=scheduler, scaler=scaler,
-              progress=False)  # fmt: skip
+    kw = dict(
+        num_iter=25, start_lr=1e-4, end_lr=0.5, scheduler=scheduler, scaler=scaler, progress=False
+    )
     if scenario == "diverged":
         kw.update(start_lr=1e-2, end_lr=1e4, num_iter=60, smooth=0.5)
     data = loader(mnist1d(), batch_size=50)
@@ -155,8 +161,15 @@ def test_restored_training_continues_exactly_as_if_untouched(opt_kind):
     for run_test in (False, True):
         model, opt, _, _ = mid_training("none", opt_kind)
         if run_test:
-            range_test(model, opt, CE, loader(mnist1d(), batch_size=50), num_iter=15,
-                       progress=False, seed=3)  # fmt: skip
+            range_test(
+                model,
+                opt,
+                CE,
+                loader(mnist1d(), batch_size=50),
+                num_iter=15,
+                progress=False,
+                seed=3,
+            )
         torch.manual_seed(0)
         warm_up(model, opt, mnist1d(), steps=3)
         twins.append(capture(model, opt))
@@ -220,8 +233,7 @@ def test_loss_module_parameters_are_restored():
             return CE(out / self.log_t.exp(), target)
 
     model, crit = mlp(), TempCE()
-    opt = torch.optim.SGD(list(model.parameters()) + list(crit.parameters()), lr=0.1,
-                          momentum=0.9)  # fmt: skip
+    opt = torch.optim.SGD(list(model.parameters()) + list(crit.parameters()), lr=0.1, momentum=0.9)
     log_t, calls = crit.log_t.detach().clone(), crit.calls.clone()
     before = capture(model, opt)
     range_test(model, opt, crit, loader(digits()), num_iter=12, progress=False)
@@ -272,13 +284,20 @@ def test_cyclr_scheduler_with_momentum_cycling_is_restored():
     x, y = mnist1d()
     for i in range(7):
         opt.zero_grad()
-        CE(model(x[i * 32:(i + 1) * 32]), y[i * 32:(i + 1) * 32]).backward()
+        CE(model(x[i * 32 : (i + 1) * 32]), y[i * 32 : (i + 1) * 32]).backward()
         opt.step()
         sched.step()
     before = capture(model, opt, sched)
     momentum = opt.param_groups[0]["momentum"]
-    r = range_test(model, opt, CE, loader(mnist1d(), batch_size=50), num_iter=15, scheduler=sched,
-                   progress=False)  # fmt: skip
+    r = range_test(
+        model,
+        opt,
+        CE,
+        loader(mnist1d(), batch_size=50),
+        num_iter=15,
+        scheduler=sched,
+        progress=False,
+    )
     assert len(r) == 15
     assert_same(before, capture(model, opt, sched))
     assert opt.param_groups[0]["momentum"] == momentum

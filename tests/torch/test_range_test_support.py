@@ -43,8 +43,9 @@ def mnist1d(n: int = 2000) -> TensorPair:
     return x, torch.tensor(d["y"][:n], dtype=torch.int64)
 
 
-def loader(data: TensorPair, batch_size: int = 64, shuffle: bool = True,
-           n: int | None = None) -> torch.utils.data.DataLoader:  # fmt: skip
+def loader(
+    data: TensorPair, batch_size: int = 64, shuffle: bool = True, n: int | None = None
+) -> torch.utils.data.DataLoader:
     """DataLoader over (a prefix of) ``data``; shuffling draws from torch's global RNG."""
     x, y = data
     if n is not None:
@@ -53,11 +54,13 @@ def loader(data: TensorPair, batch_size: int = 64, shuffle: bool = True,
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=shuffle)
 
 
-def mlp(seed: int = 0, n_in: int = 64, hidden: int = 32, n_out: int = 10,
-        dropout: float = 0.1) -> nn.Module:  # fmt: skip
+def mlp(
+    seed: int = 0, n_in: int = 64, hidden: int = 32, n_out: int = 10, dropout: float = 0.1
+) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(dropout),
-                         nn.Linear(hidden, n_out))  # fmt: skip
+    return nn.Sequential(
+        nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_out)
+    )
 
 
 def bn_cnn(seed: int = 0, channels: int = 8) -> nn.Module:
@@ -65,19 +68,31 @@ def bn_cnn(seed: int = 0, channels: int = 8) -> nn.Module:
     torch.manual_seed(seed)
     c = channels
     return nn.Sequential(
-        nn.Conv1d(1, c, 5, padding=2), nn.BatchNorm1d(c), nn.ReLU(),
-        nn.Conv1d(c, c, 3, padding=1, stride=2), nn.BatchNorm1d(c), nn.ReLU(),
-        nn.AdaptiveAvgPool1d(5), nn.Flatten(), nn.Dropout(0.1), nn.Linear(5 * c, 10),
-    )  # fmt: skip
+        nn.Conv1d(1, c, 5, padding=2),
+        nn.BatchNorm1d(c),
+        nn.ReLU(),
+        nn.Conv1d(c, c, 3, padding=1, stride=2),
+        nn.BatchNorm1d(c),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool1d(5),
+        nn.Flatten(),
+        nn.Dropout(0.1),
+        nn.Linear(5 * c, 10),
+    )
 
 
-def warm_up(model: nn.Module, opt: torch.optim.Optimizer, data: TensorPair, steps: int = 5,
-            scaler: Any = None) -> None:  # fmt: skip
+def warm_up(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    data: TensorPair,
+    steps: int = 5,
+    scaler: Any = None,
+) -> None:
     """A few real training steps, so the optimizer (and scaler) hold state: 'mid-training'."""
     x, y = data
     model.train()
     for i in range(steps):
-        xb, yb = x[i * 32:(i + 1) * 32], y[i * 32:(i + 1) * 32]
+        xb, yb = x[i * 32 : (i + 1) * 32], y[i * 32 : (i + 1) * 32]
         opt.zero_grad()
         loss = nn.functional.cross_entropy(model(xb), yb)
         if scaler is None:
@@ -102,14 +117,16 @@ def _clone(x: Any) -> Any:
     return copy.deepcopy(x)
 
 
-def capture(model: nn.Module, opt: torch.optim.Optimizer, scheduler: Any = None,
-            scaler: Any = None) -> dict[str, Any]:  # fmt: skip
+def capture(
+    model: nn.Module, opt: torch.optim.Optimizer, scheduler: Any = None, scaler: Any = None
+) -> dict[str, Any]:
     """Everything the range test promises to restore, deep-copied."""
     out: dict[str, Any] = {
         "params": {k: _clone(p) for k, p in model.named_parameters()},
         "buffers": {k: _clone(b) for k, b in model.named_buffers()},
-        "grads": {k: None if p.grad is None else _clone(p.grad)
-                  for k, p in model.named_parameters()},
+        "grads": {
+            k: None if p.grad is None else _clone(p.grad) for k, p in model.named_parameters()
+        },
         "modes": [m.training for m in model.modules()],
         "opt": _clone(opt.state_dict()),
         "opt_state_keys": [sorted(s) for s in opt.state.values()],
@@ -121,8 +138,9 @@ def capture(model: nn.Module, opt: torch.optim.Optimizer, scheduler: Any = None,
         out["scheduler"] = _clone(scheduler.state_dict())
     if scaler is not None:
         out["scaler"] = _clone(scaler.state_dict())
-        out["scaler_vars"] = {k: _clone(v) for k, v in vars(scaler).items()
-                              if k != "_per_optimizer_states"}  # fmt: skip
+        out["scaler_vars"] = {
+            k: _clone(v) for k, v in vars(scaler).items() if k != "_per_optimizer_states"
+        }
     return out
 
 
@@ -135,11 +153,15 @@ def assert_same(a: Any, b: Any, path: str = "state") -> None:
     if isinstance(a, torch.Tensor):
         assert isinstance(b, torch.Tensor), f"{path}: tensor vs {type(b).__name__}"
         assert a.dtype == b.dtype and a.shape == b.shape and a.device == b.device, path
-        assert torch.equal(a.view(torch.uint8) if a.dtype == torch.bool else a,
-                           b.view(torch.uint8) if b.dtype == torch.bool else b), path
+        assert torch.equal(
+            a.view(torch.uint8) if a.dtype == torch.bool else a,
+            b.view(torch.uint8) if b.dtype == torch.bool else b,
+        ), path
         if a.is_floating_point():  # NaN-safe bitwise check as well
-            assert torch.equal(a.contiguous().reshape(-1).view(torch.uint8),
-                               b.contiguous().reshape(-1).view(torch.uint8)), path
+            assert torch.equal(
+                a.contiguous().reshape(-1).view(torch.uint8),
+                b.contiguous().reshape(-1).view(torch.uint8),
+            ), path
         return
     if isinstance(a, np.ndarray):
         assert isinstance(b, np.ndarray) and a.dtype == b.dtype, path

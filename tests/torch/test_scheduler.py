@@ -65,8 +65,17 @@ def _assert_same_trajectories(ref_opt, ref, our_opt, ours, steps, kind):
 def test_parity_with_torch_cycliclr(base, span, up, down, mode, gamma, moms, kind):
     top = base * span
     ref_opt, our_opt = _opt(kind), _opt(kind)
-    ref = CyclicLR(ref_opt, base, top, step_size_up=up, step_size_down=down, mode=mode,
-                   gamma=gamma, base_momentum=moms[0], max_momentum=moms[1])  # fmt: skip
+    ref = CyclicLR(
+        ref_opt,
+        base,
+        top,
+        step_size_up=up,
+        step_size_down=down,
+        mode=mode,
+        gamma=gamma,
+        base_momentum=moms[0],
+        max_momentum=moms[1],
+    )
     if mode == "triangular":
         s = cyclr.Triangular(base, top, up, down)
     elif mode == "triangular2":
@@ -95,9 +104,18 @@ def test_parity_with_torch_onecyclelr(top, total, pct, anneal, three, div, final
     except ValueError:
         assume(False)
     ref_opt, our_opt = _opt(kind), _opt(kind)
-    ref = OneCycleLR(ref_opt, top, total_steps=total, pct_start=pct, anneal_strategy=anneal,
-                     div_factor=div, final_div_factor=final_div, three_phase=three,
-                     base_momentum=moms[0], max_momentum=moms[1])  # fmt: skip
+    ref = OneCycleLR(
+        ref_opt,
+        top,
+        total_steps=total,
+        pct_start=pct,
+        anneal_strategy=anneal,
+        div_factor=div,
+        final_div_factor=final_div,
+        three_phase=three,
+        base_momentum=moms[0],
+        max_momentum=moms[1],
+    )
     ours = CyclicScheduler(our_opt, s, momentum=s.momentum(*moms))
     _assert_same_trajectories(ref_opt, ref, our_opt, ours, total, kind)
 
@@ -192,8 +210,9 @@ def test_state_dict_is_plain_data_and_resume_continues_the_same_trajectory():
     model, opt, sched = fresh()
     first = _train_steps(model, opt, sched, 23, x)  # stop mid-cycle
     buf = io.BytesIO()
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
-                "sched": sched.state_dict()}, buf)  # fmt: skip
+    torch.save(
+        {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}, buf
+    )
     buf.seek(0)
     ckpt = torch.load(buf, weights_only=True)
 

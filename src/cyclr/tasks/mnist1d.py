@@ -74,8 +74,12 @@ def load(n_train: int | None = None, seed: int = 42) -> Data:
     def tensor(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(a, dtype=np.float32)).unsqueeze(1)
 
-    return Data(tensor(x), torch.as_tensor(y, dtype=torch.int64), tensor(xt),
-                torch.as_tensor(yt, dtype=torch.int64))  # fmt: skip
+    return Data(
+        tensor(x),
+        torch.as_tensor(y, dtype=torch.int64),
+        tensor(xt),
+        torch.as_tensor(yt, dtype=torch.int64),
+    )
 
 
 def cnn(seed: int = 0, channels: int = 25) -> nn.Module:

@@ -56,8 +56,9 @@ def check_args(a: dict[str, Any]) -> Config:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
-                        f"{type(optimizer).__name__}")  # fmt: skip
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {loss_fn!r}")
     for name in ("train_loader", "val_loader"):
@@ -100,8 +101,9 @@ def check_args(a: dict[str, Any]) -> Config:
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     if not trainable:
-        raise ValueError(f"model has no trainable parameters (requires_grad=True): "
-                         f"{type(model).__name__}")  # fmt: skip
+        raise ValueError(
+            f"model has no trainable parameters (requires_grad=True): {type(model).__name__}"
+        )
     if any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
         raise ValueError("model has uninitialized lazy parameters; run one forward pass first")
     held = {id(p) for g in optimizer.param_groups for p in g["params"]}
@@ -143,18 +145,49 @@ def check_args(a: dict[str, Any]) -> Config:
     has_val = a["val_loader"] is not None
     metric_label = metric if metric is None or isinstance(metric, str) else callable_name(metric)
     plain = {
-        "start_lr": start, "end_lr": end, "num_iter": num_iter, "mode": mode,
-        "metric": metric_label, "smooth": smooth, "diverge": diverge,
-        "accumulation_steps": accum, "val_every": val_every if has_val else None,
-        "val_batches": val_batches if has_val else None, "seed": seed,
-        "snapshot": a["snapshot"], "scaler": None if scaler is None else type(scaler).__name__,
+        "start_lr": start,
+        "end_lr": end,
+        "num_iter": num_iter,
+        "mode": mode,
+        "metric": metric_label,
+        "smooth": smooth,
+        "diverge": diverge,
+        "accumulation_steps": accum,
+        "val_every": val_every if has_val else None,
+        "val_batches": val_batches if has_val else None,
+        "seed": seed,
+        "snapshot": a["snapshot"],
+        "scaler": None if scaler is None else type(scaler).__name__,
         "autocast_dtype": None if ac is None else str(ac).replace("torch.", ""),
-        "device": device.type, "world_size": world, "group_lr_ratios": ratios,
-        "optimizer": type(optimizer).__name__, "model": type(model).__name__,
-    }  # fmt: skip
-    return Config(start, end, num_iter, mode, metric, val_every, val_batches, smooth, diverge,
-                   accum, scaler, ac, device, progress, seed, a["batch_fn"], ratios, world,
-                   rank, group, plain)  # fmt: skip
+        "device": device.type,
+        "world_size": world,
+        "group_lr_ratios": ratios,
+        "optimizer": type(optimizer).__name__,
+        "model": type(model).__name__,
+    }
+    return Config(
+        start,
+        end,
+        num_iter,
+        mode,
+        metric,
+        val_every,
+        val_batches,
+        smooth,
+        diverge,
+        accum,
+        scaler,
+        ac,
+        device,
+        progress,
+        seed,
+        a["batch_fn"],
+        ratios,
+        world,
+        rank,
+        group,
+        plain,
+    )
 
 
 def check_loader(name: str, loader: Any, *, optional: bool) -> None:

@@ -7,8 +7,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["BatchStream", "accuracy_counts", "call_model", "looks_like_classification",
-           "split_batch", "to_device"]  # fmt: skip
+__all__ = [
+    "BatchStream",
+    "accuracy_counts",
+    "call_model",
+    "looks_like_classification",
+    "split_batch",
+    "to_device",
+]
 
 
 class BatchStream:
@@ -77,8 +83,10 @@ def split_batch(batch: Any, batch_fn: Callable[[Any], Any] | None) -> tuple[Any,
     what = f"a {type(batch).__name__}"
     if isinstance(batch, (tuple, list)):
         what += f" of length {len(batch)}"
-    raise TypeError(f"train_loader must yield (inputs, targets) pairs, got {what}; pass "
-                    "batch_fn=lambda batch: (inputs, targets) to unpack other batches")
+    raise TypeError(
+        f"train_loader must yield (inputs, targets) pairs, got {what}; pass "
+        "batch_fn=lambda batch: (inputs, targets) to unpack other batches"
+    )
 
 
 def call_model(model: Callable[..., Any], inputs: Any) -> Any:
@@ -92,11 +100,17 @@ def call_model(model: Callable[..., Any], inputs: Any) -> Any:
 
 def looks_like_classification(output: Any, target: Any) -> bool:
     """Logits ``(N, C, ...)`` with ``C >= 2`` and integer class targets ``(N, ...)``."""
-    return (isinstance(output, torch.Tensor) and isinstance(target, torch.Tensor)
-            and output.is_floating_point() and output.ndim >= 2 and output.shape[1] >= 2
-            and not target.is_floating_point() and not target.is_complex()
-            and target.dtype != torch.bool
-            and tuple(target.shape) == (output.shape[0], *output.shape[2:]))  # fmt: skip
+    return (
+        isinstance(output, torch.Tensor)
+        and isinstance(target, torch.Tensor)
+        and output.is_floating_point()
+        and output.ndim >= 2
+        and output.shape[1] >= 2
+        and not target.is_floating_point()
+        and not target.is_complex()
+        and target.dtype != torch.bool
+        and tuple(target.shape) == (output.shape[0], *output.shape[2:])
+    )
 
 
 def accuracy_counts(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, int]:

@@ -106,9 +106,7 @@ class TrainingState:
         self._modes = [(m, m.training) for root in modules for m in root.modules()]
 
         opt_params = [p for g in optimizer.param_groups for p in g["params"]]
-        params = _unique(
-            [p for m in modules for p in m.parameters()] + opt_params
-        )
+        params = _unique([p for m in modules for p in m.parameters()] + opt_params)
         buffers = _unique(b for m in modules for b in m.buffers())
         self._tensors = [(t, self._keep(t)) for t in params + buffers]
         self._grads = [(p, None if p.grad is None else self._keep(p.grad)) for p in params]
@@ -124,8 +122,9 @@ class TrainingState:
             {k: self._value(v) for k, v in g.items() if k != "params"}
             for g in optimizer.param_groups
         ]
-        self._opt_extra = {k: optimizer.__dict__[k] for k in ("_opt_called",)
-                           if k in optimizer.__dict__}  # fmt: skip
+        self._opt_extra = {
+            k: optimizer.__dict__[k] for k in ("_opt_called",) if k in optimizer.__dict__
+        }
 
         self._sched = None if scheduler is None else copy.deepcopy(scheduler.state_dict())
         self._scaler_attrs: dict[str, Any] | None = None
@@ -137,8 +136,7 @@ class TrainingState:
                 self._scaler_sd = copy.deepcopy(scaler.state_dict())
 
         if storage == "disk":
-            fd, self._path = tempfile.mkstemp(prefix="cyclr-snapshot-", suffix=".pt",
-                                              dir=directory)  # fmt: skip
+            fd, self._path = tempfile.mkstemp(prefix="cyclr-snapshot-", suffix=".pt", dir=directory)
             os.close(fd)
             torch.save(self._blobs, self._path)
             self._blobs = None
@@ -177,9 +175,13 @@ class TrainingState:
 
         def put(live: Any, v: Any) -> Any:
             """Restore ``v`` into ``live`` in place when possible; return the value to store."""
-            if (isinstance(v, _Blob) and isinstance(live, torch.Tensor)
-                    and live.shape == blobs[v.key].shape and live.dtype == blobs[v.key].dtype
-                    and live.device == v.device):  # fmt: skip
+            if (
+                isinstance(v, _Blob)
+                and isinstance(live, torch.Tensor)
+                and live.shape == blobs[v.key].shape
+                and live.dtype == blobs[v.key].dtype
+                and live.device == v.device
+            ):
                 with torch.no_grad():
                     live.copy_(blobs[v.key])
                 return live
@@ -196,7 +198,7 @@ class TrainingState:
 
         opt = self._optimizer
         groups = opt.param_groups
-        del groups[len(self._groups):]
+        del groups[len(self._groups) :]
         for live, saved in zip(groups, self._groups):
             for k in [k for k in live if k != "params" and k not in saved]:
                 del live[k]

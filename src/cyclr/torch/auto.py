@@ -174,11 +174,21 @@ def _run_tests(
     if any(k in kwargs for k in ("start_lr", "end_lr", "mode")):
         return [range_test(model, optimizer, loss_fn, train_loader, **kwargs)]
     num_iter = kwargs.pop("num_iter", LINEAR_ITER)
-    coarse = range_test(model, optimizer, loss_fn, train_loader, mode="exp",
-                        num_iter=coarse_iter, **kwargs)  # fmt: skip
+    coarse = range_test(
+        model, optimizer, loss_fn, train_loader, mode="exp", num_iter=coarse_iter, **kwargs
+    )
     start_lr, end_lr = linear_sweep_range(coarse)
-    fine = range_test(model, optimizer, loss_fn, train_loader, mode="linear", start_lr=start_lr,
-                      end_lr=end_lr, num_iter=num_iter, **kwargs)  # fmt: skip
+    fine = range_test(
+        model,
+        optimizer,
+        loss_fn,
+        train_loader,
+        mode="linear",
+        start_lr=start_lr,
+        end_lr=end_lr,
+        num_iter=num_iter,
+        **kwargs,
+    )
     return [coarse, fine]
 
 

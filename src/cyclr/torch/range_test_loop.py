@@ -39,6 +39,7 @@ from cyclr.torch._snapshot import TrainingState
 
 __all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MAX_SKIPPED", "MIN_ITER", "range_test", "sweep_lr"]
 
+
 def range_test(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -147,8 +148,14 @@ def range_test(
     """
     cfg = check_args(dict(locals()))
     modules = [model] + ([loss_fn] if isinstance(loss_fn, nn.Module) else [])
-    state = TrainingState(modules, optimizer, scheduler=scheduler, scaler=scaler,
-                          storage=snapshot, directory=snapshot_dir)  # fmt: skip
+    state = TrainingState(
+        modules,
+        optimizer,
+        scheduler=scheduler,
+        scaler=scaler,
+        storage=snapshot,
+        directory=snapshot_dir,
+    )
     run = _Run(cfg, model, optimizer, loss_fn)
     try:
         run.execute(train_loader, val_loader)
@@ -157,7 +164,8 @@ def range_test(
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
             with contextlib.suppress(Exception):
                 exc.range_test_result = run.result(  # type: ignore[attr-defined]
-                    reason, f"{type(exc).__name__} at update {run.n}: {exc}")
+                    reason, f"{type(exc).__name__} at update {run.n}: {exc}"
+                )
         raise
     finally:
         try:
@@ -174,16 +182,25 @@ class _InputError(ValueError):
 def _versions() -> dict[str, str]:
     import cyclr
 
-    return {"cyclr": cyclr.__version__, "torch": torch.__version__,
-            "python": platform.python_version(), "numpy": np.__version__}  # fmt: skip
+    return {
+        "cyclr": cyclr.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
 
 
 # -- the loop --------------------------------------------------------------------------------
 class _Run:
     """One range test: the sweep loop and what it recorded."""
 
-    def __init__(self, cfg: Config, model: nn.Module, optimizer: torch.optim.Optimizer,
-                 loss_fn: Callable[[Any, Any], torch.Tensor]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cfg: Config,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        loss_fn: Callable[[Any, Any], torch.Tensor],
+    ) -> None:
         self.cfg = cfg
         self.model = model
         self.optimizer = optimizer
@@ -224,8 +241,10 @@ class _Run:
         stream = BatchStream(train_loader)
         pending = stream.take(cfg.accumulation_steps)
         if pending is None:
-            raise _InputError(f"train_loader yielded fewer than accumulation_steps="
-                              f"{cfg.accumulation_steps} batches (it is empty or too short)")
+            raise _InputError(
+                f"train_loader yielded fewer than accumulation_steps="
+                f"{cfg.accumulation_steps} batches (it is empty or too short)"
+            )
         val_subset = None
         if val_loader is not None:
             val_subset = []
@@ -257,8 +276,9 @@ class _Run:
     def _on_step(self, *_: Any) -> None:
         self._stepped = True
 
-    def _loop(self, stream: BatchStream, pending: list[Any] | None,
-              val_subset: list[Any] | None, bar: Any) -> None:  # fmt: skip
+    def _loop(
+        self, stream: BatchStream, pending: list[Any] | None, val_subset: list[Any] | None, bar: Any
+    ) -> None:
         """Sweep until the end, a stop condition or an exception.
 
         Batches are drawn just before the update that uses them. Under ``torch.distributed`` the
@@ -282,8 +302,10 @@ class _Run:
             if pending is None:
                 pending = stream.take(accum)
                 if pending is None:
-                    self._stop("data_exhausted", f"train_loader ran out of batches after "
-                               f"{self.n} of {cfg.num_iter} updates")  # fmt: skip
+                    self._stop(
+                        "data_exhausted",
+                        f"train_loader ran out of batches after {self.n} of {cfg.num_iter} updates",
+                    )
                     return
             loss_sum, num, den, skipped = self._update(pending)
             pending, exhausted = None, False
@@ -300,8 +322,11 @@ class _Run:
                 self.skipped += 1
                 consecutive_skips += 1
                 if consecutive_skips > MAX_SKIPPED:
-                    self._stop("non_finite_loss", f"the GradScaler skipped {consecutive_skips} "
-                               f"steps in a row (inf/NaN gradients) at lr={lr:.3g}")  # fmt: skip
+                    self._stop(
+                        "non_finite_loss",
+                        f"the GradScaler skipped {consecutive_skips} "
+                        f"steps in a row (inf/NaN gradients) at lr={lr:.3g}",
+                    )
                     return
             else:
                 consecutive_skips = 0
@@ -312,23 +337,33 @@ class _Run:
                     bar.set_postfix(lr=f"{lr:.2e}", loss=f"{smoothed:.4g}", refresh=False)
                     bar.update(1)
                 if self._smoothed.diverged(i):
-                    self._stop("diverged", f"smoothed loss {smoothed:.4g} > {cfg.diverge:g} x "
-                               f"best {self._smoothed.best:.4g} at update {i} "
-                               f"(lr={lr:.3g})")  # fmt: skip
+                    self._stop(
+                        "diverged",
+                        f"smoothed loss {smoothed:.4g} > {cfg.diverge:g} x "
+                        f"best {self._smoothed.best:.4g} at update {i} "
+                        f"(lr={lr:.3g})",
+                    )
                     return
                 if self.n == cfg.num_iter:
-                    self._stop("end", f"{cfg.mode} sweep {cfg.start_lr:.3g} -> "
-                               f"{cfg.end_lr:.3g} over {cfg.num_iter} updates")  # fmt: skip
+                    self._stop(
+                        "end",
+                        f"{cfg.mode} sweep {cfg.start_lr:.3g} -> "
+                        f"{cfg.end_lr:.3g} over {cfg.num_iter} updates",
+                    )
                     return
             if exhausted:
-                self._stop("data_exhausted", f"train_loader ran out of batches after "
-                           f"{self.n} of {cfg.num_iter} updates")  # fmt: skip
+                self._stop(
+                    "data_exhausted",
+                    f"train_loader ran out of batches after {self.n} of {cfg.num_iter} updates",
+                )
                 return
 
     def _nonfinite_message(self, loss: float, i: int, lr: float) -> str:
         if i == 0:
-            return (f"the loss was {loss} at the first update (lr={lr:.3g}), before the LR could "
-                    "matter: check the model, the data and loss_fn")
+            return (
+                f"the loss was {loss} at the first update (lr={lr:.3g}), before the LR could "
+                "matter: check the model, the data and loss_fn"
+            )
         return f"the loss became {loss} at update {i} (lr={lr:.3g})"
 
     def _stop(self, reason: str, message: str) -> None:
@@ -363,14 +398,20 @@ class _Run:
         cfg = self.cfg
         inputs, target = split_batch(batch, cfg.batch_fn)
         inputs, target = to_device(inputs, cfg.device), to_device(target, cfg.device)
-        ctx = (torch.autocast(cfg.device.type, dtype=cfg.autocast_dtype)
-               if cfg.autocast_dtype is not None else contextlib.nullcontext())  # fmt: skip
+        ctx = (
+            torch.autocast(cfg.device.type, dtype=cfg.autocast_dtype)
+            if cfg.autocast_dtype is not None
+            else contextlib.nullcontext()
+        )
         with ctx:
             out = call_model(self.model, inputs)
             loss = self.loss_fn(out, target)
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            what = (f"a tensor of shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor)
-                    else type(loss).__name__)  # fmt: skip
+            what = (
+                f"a tensor of shape {tuple(loss.shape)}"
+                if isinstance(loss, torch.Tensor)
+                else type(loss).__name__
+            )
             raise TypeError(f"loss_fn must return a scalar tensor, got {what}")
         return (loss if loss.ndim == 0 else loss.reshape(())), out, target
 
@@ -389,9 +430,11 @@ class _Run:
             if looks_like_classification(out, target):
                 self.metric_fn, self.metric_name = accuracy_counts, "accuracy"
             elif metric == "accuracy":
-                shapes = (f"output {_describe(out)} and target {_describe(target)}")
-                raise ValueError(f"metric='accuracy' needs class logits (N, C, ...) and integer "
-                                 f"targets (N, ...); got {shapes}")  # fmt: skip
+                shapes = f"output {_describe(out)} and target {_describe(target)}"
+                raise ValueError(
+                    f"metric='accuracy' needs class logits (N, C, ...) and integer "
+                    f"targets (N, ...); got {shapes}"
+                )
         elif metric is not None:
             fn = metric
 
@@ -421,14 +464,20 @@ class _Run:
             return [float(x) for x in out]
         dtype = torch.float32 if ref is not None and ref.device.type == "mps" else torch.float64
         dev = ref.device if ref is not None else cfg.device
-        vec = torch.stack([x.to(dtype) if isinstance(x, torch.Tensor)
-                           else torch.tensor(float(x), dtype=dtype, device=dev)
-                           for x in out])  # fmt: skip
+        vec = torch.stack(
+            [
+                x.to(dtype)
+                if isinstance(x, torch.Tensor)
+                else torch.tensor(float(x), dtype=dtype, device=dev)
+                for x in out
+            ]
+        )
         torch.distributed.all_reduce(vec, group=cfg.group)
         return [float(x) for x in vec.tolist()]
 
-    def _record(self, lr: float, group_lrs: list[float], loss: float, num: float,
-                den: float) -> float:  # fmt: skip
+    def _record(
+        self, lr: float, group_lrs: list[float], loss: float, num: float, den: float
+    ) -> float:
         self.lrs.append(lr)
         self.group_lrs.append(group_lrs)
         self.losses.append(loss)
@@ -474,8 +523,11 @@ class _Run:
             group_lrs=np.asarray(self.group_lrs, dtype=np.float64).reshape(-1, groups),
             val_step=np.asarray(self.val_step, dtype=np.int64) if self.has_val else None,
             val_loss=np.asarray(self.val_loss, dtype=np.float64) if self.has_val else None,
-            val_metric=(np.asarray(self.val_metric, dtype=np.float64)
-                        if self.has_val and has_metric else None),
+            val_metric=(
+                np.asarray(self.val_metric, dtype=np.float64)
+                if self.has_val and has_metric
+                else None
+            ),
             mode=cfg.mode,
             metric_name=self.metric_name,
             stop_reason=stop_reason,

@@ -230,14 +230,10 @@ class CyclicScheduler(LRScheduler):
 
     def __repr__(self) -> str:
         mom = "" if self.momentums is None else f", momentum={self.momentums[0]!r}"
-        return (
-            f"CyclicScheduler(last_epoch={self.last_epoch}, schedule={self.schedules[0]!r}{mom})"
-        )
+        return f"CyclicScheduler(last_epoch={self.last_epoch}, schedule={self.schedules[0]!r}{mom})"
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_hook", None)
         state["_block_start"] = -_BLOCK
         return state
-
-

@@ -120,8 +120,9 @@ def sweep(
     if len(vals) < 2:
         raise ValueError(f"values must hold at least 2 values to compare, got {list(vals)!r}")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
-                        f"{type(optimizer).__name__}")  # fmt: skip
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
     idx = _check_groups(groups, len(optimizer.param_groups))
     field = _field(canonical, optimizer, idx)
 
@@ -132,38 +133,66 @@ def sweep(
         loaders = _batch_loaders(train_loader, loader_factory, vals)
     else:
         if budget is not None:
-            raise ValueError(f"budget applies to param='batch_size' only, got budget={budget!r} "
-                             f"with param={param!r}")  # fmt: skip
+            raise ValueError(
+                f"budget applies to param='batch_size' only, got budget={budget!r} "
+                f"with param={param!r}"
+            )
         if loader_factory is not None:
-            raise ValueError(f"loader_factory applies to param='batch_size' only (param={param!r})"
-                             "; pass the training batches as train_loader")  # fmt: skip
+            raise ValueError(
+                f"loader_factory applies to param='batch_size' only (param={param!r})"
+                "; pass the training batches as train_loader"
+            )
         if train_loader is None:
             raise TypeError("train_loader must be an iterable of batches, got None")
         loaders = [train_loader] * len(vals)
 
     try:
-        bound = inspect.signature(range_test).bind(model, optimizer, loss_fn, loaders[0],
-                                                   **range_test_kwargs)  # fmt: skip
+        bound = inspect.signature(range_test).bind(
+            model, optimizer, loss_fn, loaders[0], **range_test_kwargs
+        )
     except TypeError as exc:
         raise TypeError(f"sweep() got an argument range_test does not take: {exc}") from None
     bound.apply_defaults()
     cfg = check_args(dict(bound.arguments))
-    kw = {k: x for k, x in bound.arguments.items()
-          if k not in ("model", "optimizer", "loss_fn", "train_loader")}  # fmt: skip
+    kw = {
+        k: x
+        for k, x in bound.arguments.items()
+        if k not in ("model", "optimizer", "loss_fn", "train_loader")
+    }
 
     original = _get(optimizer, idx[0], field)
     modules = [model] + ([loss_fn] if isinstance(loss_fn, nn.Module) else [])
     gens = _generator_states(loaders)
-    state = TrainingState(modules, optimizer, scheduler=kw["scheduler"], scaler=kw["scaler"],
-                          storage=kw["snapshot"], directory=kw["snapshot_dir"])  # fmt: skip
-    config: dict[str, Any] = {"field": field, "groups": idx, "original": original,
-                              "optimizer": type(optimizer).__name__}  # fmt: skip
+    state = TrainingState(
+        modules,
+        optimizer,
+        scheduler=kw["scheduler"],
+        scaler=kw["scaler"],
+        storage=kw["snapshot"],
+        directory=kw["snapshot_dir"],
+    )
+    config: dict[str, Any] = {
+        "field": field,
+        "groups": idx,
+        "original": original,
+        "optimizer": type(optimizer).__name__,
+    }
     results: list[RangeTestResult] = []
     try:
         iters = [cfg.num_iter] * len(vals)
         if canonical == "batch_size":
-            iters, seconds = _budget(budget, vals, cfg.num_iter, cfg.start_lr, loaders,  # type: ignore[arg-type]
-                                     lambda: _reset(state, gens), model, optimizer, loss_fn, kw)
+            iters, seconds = _budget(
+                budget,
+                vals,
+                cfg.num_iter,
+                cfg.start_lr,
+                loaders,  # type: ignore[arg-type]
+                lambda: _reset(state, gens),
+                model,
+                optimizer,
+                loss_fn,
+                kw,
+            )
             config.update(budget=budget, reference=vals[0], num_iter=iters)
             if seconds is not None:
                 config["seconds_per_update"] = seconds
@@ -186,7 +215,8 @@ def sweep(
         if results:
             try:
                 exc.sweep_result = SweepResult(  # type: ignore[attr-defined]
-                    canonical, vals[: len(results)], tuple(results), config)
+                    canonical, vals[: len(results)], tuple(results), config
+                )
             except Exception:  # never mask the original error
                 pass
         raise
@@ -225,19 +255,24 @@ def _field(param: str, optimizer: torch.optim.Optimizer, idx: list[int]) -> str:
         g = optimizer.param_groups[i]
         if param == "weight_decay":
             if "weight_decay" not in g:
-                raise ValueError(f"param='weight_decay' needs 'weight_decay' in the param groups; "
-                                 f"{name}'s group {i} has none")  # fmt: skip
+                raise ValueError(
+                    f"param='weight_decay' needs 'weight_decay' in the param groups; "
+                    f"{name}'s group {i} has none"
+                )
             fields.add("weight_decay")
         elif "momentum" in g:
             fields.add("momentum")
         elif "betas" in g and isinstance(g["betas"], (tuple, list)) and len(g["betas"]) >= 1:
             fields.add("betas[0]")
         else:
-            raise ValueError(f"param='momentum' needs an optimizer with 'momentum' (SGD, RMSprop) "
-                             f"or 'betas' (Adam family); {name}'s group {i} has neither")
+            raise ValueError(
+                f"param='momentum' needs an optimizer with 'momentum' (SGD, RMSprop) "
+                f"or 'betas' (Adam family); {name}'s group {i} has neither"
+            )
     if len(fields) > 1:
-        raise ValueError(f"param groups mix {' and '.join(sorted(fields))}; sweep them "
-                         "separately with groups=")  # fmt: skip
+        raise ValueError(
+            f"param groups mix {' and '.join(sorted(fields))}; sweep them separately with groups="
+        )
     return fields.pop()
 
 
@@ -295,55 +330,75 @@ def rebatch(loader: Any, batch_size: int) -> Any:
     )
 
     if not isinstance(loader, DataLoader):
-        raise TypeError(f"param='batch_size' without loader_factory needs a torch DataLoader as "
-                        f"train_loader, got {type(loader).__name__}")  # fmt: skip
+        raise TypeError(
+            f"param='batch_size' without loader_factory needs a torch DataLoader as "
+            f"train_loader, got {type(loader).__name__}"
+        )
     batch_size = check.integer("batch_size", batch_size, minimum=1)
     if loader.batch_size is None:
-        raise ValueError("train_loader has batch_size=None (it batches itself); pass "
-                         "loader_factory")  # fmt: skip
+        raise ValueError(
+            "train_loader has batch_size=None (it batches itself); pass loader_factory"
+        )
     sampler = loader.sampler
     shuffle = False
     generator = loader.generator
     if not isinstance(loader.dataset, IterableDataset):
         if isinstance(sampler, RandomSampler):
             if sampler.replacement or sampler._num_samples is not None:
-                raise ValueError("train_loader samples with replacement or a fixed count; pass "
-                                 "loader_factory")  # fmt: skip
+                raise ValueError(
+                    "train_loader samples with replacement or a fixed count; pass loader_factory"
+                )
             shuffle = True
             generator = sampler.generator if sampler.generator is not None else generator
         elif not isinstance(sampler, SequentialSampler):
-            raise ValueError(f"train_loader uses a custom sampler ({type(sampler).__name__}); "
-                             "pass loader_factory to build a loader per batch size")
+            raise ValueError(
+                f"train_loader uses a custom sampler ({type(sampler).__name__}); "
+                "pass loader_factory to build a loader per batch size"
+            )
         if type(loader.batch_sampler) is not BatchSampler:
-            raise ValueError(f"train_loader uses a custom batch sampler "
-                             f"({type(loader.batch_sampler).__name__}); pass loader_factory")
+            raise ValueError(
+                f"train_loader uses a custom batch sampler "
+                f"({type(loader.batch_sampler).__name__}); pass loader_factory"
+            )
     workers = loader.num_workers
     options: dict[str, Any] = {
-        "batch_size": batch_size, "shuffle": shuffle, "num_workers": workers,
-        "collate_fn": loader.collate_fn, "pin_memory": loader.pin_memory,
-        "drop_last": loader.drop_last, "timeout": loader.timeout,
-        "worker_init_fn": loader.worker_init_fn, "generator": generator,
-    }  # fmt: skip
+        "batch_size": batch_size,
+        "shuffle": shuffle,
+        "num_workers": workers,
+        "collate_fn": loader.collate_fn,
+        "pin_memory": loader.pin_memory,
+        "drop_last": loader.drop_last,
+        "timeout": loader.timeout,
+        "worker_init_fn": loader.worker_init_fn,
+        "generator": generator,
+    }
     if workers > 0:
-        options.update(multiprocessing_context=loader.multiprocessing_context,
-                       prefetch_factor=loader.prefetch_factor,
-                       persistent_workers=loader.persistent_workers)  # fmt: skip
+        options.update(
+            multiprocessing_context=loader.multiprocessing_context,
+            prefetch_factor=loader.prefetch_factor,
+            persistent_workers=loader.persistent_workers,
+        )
     return DataLoader(loader.dataset, **options)
 
 
 def _batch_loaders(train_loader: Any, factory: Any, vals: tuple[Any, ...]) -> list[Any]:
     if factory is not None:
         if not callable(factory):
-            raise TypeError(f"loader_factory must be callable (batch_size -> loader), got "
-                            f"{factory!r}")  # fmt: skip
+            raise TypeError(
+                f"loader_factory must be callable (batch_size -> loader), got {factory!r}"
+            )
         if train_loader is not None:
-            raise ValueError("pass train_loader=None with loader_factory: "
-                             "loader_factory(batch_size) builds every run's loader")
+            raise ValueError(
+                "pass train_loader=None with loader_factory: "
+                "loader_factory(batch_size) builds every run's loader"
+            )
         loaders = [factory(b) for b in vals]
     else:
         if train_loader is None:
-            raise ValueError("param='batch_size' needs loader_factory (batch_size -> loader), "
-                             "or a torch DataLoader as train_loader")  # fmt: skip
+            raise ValueError(
+                "param='batch_size' needs loader_factory (batch_size -> loader), "
+                "or a torch DataLoader as train_loader"
+            )
         loaders = [rebatch(train_loader, b) for b in vals]
     for b, loader in zip(vals, loaders):
         check_loader(f"loader_factory({b})", loader, optional=False)
@@ -354,8 +409,11 @@ def _generator_states(loaders: list[Any]) -> list[tuple[torch.Generator, torch.T
     """The torch generators that shuffle ``loaders`` (so each run can start from the same)."""
     seen: list[torch.Generator] = []
     for loader in loaders:
-        for obj in (loader, getattr(loader, "sampler", None),
-                    getattr(getattr(loader, "batch_sampler", None), "sampler", None)):  # fmt: skip
+        for obj in (
+            loader,
+            getattr(loader, "sampler", None),
+            getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+        ):
             g = getattr(obj, "generator", None)
             if isinstance(g, torch.Generator) and all(g is not s for s in seen):
                 seen.append(g)
@@ -369,10 +427,18 @@ def _reset(state: TrainingState, gens: list[tuple[torch.Generator, torch.Tensor]
 
 
 # -- the batch-size budget -----------------------------------------------------------------------
-def _budget(budget: str, vals: tuple[Any, ...], num_iter: int, start_lr: float, loaders: list[Any],
-            reset: Callable[[], None], model: nn.Module, optimizer: torch.optim.Optimizer,
-            loss_fn: Callable[[Any, Any], torch.Tensor],
-            kw: dict[str, Any]) -> tuple[list[int], list[float] | None]:  # fmt: skip
+def _budget(
+    budget: str,
+    vals: tuple[Any, ...],
+    num_iter: int,
+    start_lr: float,
+    loaders: list[Any],
+    reset: Callable[[], None],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    kw: dict[str, Any],
+) -> tuple[list[int], list[float] | None]:
     """Updates per batch size: ``values[0]`` runs ``num_iter``, the others the same budget."""
     seconds = None
     if budget == "updates":
@@ -388,15 +454,22 @@ def _budget(budget: str, vals: tuple[Any, ...], num_iter: int, start_lr: float, 
     iters = [max(1, round(num_iter * r)) for r in ratio]
     for b, n in zip(vals, iters):
         if n < MIN_ITER:
-            raise ValueError(f"budget={budget!r} leaves batch_size={b} only {n} updates (fewer "
-                             f"than {MIN_ITER}); raise num_iter (now {num_iter}) or put a larger "
-                             "batch size first in values")  # fmt: skip
+            raise ValueError(
+                f"budget={budget!r} leaves batch_size={b} only {n} updates (fewer "
+                f"than {MIN_ITER}); raise num_iter (now {num_iter}) or put a larger "
+                "batch size first in values"
+            )
     return iters, seconds
 
 
-def _seconds_per_update(model: nn.Module, optimizer: torch.optim.Optimizer,
-                        loss_fn: Callable[[Any, Any], torch.Tensor], loader: Any, lr: float,
-                        kw: dict[str, Any]) -> float:  # fmt: skip
+def _seconds_per_update(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    loader: Any,
+    lr: float,
+    kw: dict[str, Any],
+) -> float:
     """Wall time of one update on ``loader``: a pilot range test at a tiny, fixed LR.
 
     The time between the first forward pass of update 1 and that of the last update, per
@@ -409,14 +482,26 @@ def _seconds_per_update(model: nn.Module, optimizer: torch.optim.Optimizer,
         stamps.append(time.perf_counter())
         return loss_fn(output, target)
 
-    skip = {"start_lr", "end_lr", "num_iter", "mode", "val_loader", "progress", "diverge",
-            "metric"}  # fmt: skip
+    skip = {"start_lr", "end_lr", "num_iter", "mode", "val_loader", "progress", "diverge", "metric"}
     pilot = {k: x for k, x in kw.items() if k not in skip}
-    range_test(model, optimizer, timed, loader, start_lr=lr, end_lr=lr * (1 + 1e-6),
-               num_iter=TIMING_UPDATES, mode="exp", diverge=None, progress=False, metric=None,
-               **pilot)  # fmt: skip
+    range_test(
+        model,
+        optimizer,
+        timed,
+        loader,
+        start_lr=lr,
+        end_lr=lr * (1 + 1e-6),
+        num_iter=TIMING_UPDATES,
+        mode="exp",
+        diverge=None,
+        progress=False,
+        metric=None,
+        **pilot,
+    )
     firsts = stamps[:: max(1, kw["accumulation_steps"])]
     if len(firsts) < 3:
-        raise ValueError(f"the timing run on {type(loader).__name__} ended after "
-                         f"{len(firsts)} updates; use budget='samples'")  # fmt: skip
+        raise ValueError(
+            f"the timing run on {type(loader).__name__} ended after "
+            f"{len(firsts)} updates; use budget='samples'"
+        )
     return max((firsts[-1] - firsts[1]) / (len(firsts) - 2), 1e-9)
