@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 
 # Keras 3 runs on the PyTorch backend here, so TensorFlow is never needed.
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -13,5 +14,28 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # Adapter modules whose framework is an optional extra: skip their doctests when it is missing
 # (their tests in tests/ skip themselves with a visible reason).
-_OPTIONAL = {"src/cyclr/keras.py": "keras", "src/cyclr/optax.py": "optax"}
+_OPTIONAL = {"src/cyclr/keras": "keras", "src/cyclr/optax.py": "optax"}
 collect_ignore = [path for path, mod in _OPTIONAL.items() if importlib.util.find_spec(mod) is None]
+
+
+def _import_package() -> None:
+    """Import every module of cyclr once, by its real name, before pytest collects doctests.
+
+    pytest's importlib mode reuses a module already in ``sys.modules``; a module it had to
+    import from its file path would otherwise be a second copy, whose classes differ from the
+    package's own (``isinstance`` fails, registries see each class twice).
+    """
+    import pkgutil
+
+    import cyclr
+
+    skip = {f"cyclr.{Path(p).stem}" for p in collect_ignore}
+    for info in pkgutil.walk_packages(cyclr.__path__, "cyclr."):
+        if info.name in skip or any(info.name.startswith(s + ".") for s in skip):
+            continue
+        if info.name == "cyclr.cli.__main__":
+            continue
+        importlib.import_module(info.name)
+
+
+_import_package()

@@ -77,7 +77,7 @@ TASKS = {
 def _data(task: Task) -> Any:
     import torch
 
-    from cyclr.tasks import mnist1d
+    from cyclr.demo import mnist1d
 
     if task.model in ("cnn", "mlp"):
         return mnist1d.load()
@@ -97,7 +97,7 @@ def _model(task: Task, seed: int) -> Any:
     import torch
     from torch import nn
 
-    from cyclr.tasks import mnist1d
+    from cyclr.demo import mnist1d
 
     if task.model == "cnn":
         return mnist1d.cnn(seed)
@@ -123,8 +123,8 @@ def _iters_per_epoch(task: Task) -> int:
 
 def _step_size(task: Task, total: int) -> int:
     """The triangular half cycle auto_schedule picks: whole cycles (>= 3) of about 4 epochs."""
-    from cyclr.bounds import STEP_EPOCHS
-    from cyclr.torch.auto import MIN_CYCLES
+    from cyclr.suggest.bounds import STEP_EPOCHS
+    from cyclr.torch._auto import MIN_CYCLES
 
     ipe = _iters_per_epoch(task)
     cycles = max(MIN_CYCLES, round(total / (2 * STEP_EPOCHS * ipe)))
@@ -141,7 +141,7 @@ def _train(
 ) -> float:
     """Train a fresh model for ``total`` updates and return its test accuracy."""
     import cyclr
-    from cyclr.tasks import mnist1d
+    from cyclr.demo import mnist1d
     from cyclr.torch import CyclicScheduler
 
     data = _data(task)
@@ -210,7 +210,7 @@ def _job(spec: dict[str, Any]) -> dict[str, Any]:
 def _auto(task: Task, seed: int, total: int, policy: str, rt: dict[str, Any]) -> dict[str, Any]:
     from torch import nn
 
-    from cyclr.tasks import mnist1d
+    from cyclr.demo import mnist1d
     from cyclr.torch import auto_schedule
 
     data = _data(task)

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 import cyclr
-from cyclr.tasks import mnist1d
+from cyclr.demo import mnist1d
 from cyclr.torch import auto_schedule, sweep
 
 RESULTS = Path(__file__).parent / "results"

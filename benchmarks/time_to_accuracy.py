@@ -50,11 +50,11 @@ import numpy as np
 import torch
 
 import cyclr
-from cyclr.bounds import STEP_EPOCHS, Bounds
-from cyclr.schedule import Schedule
-from cyclr.tasks import mnist1d
+from cyclr.demo import mnist1d
+from cyclr.schedules.base import Schedule
+from cyclr.suggest.bounds import STEP_EPOCHS, Bounds
 from cyclr.torch import CyclicScheduler, auto_schedule
-from cyclr.torch.auto import COARSE_ITER, LINEAR_ITER, MIN_CYCLES
+from cyclr.torch._auto import COARSE_ITER, LINEAR_ITER, MIN_CYCLES
 
 RESULTS = Path(__file__).parent / "results"
 #: The CLR paper's speed-up on CIFAR-10 (fixed LR 70k iterations, triangular2 25k).
@@ -93,7 +93,7 @@ class Task:
 
     key: str
     title: str
-    arch: str  # "cnn" or "mlp" (cyclr.tasks.mnist1d)
+    arch: str  # "cnn" or "mlp" (cyclr.demo.mnist1d)
     optimizer: str  # "sgd" (momentum 0.9) or "adam"
     grid: tuple[float, ...]  # the fixed LRs of the baseline
     budget: int  # the baseline's iterations

@@ -6,14 +6,14 @@ The core (this package) needs only numpy. Framework adapters live in ``cyclr.tor
 
 from __future__ import annotations
 
-from cyclr.bounds import Bounds
-from cyclr.compose import Chain, Constant
-from cyclr.cyclical import CyclicMomentum, ExpRange, Triangular, Triangular2
-from cyclr.one_cycle import OneCycle, Piecewise
-from cyclr.result import STOP_REASONS, RangeTestResult
-from cyclr.schedule import Schedule, schedule_from_dict
+from cyclr.range_test.result import STOP_REASONS, RangeTestResult
+from cyclr.schedules.base import Schedule, schedule_from_dict
+from cyclr.schedules.compose import Chain, Constant
+from cyclr.schedules.cyclical import CyclicMomentum, ExpRange, Triangular, Triangular2
+from cyclr.schedules.one_cycle import OneCycle, Piecewise
 from cyclr.suggest import SuggestionError
-from cyclr.sweep_result import SweepResult, SweepSuggestion
+from cyclr.suggest.bounds import Bounds
+from cyclr.sweep.result import SweepResult, SweepSuggestion
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from cyclr.schedule import Schedule
+from cyclr.schedules.base import Schedule
 
 try:
     import jax
@@ -67,7 +67,7 @@ class JaxSchedule:
         dtype = jnp.dtype(float) if self.dtype is None else self.dtype
         dtype = jax.dtypes.canonicalize_dtype(dtype)
         t = jnp.asarray(count).astype(dtype)
-        value = self.schedule._value(t, JaxOps)
+        value = self.schedule.evaluate(t, JaxOps)
         return jnp.asarray(value, dtype=dtype)
 
 

@@ -25,10 +25,10 @@ from cyclr import _validate as v
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from cyclr.bounds import Bounds
-    from cyclr.result import RangeTestResult
-    from cyclr.schedule import Schedule
-    from cyclr.sweep_result import SweepResult, SweepSuggestion
+    from cyclr.range_test.result import RangeTestResult
+    from cyclr.schedules.base import Schedule
+    from cyclr.suggest.bounds import Bounds
+    from cyclr.sweep.result import SweepResult, SweepSuggestion
 
 __all__ = ["range_test", "schedule", "sweep"]
 
@@ -93,11 +93,11 @@ def range_test(
         >>> ax.get_xscale(), ax.cyclr_metric_ax is None
         ('log', True)
     """
-    from cyclr.result import RangeTestResult
+    from cyclr.range_test.result import RangeTestResult
 
     if not isinstance(result, RangeTestResult):
         raise TypeError(f"result must be a cyclr.RangeTestResult, got {type(result).__name__}")
-    from cyclr.bounds import Bounds
+    from cyclr.suggest.bounds import Bounds
 
     if bounds is not None and not isinstance(bounds, Bounds):
         raise TypeError(f"bounds must be a cyclr.Bounds or None, got {type(bounds).__name__}")
@@ -270,7 +270,7 @@ def schedule(
     ``momentum=True`` plots ``schedule.momentum()``; a :class:`~cyclr.Schedule` plots that one.
     Returns the LR axes; the momentum axes (or ``None``) is ``ax.cyclr_momentum_ax``.
     """
-    from cyclr.schedule import Schedule
+    from cyclr.schedules.base import Schedule
 
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a cyclr.Schedule, got {type(schedule).__name__}")
@@ -348,7 +348,7 @@ def sweep(
         >>> ax.cyclr_suggestion.value, [t.get_text() for t in ax.get_legend().get_texts()]
         (0.9, ['momentum=0.99', 'momentum=0.9 (chosen)'])
     """
-    from cyclr.sweep_result import SweepResult, SweepSuggestion, _curve_data
+    from cyclr.sweep.result import SweepResult, SweepSuggestion, _curve_data
 
     if not isinstance(results, SweepResult):
         raise TypeError(f"results must be a cyclr.SweepResult, got {type(results).__name__}")

@@ -15,7 +15,7 @@ sklearn_datasets = pytest.importorskip("sklearn.datasets")
 
 import cyclr  # noqa: E402
 import cyclr.torch  # noqa: E402
-from cyclr.suggest import linear_sweep_range  # noqa: E402
+from cyclr.range_test.recipe import linear_range  # noqa: E402
 
 nn = torch.nn
 F = torch.nn.functional
@@ -75,7 +75,7 @@ def test_one_cycle_from_a_two_stage_range_test(digits: tuple[Any, ...]) -> None:
     coarse, fine = sched.range_test_results
     assert sched.range_test_result is fine
     assert (coarse.mode, fine.mode) == ("exp", "linear")
-    assert fine.lr[0] == pytest.approx(linear_sweep_range(coarse)[0])
+    assert fine.lr[0] == pytest.approx(linear_range(coarse)[0])
     assert fine.lr[0] <= b.base_lr <= b.max_lr <= fine.lr[-1]
     s = sched.schedules[0]
     assert isinstance(s, cyclr.OneCycle)

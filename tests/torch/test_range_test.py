@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.torch.test_range_test_support import (
+from tests.torch.support import (
     Counting,
     StepCounter,
     assert_same,
@@ -25,7 +25,7 @@ from torch import nn
 
 import cyclr
 from cyclr.torch import range_test
-from cyclr.torch.range_test_loop import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER
+from cyclr.torch._range_test import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER
 
 CE = nn.functional.cross_entropy
 

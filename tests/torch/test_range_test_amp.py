@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.torch.test_range_test_support import (
+from tests.torch.support import (
     Counting,
     StepCounter,
     assert_same,
@@ -16,7 +16,7 @@ from tests.torch.test_range_test_support import (
 from torch import nn
 
 from cyclr.torch import range_test
-from cyclr.torch.range_test_loop import MAX_SKIPPED
+from cyclr.torch._range_test import MAX_SKIPPED
 
 CE = nn.functional.cross_entropy
 

@@ -114,7 +114,7 @@ def test_divergence_is_decided_together(outputs):
 # -- the worker ------------------------------------------------------------------------------
 def _worker(rank: int, world: int, port: int, out: Path) -> None:
     import torch.distributed as dist
-    from tests.torch.test_range_test_support import assert_same, capture, digits, mlp
+    from tests.torch.support import assert_same, capture, digits, mlp
     from torch import nn
     from torch.nn.parallel import DistributedDataParallel as DDP
 

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 import torch
-from tests.torch.test_range_test_support import (
+from tests.torch.support import (
     assert_same,
     bn_cnn,
     capture,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import torch
-from tests.torch.test_range_test_support import (
+from tests.torch.support import (
     assert_same,
     capture,
     digits,
@@ -17,9 +17,9 @@ from tests.torch.test_range_test_support import (
 from torch import nn
 
 import cyclr
-from cyclr.lr_sweep import MIN_ITER
+from cyclr.range_test.ramp import MIN_ITER
 from cyclr.torch import sweep
-from cyclr.torch.sweep_loop import rebatch
+from cyclr.torch._sweep import rebatch
 
 CE = nn.functional.cross_entropy
 N = 15  # updates per range test

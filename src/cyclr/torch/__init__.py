@@ -1,4 +1,5 @@
-"""PyTorch adapter: the ``CyclicScheduler``, the LR range test, ``auto_schedule`` and ``sweep``.
+"""PyTorch adapter: the ``CyclicScheduler``, the LR range test, ``find_bounds``, ``auto_schedule``
+and ``sweep``.
 
 Requires the ``torch`` extra (``pip install cyclr[torch]``). Names are imported lazily so that
 ``import cyclr.torch`` stays cheap.
@@ -9,13 +10,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["CyclicScheduler", "auto_schedule", "range_test", "sweep"]
+__all__ = [
+    "AutoScheduler",
+    "CyclicScheduler",
+    "FoundBounds",
+    "auto_schedule",
+    "find_bounds",
+    "range_test",
+    "sweep",
+]
 
 _LAZY = {
-    "CyclicScheduler": "cyclr.torch.scheduler",
-    "range_test": "cyclr.torch.range_test_loop",
-    "auto_schedule": "cyclr.torch.auto",
-    "sweep": "cyclr.torch.sweep_loop",
+    "CyclicScheduler": "cyclr.torch._scheduler",
+    "range_test": "cyclr.torch._range_test",
+    "auto_schedule": "cyclr.torch._auto",
+    "AutoScheduler": "cyclr.torch._auto",
+    "find_bounds": "cyclr.torch._find_bounds",
+    "FoundBounds": "cyclr.torch._find_bounds",
+    "sweep": "cyclr.torch._sweep",
 }
 
 

@@ -1,0 +1,7 @@
+"""``python -m cyclr.cli``: the ``cyclr`` command."""
+
+import sys
+
+from cyclr.cli import main
+
+sys.exit(main())

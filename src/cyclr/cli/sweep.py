@@ -1,0 +1,254 @@
+"""``cyclr sweep TARGET``: the LR range test at several values of momentum, weight decay or batch
+size (Smith 2018, §4.2-§4.4), the value to use, and a plot of the curves.
+
+The target is loaded as ``cyclr find`` loads it (:func:`cyclr.cli.load_target`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+import time
+from typing import Any
+
+import cyclr
+from cyclr.cli import _all as cli
+
+_EPILOG = """\
+TARGET is loaded as by 'cyclr find': 'path/to/file.py:function' or 'package.module:function',
+returning the model, optimizer, loss_fn, train_loader and, optionally, val_loader.
+
+One LR range test runs per value (the model and optimizer are restored after each), and the
+value is chosen whose loss stays low up to the largest LR (Smith 2018). The curves compared are
+the validation losses when the target has a val_loader (and at least 8 points are scored per
+value; see --val-every), else the training losses. When the curves overlap within noise there is
+no clear winner, and the command says so. Batch sizes need a torch DataLoader as
+train_loader (it is rebuilt for each size) and are compared at equal wall time by default.
+
+Writes sweep.json (load it with cyclr.SweepResult.load) and sweep.png to --out.
+
+examples:
+  cyclr sweep examples/find_target.py:setup --param momentum --values 0.99,0.95,0.9
+  cyclr sweep train.py:setup --param weight_decay          # 1e-3, 1e-4, 1e-5, 0
+  cyclr sweep train.py:setup --param beta1 --values 0.95,0.9,0.8 --end-lr 1
+  cyclr sweep train.py:setup --param batch_size --values 64,128,256 --budget samples"""
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``sweep`` on the ``cyclr`` subparsers."""
+    p = sub.add_parser(
+        "sweep",
+        help="range tests at several momentum / weight decay / batch size values",
+        description="Run the LR range test at several values "
+        "of one hyper-parameter and choose one (Smith 2018).",
+        epilog=_EPILOG,
+        formatter_class=cli._FORMATTER,
+    )
+    p.add_argument(
+        "target", metavar="TARGET", help="'path/to/file.py:function' or 'package.module:function'"
+    )
+    p.add_argument(
+        "--param",
+        default="momentum",
+        choices=("momentum", "beta1", "weight_decay", "batch_size"),
+        help="the hyper-parameter to sweep (default: %(default)s)",
+    )
+    p.add_argument(
+        "--values",
+        default=None,
+        metavar="V1,V2,...",
+        help="comma-separated values (default: 0.99,0.97,0.95,0.9 for momentum, "
+        "1e-3,1e-4,1e-5,0 for weight decay)",
+    )
+    p.add_argument(
+        "--out",
+        default="cyclr-sweep",
+        metavar="DIR",
+        help="folder for sweep.json and sweep.png (default: %(default)s)",
+    )
+    g = p.add_argument_group("range test (each value)")
+    g.add_argument(
+        "--start-lr",
+        type=cli._lr,
+        default=None,
+        metavar="LR",
+        help="first LR (default: 1e-7 exp, 1e-3 linear)",
+    )
+    g.add_argument(
+        "--end-lr",
+        type=cli._lr,
+        default=None,
+        metavar="LR",
+        help="last LR (default: 10 exp, 1 linear)",
+    )
+    g.add_argument(
+        "--mode",
+        choices=("exp", "linear"),
+        default="exp",
+        help="sweep shape (default: %(default)s)",
+    )
+    g.add_argument(
+        "--num-iter",
+        type=cli._positive_int,
+        default=100,
+        metavar="N",
+        help="optimizer updates per range test (default: %(default)s)",
+    )
+    g.add_argument(
+        "--budget",
+        choices=("time", "samples", "updates"),
+        default=None,
+        help="batch size only: compare at equal wall time (default), samples or updates",
+    )
+    g.add_argument(
+        "--val-every",
+        type=cli._positive_int,
+        default=10,
+        metavar="K",
+        help="score the val_loader subset every K updates (default: %(default)s)",
+    )
+    g.add_argument(
+        "--val-batches",
+        type=cli._positive_int,
+        default=4,
+        metavar="B",
+        help="batches of val_loader in the held-out subset (default: %(default)s)",
+    )
+    g.add_argument(
+        "--diverge",
+        type=cli._diverge,
+        default=4.0,
+        metavar="K",
+        help="stop once the smoothed loss exceeds K x its best; 'none' never stops "
+        "(default: %(default)s)",
+    )
+    g.add_argument("--device", default=None, help="torch device for the batches")
+    g.add_argument(
+        "--seed",
+        type=cli._nonneg_int,
+        default=None,
+        help="seed Python, numpy and torch for every range test",
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g = p.add_argument_group("choice")
+    g.add_argument(
+        "--curve",
+        choices=("auto", "loss", "val_loss", "metric", "val_metric"),
+        default="auto",
+        help="the curve compared (default: val_loss when the target has a val_loader, else loss)",
+    )
+    g.add_argument(
+        "--method",
+        default="auto",
+        metavar="METHOD",
+        help="rule for the chosen value's LR bounds (default: auto)",
+    )
+    g.add_argument("--json", action="store_true", help="print the choice as JSON only")
+    p.set_defaults(handler=run)
+
+
+def _values(text: str | None, param: str) -> list[Any] | None:
+    if text is None:
+        return None
+    parts = [s.strip() for s in text.split(",") if s.strip()]
+    if not parts:
+        raise cli.CLIError(f"--values: expected comma-separated numbers, got {text!r}")
+    out: list[Any] = []
+    for s in parts:
+        try:
+            out.append(int(s) if param == "batch_size" else float(s))
+        except ValueError:
+            kind = "integers" if param == "batch_size" else "numbers"
+            raise cli.CLIError(
+                f"--values: expected comma-separated {kind}, got {s!r} in {text!r}"
+            ) from None
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """``cyclr sweep``."""
+    cli._require("torch", extra="torch")
+    cli._check_method(args.method)
+    values = _values(args.values, args.param)
+    folder = cli._prepare_dir(args.out)
+    target = cli.call_target(cli.load_target(args.target), args.target)
+
+    from cyclr.suggest import SuggestionError
+    from cyclr.torch import sweep
+
+    options: dict[str, Any] = {
+        "param": args.param,
+        "values": values,
+        "budget": args.budget,
+        "start_lr": args.start_lr,
+        "end_lr": args.end_lr,
+        "mode": args.mode,
+        "num_iter": args.num_iter,
+        "val_loader": target.val_loader,
+        "val_every": args.val_every,
+        "val_batches": args.val_batches,
+        "diverge": args.diverge,
+        "device": args.device,
+        "seed": args.seed,
+        "progress": False if args.no_progress else None,
+    }
+    start = time.perf_counter()
+    result = cli._run_on_target("the sweep", sweep, target, **options)
+    wall = time.perf_counter() - start
+    json_path = result.save(folder / "sweep.json")
+    try:
+        choice = result.suggest(args.curve, method=args.method)
+    except SuggestionError as exc:
+        if exc.kind == "unknown_method":
+            raise cli.CLIError(str(exc)) from None
+        cli._out(f"Wrote {json_path}.")
+        print(f"cyclr: no choice from this sweep ({exc.kind}): {exc}", file=sys.stderr)
+        return cli.EXIT_NO_SUGGESTION
+    except ValueError as exc:  # e.g. --curve val_loss without a val_loader
+        raise cli.CLIError(f"--curve {args.curve}: {exc}") from None
+    if args.json:
+        print(json.dumps(choice.to_dict(), indent=1))
+        return 0
+    png = folder / "sweep.png"
+    drawn = cli._save_plot(png, lambda ax: cyclr.plot.sweep(result, ax, suggestion=choice))
+    written = [json_path] + ([png] if drawn else [])
+    name = result.label
+    first = result.results[0]
+    cli._out(
+        f"Sweep of {name}: {len(result)} range tests ({cli._sweep_text(first)}, "
+        f"{args.num_iter} updates each) in {wall:.1f} s; compared: the "
+        f"{choice.curve.replace('_', ' ')}.",
+        "",
+    )
+    cli._out(
+        f"  {name:>12}  {'floor':>8}  {'stable up to lr':>15}",
+        *(
+            f"  {r.value:>12g}  {r.floor:>8.4g}  {r.stable_lr:>15.3g}"
+            if r.ok
+            else f"  {r.value:>12g}  {'-':>8}  {r.note:>15}"
+            for r in choice.readings
+        ),
+        "",
+    )
+    if choice.clear:
+        cli._out(f"Chosen: {name} = {choice.value:g}")
+    else:
+        cli._out(f"No clear winner (leader: {name} = {choice.leader:g}).")
+    why = choice.reason.removeprefix("no clear winner: ")
+    cli._out(*textwrap.wrap(f"Why: {why}.", 100))
+    if choice.next_values:
+        cli._out(
+            f"Next to try: {name} = {', '.join(f'{x:.3g}' for x in choice.next_values)} "
+            "(the exponent of the best two bisected, Smith 2018 §4.4)."
+        )
+    if choice.bounds is not None:
+        which = "the choice" if choice.clear else "the leader"
+        cli._out(
+            "",
+            f"LR bounds from the range test at {name} = {choice.leader:g} ({which}):",
+            *cli.bounds_text(choice.bounds),
+        )
+    cli._out("", f"Wrote {', '.join(str(p) for p in written)}.")
+    return 0

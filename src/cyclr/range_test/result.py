@@ -1,0 +1,195 @@
+"""``RangeTestResult``: what an LR range test recorded, as plain arrays, with JSON/CSV I/O.
+
+It lives in the core: loading and analysing a saved result needs numpy only, no framework.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cyclr._json import read_json, write_json
+
+if TYPE_CHECKING:
+    from cyclr.suggest.bounds import Bounds
+
+__all__ = ["RangeTestResult", "STOP_REASONS"]
+
+#: Why a range test ended.
+STOP_REASONS = ("end", "diverged", "non_finite_loss", "data_exhausted", "interrupted", "error")
+
+_FORMAT = "cyclr.RangeTestResult/1"
+_ARRAYS = (
+    "lr",
+    "loss",
+    "smoothed_loss",
+    "metric",
+    "group_lrs",
+    "val_step",
+    "val_loss",
+    "val_metric",
+)
+
+
+def _array(value: Any, dtype: Any = np.float64) -> NDArray[Any] | None:
+    if value is None:
+        return None
+    return np.asarray(
+        [np.nan if x is None else x for x in value] if isinstance(value, list) else value,
+        dtype=dtype,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """numpy → JSON-safe Python (NaN/inf → None)."""
+    if isinstance(value, np.ndarray):
+        return [_plain(x) for x in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_plain(x) for x in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(x) for k, x in value.items()}
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+@dataclass
+class RangeTestResult:
+    """One LR range test (Smith 2015, §3.3): one entry per optimizer update.
+
+    Attributes:
+        lr: LR of the first param group at each update, shape ``(n,)``.
+        loss: raw training loss at each update (mean over accumulated micro-batches).
+        smoothed_loss: bias-corrected EMA of ``loss``.
+        metric: training metric per update (e.g. batch accuracy), or ``None``.
+        group_lrs: LR of every param group, shape ``(n, groups)``, or ``None``.
+        val_step: update indices at which the held-out subset was scored, or ``None``.
+        val_loss, val_metric: validation loss/metric at ``val_step``, or ``None``.
+        mode: ``"linear"`` (the paper) or ``"exp"`` sweep.
+        metric_name: name of ``metric`` (e.g. ``"accuracy"``), or ``None``.
+        stop_reason: one of :data:`STOP_REASONS`.
+        message: a human-readable note on how the test ended.
+        config: the options the test ran with.
+        versions: library versions (cyclr, torch, python, ...).
+
+    Example:
+        >>> import numpy as np, cyclr
+        >>> r = cyclr.RangeTestResult(lr=np.geomspace(1e-4, 1, 5), loss=[2.3, 2.2, 1.5, 0.9, 4.0],
+        ...                           smoothed_loss=[2.3, 2.25, 1.9, 1.5, 2.5], mode="exp")
+        >>> len(r), r.stop_reason
+        (5, 'end')
+    """
+
+    lr: NDArray[np.float64]
+    loss: NDArray[np.float64]
+    smoothed_loss: NDArray[np.float64]
+    metric: NDArray[np.float64] | None = None
+    group_lrs: NDArray[np.float64] | None = None
+    val_step: NDArray[np.int64] | None = None
+    val_loss: NDArray[np.float64] | None = None
+    val_metric: NDArray[np.float64] | None = None
+    mode: str = "linear"
+    metric_name: str | None = None
+    stop_reason: str = "end"
+    message: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in _ARRAYS:
+            dtype = np.int64 if name == "val_step" else np.float64
+            setattr(self, name, _array(getattr(self, name), dtype))
+        n = len(self.lr)
+        for name in ("loss", "smoothed_loss", "metric", "group_lrs"):
+            arr = getattr(self, name)
+            if arr is not None and len(arr) != n:
+                raise ValueError(f"{name} has {len(arr)} entries but lr has {n}")
+        if self.val_step is not None:
+            m = len(self.val_step)
+            for name in ("val_loss", "val_metric"):
+                arr = getattr(self, name)
+                if arr is not None and len(arr) != m:
+                    raise ValueError(f"{name} has {len(arr)} entries but val_step has {m}")
+        if self.mode not in ("linear", "exp"):
+            raise ValueError(f"mode must be 'linear' or 'exp', got {self.mode!r}")
+        if self.stop_reason not in STOP_REASONS:
+            raise ValueError(f"stop_reason must be one of {STOP_REASONS}, got {self.stop_reason!r}")
+
+    def __len__(self) -> int:
+        return len(self.lr)
+
+    def suggest(self, method: str = "auto", **kwargs: Any) -> Bounds:
+        """Read CLR bounds off this curve; see :mod:`cyclr.suggest` for the rules.
+
+        ``method`` is ``"auto"`` (accuracy when a metric was recorded, else loss),
+        ``"accuracy"``, ``"loss"``, or a single-LR rule: ``"steepest"``, ``"minimum"``,
+        ``"valley"``, ``"slide"``. Raises :class:`cyclr.SuggestionError` when the curve cannot
+        support a reading.
+        """
+        from cyclr.suggest import suggest
+
+        return suggest(self, method, **kwargs)
+
+    # -- JSON --------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (NaN stored as ``null``)."""
+        out: dict[str, Any] = {"format": _FORMAT}
+        for f in fields(self):
+            out[f.name] = _plain(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RangeTestResult:
+        """Inverse of :meth:`to_dict`."""
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ValueError(f"not a cyclr range-test result (expected format {_FORMAT!r})")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"format"})
+        if unknown:
+            raise ValueError(f"unknown key(s) in range-test result: {', '.join(unknown)}")
+        return cls(**{k: v for k, v in data.items() if k != "format"})
+
+    def save(self, path: str | Path) -> Path:
+        """Write JSON to ``path`` and return it."""
+        return write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> RangeTestResult:
+        """Read a result written by :meth:`save`."""
+        return cls.from_dict(read_json(path))
+
+    def to_csv(self, path: str | Path) -> Path:
+        """One row per update: step, lr, loss, smoothed_loss, metric, val_loss, val_metric."""
+        p = Path(path)
+        n = len(self)
+        val_loss = np.full(n, np.nan)
+        val_metric = np.full(n, np.nan)
+        if self.val_step is not None:
+            if self.val_loss is not None:
+                val_loss[self.val_step] = self.val_loss
+            if self.val_metric is not None:
+                val_metric[self.val_step] = self.val_metric
+        metric = self.metric if self.metric is not None else np.full(n, np.nan)
+        with p.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["step", "lr", "loss", "smoothed_loss", "metric", "val_loss", "val_metric"])
+            for i in range(n):
+                row = [
+                    self.lr[i],
+                    self.loss[i],
+                    self.smoothed_loss[i],
+                    metric[i],
+                    val_loss[i],
+                    val_metric[i],
+                ]
+                w.writerow([i] + ["" if not math.isfinite(x) else repr(float(x)) for x in row])
+        return p

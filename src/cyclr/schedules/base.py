@@ -1,0 +1,241 @@
+"""The ``Schedule`` base class: frozen, picklable, JSON-serialisable functions of the step.
+
+Every schedule is a frozen dataclass. ``schedule(step)`` takes a non-negative ``int`` (returning a
+``float``) or a numpy integer array (returning a float64 array of the same shape). Both paths run
+the same formula with the same floating-point operations, so they give identical values: plain
+arithmetic is IEEE-exact in Python and numpy alike, and the two transcendental functions used
+(``cos`` and ``pow``) call Python's ``math`` module element by element in both paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any, ClassVar, Protocol, TypeVar, overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Schedule", "schedule_from_dict"]
+
+_REGISTRY: dict[str, type[Schedule]] = {}
+
+S = TypeVar("S", bound="Schedule")
+
+
+def _elementwise(fn: Any) -> Any:
+    def apply(*args: Any) -> NDArray[np.float64]:
+        arrays = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in args])
+        flat = [a.ravel().tolist() for a in arrays]
+        out = np.fromiter(map(fn, *flat), dtype=np.float64, count=arrays[0].size)
+        return out.reshape(arrays[0].shape)
+
+    return apply
+
+
+class ScalarOps:
+    """Operations on Python floats (the scalar path, also used by the PyTorch scheduler)."""
+
+    floor = staticmethod(math.floor)
+    abs = staticmethod(abs)
+    maximum = staticmethod(max)
+    minimum = staticmethod(min)
+    cos = staticmethod(math.cos)
+    pow = staticmethod(math.pow)
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any) -> Any:
+        return a if cond else b
+
+    @staticmethod
+    def full(t: Any, value: float) -> float:
+        return value
+
+
+class ArrayOps:
+    """The same operations on float64 arrays; ``cos``/``pow`` go through ``math`` per element."""
+
+    floor = staticmethod(np.floor)
+    abs = staticmethod(np.abs)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+    cos = staticmethod(_elementwise(math.cos))
+    pow = staticmethod(_elementwise(math.pow))
+    where = staticmethod(np.where)
+
+    @staticmethod
+    def full(t: Any, value: float) -> NDArray[np.float64]:
+        return np.full(np.shape(t), value, dtype=np.float64)
+
+
+class Ops(Protocol):
+    """The operations a schedule formula is written in; every adapter supplies its own.
+
+    ``ScalarOps`` (Python floats) and ``ArrayOps`` (numpy) ship with the core; ``KerasOps``
+    (``keras.ops``) and ``JaxOps`` (``jax.numpy``) live in their adapters. An implementation
+    whose tensors cannot be indexed by data (traced JAX arrays, Keras symbolic tensors) sets
+    ``branch_free = True``: the formulas then select with ``where`` instead of masks.
+    """
+
+    @staticmethod
+    def floor(x: Any, /) -> Any: ...
+
+    @staticmethod
+    def abs(x: Any, /) -> Any: ...
+
+    @staticmethod
+    def maximum(a: Any, b: Any, /) -> Any: ...
+
+    @staticmethod
+    def minimum(a: Any, b: Any, /) -> Any: ...
+
+    @staticmethod
+    def cos(x: Any, /) -> Any: ...
+
+    @staticmethod
+    def pow(a: Any, b: Any, /) -> Any: ...
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any, /) -> Any: ...
+
+    @staticmethod
+    def full(t: Any, value: float, /) -> Any: ...
+
+
+class Schedule:
+    """A learning-rate (or momentum) schedule: a pure function of the optimizer step.
+
+    Subclasses are frozen dataclasses implementing :meth:`evaluate`.
+
+    Example:
+        >>> import numpy as np, cyclr
+        >>> s = cyclr.Triangular(base_lr=0.1, max_lr=0.5, step_size=4)
+        >>> s(4)
+        0.5
+        >>> s(np.arange(9)).round(6).tolist()
+        [0.1, 0.2, 0.3, 0.4, 0.5, 0.4, 0.3, 0.2, 0.1]
+    """
+
+    kind: ClassVar[str] = "schedule"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            _REGISTRY[cls.__name__] = cls
+
+    # -- evaluation -------------------------------------------------------------------------
+    def evaluate(self, t: Any, ops: type[Ops]) -> Any:  # pragma: no cover - abstract
+        """The schedule's formula at step ``t``, computed with the operations ``ops``.
+
+        This is the hook adapters use: ``t`` is an int with ``ops=ScalarOps``, a float64 array
+        with ``ops=ArrayOps``, or a framework tensor with that framework's operations
+        (``cyclr.keras.KerasOps``, ``cyclr.optax.JaxOps``). Prefer ``schedule(step)``, which
+        checks its input, outside adapters.
+
+        Example:
+            >>> import cyclr
+            >>> from cyclr.schedules import ScalarOps
+            >>> cyclr.Triangular(0.1, 0.5, step_size=4).evaluate(4, ScalarOps)
+            0.5
+        """
+        raise NotImplementedError
+
+    @overload
+    def __call__(self, step: int) -> float: ...
+
+    @overload
+    def __call__(self, step: NDArray[np.integer[Any]]) -> NDArray[np.float64]: ...
+
+    def __call__(self, step: Any) -> Any:
+        """Value at ``step`` (an int, or a numpy integer array evaluated element-wise)."""
+        if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+            if step < 0:
+                raise ValueError(f"step must be >= 0, got {step!r}")
+            return float(self.evaluate(int(step), ScalarOps))
+        if isinstance(step, np.ndarray):
+            if step.dtype.kind not in "iu":
+                raise TypeError(f"step array must have an integer dtype, got {step.dtype}")
+            if step.ndim == 0:
+                return self(int(step))
+            if step.size and step.min() < 0:
+                raise ValueError(f"step must be >= 0, got {int(step.min())}")
+            out = self.evaluate(step.astype(np.float64), ArrayOps)
+            return np.broadcast_to(np.asarray(out, dtype=np.float64), step.shape).copy()
+        raise TypeError(
+            f"step must be an int or a numpy integer array, got {step!r} ({type(step).__name__})"
+        )
+
+    def at(self, step: int) -> float:
+        """Fast scalar evaluation with no input checks (used on the hot path of schedulers)."""
+        return self.evaluate(step, ScalarOps)  # type: ignore[no-any-return]
+
+    def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Schedule:
+        """The inverse momentum companion: high momentum where the LR is low and vice versa."""
+        raise NotImplementedError(f"{type(self).__name__} has no momentum companion")
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON description; ``cyclr.schedule_from_dict`` rebuilds an equal schedule."""
+        out: dict[str, Any] = {"type": type(self).__name__}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            out[f.name] = _to_plain(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_dict(cls: type[S], data: dict[str, Any]) -> S:
+        """Rebuild a schedule of this class from ``to_dict()`` output."""
+        s = schedule_from_dict(data)
+        if not isinstance(s, cls):
+            raise ValueError(f"expected a {cls.__name__} spec, got type {data.get('type')!r}")
+        return s
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value.to_dict()
+    if isinstance(value, (tuple, list)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _from_plain(value: Any) -> Any:
+    if isinstance(value, dict) and "type" in value:
+        return schedule_from_dict(value)
+    if isinstance(value, list):
+        return tuple(_from_plain(v) for v in value)
+    return value
+
+
+def schedule_from_dict(data: dict[str, Any]) -> Schedule:
+    """Rebuild any schedule from its ``to_dict()`` form.
+
+    Raises ``ValueError`` for an unknown ``type`` or unknown/missing keys.
+
+    Example:
+        >>> import cyclr
+        >>> s = cyclr.Triangular2(0.001, 0.005, step_size=2000)
+        >>> cyclr.schedule_from_dict(s.to_dict()) == s
+        True
+    """
+    if not isinstance(data, dict):
+        raise TypeError(f"schedule spec must be a dict, got {type(data).__name__}")
+    name = data.get("type")
+    if name is None:
+        raise ValueError(f"schedule spec has no 'type' key: {data!r}")
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ValueError(f"unknown schedule type {name!r}; known types: {known}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields) - {"type"})
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {', '.join(map(repr, unknown))} for schedule type {name!r}; "
+            f"expected keys: {', '.join(fields)}"
+        )
+    kwargs = {k: _from_plain(v) for k, v in data.items() if k != "type"}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # missing required keys
+        raise ValueError(f"bad spec for schedule type {name!r}: {exc}") from None

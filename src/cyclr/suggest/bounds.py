@@ -1,0 +1,352 @@
+"""``Bounds``: the two CLR learning-rate bounds read from a range test, and where they came from.
+
+A :class:`Bounds` is what :meth:`cyclr.RangeTestResult.suggest` returns. Besides ``base_lr`` and
+``max_lr`` it records the rule that produced them, a human-readable reason, the curve the rule
+read (for plots) and the labelled points on it. It turns into a schedule in one call:
+
+- :meth:`Bounds.triangular` (Smith 2015, §3.2): ``step_size`` = 2–10 × iterations per epoch,
+  4 × by default;
+- :meth:`Bounds.one_cycle` (Smith 2018, §4.1): one cycle from ``base_lr`` up to ``max_lr`` and
+  back, then annihilation.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cyclr import _validate as v
+from cyclr.schedules.base import Schedule
+from cyclr.schedules.cyclical import ExpRange, Triangular, Triangular2
+from cyclr.schedules.one_cycle import OneCycle
+from cyclr.schedules.policies import CYCLICAL
+from cyclr.schedules.policies import policy as policy_of
+
+__all__ = ["MIN_CYCLES", "ONE_CYCLE_DIV", "STEP_EPOCHS", "STEP_EPOCHS_RANGE", "Bounds", "Point"]
+
+#: Default half-cycle length in epochs for :meth:`Bounds.triangular` (the paper: 2–10).
+STEP_EPOCHS = 4
+#: The paper's recommended range for ``step_size / iters_per_epoch`` (Smith 2015, §3.2).
+STEP_EPOCHS_RANGE = (2.0, 10.0)
+
+#: Smallest ``max_lr / start`` of :meth:`Bounds.one_cycle` (Smith 2018 runs 0.08 -> 0.8 -> 0.08).
+ONE_CYCLE_DIV = 10.0
+
+#: Fewest whole cycles :meth:`Bounds.schedule` fits into a CLR budget (Smith 2015, §3.2: >= 3).
+MIN_CYCLES = 3
+_FORMAT = "cyclr.Bounds/1"
+
+
+@dataclass(frozen=True)
+class Point:
+    """A labelled point on the analysed curve: ``label`` at ``(lr, value)``, sweep ``index``."""
+
+    label: str
+    lr: float
+    value: float
+    index: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {"label": self.label, "lr": self.lr, "value": _num(self.value), "index": self.index}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Point:
+        """Inverse of :meth:`to_dict`."""
+        value = data.get("value")
+        return cls(
+            str(data["label"]),
+            float(data["lr"]),
+            math.nan if value is None else float(value),
+            data.get("index"),
+        )
+
+
+def _num(x: float) -> float | None:
+    """``float(x)``, or ``None`` (JSON ``null``) when it is not finite."""
+    return float(x) if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Learning-rate bounds for a cyclical schedule, read from an LR range test.
+
+    Attributes:
+        base_lr: the lower bound (``<= max_lr``).
+        max_lr: the upper bound.
+        method: the rule that produced them (``"accuracy"``, ``"loss"``, ``"steepest"``, ...).
+        reason: a short human-readable account of how they were read.
+        curve: the name of the analysed curve (``"metric"``, ``"val_metric"``, ``"loss"``, ...).
+        curve_lr, curve_values: the analysed (smoothed) curve, for plots; may be empty.
+        points: labelled points on that curve (``"base_lr"``, ``"max_lr"``, ``"peak"``, ...).
+        details: other numbers the rule computed (noise level, other rules' readings, ...).
+
+    Single-LR rules (``steepest``, ``minimum``, ``valley``, ``slide``) set ``max_lr`` to their
+    suggestion and ``base_lr = max_lr / 4``, the paper's rule when only the maximum is known
+    (Smith 2015, §3.2: "base_lr = max_lr / 3 or / 4"), raised to the sweep's first LR if lower.
+
+    Example:
+        >>> import cyclr
+        >>> b = cyclr.Bounds(base_lr=0.05, max_lr=0.2, method="manual", reason="by hand")
+        >>> b.triangular(iters_per_epoch=40)
+        Triangular(base_lr=0.05, max_lr=0.2, step_size=160, step_size_down=None)
+        >>> b.one_cycle(total_steps=1000).div_factor
+        10.0
+    """
+
+    base_lr: float
+    max_lr: float
+    method: str
+    reason: str
+    curve: str | None = None
+    curve_lr: tuple[float, ...] = ()
+    curve_values: tuple[float, ...] = ()
+    points: tuple[Point, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        base = v.positive("base_lr", self.base_lr)
+        peak = v.positive("max_lr", self.max_lr)
+        v.ordered("base_lr", base, "max_lr", peak)
+        object.__setattr__(self, "base_lr", base)
+        object.__setattr__(self, "max_lr", peak)
+        if not isinstance(self.method, str) or not self.method:
+            raise TypeError(f"method must be a non-empty string, got {self.method!r}")
+        if not isinstance(self.reason, str):
+            raise TypeError(f"reason must be a string, got {self.reason!r}")
+        lrs = tuple(float(x) for x in self.curve_lr)
+        vals = tuple(float(x) for x in self.curve_values)
+        if len(lrs) != len(vals):
+            raise ValueError(f"curve_lr has {len(lrs)} entries but curve_values has {len(vals)}")
+        object.__setattr__(self, "curve_lr", lrs)
+        object.__setattr__(self, "curve_values", vals)
+        pts = tuple(self.points)
+        for p in pts:
+            if not isinstance(p, Point):
+                raise TypeError(f"points must hold cyclr.suggest.bounds.Point objects, got {p!r}")
+        object.__setattr__(self, "points", pts)
+        object.__setattr__(self, "details", dict(self.details))
+
+    def __hash__(self) -> int:
+        return hash((self.base_lr, self.max_lr, self.method, self.reason, self.curve))
+
+    @property
+    def ratio(self) -> float:
+        """``max_lr / base_lr``."""
+        return self.max_lr / self.base_lr
+
+    def point(self, label: str) -> Point | None:
+        """The labelled point ``label``, or ``None``."""
+        for p in self.points:
+            if p.label == label:
+                return p
+        return None
+
+    # -- schedules --------------------------------------------------------------------------
+    def triangular(
+        self,
+        step_size: int | None = None,
+        iters_per_epoch: int | None = None,
+        policy: str = "triangular",
+        *,
+        gamma: float | None = None,
+        decay: str = "bounds",
+    ) -> Triangular | Triangular2 | ExpRange:
+        """A cyclical schedule between the bounds (Smith 2015, §3.1–3.2).
+
+        ``step_size`` (the half cycle) defaults to ``4 * iters_per_epoch``; the paper recommends
+        2–10 × the iterations per epoch, and a ``UserWarning`` says so when both are given and
+        the ratio is outside that range. Train for at least 3 cycles (4+ is better) and stop at
+        the end of a cycle.
+
+        ``policy`` is ``"triangular"``, ``"triangular2"`` or ``"exp_range"``. For exp_range,
+        ``gamma`` defaults to ``exp(-1 / (8 * step_size))``: the bounds shrink by a factor ``e``
+        over four cycles, as the paper's CIFAR-10 setting does (gamma 0.99994 with step_size
+        2000); ``decay`` is ``"bounds"`` (the paper) or ``"amplitude"`` (PyTorch/Keras).
+
+        Example:
+            >>> import cyclr
+            >>> b = cyclr.Bounds(0.001, 0.006, method="manual", reason="paper, Fig. 3")
+            >>> b.triangular(iters_per_epoch=500, policy="triangular2").step_size
+            2000
+            >>> round(b.triangular(step_size=2000, policy="exp_range").gamma, 5)
+            0.99994
+        """
+        kind = policy_of(policy, CYCLICAL).schedule_type
+        if iters_per_epoch is not None:
+            iters_per_epoch = v.integer("iters_per_epoch", iters_per_epoch, minimum=1)
+        if step_size is None:
+            if iters_per_epoch is None:
+                raise ValueError(
+                    "give step_size or iters_per_epoch (step_size defaults to "
+                    f"{STEP_EPOCHS} * iters_per_epoch, the paper recommends 2-10x)"
+                )
+            step_size = STEP_EPOCHS * iters_per_epoch
+        step_size = v.integer("step_size", step_size, minimum=1)
+        if iters_per_epoch is not None:
+            ratio = step_size / iters_per_epoch
+            lo, hi = STEP_EPOCHS_RANGE
+            if not lo <= ratio <= hi:
+                warnings.warn(
+                    f"step_size={step_size} is {ratio:.3g} x iters_per_epoch={iters_per_epoch}; "
+                    f"the CLR paper recommends {lo:g}-{hi:g} x (Smith 2015, section 3.2)",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        if kind is Triangular2:
+            return Triangular2(self.base_lr, self.max_lr, step_size)
+        if kind is not ExpRange:
+            return Triangular(self.base_lr, self.max_lr, step_size)
+        if gamma is None:
+            gamma = math.exp(-1.0 / (8 * step_size))
+        return ExpRange(self.base_lr, self.max_lr, step_size, gamma, decay=decay)
+
+    def one_cycle(
+        self, total_steps: int, *, div_factor: float | None = None, **kwargs: Any
+    ) -> OneCycle:
+        """A 1cycle schedule (Smith 2018, §4.1) peaking at ``max_lr``.
+
+        The cycle starts and ends at ``base_lr`` or at a tenth of ``max_lr``, whichever is lower:
+        ``div_factor`` defaults to ``max(max_lr / base_lr, 10)``. Smith's 1cycle runs start at a
+        tenth of the peak (0.08 → 0.8 → 0.08), and the CLR reading of ``base_lr`` (where the
+        accuracy starts to rise, typically a third of ``max_lr``) starts the cycle too high for
+        a single cycle: ``benchmarks/suggest_quality.py`` measures both. Other keyword arguments
+        go to :class:`cyclr.OneCycle` (``final_div_factor``, ``pct_annihilate``, ``anneal``,
+        ...). Pair it with ``.momentum()`` for the 0.95 → 0.85 → 0.95 momentum cycle.
+
+        Example:
+            >>> import cyclr
+            >>> s = cyclr.Bounds(0.05, 0.2, method="manual", reason="").one_cycle(1001)
+            >>> round(s(0), 6), round(s(450), 6), round(s(900), 6)
+            (0.02, 0.2, 0.02)
+            >>> cyclr.Bounds(0.001, 0.2, method="manual", reason="").one_cycle(1001).div_factor
+            200.0
+        """
+        if div_factor is None:
+            div_factor = max(self.max_lr / self.base_lr, ONE_CYCLE_DIV)
+        return OneCycle(self.max_lr, total_steps, div_factor=div_factor, **kwargs)
+
+    def schedule(
+        self,
+        policy: str = "one_cycle",
+        total_steps: int | None = None,
+        iters_per_epoch: int | None = None,
+        step_size: int | None = None,
+    ) -> Schedule:
+        """The schedule of ``policy`` between these bounds, sized to a training budget.
+
+        - ``"one_cycle"``: :meth:`one_cycle` over ``total_steps``;
+        - a CLR policy (``"triangular"``, ``"triangular2"``, ``"exp_range"``):
+          :meth:`triangular`. Without ``step_size``, the half cycle is the whole number of
+          cycles (at least 3) whose half cycle is nearest to :data:`STEP_EPOCHS` epochs, so
+          training stops at the end of a cycle (Smith 2015, §3.2); without ``total_steps``,
+          :data:`STEP_EPOCHS` epochs.
+
+        Example:
+            >>> import cyclr
+            >>> b = cyclr.Bounds(0.05, 0.2, method="manual", reason="")
+            >>> b.schedule("triangular", total_steps=2400, iters_per_epoch=40).step_size
+            150
+            >>> type(b.schedule("one_cycle", total_steps=1000)).__name__
+            'OneCycle'
+        """
+        name = policy_of(policy, ("one_cycle", *CYCLICAL)).name
+        if total_steps is not None:
+            total_steps = v.integer("total_steps", total_steps, minimum=2)
+        if name == "one_cycle":
+            if total_steps is None:
+                raise ValueError("policy='one_cycle' needs total_steps")
+            return self.one_cycle(total_steps)
+        if step_size is None:
+            if iters_per_epoch is None:
+                raise ValueError(f"policy={name!r} needs step_size or iters_per_epoch")
+            ipe = v.integer("iters_per_epoch", iters_per_epoch, minimum=1)
+            if total_steps is None:
+                step_size = STEP_EPOCHS * ipe
+            else:
+                cycles = max(MIN_CYCLES, round(total_steps / (2 * STEP_EPOCHS * ipe)))
+                step_size = max(1, total_steps // (2 * cycles))
+        return self.triangular(step_size, iters_per_epoch, name)
+
+    # -- JSON -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data; :meth:`from_dict` rebuilds an equal ``Bounds``."""
+        return {
+            "format": _FORMAT,
+            "base_lr": self.base_lr,
+            "max_lr": self.max_lr,
+            "method": self.method,
+            "reason": self.reason,
+            "curve": self.curve,
+            "curve_lr": list(self.curve_lr),
+            "curve_values": [_num(x) for x in self.curve_values],
+            "points": [p.to_dict() for p in self.points],
+            "details": _plain(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Bounds:
+        """Inverse of :meth:`to_dict`.
+
+        Example:
+            >>> import cyclr
+            >>> b = cyclr.Bounds(0.01, 0.04, method="manual", reason="x")
+            >>> cyclr.Bounds.from_dict(b.to_dict()) == b
+            True
+        """
+        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
+            raise ValueError(f"not a cyclr Bounds (expected format {_FORMAT!r})")
+        known = {
+            "format",
+            "base_lr",
+            "max_lr",
+            "method",
+            "reason",
+            "curve",
+            "curve_lr",
+            "curve_values",
+            "points",
+            "details",
+        }
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown key(s) in Bounds data: {', '.join(unknown)}")
+        return cls(
+            base_lr=data["base_lr"],
+            max_lr=data["max_lr"],
+            method=data["method"],
+            reason=data.get("reason", ""),
+            curve=data.get("curve"),
+            curve_lr=tuple(data.get("curve_lr", ())),
+            curve_values=tuple(math.nan if x is None else x for x in data.get("curve_values", ())),
+            points=tuple(Point.from_dict(p) for p in data.get("points", ())),
+            details=dict(data.get("details", {})),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bounds):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return (
+            f"Bounds(base_lr={self.base_lr:.4g}, max_lr={self.max_lr:.4g}, "
+            f"method={self.method!r}, reason={self.reason!r})"
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(x) for k, x in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(x) for x in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f if math.isfinite(f) else None

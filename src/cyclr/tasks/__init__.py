@@ -1,1 +1,0 @@
-"""Built-in tasks that need no download, for the demo, the tests and the benchmarks."""

@@ -1,0 +1,549 @@
+"""The LR range test for PyTorch (Smith 2015, "Cyclical Learning Rates", §3.3).
+
+Train for a while as the LR rises from ``start_lr`` to ``end_lr``, once per optimizer update
+``i = 0 … num_iter - 1``::
+
+    linear (the paper):  lr_i = start_lr + (end_lr - start_lr) * i / (num_iter - 1)
+    exp (modern tools):  lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))
+
+record the loss and metric at every update, then put everything back exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import platform
+import random
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cyclr.range_test.ramp import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, SmoothedLoss, sweep_lr
+from cyclr.range_test.result import RangeTestResult
+from cyclr.torch._args import MAX_SKIPPED, Config, callable_name, check_args
+from cyclr.torch._batches import (
+    BatchStream,
+    accuracy_counts,
+    call_model,
+    looks_like_classification,
+    split_batch,
+    to_device,
+)
+from cyclr.torch._snapshot import TrainingState
+
+__all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MAX_SKIPPED", "MIN_ITER", "range_test", "sweep_lr"]
+
+
+def range_test(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    train_loader: Iterable[Any],
+    *,
+    start_lr: float | None = None,
+    end_lr: float | None = None,
+    num_iter: int = 100,
+    mode: str = "exp",
+    metric: str | Callable[[Any, Any], Any] | None = "auto",
+    val_loader: Iterable[Any] | None = None,
+    val_every: int = 10,
+    val_batches: int = 4,
+    smooth: float = 0.98,
+    diverge: float | None = 4.0,
+    accumulation_steps: int = 1,
+    scaler: Any = None,
+    autocast_dtype: torch.dtype | bool | None = None,
+    device: str | torch.device | None = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    scheduler: Any = None,
+    snapshot: str = "cpu",
+    snapshot_dir: str | os.PathLike[str] | None = None,
+    batch_fn: Callable[[Any], tuple[Any, Any]] | None = None,
+    process_group: Any = None,
+) -> RangeTestResult:
+    """Run an LR range test (Smith 2015, §3.3) and restore the model, optimizer and RNGs after.
+
+    At every optimizer update ``i`` the LR of param group 0 is set to ``sweep_lr(i, …)`` (see
+    the module docstring); other groups keep their LR ratio to group 0 (a group whose LR is not
+    finite and >= 0, or every group when group 0's LR is not > 0, gets ratio 1).
+
+    Args:
+        model, optimizer: the training setup; ``model`` is put in ``train()`` mode for the test.
+        loss_fn: ``loss_fn(model(inputs), targets)`` -> a scalar tensor.
+        train_loader: yields ``(inputs, targets)`` (or anything ``batch_fn`` unpacks). Restarted
+            with ``iter(train_loader)`` whenever a pass ends, so a short loader cycles; the stop
+            reason is ``"data_exhausted"`` only when it cannot yield another batch at all (a
+            one-shot iterator or generator that ran dry).
+        start_lr, end_lr: the sweep's ends (``0 < start_lr < end_lr``, finite); defaults in
+            :data:`DEFAULT_RANGE`: exp ``1e-7 → 10``, linear ``1e-3 → 1``.
+        num_iter: optimizer updates in the sweep (>= :data:`MIN_ITER`).
+        mode: ``"exp"`` (default; the usual loss-based reading) or ``"linear"`` (the paper).
+        metric: ``"auto"`` (accuracy when outputs are logits ``(N, C, …)`` and targets integer
+            classes, otherwise none), ``"accuracy"``, a callable ``metric(output, target)``
+            returning a number or a scalar tensor, or ``None``.
+        val_loader: held-out data. Its first ``val_batches`` batches are drawn once and scored
+            (in eval mode, without gradients) after updates ``0, val_every, 2*val_every, …``.
+        smooth: ``beta`` of the bias-corrected EMA of the loss,
+            ``avg_i = beta*avg_{i-1} + (1-beta)*loss_i`` and
+            ``smoothed_i = avg_i / (1 - beta**(i+1))``; 0 records the raw loss.
+        diverge: stop once ``smoothed > diverge * min(smoothed so far)`` (checked from update
+            :data:`DIVERGE_WARMUP` on, while the best smoothed loss is > 0); ``None`` disables.
+        accumulation_steps: micro-batches per optimizer update; the sweep advances once per
+            update and the recorded loss is the micro-batches' mean.
+        scaler: a ``torch.amp.GradScaler``. Steps it skips (inf/NaN gradients) do not advance
+            the sweep and are not recorded; after :data:`MAX_SKIPPED` in a row the test stops.
+        autocast_dtype: dtype for ``torch.autocast`` around forward and loss; ``None`` means
+            float16 when an enabled ``scaler`` is given, else no autocast; ``False`` turns it off.
+        device: where batches are moved (default: the device of the model's first parameter).
+        progress: a tqdm bar on stderr; default on only when stderr is a terminal.
+        seed: seeds Python, numpy and torch for the test (all RNG states are restored after).
+        scheduler: an LR scheduler attached to ``optimizer``; not stepped, but restored.
+        snapshot: ``"cpu"`` keeps the snapshot in host memory, ``"disk"`` in a temporary file
+            (in ``snapshot_dir``).
+        batch_fn: ``batch -> (inputs, targets)`` for loaders yielding something else. A tuple
+            or list of inputs is spread into ``model(*inputs)``, a dict into ``model(**inputs)``.
+        process_group: the ``torch.distributed`` group (default: the world, when initialised).
+            The loss and metrics are all-reduced (mean), so every rank records, stops at and
+            returns the same curve. An exception on one rank is not seen by the others, which
+            then wait for the process group's timeout.
+
+    Returns:
+        A :class:`cyclr.RangeTestResult`. ``stop_reason`` is ``"end"``, ``"diverged"``,
+        ``"non_finite_loss"`` (that update is not recorded; at the first update the result is
+        empty and ``message`` says so) or ``"data_exhausted"``.
+
+    Raises:
+        TypeError, ValueError: bad arguments, an empty loader, a model with nothing to train —
+            before anything is changed. If the model, loss or loader raises (or on
+            ``KeyboardInterrupt``) the state is restored, the curve so far is attached to the
+            exception as ``exc.range_test_result`` (stop reason ``"error"`` or
+            ``"interrupted"``), and the exception propagates.
+
+    The parameters, buffers and ``.grad`` of ``model`` (and of ``loss_fn`` if it is a module),
+    the optimizer's state and ``param_groups``, ``scheduler``, ``scaler``, every submodule's
+    train/eval mode and the Python/numpy/torch RNG states are bitwise identical afterwards.
+
+    Example:
+        >>> import torch
+        >>> from cyclr.torch import range_test
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x, y = torch.randn(256, 20, generator=g), torch.randint(0, 3, (256,), generator=g)
+        >>> loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), 32)
+        >>> model = torch.nn.Sequential(torch.nn.Linear(20, 32), torch.nn.ReLU(),
+        ...                             torch.nn.Linear(32, 3))
+        >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> result = range_test(model, opt, torch.nn.functional.cross_entropy, loader,
+        ...                     num_iter=30, progress=False, seed=0)
+        >>> result.mode, result.metric_name, result.stop_reason in ("end", "diverged")
+        ('exp', 'accuracy', True)
+        >>> float(result.lr[0]), opt.param_groups[0]["lr"]  # the optimizer is as it was
+        (1e-07, 0.1)
+    """
+    cfg = check_args(dict(locals()))
+    modules = [model] + ([loss_fn] if isinstance(loss_fn, nn.Module) else [])
+    state = TrainingState(
+        modules,
+        optimizer,
+        scheduler=scheduler,
+        scaler=scaler,
+        storage=snapshot,
+        directory=snapshot_dir,
+    )
+    run = _Run(cfg, model, optimizer, loss_fn)
+    try:
+        run.execute(train_loader, val_loader)
+    except BaseException as exc:
+        if not isinstance(exc, _InputError):
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+            with contextlib.suppress(Exception):
+                exc.range_test_result = run.result(  # type: ignore[attr-defined]
+                    reason, f"{type(exc).__name__} at update {run.n}: {exc}"
+                )
+        raise
+    finally:
+        try:
+            state.restore()
+        finally:
+            state.close()
+    return run.result(run.stop_reason, run.message)
+
+
+class _InputError(ValueError):
+    """Bad input found only once data is drawn (e.g. an empty loader)."""
+
+
+def _versions() -> dict[str, str]:
+    import cyclr
+
+    return {
+        "cyclr": cyclr.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+
+
+# -- the loop --------------------------------------------------------------------------------
+class _Run:
+    """One range test: the sweep loop and what it recorded."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        loss_fn: Callable[[Any, Any], torch.Tensor],
+    ) -> None:
+        self.cfg = cfg
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.lrs: list[float] = []
+        self.group_lrs: list[list[float]] = []
+        self.losses: list[float] = []
+        self.smoothed: list[float] = []
+        self.metrics: list[float] = []
+        self.val_step: list[int] = []
+        self.val_loss: list[float] = []
+        self.val_metric: list[float] = []
+        self.metric_fn: Callable[[Any, Any], tuple[Any, Any]] | None = None
+        self.metric_name: str | None = None
+        self._metric_ready = False
+        self.has_val = False
+        self.skipped = 0
+        self.passes = 0
+        self.stop_reason = "end"
+        self.message = ""
+        self._smoothed = SmoothedLoss(cfg.smooth, cfg.diverge)
+        self._stepped = False
+        self._modes: list[tuple[nn.Module, bool]] = []
+
+    @property
+    def n(self) -> int:
+        return len(self.lrs)
+
+    # -- driver ------------------------------------------------------------------------------
+    def execute(self, train_loader: Iterable[Any], val_loader: Iterable[Any] | None) -> None:
+        cfg = self.cfg
+        if cfg.seed is not None:
+            random.seed(cfg.seed)
+            np.random.seed(cfg.seed)
+            torch.default_generator.manual_seed(cfg.seed)
+            if torch.cuda.is_available() and torch.cuda.is_initialized():
+                torch.cuda.manual_seed_all(cfg.seed)
+        stream = BatchStream(train_loader)
+        pending = stream.take(cfg.accumulation_steps)
+        if pending is None:
+            raise _InputError(
+                f"train_loader yielded fewer than accumulation_steps="
+                f"{cfg.accumulation_steps} batches (it is empty or too short)"
+            )
+        val_subset = None
+        if val_loader is not None:
+            val_subset = []
+            for batch in val_loader:
+                val_subset.append(batch)
+                if len(val_subset) == cfg.val_batches:
+                    break
+            if not val_subset:
+                raise _InputError("val_loader is empty: it yielded no batches")
+            self.has_val = True
+            cfg.plain["val_batches"] = len(val_subset)
+
+        self.model.train()
+        self._modes = [(m, m.training) for m in self.model.modules()]
+        hook = None
+        if cfg.scaler is not None:
+            hook = self.optimizer.register_step_post_hook(self._on_step)
+        bar = _progress_bar(cfg.num_iter) if cfg.progress else None
+        try:
+            with torch.enable_grad():
+                self._loop(stream, pending, val_subset, bar)
+        finally:
+            self.passes = stream.passes
+            if hook is not None:
+                hook.remove()
+            if bar is not None:
+                bar.close()
+
+    def _on_step(self, *_: Any) -> None:
+        self._stepped = True
+
+    def _loop(
+        self, stream: BatchStream, pending: list[Any] | None, val_subset: list[Any] | None, bar: Any
+    ) -> None:
+        """Sweep until the end, a stop condition or an exception.
+
+        Batches are drawn just before the update that uses them. Under ``torch.distributed`` the
+        next update's batches are drawn one update early instead, so that a rank whose loader
+        ran dry can tell the others in the same all-reduce as the loss (with a GradScaler the
+        last update also draws ahead, in case that step is skipped).
+        """
+        cfg = self.cfg
+        accum, world = cfg.accumulation_steps, cfg.world
+        groups = self.optimizer.param_groups
+        consecutive_skips = 0
+        while True:
+            i = self.n
+            lr = sweep_lr(i, cfg.start_lr, cfg.end_lr, cfg.num_iter, cfg.mode)
+            group_lrs = [lr * r for r in cfg.ratios]
+            for g, glr in zip(groups, group_lrs):
+                if isinstance(g["lr"], torch.Tensor):
+                    g["lr"].fill_(glr)
+                else:
+                    g["lr"] = glr
+            if pending is None:
+                pending = stream.take(accum)
+                if pending is None:
+                    self._stop(
+                        "data_exhausted",
+                        f"train_loader ran out of batches after {self.n} of {cfg.num_iter} updates",
+                    )
+                    return
+            loss_sum, num, den, skipped = self._update(pending)
+            pending, exhausted = None, False
+            if world > 1 and (i + 1 < cfg.num_iter or cfg.scaler is not None):
+                pending = stream.take(accum)
+                exhausted = pending is None
+            vals = self._reduce([loss_sum, num, den, float(skipped), float(exhausted)])
+            loss = vals[0] / (accum * world)
+            skipped, exhausted = vals[3] > 0, vals[4] > 0
+            if not math.isfinite(loss):
+                self._stop("non_finite_loss", self._nonfinite_message(loss, i, lr))
+                return
+            if skipped:
+                self.skipped += 1
+                consecutive_skips += 1
+                if consecutive_skips > MAX_SKIPPED:
+                    self._stop(
+                        "non_finite_loss",
+                        f"the GradScaler skipped {consecutive_skips} "
+                        f"steps in a row (inf/NaN gradients) at lr={lr:.3g}",
+                    )
+                    return
+            else:
+                consecutive_skips = 0
+                smoothed = self._record(lr, group_lrs, loss, vals[1], vals[2])
+                if val_subset is not None and i % cfg.val_every == 0:
+                    self._validate(i, val_subset)
+                if bar is not None:
+                    bar.set_postfix(lr=f"{lr:.2e}", loss=f"{smoothed:.4g}", refresh=False)
+                    bar.update(1)
+                if self._smoothed.diverged(i):
+                    self._stop(
+                        "diverged",
+                        f"smoothed loss {smoothed:.4g} > {cfg.diverge:g} x "
+                        f"best {self._smoothed.best:.4g} at update {i} "
+                        f"(lr={lr:.3g})",
+                    )
+                    return
+                if self.n == cfg.num_iter:
+                    self._stop(
+                        "end",
+                        f"{cfg.mode} sweep {cfg.start_lr:.3g} -> "
+                        f"{cfg.end_lr:.3g} over {cfg.num_iter} updates",
+                    )
+                    return
+            if exhausted:
+                self._stop(
+                    "data_exhausted",
+                    f"train_loader ran out of batches after {self.n} of {cfg.num_iter} updates",
+                )
+                return
+
+    def _nonfinite_message(self, loss: float, i: int, lr: float) -> str:
+        if i == 0:
+            return (
+                f"the loss was {loss} at the first update (lr={lr:.3g}), before the LR could "
+                "matter: check the model, the data and loss_fn"
+            )
+        return f"the loss became {loss} at update {i} (lr={lr:.3g})"
+
+    def _stop(self, reason: str, message: str) -> None:
+        self.stop_reason, self.message = reason, message
+
+    def _update(self, batches: list[Any]) -> tuple[torch.Tensor, Any, Any, bool]:
+        """One optimizer update over ``batches`` (micro-batches when accumulating)."""
+        cfg = self.cfg
+        opt, scaler, accum = self.optimizer, cfg.scaler, cfg.accumulation_steps
+        opt.zero_grad(set_to_none=True)
+        loss_sum: Any = None
+        num: Any = None
+        den: Any = 0
+        for batch in batches:
+            loss, out, target = self._forward(batch)
+            scaled = loss / accum if accum > 1 else loss
+            if scaler is not None:
+                scaled = scaler.scale(scaled)
+            scaled.backward()
+            d = loss.detach()
+            loss_sum = d if loss_sum is None else loss_sum + d
+            num, den = self._metric(out, target, num, den)
+        if scaler is not None:
+            self._stepped = False
+            scaler.step(opt)
+            scaler.update()
+            return loss_sum, num, den, not self._stepped
+        opt.step()
+        return loss_sum, num, den, False
+
+    def _forward(self, batch: Any) -> tuple[torch.Tensor, Any, Any]:
+        cfg = self.cfg
+        inputs, target = split_batch(batch, cfg.batch_fn)
+        inputs, target = to_device(inputs, cfg.device), to_device(target, cfg.device)
+        ctx = (
+            torch.autocast(cfg.device.type, dtype=cfg.autocast_dtype)
+            if cfg.autocast_dtype is not None
+            else contextlib.nullcontext()
+        )
+        with ctx:
+            out = call_model(self.model, inputs)
+            loss = self.loss_fn(out, target)
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            what = (
+                f"a tensor of shape {tuple(loss.shape)}"
+                if isinstance(loss, torch.Tensor)
+                else type(loss).__name__
+            )
+            raise TypeError(f"loss_fn must return a scalar tensor, got {what}")
+        return (loss if loss.ndim == 0 else loss.reshape(())), out, target
+
+    def _metric(self, out: Any, target: Any, num: Any, den: Any) -> tuple[Any, Any]:
+        if not self._metric_ready:
+            self._resolve_metric(out, target)
+        if self.metric_fn is None:
+            return None, 0
+        n, d = self.metric_fn(out, target)
+        return (n if num is None else num + n), den + d
+
+    def _resolve_metric(self, out: Any, target: Any) -> None:
+        metric = self.cfg.metric
+        self._metric_ready = True
+        if metric in ("auto", "accuracy"):
+            if looks_like_classification(out, target):
+                self.metric_fn, self.metric_name = accuracy_counts, "accuracy"
+            elif metric == "accuracy":
+                shapes = f"output {_describe(out)} and target {_describe(target)}"
+                raise ValueError(
+                    f"metric='accuracy' needs class logits (N, C, ...) and integer "
+                    f"targets (N, ...); got {shapes}"
+                )
+        elif metric is not None:
+            fn = metric
+
+            def user_metric(o: Any, t: Any) -> tuple[Any, int]:
+                val = fn(o.detach() if isinstance(o, torch.Tensor) else o, t)
+                if isinstance(val, torch.Tensor):
+                    val = val.detach().reshape(()).float()
+                return val, 1
+
+            self.metric_fn, self.metric_name = user_metric, callable_name(metric)
+
+    def _reduce(self, values: list[Any]) -> list[float]:
+        """Values as floats, with one host sync; summed over ranks when distributed."""
+        cfg = self.cfg
+        tensors = [i for i, x in enumerate(values) if isinstance(x, torch.Tensor)]
+        ref = values[tensors[0]] if tensors else None
+        out = [0.0 if x is None else x for x in values]
+        if cfg.world == 1:
+            if len(tensors) == 1 or (ref is not None and ref.device.type == "cpu"):
+                for i in tensors:  # nothing to wait for on the CPU: item() is cheapest
+                    out[i] = values[i].item()
+            elif ref is not None:  # one device sync; float32 counts are exact below 2**24
+                dtype = ref.dtype if ref.dtype in (torch.float32, torch.float64) else torch.float32
+                stacked = torch.stack([values[i].to(dtype) for i in tensors]).tolist()
+                for i, x in zip(tensors, stacked):
+                    out[i] = x
+            return [float(x) for x in out]
+        dtype = torch.float32 if ref is not None and ref.device.type == "mps" else torch.float64
+        dev = ref.device if ref is not None else cfg.device
+        vec = torch.stack(
+            [
+                x.to(dtype)
+                if isinstance(x, torch.Tensor)
+                else torch.tensor(float(x), dtype=dtype, device=dev)
+                for x in out
+            ]
+        )
+        torch.distributed.all_reduce(vec, group=cfg.group)
+        return [float(x) for x in vec.tolist()]
+
+    def _record(
+        self, lr: float, group_lrs: list[float], loss: float, num: float, den: float
+    ) -> float:
+        self.lrs.append(lr)
+        self.group_lrs.append(group_lrs)
+        self.losses.append(loss)
+        smoothed = self._smoothed.add(loss)
+        self.smoothed.append(smoothed)
+        if self.metric_fn is not None:
+            self.metrics.append(num / den if den else math.nan)
+        return smoothed
+
+    def _validate(self, i: int, val_subset: list[Any]) -> None:
+        cfg = self.cfg
+        self.model.eval()
+        try:
+            loss_sum: Any = None
+            num: Any = None
+            den: Any = 0
+            with torch.no_grad():
+                for batch in val_subset:
+                    loss, out, target = self._forward(batch)
+                    loss_sum = loss if loss_sum is None else loss_sum + loss
+                    if self.metric_fn is not None:
+                        n, d = self.metric_fn(out, target)
+                        num, den = (n if num is None else num + n), den + d
+            vals = self._reduce([loss_sum, num, den])
+        finally:
+            for m, mode in self._modes:
+                m.training = mode
+        self.val_step.append(i)
+        self.val_loss.append(vals[0] / (len(val_subset) * cfg.world))
+        self.val_metric.append(vals[1] / vals[2] if vals[2] else math.nan)
+
+    # -- result ------------------------------------------------------------------------------
+    def result(self, stop_reason: str, message: str) -> RangeTestResult:
+        cfg = self.cfg
+        plain = dict(cfg.plain, skipped_steps=self.skipped, data_passes=self.passes)
+        groups = len(cfg.ratios)
+        has_metric = self.metric_fn is not None
+        return RangeTestResult(
+            lr=np.asarray(self.lrs, dtype=np.float64),
+            loss=np.asarray(self.losses, dtype=np.float64),
+            smoothed_loss=np.asarray(self.smoothed, dtype=np.float64),
+            metric=np.asarray(self.metrics, dtype=np.float64) if has_metric else None,
+            group_lrs=np.asarray(self.group_lrs, dtype=np.float64).reshape(-1, groups),
+            val_step=np.asarray(self.val_step, dtype=np.int64) if self.has_val else None,
+            val_loss=np.asarray(self.val_loss, dtype=np.float64) if self.has_val else None,
+            val_metric=(
+                np.asarray(self.val_metric, dtype=np.float64)
+                if self.has_val and has_metric
+                else None
+            ),
+            mode=cfg.mode,
+            metric_name=self.metric_name,
+            stop_reason=stop_reason,
+            message=message,
+            config=plain,
+            versions=_versions(),
+        )
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"{tuple(x.shape)} {str(x.dtype).replace('torch.', '')}"
+    return type(x).__name__
+
+
+def _progress_bar(total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="range test", unit="update", leave=False, file=sys.stderr)

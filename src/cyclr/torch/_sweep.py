@@ -1,0 +1,507 @@
+"""Smith 2018's hyper-parameter range tests for PyTorch: the LR range test once per value.
+
+"A disciplined approach to neural network hyper-parameters" (arXiv 1803.09820) runs the LR range
+test at a few values of momentum (§4.3, §5: 0.99, 0.97, 0.95, 0.9), weight decay (§4.4: 1e-3,
+1e-4, 1e-5, 0) and batch size (§4.2), and reads the curves side by side. :func:`sweep` does that
+and returns a :class:`cyclr.SweepResult`; its :meth:`~cyclr.SweepResult.suggest` picks the value.
+
+Batch sizes are compared at equal wall time by default, as §4.2 recommends (Remark 4: neither
+equal epochs, which penalise large batches, nor equal iterations, which favour them): the first
+value runs ``num_iter`` updates and every other one the number of updates that take as long, timed
+on a short pilot run of each. ``budget="samples"`` (equal epochs) and ``"updates"`` give
+reproducible, hardware-independent alternatives.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from cyclr import _validate as check
+from cyclr.range_test.ramp import MIN_ITER
+from cyclr.range_test.result import RangeTestResult
+from cyclr.sweep.result import DEFAULT_VALUES, SweepResult, check_values
+from cyclr.torch._args import check_args, check_loader
+from cyclr.torch._range_test import range_test
+from cyclr.torch._snapshot import TrainingState
+
+__all__ = ["BUDGETS", "PARAMS", "TIMING_UPDATES", "rebatch", "sweep"]
+
+#: What :func:`sweep` can sweep (``"beta1"`` is another name for ``"momentum"``).
+PARAMS = ("momentum", "beta1", "weight_decay", "batch_size")
+#: How batch sizes share the budget: equal wall time, equal samples, or equal updates.
+BUDGETS = ("time", "samples", "updates")
+#: Updates in the pilot run that times each batch size (``budget="time"``).
+TIMING_UPDATES = 12
+
+
+def sweep(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    train_loader: Iterable[Any] | None,
+    *,
+    param: str = "momentum",
+    values: Sequence[float] | None = None,
+    loader_factory: Callable[[int], Iterable[Any]] | None = None,
+    groups: Sequence[int] | None = None,
+    budget: str | None = None,
+    **range_test_kwargs: Any,
+) -> SweepResult:
+    """Run :func:`cyclr.torch.range_test` once per value of ``param``; restore everything after.
+
+    Before each run the model, optimizer, scheduler, scaler and RNG states are put back to where
+    they were before the sweep (and the generator of a ``DataLoader``, so every run sees the same
+    batches), then the value is set:
+
+    - ``"momentum"`` (or ``"beta1"``): SGD's / RMSprop's ``momentum``, or ``betas[0]`` of Adam and
+      its family, in every param group (or in ``groups``);
+    - ``"weight_decay"``: ``weight_decay`` in every param group (or in ``groups``, e.g. to leave
+      a no-decay group for biases alone);
+    - ``"batch_size"``: each run trains on ``loader_factory(batch_size)``; without a factory a
+      ``DataLoader`` ``train_loader`` is rebuilt with each batch size (:func:`rebatch`).
+
+    After the sweep everything is as it was, bitwise, also if a run raises (the runs done so far
+    are attached to the exception as ``exc.sweep_result``).
+
+    Args:
+        model, optimizer, loss_fn: as for :func:`cyclr.torch.range_test`.
+        train_loader: the training batches (``None`` with ``loader_factory``).
+        param: ``"momentum"``, ``"beta1"``, ``"weight_decay"`` or ``"batch_size"``.
+        values: the values to try, in order; by default Smith's (§5): momentum
+            ``(0.99, 0.97, 0.95, 0.9)``, weight decay ``(1e-3, 1e-4, 1e-5, 0)``; required for
+            batch size. At least two, no duplicates.
+        loader_factory: ``batch_size -> loader``, for ``param="batch_size"`` only.
+        groups: indices of the param groups to change (default: all).
+        budget: batch size only: ``"time"`` (default; equal wall time, Smith 2018 §4.2),
+            ``"samples"`` (equal epochs) or ``"updates"``. ``values[0]`` runs ``num_iter``
+            updates, the others as many as fit in the same time or samples (>= 10).
+        **range_test_kwargs: passed to every :func:`cyclr.torch.range_test` (``num_iter``,
+            ``start_lr``, ``end_lr``, ``mode``, ``val_loader``, ``seed``, ``snapshot``, ...).
+            The ``snapshot`` storage also holds the sweep's own snapshot.
+
+    Returns:
+        A :class:`cyclr.SweepResult`. Each range test's ``config["sweep"]`` records the value and
+        the optimizer field it was set in (``"momentum"``, ``"betas[0]"``, ``"weight_decay"``,
+        ``"batch_size"``).
+
+    Raises:
+        TypeError, ValueError: bad arguments (named, with the value), before anything changes.
+
+    Example:
+        >>> import torch, cyclr
+        >>> from cyclr.torch import sweep
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x, y = torch.randn(256, 20, generator=g), torch.randint(0, 3, (256,), generator=g)
+        >>> loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), 32)
+        >>> model = torch.nn.Sequential(torch.nn.Linear(20, 32), torch.nn.ReLU(),
+        ...                             torch.nn.Linear(32, 3))
+        >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> s = sweep(model, opt, torch.nn.functional.cross_entropy, loader,
+        ...           param="momentum", values=[0.95, 0.8], num_iter=20, progress=False)
+        >>> s.values, [r.config["sweep"]["value"] for r in s.results]
+        ((0.95, 0.8), [0.95, 0.8])
+        >>> opt.param_groups[0]["momentum"]  # as it was
+        0.9
+    """
+    if not isinstance(param, str) or param not in PARAMS:
+        raise ValueError(f"param must be one of {', '.join(map(repr, PARAMS))}; got {param!r}")
+    canonical = "momentum" if param == "beta1" else param
+    if values is None:
+        if canonical not in DEFAULT_VALUES:
+            raise ValueError(f"values is required for param={param!r} (e.g. [64, 128, 256])")
+        values = DEFAULT_VALUES[canonical]
+    vals = check_values(canonical, values)
+    if len(vals) < 2:
+        raise ValueError(f"values must hold at least 2 values to compare, got {list(vals)!r}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    idx = _check_groups(groups, len(optimizer.param_groups))
+    field = _field(canonical, optimizer, idx)
+
+    if canonical == "batch_size":
+        if budget is None:
+            budget = "time"
+        check.choice("budget", budget, BUDGETS)
+        loaders = _batch_loaders(train_loader, loader_factory, vals)
+    else:
+        if budget is not None:
+            raise ValueError(
+                f"budget applies to param='batch_size' only, got budget={budget!r} "
+                f"with param={param!r}"
+            )
+        if loader_factory is not None:
+            raise ValueError(
+                f"loader_factory applies to param='batch_size' only (param={param!r})"
+                "; pass the training batches as train_loader"
+            )
+        if train_loader is None:
+            raise TypeError("train_loader must be an iterable of batches, got None")
+        loaders = [train_loader] * len(vals)
+
+    try:
+        bound = inspect.signature(range_test).bind(
+            model, optimizer, loss_fn, loaders[0], **range_test_kwargs
+        )
+    except TypeError as exc:
+        raise TypeError(f"sweep() got an argument range_test does not take: {exc}") from None
+    bound.apply_defaults()
+    cfg = check_args(dict(bound.arguments))
+    kw = {
+        k: x
+        for k, x in bound.arguments.items()
+        if k not in ("model", "optimizer", "loss_fn", "train_loader")
+    }
+
+    original = _get(optimizer, idx[0], field)
+    modules = [model] + ([loss_fn] if isinstance(loss_fn, nn.Module) else [])
+    gens = _generator_states(loaders)
+    state = TrainingState(
+        modules,
+        optimizer,
+        scheduler=kw["scheduler"],
+        scaler=kw["scaler"],
+        storage=kw["snapshot"],
+        directory=kw["snapshot_dir"],
+    )
+    config: dict[str, Any] = {
+        "field": field,
+        "groups": idx,
+        "original": original,
+        "optimizer": type(optimizer).__name__,
+    }
+    results: list[RangeTestResult] = []
+    try:
+        iters = [cfg.num_iter] * len(vals)
+        if canonical == "batch_size":
+            iters, seconds = _budget(
+                budget,
+                vals,
+                cfg.num_iter,
+                cfg.start_lr,
+                loaders,  # type: ignore[arg-type]
+                lambda: _reset(state, gens),
+                model,
+                optimizer,
+                loss_fn,
+                kw,
+            )
+            config.update(budget=budget, reference=vals[0], num_iter=iters)
+            if seconds is not None:
+                config["seconds_per_update"] = seconds
+        for value, loader, n in zip(vals, loaders, iters):
+            _reset(state, gens)
+            if canonical != "batch_size":
+                _set(optimizer, idx, field, value)
+            run_kw = dict(kw, num_iter=n)
+            try:
+                result = range_test(model, optimizer, loss_fn, loader, **run_kw)
+            except BaseException as exc:
+                partial = getattr(exc, "range_test_result", None)
+                if isinstance(partial, RangeTestResult):
+                    _tag(partial, canonical, value, field)
+                    results.append(partial)
+                raise
+            _tag(result, canonical, value, field)
+            results.append(result)
+    except BaseException as exc:
+        if results:
+            try:
+                exc.sweep_result = SweepResult(  # type: ignore[attr-defined]
+                    canonical, vals[: len(results)], tuple(results), config
+                )
+            except Exception:  # never mask the original error
+                pass
+        raise
+    finally:
+        try:
+            _reset(state, gens)
+        finally:
+            state.close()
+    return SweepResult(canonical, vals, tuple(results), config)
+
+
+# -- the swept field -----------------------------------------------------------------------------
+def _check_groups(groups: Sequence[int] | None, n: int) -> list[int]:
+    if groups is None:
+        return list(range(n))
+    if isinstance(groups, (str, bytes)) or not isinstance(groups, Iterable):
+        raise TypeError(f"groups must be a sequence of param-group indices, got {groups!r}")
+    out = [check.integer(f"groups[{i}]", g, minimum=0) for i, g in enumerate(groups)]
+    if not out:
+        raise ValueError("groups is empty: name at least one param group, or pass None for all")
+    bad = [g for g in out if g >= n]
+    if bad:
+        raise ValueError(f"groups has index {bad[0]!r}, but the optimizer has {n} param group(s)")
+    if len(set(out)) != len(out):
+        raise ValueError(f"groups has duplicates: {out!r}")
+    return out
+
+
+def _field(param: str, optimizer: torch.optim.Optimizer, idx: list[int]) -> str:
+    """The ``param_groups`` key the value goes in: the same for every selected group."""
+    if param == "batch_size":
+        return "batch_size"
+    name = type(optimizer).__name__
+    fields = set()
+    for i in idx:
+        g = optimizer.param_groups[i]
+        if param == "weight_decay":
+            if "weight_decay" not in g:
+                raise ValueError(
+                    f"param='weight_decay' needs 'weight_decay' in the param groups; "
+                    f"{name}'s group {i} has none"
+                )
+            fields.add("weight_decay")
+        elif "momentum" in g:
+            fields.add("momentum")
+        elif "betas" in g and isinstance(g["betas"], (tuple, list)) and len(g["betas"]) >= 1:
+            fields.add("betas[0]")
+        else:
+            raise ValueError(
+                f"param='momentum' needs an optimizer with 'momentum' (SGD, RMSprop) "
+                f"or 'betas' (Adam family); {name}'s group {i} has neither"
+            )
+    if len(fields) > 1:
+        raise ValueError(
+            f"param groups mix {' and '.join(sorted(fields))}; sweep them separately with groups="
+        )
+    return fields.pop()
+
+
+def _get(optimizer: torch.optim.Optimizer, i: int, field: str) -> Any:
+    if field == "batch_size":
+        return None
+    g = optimizer.param_groups[i]
+    x = g["betas"][0] if field == "betas[0]" else g[field]
+    return float(x) if isinstance(x, (int, float, torch.Tensor)) else x
+
+
+def _like(old: Any, value: float) -> Any:
+    if isinstance(old, torch.Tensor):
+        return torch.tensor(value, dtype=old.dtype, device=old.device)
+    return float(value)
+
+
+def _set(optimizer: torch.optim.Optimizer, idx: list[int], field: str, value: float) -> None:
+    for i in idx:
+        g = optimizer.param_groups[i]
+        if field == "betas[0]":
+            betas = g["betas"]
+            g["betas"] = type(betas)((_like(betas[0], value), *betas[1:]))
+        else:
+            g[field] = _like(g[field], value)
+
+
+def _tag(result: RangeTestResult, param: str, value: Any, field: str) -> None:
+    result.config["sweep"] = {"param": param, "value": value, "field": field}
+    if param == "batch_size":
+        result.config["batch_size"] = value
+
+
+# -- loaders -------------------------------------------------------------------------------------
+def rebatch(loader: Any, batch_size: int) -> Any:
+    """A copy of a ``torch.utils.data.DataLoader`` with another batch size.
+
+    Keeps the dataset, shuffling (and its generator), ``collate_fn``, workers, ``drop_last`` and
+    the other loading options. Raises ``TypeError`` for other loaders and ``ValueError`` for a
+    custom sampler or batch sampler (pass ``loader_factory`` to :func:`sweep` instead).
+
+    Example:
+        >>> import torch
+        >>> from cyclr.torch._sweep import rebatch
+        >>> data = torch.utils.data.TensorDataset(torch.arange(10.0))
+        >>> len(rebatch(torch.utils.data.DataLoader(data, 2, shuffle=True), 5))
+        2
+    """
+    from torch.utils.data import (
+        BatchSampler,
+        DataLoader,
+        IterableDataset,
+        RandomSampler,
+        SequentialSampler,
+    )
+
+    if not isinstance(loader, DataLoader):
+        raise TypeError(
+            f"param='batch_size' without loader_factory needs a torch DataLoader as "
+            f"train_loader, got {type(loader).__name__}"
+        )
+    batch_size = check.integer("batch_size", batch_size, minimum=1)
+    if loader.batch_size is None:
+        raise ValueError(
+            "train_loader has batch_size=None (it batches itself); pass loader_factory"
+        )
+    sampler = loader.sampler
+    shuffle = False
+    generator = loader.generator
+    if not isinstance(loader.dataset, IterableDataset):
+        if isinstance(sampler, RandomSampler):
+            if sampler.replacement or sampler._num_samples is not None:
+                raise ValueError(
+                    "train_loader samples with replacement or a fixed count; pass loader_factory"
+                )
+            shuffle = True
+            generator = sampler.generator if sampler.generator is not None else generator
+        elif not isinstance(sampler, SequentialSampler):
+            raise ValueError(
+                f"train_loader uses a custom sampler ({type(sampler).__name__}); "
+                "pass loader_factory to build a loader per batch size"
+            )
+        if type(loader.batch_sampler) is not BatchSampler:
+            raise ValueError(
+                f"train_loader uses a custom batch sampler "
+                f"({type(loader.batch_sampler).__name__}); pass loader_factory"
+            )
+    workers = loader.num_workers
+    options: dict[str, Any] = {
+        "batch_size": batch_size,
+        "shuffle": shuffle,
+        "num_workers": workers,
+        "collate_fn": loader.collate_fn,
+        "pin_memory": loader.pin_memory,
+        "drop_last": loader.drop_last,
+        "timeout": loader.timeout,
+        "worker_init_fn": loader.worker_init_fn,
+        "generator": generator,
+    }
+    if workers > 0:
+        options.update(
+            multiprocessing_context=loader.multiprocessing_context,
+            prefetch_factor=loader.prefetch_factor,
+            persistent_workers=loader.persistent_workers,
+        )
+    return DataLoader(loader.dataset, **options)
+
+
+def _batch_loaders(train_loader: Any, factory: Any, vals: tuple[Any, ...]) -> list[Any]:
+    if factory is not None:
+        if not callable(factory):
+            raise TypeError(
+                f"loader_factory must be callable (batch_size -> loader), got {factory!r}"
+            )
+        if train_loader is not None:
+            raise ValueError(
+                "pass train_loader=None with loader_factory: "
+                "loader_factory(batch_size) builds every run's loader"
+            )
+        loaders = [factory(b) for b in vals]
+    else:
+        if train_loader is None:
+            raise ValueError(
+                "param='batch_size' needs loader_factory (batch_size -> loader), "
+                "or a torch DataLoader as train_loader"
+            )
+        loaders = [rebatch(train_loader, b) for b in vals]
+    for b, loader in zip(vals, loaders):
+        check_loader(f"loader_factory({b})", loader, optional=False)
+    return loaders
+
+
+def _generator_states(loaders: list[Any]) -> list[tuple[torch.Generator, torch.Tensor]]:
+    """The torch generators that shuffle ``loaders`` (so each run can start from the same)."""
+    seen: list[torch.Generator] = []
+    for loader in loaders:
+        for obj in (
+            loader,
+            getattr(loader, "sampler", None),
+            getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+        ):
+            g = getattr(obj, "generator", None)
+            if isinstance(g, torch.Generator) and all(g is not s for s in seen):
+                seen.append(g)
+    return [(g, g.get_state()) for g in seen]
+
+
+def _reset(state: TrainingState, gens: list[tuple[torch.Generator, torch.Tensor]]) -> None:
+    state.restore()
+    for g, s in gens:
+        g.set_state(s)
+
+
+# -- the batch-size budget -----------------------------------------------------------------------
+def _budget(
+    budget: str,
+    vals: tuple[Any, ...],
+    num_iter: int,
+    start_lr: float,
+    loaders: list[Any],
+    reset: Callable[[], None],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    kw: dict[str, Any],
+) -> tuple[list[int], list[float] | None]:
+    """Updates per batch size: ``values[0]`` runs ``num_iter``, the others the same budget."""
+    seconds = None
+    if budget == "updates":
+        ratio = [1.0] * len(vals)
+    elif budget == "samples":
+        ratio = [vals[0] / b for b in vals]
+    else:
+        seconds = []
+        for loader in loaders:
+            reset()
+            seconds.append(_seconds_per_update(model, optimizer, loss_fn, loader, start_lr, kw))
+        ratio = [seconds[0] / s for s in seconds]
+    iters = [max(1, round(num_iter * r)) for r in ratio]
+    for b, n in zip(vals, iters):
+        if n < MIN_ITER:
+            raise ValueError(
+                f"budget={budget!r} leaves batch_size={b} only {n} updates (fewer "
+                f"than {MIN_ITER}); raise num_iter (now {num_iter}) or put a larger "
+                "batch size first in values"
+            )
+    return iters, seconds
+
+
+def _seconds_per_update(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    loader: Any,
+    lr: float,
+    kw: dict[str, Any],
+) -> float:
+    """Wall time of one update on ``loader``: a pilot range test at a tiny, fixed LR.
+
+    The time between the first forward pass of update 1 and that of the last update, per
+    update: it holds the backward pass, the step and drawing the next batch, and leaves out the
+    first update (warm-up) and the snapshot.
+    """
+    stamps: list[float] = []
+
+    def timed(output: Any, target: Any) -> torch.Tensor:
+        stamps.append(time.perf_counter())
+        return loss_fn(output, target)
+
+    skip = {"start_lr", "end_lr", "num_iter", "mode", "val_loader", "progress", "diverge", "metric"}
+    pilot = {k: x for k, x in kw.items() if k not in skip}
+    range_test(
+        model,
+        optimizer,
+        timed,
+        loader,
+        start_lr=lr,
+        end_lr=lr * (1 + 1e-6),
+        num_iter=TIMING_UPDATES,
+        mode="exp",
+        diverge=None,
+        progress=False,
+        metric=None,
+        **pilot,
+    )
+    firsts = stamps[:: max(1, kw["accumulation_steps"])]
+    if len(firsts) < 3:
+        raise ValueError(
+            f"the timing run on {type(loader).__name__} ended after "
+            f"{len(firsts)} updates; use budget='samples'"
+        )
+    return max((firsts[-1] - firsts[1]) / (len(firsts) - 2), 1e-9)
