@@ -41,8 +41,8 @@ import numpy as np
 import torch
 
 import cyclr
+from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER
 from cyclr.suggest.bounds import Bounds
-from cyclr.torch._auto import COARSE_ITER, LINEAR_ITER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from time_to_accuracy import (

@@ -123,8 +123,7 @@ def _iters_per_epoch(task: Task) -> int:
 
 def _step_size(task: Task, total: int) -> int:
     """The triangular half cycle auto_schedule picks: whole cycles (>= 3) of about 4 epochs."""
-    from cyclr.suggest.bounds import STEP_EPOCHS
-    from cyclr.torch._auto import MIN_CYCLES
+    from cyclr.suggest.bounds import MIN_CYCLES, STEP_EPOCHS
 
     ipe = _iters_per_epoch(task)
     cycles = max(MIN_CYCLES, round(total / (2 * STEP_EPOCHS * ipe)))

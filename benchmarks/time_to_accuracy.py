@@ -51,10 +51,10 @@ import torch
 
 import cyclr
 from cyclr.demo import mnist1d
+from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER
 from cyclr.schedules.base import Schedule
-from cyclr.suggest.bounds import STEP_EPOCHS, Bounds
+from cyclr.suggest.bounds import MIN_CYCLES, STEP_EPOCHS, Bounds
 from cyclr.torch import CyclicScheduler, auto_schedule
-from cyclr.torch._auto import COARSE_ITER, LINEAR_ITER, MIN_CYCLES
 
 RESULTS = Path(__file__).parent / "results"
 #: The CLR paper's speed-up on CIFAR-10 (fixed LR 70k iterations, triangular2 25k).

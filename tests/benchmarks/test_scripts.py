@@ -12,6 +12,8 @@ import pytest
 
 import cyclr
 
+pytestmark = pytest.mark.slow  # each script starts a fresh interpreter and trains
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 

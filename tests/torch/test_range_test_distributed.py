@@ -23,9 +23,12 @@ ROOT = Path(__file__).resolve().parents[2]
 WORLD = 2
 JOIN_TIMEOUT_S = 150
 
-pytestmark = pytest.mark.skipif(
-    not torch.distributed.is_available(), reason="torch.distributed is not available"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not torch.distributed.is_available(), reason="torch.distributed is not available"
+    ),
+    pytest.mark.slow,  # two processes per test
+]
 
 
 def _free_port() -> int:
