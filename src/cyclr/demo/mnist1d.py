@@ -120,6 +120,14 @@ class _Batches:
     def __len__(self) -> int:
         return max(1, len(self.x) // self.batch_size)
 
+    def state_dict(self) -> dict[str, int]:
+        """Where the shuffling stands: the seed of the next pass."""
+        return {"seed": self.seed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Rewind (or advance) to a state from :meth:`state_dict`."""
+        self.seed = int(state["seed"])
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         g = torch.Generator().manual_seed(self.seed)
         self.seed += 1

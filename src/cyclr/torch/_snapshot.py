@@ -8,7 +8,10 @@
   ``param_groups`` entry except ``params``;
 - an attached LR scheduler and a GradScaler;
 - the Python, numpy and torch (CPU and initialised CUDA) RNG states;
-- every submodule's ``training`` flag.
+- every submodule's ``training`` flag;
+- the data loaders' own shuffling state: the ``torch.Generator`` of a ``DataLoader``, of its
+  sampler and of its batch sampler's sampler, and ``state_dict()`` of a loader that has one
+  (``torchdata``'s ``StatefulDataLoader``, cyclr's MNIST-1D loader).
 
 Tensor copies live on the CPU (``storage="cpu"``, never doubling accelerator memory) or in a file
 (``storage="disk"``). :meth:`TrainingState.restore` writes them back in place with ``copy_``,
@@ -29,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TrainingState"]
+__all__ = ["LoaderState", "TrainingState"]
 
 STORAGES = ("cpu", "disk")
 
@@ -66,6 +69,8 @@ class TrainingState:
         storage: ``"cpu"`` (default) keeps tensor copies in host memory; ``"disk"`` writes them
             to a temporary file in ``directory`` and reads them back (memory-mapped) on restore.
         directory: where the ``"disk"`` snapshot file goes (default: the system temp dir).
+        loaders: data loaders whose shuffling state is restored too (``None`` entries are
+            skipped).
 
     Example:
         >>> import torch
@@ -89,6 +94,7 @@ class TrainingState:
         scaler: Any = None,
         storage: str = "cpu",
         directory: str | os.PathLike[str] | None = None,
+        loaders: Iterable[Any] = (),
     ) -> None:
         if storage not in STORAGES:
             raise ValueError(f"snapshot must be one of {STORAGES}, got {storage!r}")
@@ -102,6 +108,7 @@ class TrainingState:
 
         # RNG first: nothing below draws random numbers, but keep the order obvious.
         self._rng = _rng_state()
+        self._loaders = LoaderState(loaders)
 
         self._modes = [(m, m.training) for root in modules for m in root.modules()]
 
@@ -234,6 +241,7 @@ class TrainingState:
 
         for m, mode in self._modes:
             m.training = mode
+        self._loaders.restore()
         _set_rng_state(self._rng)
 
     def _load_blobs(self) -> list[torch.Tensor]:
@@ -279,6 +287,56 @@ class _MappedDict:
         for k, v in self.items:
             out[k] = value(v)
         return out
+
+
+# -- loaders --------------------------------------------------------------------------------
+class LoaderState:
+    """The shuffling state of data loaders, restorable: each loader draws the same batches again.
+
+    Captures ``state_dict()`` of a loader that has ``state_dict``/``load_state_dict``, else the
+    ``torch.Generator`` of a ``DataLoader``, of its sampler and of its batch sampler's sampler
+    (each generator once, even when loaders share it).
+
+    Example:
+        >>> import torch
+        >>> from cyclr.torch._snapshot import LoaderState
+        >>> g = torch.Generator().manual_seed(0)
+        >>> data = torch.utils.data.TensorDataset(torch.arange(6.0))
+        >>> loader = torch.utils.data.DataLoader(data, 3, shuffle=True, generator=g)
+        >>> state = LoaderState([loader])
+        >>> first = [b[0].tolist() for b in loader]
+        >>> state.restore()
+        >>> [b[0].tolist() for b in loader] == first
+        True
+    """
+
+    def __init__(self, loaders: Iterable[Any]) -> None:
+        self._stateful: list[tuple[Any, Any]] = []
+        self._generators: list[tuple[torch.Generator, torch.Tensor]] = []
+        for loader in loaders:
+            if loader is None:
+                continue
+            if callable(getattr(loader, "state_dict", None)) and callable(
+                getattr(loader, "load_state_dict", None)
+            ):
+                if all(loader is not known for known, _ in self._stateful):
+                    self._stateful.append((loader, copy.deepcopy(loader.state_dict())))
+                continue
+            for obj in (
+                loader,
+                getattr(loader, "sampler", None),
+                getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+            ):
+                g = getattr(obj, "generator", None)
+                if isinstance(g, torch.Generator) and all(g is not k for k, _ in self._generators):
+                    self._generators.append((g, g.get_state()))
+
+    def restore(self) -> None:
+        """Put every captured loader state back."""
+        for loader, state in self._stateful:
+            loader.load_state_dict(copy.deepcopy(state))
+        for g, state in self._generators:
+            g.set_state(state)
 
 
 # -- RNG -------------------------------------------------------------------------------------

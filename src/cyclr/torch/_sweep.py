@@ -162,7 +162,6 @@ def sweep(
 
     original = _get(optimizer, idx[0], field)
     modules = [model] + ([loss_fn] if isinstance(loss_fn, nn.Module) else [])
-    gens = _generator_states(loaders)
     state = TrainingState(
         modules,
         optimizer,
@@ -170,6 +169,7 @@ def sweep(
         scaler=kw["scaler"],
         storage=kw["snapshot"],
         directory=kw["snapshot_dir"],
+        loaders=[*loaders, kw["val_loader"]],
     )
     config: dict[str, Any] = {
         "field": field,
@@ -187,7 +187,7 @@ def sweep(
                 cfg.num_iter,
                 cfg.start_lr,
                 loaders,  # type: ignore[arg-type]
-                lambda: _reset(state, gens),
+                state.restore,
                 model,
                 optimizer,
                 loss_fn,
@@ -197,7 +197,7 @@ def sweep(
             if seconds is not None:
                 config["seconds_per_update"] = seconds
         for value, loader, n in zip(vals, loaders, iters):
-            _reset(state, gens)
+            state.restore()
             if canonical != "batch_size":
                 _set(optimizer, idx, field, value)
             run_kw = dict(kw, num_iter=n)
@@ -222,7 +222,7 @@ def sweep(
         raise
     finally:
         try:
-            _reset(state, gens)
+            state.restore()
         finally:
             state.close()
     return SweepResult(canonical, vals, tuple(results), config)
@@ -403,27 +403,6 @@ def _batch_loaders(train_loader: Any, factory: Any, vals: tuple[Any, ...]) -> li
     for b, loader in zip(vals, loaders):
         check_loader(f"loader_factory({b})", loader, optional=False)
     return loaders
-
-
-def _generator_states(loaders: list[Any]) -> list[tuple[torch.Generator, torch.Tensor]]:
-    """The torch generators that shuffle ``loaders`` (so each run can start from the same)."""
-    seen: list[torch.Generator] = []
-    for loader in loaders:
-        for obj in (
-            loader,
-            getattr(loader, "sampler", None),
-            getattr(getattr(loader, "batch_sampler", None), "sampler", None),
-        ):
-            g = getattr(obj, "generator", None)
-            if isinstance(g, torch.Generator) and all(g is not s for s in seen):
-                seen.append(g)
-    return [(g, g.get_state()) for g in seen]
-
-
-def _reset(state: TrainingState, gens: list[tuple[torch.Generator, torch.Tensor]]) -> None:
-    state.restore()
-    for g, s in gens:
-        g.set_state(s)
 
 
 # -- the batch-size budget -----------------------------------------------------------------------
