@@ -8,7 +8,8 @@
   ``param_groups`` entry except ``params``;
 - an attached LR scheduler and a GradScaler;
 - the Python, numpy and torch (CPU and initialised CUDA) RNG states;
-- every submodule's ``training`` flag;
+- every submodule's ``training`` flag, and which tensor it holds under each parameter and buffer
+  name (a module that rebinds a buffer in ``forward`` gets the original back);
 - the data loaders' own shuffling state: the ``torch.Generator`` of a ``DataLoader``, of its
   sampler and of its batch sampler's sampler, and ``state_dict()`` of a loader that has one
   (``torchdata``'s ``StatefulDataLoader``, cyclr's MNIST-1D loader).
@@ -21,11 +22,14 @@ the values are bitwise identical to the snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import random
+import signal
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -111,6 +115,11 @@ class TrainingState:
         self._loaders = LoaderState(loaders)
 
         self._modes = [(m, m.training) for root in modules for m in root.modules()]
+        # Which tensor each module holds under each name, so that a buffer or parameter the
+        # module rebinds (``self.steps = self.steps + 1``) or adds gets its original back.
+        self._slots = [
+            (m, dict(m._parameters), dict(m._buffers)) for root in modules for m in root.modules()
+        ]
 
         opt_params = [p for g in optimizer.param_groups for p in g["params"]]
         params = _unique([p for m in modules for p in m.parameters()] + opt_params)
@@ -167,8 +176,16 @@ class TrainingState:
 
     # -- restore -----------------------------------------------------------------------------
     def restore(self) -> None:
-        """Write the snapshot back (bitwise), in place where shapes and dtypes allow."""
-        blobs = self._load_blobs()
+        """Write the snapshot back (bitwise), in place where shapes and dtypes allow.
+
+        On the main thread a Ctrl-C that arrives meanwhile waits until everything is back,
+        then raises ``KeyboardInterrupt``: a second interrupt never leaves a half-restored model.
+        """
+        with _sigint_deferred():
+            self.restore_tensors(self._load_blobs())
+
+    def restore_tensors(self, blobs: list[torch.Tensor]) -> None:
+        """The restore itself (see :meth:`restore`), from the snapshot's tensor copies."""
 
         def fresh(b: _Blob) -> torch.Tensor:
             return blobs[b.key].to(b.device, copy=True)
@@ -194,6 +211,13 @@ class TrainingState:
                 return live
             return value(v)
 
+        for m, params, buffers in self._slots:
+            for live, saved in ((m._parameters, params), (m._buffers, buffers)):
+                for k in [k for k in live if k not in saved]:
+                    del live[k]
+                for k, t in saved.items():
+                    if live.get(k) is not t:
+                        live[k] = t
         with torch.no_grad():
             for t, b in self._tensors:
                 t.copy_(blobs[b.key])
@@ -287,6 +311,26 @@ class _MappedDict:
         for k, v in self.items:
             out[k] = value(v)
         return out
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold back SIGINT (on the main thread) until the block ends, then raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[object] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *args: received.append(args))
+    except ValueError:  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 # -- loaders --------------------------------------------------------------------------------
