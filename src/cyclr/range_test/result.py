@@ -37,13 +37,27 @@ _ARRAYS = (
 )
 
 
-def _array(value: Any, dtype: Any = np.float64) -> NDArray[Any] | None:
+def _array(name: str, value: Any, dtype: Any = np.float64, ndim: int = 1) -> NDArray[Any] | None:
+    """``value`` as a ``ndim``-D array of ``dtype`` (``None`` in a list becomes NaN)."""
     if value is None:
         return None
-    return np.asarray(
-        [np.nan if x is None else x for x in value] if isinstance(value, list) else value,
-        dtype=dtype,
-    )
+    if isinstance(value, (str, bytes, dict)):
+        raise ValueError(f"{name} must be a {ndim}-D array of numbers, got {type(value).__name__}")
+    if isinstance(value, list):
+        value = [np.nan if x is None else x for x in value]
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a {ndim}-D array of numbers") from None
+    if arr.ndim != ndim and not (ndim == 2 and arr.size == 0):
+        raise ValueError(f"{name} must be a {ndim}-D array, got {arr.ndim} dimension(s)")
+    if np.dtype(dtype).kind == "i":
+        if not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+            raise ValueError(f"{name} must hold integers")
+        return arr.astype(dtype)
+    if arr.ndim != ndim:  # an empty 2-D array read back from JSON as []
+        return arr.reshape(0, 0)
+    return arr
 
 
 def _plain(value: Any) -> Any:
@@ -107,7 +121,10 @@ class RangeTestResult:
     def __post_init__(self) -> None:
         for name in _ARRAYS:
             dtype = np.int64 if name == "val_step" else np.float64
-            setattr(self, name, _array(getattr(self, name), dtype))
+            ndim = 2 if name == "group_lrs" else 1
+            setattr(self, name, _array(name, getattr(self, name), dtype, ndim))
+        if self.lr is None or self.loss is None or self.smoothed_loss is None:
+            raise ValueError("lr, loss and smoothed_loss are required")
         n = len(self.lr)
         for name in ("loss", "smoothed_loss", "metric", "group_lrs"):
             arr = getattr(self, name)
@@ -115,12 +132,26 @@ class RangeTestResult:
                 raise ValueError(f"{name} has {len(arr)} entries but lr has {n}")
         if self.val_step is not None:
             m = len(self.val_step)
+            steps = self.val_step
+            if m and (steps.min() < 0 or steps.max() >= n or (np.diff(steps) <= 0).any()):
+                raise ValueError(
+                    f"val_step must hold increasing update indices in [0, {n}), got "
+                    f"{steps.tolist()[:10]}"
+                )
             for name in ("val_loss", "val_metric"):
                 arr = getattr(self, name)
                 if arr is not None and len(arr) != m:
                     raise ValueError(f"{name} has {len(arr)} entries but val_step has {m}")
         if self.mode not in ("linear", "exp"):
             raise ValueError(f"mode must be 'linear' or 'exp', got {self.mode!r}")
+        for name in ("config", "versions"):
+            if not isinstance(getattr(self, name), dict):
+                got = type(getattr(self, name)).__name__
+                raise ValueError(f"{name} must be a dict, got {got}")
+        if self.metric_name is not None and not isinstance(self.metric_name, str):
+            raise ValueError(f"metric_name must be a string or None, got {self.metric_name!r}")
+        if not isinstance(self.message, str):
+            raise ValueError(f"message must be a string, got {self.message!r}")
         if self.stop_reason not in STOP_REASONS:
             raise ValueError(f"stop_reason must be one of {STOP_REASONS}, got {self.stop_reason!r}")
 
@@ -156,6 +187,9 @@ class RangeTestResult:
         unknown = sorted(set(data) - known - {"format"})
         if unknown:
             raise ValueError(f"unknown key(s) in range-test result: {', '.join(unknown)}")
+        missing = [k for k in ("lr", "loss", "smoothed_loss") if k not in data]
+        if missing:
+            raise ValueError(f"range-test result is missing {', '.join(missing)}")
         return cls(**{k: v for k, v in data.items() if k != "format"})
 
     def save(self, path: str | Path) -> Path:
