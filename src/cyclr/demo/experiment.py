@@ -1,35 +1,27 @@
 """``cyclr demo``: cyclical learning rates and super-convergence end to end, on MNIST-1D.
 
-The pipeline behind the ``cyclr demo`` command, on a laptop CPU in about a minute, with nothing
-downloaded (MNIST-1D is generated locally):
+For each seed (three by default, side by side in two processes), with nothing downloaded
+(MNIST-1D is generated locally):
 
-1. an LR range test (Smith 2015, §3.3) with the paper's linear sweep, and the CLR bounds read
-   from it by :meth:`cyclr.RangeTestResult.suggest`;
-2. four training runs of the same 1D CNN (SGD, momentum 0.9, batch 100), all from the same
+1. the two-stage LR range test (Smith 2015, §3.3; :func:`cyclr.torch.find_bounds`) and the CLR
+   bounds read from it;
+2. four training runs of the same 1D CNN (SGD, momentum 0.9, batch 100), all from the seed's
    initial weights and batch order:
 
    - **fixed LR**, the baseline: 0.05, the best fixed LR of a grid search on this task
-     (:data:`BASELINE_GRID`);
+     (:data:`cyclr.demo.config.BASELINE_GRID`);
    - **triangular** CLR between the suggested bounds, ``step_size`` = 4 epochs (the paper:
      2–10), for a whole number of cycles (>= 3);
    - **triangular2** (or **exp_range**) with the same bounds and cycles;
    - **1cycle** with cyclical momentum 0.95 → 0.85 → 0.95 (Smith & Topin 2017; Smith 2018) on
-     under a third of the budget (25 epochs against 80): super-convergence;
+     under a third of the budget: super-convergence;
 
-3. a table: final test accuracy, iterations to reach the fixed-LR baseline's final accuracy,
-   speed-up against the baseline (charging the range test to the runs that use its bounds) and
-   wall time;
-4. a report folder: ``range_test.png``, ``schedules.png``, ``accuracy.png``, ``results.json``,
-   ``range_test.json`` and ``summary.md``.
+3. a table over seeds (mean ± standard deviation): final test accuracy, iterations to reach the
+   fixed LR's mean final accuracy (the range test charged to the runs that use its bounds), the
+   speed-up, and wall time; and the report folder (:func:`cyclr.demo.write_report`).
 
-Everything is deterministic for a given seed: PyTorch runs on one thread (results on the same
-machine do not depend on the number of cores) and every random number comes from ``seed``.
-
-Example:
-    >>> from cyclr.demo import DemoConfig
-    >>> c = DemoConfig.quick(seed=3)
-    >>> c.seed, c.cycles, c.one_cycle_epochs
-    (3, 4, 10)
+Everything is deterministic for a given seed: PyTorch runs on one thread per process and every
+random number comes from the seed.
 """
 
 from __future__ import annotations
@@ -43,11 +35,11 @@ from typing import Any
 
 from cyclr.demo.config import DemoConfig
 from cyclr.demo.report import write_report
-from cyclr.demo.results import DemoResult, PolicyRun
+from cyclr.demo.results import DemoResult, PolicyRun, SeedRun
 from cyclr.schedules.compose import Constant
 from cyclr.schedules.policies import policy
 
-__all__ = ["run"]
+__all__ = ["run", "run_seed"]
 
 
 def run(
@@ -57,30 +49,89 @@ def run(
     progress: bool = False,
     echo: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Run the demo and write the report folder ``out`` (``None``: no files).
+    """Run the demo for every seed of ``config`` and write the report folder ``out`` (``None``:
+    no files).
 
-    ``progress`` shows a tqdm bar per run on stderr; ``echo`` receives the few lines worth
-    printing (the setup, the range test's choice). Raises :class:`cyclr.SuggestionError` if
-    the range test gives no bounds.
+    Seeds run side by side in ``config.workers`` processes. ``progress`` shows tqdm bars on
+    stderr; ``echo`` receives the few lines worth printing (the setup, each seed's bounds).
+    Raises :class:`cyclr.SuggestionError` if a range test gives no bounds.
     """
-    import torch
-
     config = DemoConfig() if config is None else config
     say = echo if echo is not None else (lambda line: None)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
+    start = time.perf_counter()
+    say(_setup_line(config))
+    workers = min(config.workers, len(config.seeds))
+    if workers == 1:
+        seeds = []
+        for seed in config.seeds:
+            seeds.append(run_seed(config, seed, progress))
+            say(seeds[-1].choice_line())
+    else:
+        seeds = _run_in_processes(config, workers, progress, say)
+    first = seeds[0]
+    ipe = max(1, first.n_train // config.batch_size)
+    result = DemoResult(config, seeds, first.n_train, first.n_test, ipe, versions=_versions())
+    result.wall_s = time.perf_counter() - start
+    if out is not None:
+        write_report(result, out)
+    return result
+
+
+def _setup_line(c: DemoConfig) -> str:
+    n_train = c.n_train if c.n_train is not None else 4000  # the MNIST-1D default split
+    ipe = max(1, n_train // c.batch_size)
+    seeds = ", ".join(map(str, c.seeds))
+    return (
+        f"MNIST-1D ({n_train} training sequences), 1D CNN, SGD momentum "
+        f"{c.momentum:g}, batch {c.batch_size} ({ipe} iterations per epoch), "
+        f"seed{'s' if len(c.seeds) > 1 else ''} {seeds}"
+    )
+
+
+def _run_in_processes(
+    c: DemoConfig, workers: int, progress: bool, say: Callable[[str], None]
+) -> list[SeedRun]:
+    """Every seed in its own process (one torch thread each), in the seeds' order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    bar = _bar(len(c.seeds), "seeds", progress, unit="seed")
+    done: dict[int, SeedRun] = {}
     try:
-        start = time.perf_counter()
-        result = _run(config, progress, say)
-        result.wall_s = time.perf_counter() - start
-        if out is not None:
-            write_report(result, out)
-        return result
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = {pool.submit(run_seed, c, seed, False): seed for seed in c.seeds}
+            for future in _as_completed(futures):
+                r = future.result()
+                done[r.seed] = r
+                say(r.choice_line())
+                if bar is not None:
+                    bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return [done[seed] for seed in c.seeds]
+
+
+def _as_completed(futures: Any) -> Any:
+    from concurrent.futures import as_completed
+
+    return as_completed(futures)
+
+
+def run_seed(c: DemoConfig, seed: int, progress: bool = False) -> SeedRun:
+    """The range test and the four policies for one seed (on ``c.threads`` torch threads)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(c.threads)
+    try:
+        return _run_seed(c, seed, progress)
     finally:
         torch.set_num_threads(threads)
 
 
-def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResult:
+def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
     import torch
     from torch import nn
 
@@ -88,15 +139,10 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
     from cyclr.torch import CyclicScheduler, find_bounds
 
     data = mnist1d.load(n_train=c.n_train)
-    n_train, n_test = len(data.x_train), len(data.x_test)
-    ipe = max(1, n_train // c.batch_size)
-    say(
-        f"MNIST-1D ({n_train} train / {n_test} test sequences), 1D CNN, SGD momentum "
-        f"{c.momentum:g}, batch {c.batch_size} ({ipe} iterations per epoch), seed {c.seed}"
-    )
+    ipe = max(1, len(data.x_train) // c.batch_size)
 
     # 1. The range test, and the bounds read from it.
-    model = mnist1d.cnn(c.seed)
+    model = mnist1d.cnn(seed)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=c.momentum)
     single: dict[str, Any] = {}
     if c.range_test == "linear":
@@ -106,43 +152,37 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
         model,
         opt,
         nn.CrossEntropyLoss(),
-        mnist1d.loader(data, c.batch_size, c.seed),
+        mnist1d.loader(data, c.batch_size, seed),
         method=c.method,
         coarse_iter=c.coarse_iters,
         num_iter=c.range_test_iters,
-        seed=c.seed,
+        seed=seed,
         progress=progress,
         **single,
     )
     rt_wall = time.perf_counter() - t0
     bounds = found.bounds
 
-    # 2. The four policies.
+    # 2. The four policies, from the same initial weights and batch order.
     step = c.step_epochs * ipe
     budget = c.cycles * 2 * step
-    fixed = Constant(c.baseline_lr)
     hold = Constant(c.momentum)
     one = bounds.one_cycle(total_steps=c.one_cycle_epochs * ipe)
-    runs = [PolicyRun("fixed", policy("constant").label, fixed, hold, budget, False)]
+    runs = [
+        PolicyRun("fixed", policy("constant").label, Constant(c.baseline_lr), hold, budget, False)
+    ]
     for name in ("triangular", c.third_policy):
         clr = bounds.triangular(step_size=step, policy=name)
         runs.append(PolicyRun(name, policy(name).label, clr, hold, budget, True))
     label = f"{policy('one_cycle').label} + momentum"
     runs.append(PolicyRun("one_cycle", label, one, one.momentum(), one.total_steps, True))
-    result = DemoResult(
-        c, list(found.tests), bounds, rt_wall, runs, n_train, n_test, ipe, versions=_versions()
-    )
-    say(result.choice_line())
-
-    trained = []
     for r in runs:
-        model = mnist1d.cnn(c.seed)
+        model = mnist1d.cnn(seed)
         opt = torch.optim.SGD(model.parameters(), lr=r.schedule(0), momentum=c.momentum)
         sched = None
         if r.key != "fixed":
-            sched = CyclicScheduler(
-                opt, r.schedule, momentum=r.momentum if r.key == "one_cycle" else None
-            )
+            mom = r.momentum if r.key == "one_cycle" else None
+            sched = CyclicScheduler(opt, r.schedule, momentum=mom)
         bar = _bar(r.iterations, r.label, progress)
         try:
             tr = mnist1d.train(
@@ -153,7 +193,7 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
                 scheduler=sched,
                 batch_size=c.batch_size,
                 eval_every=c.eval_every,
-                seed=c.seed,
+                seed=seed,
                 on_step=None if bar is None else (lambda it, b=bar: b.update()),
             )
         finally:
@@ -161,29 +201,17 @@ def _run(c: DemoConfig, progress: bool, say: Callable[[str], None]) -> DemoResul
                 bar.close()
         r.iters, r.test_acc, r.final_acc = tr.iters, tr.test_acc, tr.final_acc
         r.diverged, r.wall_s = tr.diverged, tr.seconds
-        trained.append(tr)
-
-    # 3. Time to the baseline's final accuracy.
-    target = result.target
-    for r, tr in zip(runs, trained):
-        r.iters_to_target = tr.iters_to_reach(target)
-    base_reach = result.baseline.iters_to_target
-    for r in runs:
-        if r.iters_to_target is None:
-            continue
-        r.cost = r.iters_to_target + (result.range_test_iters if r.uses_range_test else 0)
-        if base_reach is not None and r.cost > 0:
-            r.speedup = base_reach / r.cost
-    return result
+    n_train, n_test = len(data.x_train), len(data.x_test)
+    return SeedRun(seed, list(found.tests), bounds, rt_wall, runs, n_train, n_test)
 
 
-def _bar(total: int, desc: str, enabled: bool) -> Any:
+def _bar(total: int, desc: str, enabled: bool, unit: str = "it") -> Any:
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
     return tqdm(
-        total=total, desc=f"{desc:<17}", unit="it", leave=False, file=sys.stderr, dynamic_ncols=True
+        total=total, desc=f"{desc:<17}", unit=unit, leave=False, file=sys.stderr, dynamic_ncols=True
     )
 
 

@@ -8,21 +8,23 @@ from pathlib import Path
 from typing import Any
 
 from cyclr.demo.config import COLORS
-from cyclr.demo.results import DemoResult, one_line, ramp_span
+from cyclr.demo.results import DemoResult, SeedRun, one_line, ramp_span
 
 __all__ = ["summary_markdown", "write_report"]
 
 
 def write_report(result: DemoResult, out: str | Path) -> Path:
-    """Write plots, ``results.json``, ``range_test.json`` and ``summary.md`` into ``out``."""
+    """Write plots, ``results.json``, the first seed's range tests and ``summary.md`` into
+    ``out``."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result.out = folder
-    result.range_test.save(folder / "range_test.json")
-    if len(result.range_tests) > 1:
-        result.range_tests[0].save(folder / "range_test_coarse.json")
-    _plot_range_test(result, folder / "range_test.png")
-    _plot_schedules(result, folder / "schedules.png")
+    first = result.seeds[0]
+    first.range_test.save(folder / "range_test.json")
+    if len(first.range_tests) > 1:
+        first.range_tests[0].save(folder / "range_test_coarse.json")
+    _plot_range_test(first, folder / "range_test.png")
+    _plot_schedules(first, folder / "schedules.png")
     _plot_accuracy(result, folder / "accuracy.png")
     _write_json(result, folder / "results.json")
     (folder / "summary.md").write_text(summary_markdown(result))
@@ -36,37 +38,48 @@ def _write_json(result: DemoResult, path: Path) -> None:
 
 def summary_markdown(result: DemoResult) -> str:
     """``summary.md``: the setup, the bounds and why, the table and the three plots."""
-    c, b = result.config, result.bounds
-    one = result.runs[-1]
-    tri = result.runs[1]
+    c = result.config
+    first = result.seeds[0]
+    b = first.bounds
+    one = first.run("one_cycle")
+    tri = first.run("triangular")
     cycles = f"{c.cycles} cycles of {2 * c.step_epochs} epochs"
+    seeds = ", ".join(map(str, c.seeds))
+    bounds = "\n".join(
+        f"| {s.seed} | {s.bounds.base_lr:.3g} | {s.bounds.max_lr:.3g} | {s.range_test_iters} |"
+        for s in result.seeds
+    )
     return f"""# cyclr demo: cyclical learning rates and super-convergence on MNIST-1D
 
 MNIST-1D ({result.n_train} training / {result.n_test} test sequences, generated locally), the
 small 1D CNN, SGD with momentum {c.momentum:g}, batch {c.batch_size}
-({result.iters_per_epoch} iterations per epoch), seed {c.seed}. Every run starts from the same
-weights and sees the same batches.
+({result.iters_per_epoch} iterations per epoch), seed{"s" if len(c.seeds) > 1 else ""} {seeds}.
+Within a seed every run starts from the same weights and sees the same batches.
 
 ## 1. LR range test
 
-{_range_test_text(result)} Chosen bounds: **base_lr = {b.base_lr:.3g},
-max_lr = {b.max_lr:.3g}** ({b.method} rule).
+{_range_test_text(first)} The bounds each seed read ({b.method} rule):
 
-> {one_line(b.reason)}
+| seed | base_lr | max_lr | range-test iterations |
+|---:|---:|---:|---:|
+{bounds}
 
-![LR range test](range_test.png)
+Seed {first.seed}: {one_line(b.reason)}
+
+![LR range test of seed {first.seed}](range_test.png)
 
 ## 2. Four policies
 
 - **fixed LR** {c.baseline_lr:g}: the baseline, {result.baseline_source()}.
 - **triangular CLR** between the bounds, step size {c.step_epochs} epochs
   ({tri.iterations // (2 * c.cycles)} iterations), {cycles}, ending at the end of a cycle.
-- **{result.runs[2].label}** with the same bounds and cycles.
-- **1cycle + momentum** (super-convergence): one cycle from {one.schedule(0):.3g} up to max_lr
-  and back, then annihilation, with momentum cycling 0.95 → 0.85 → 0.95, in
-  {one.iterations:,} iterations ({one.iterations * 100 // tri.iterations}% of the others' budget).
+- **{first.runs[2].label}** with the same bounds and cycles.
+- **1cycle + momentum** (super-convergence): one cycle from
+  max_lr / {b.max_lr / one.schedule(0):.3g} up to max_lr and back, then annihilation, with
+  momentum cycling 0.95 → 0.85 → 0.95, in {one.iterations:,} iterations
+  ({one.iterations * 100 // tri.iterations}% of the others' budget).
 
-![LR and momentum schedules](schedules.png)
+![LR and momentum schedules of seed {first.seed}](schedules.png)
 
 ## 3. Results
 
@@ -77,21 +90,22 @@ max_lr = {b.max_lr:.3g}** ({b.method} rule).
 ![Test accuracy](accuracy.png)
 
 Reproduce with `{c.command()}` (total wall time {result.wall_s:.0f} s; every number but the
-wall times is the same on every run with the same seed).
+wall times is the same on every run with the same seeds).
 """
 
 
-def _range_test_text(result: DemoResult) -> str:
-    fine = result.range_test
+def _range_test_text(first: SeedRun) -> str:
+    fine = first.range_test
     linear = (
-        f"the LR rising linearly over {len(fine)} iterations, {ramp_span(fine)} (Smith 2015, §3.3)"
+        f"the LR rising linearly over {len(fine)} iterations (seed {first.seed}: "
+        f"{ramp_span(fine)}; Smith 2015, §3.3)"
     )
-    if len(result.range_tests) == 1:
-        return f"One sweep with {linear}."
-    coarse = result.range_tests[0]
+    if len(first.range_tests) == 1:
+        return f"One linear ramp: {linear}."
+    coarse = first.range_tests[0]
     return (
-        f"Two sweeps, as `cyclr find` and `cyclr.torch.auto_schedule` do: a "
-        f"{len(coarse)}-iteration exponential sweep finds where the loss blows up, then "
+        f"Two ramps (`cyclr.torch.find_bounds`, as `cyclr find` and `auto_schedule` run it): a "
+        f"{len(coarse)}-iteration exponential ramp finds where the loss blows up, then "
         f"{linear}, up to that LR."
     )
 
@@ -102,25 +116,26 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
 
 
-def _plot_range_test(result: DemoResult, path: Path) -> None:
+def _plot_range_test(first: SeedRun, path: Path) -> None:
     import cyclr.plot
 
     fig = _figure(8, 5)
     ax = fig.add_subplot()
-    cyclr.plot.range_test(result.range_test, bounds=result.bounds, ax=ax)
+    cyclr.plot.range_test(first.range_test, bounds=first.bounds, ax=ax)
+    b = first.bounds
     ax.set_title(
-        f"LR range test: base_lr {result.bounds.base_lr:.3g}, "
-        f"max_lr {result.bounds.max_lr:.3g} ({result.bounds.method} rule)"
+        f"LR range test, seed {first.seed}: base_lr {b.base_lr:.3g}, max_lr {b.max_lr:.3g} "
+        f"({b.method} rule)"
     )
     fig.savefig(path)
 
 
-def _plot_schedules(result: DemoResult, path: Path) -> None:
+def _plot_schedules(first: SeedRun, path: Path) -> None:
     import numpy as np
 
     import cyclr.plot
 
-    runs = result.runs
+    runs = first.runs
     steps = max(r.iterations for r in runs)
     top = 1.12 * max(float(r.schedule(np.arange(r.iterations + 1)).max()) for r in runs)
     fig = _figure(8, 1.9 * len(runs) + 0.5)
@@ -146,39 +161,42 @@ def _plot_schedules(result: DemoResult, path: Path) -> None:
 
 
 def _plot_accuracy(result: DemoResult, path: Path) -> None:
-    fig = _figure(8, 5)
+    """Mean test accuracy over seeds (band: ± one standard deviation) against iterations, the
+    range test included: the automatic runs start after the shaded range test."""
+    import numpy as np
+
+    fig = _figure(8, 6)
     ax = fig.add_subplot()
     target = result.target
-    for r in result.runs:
-        label = f"{r.label} ({r.lr_text}): {100 * r.final_acc:.1f}%"
-        ax.plot(r.iters, r.test_acc, color=COLORS[r.key], lw=1.8, label=label)
-        if r.iters_to_target is not None:
-            i = r.iters.index(r.iters_to_target)
-            ax.plot(
-                r.iters_to_target,
-                r.test_acc[i],
-                "o",
-                color=COLORS[r.key],
-                ms=7,
-                mec="white",
-                zorder=5,
-            )
+    cost = result.range_test_iters
+    n = len(result.seeds)
+    lows: list[float] = []
+    for key in result.keys:
+        runs = [s.run(key) for s in result.seeds]
+        length = min(len(r.test_acc) for r in runs)
+        acc = np.array([r.test_acc[:length] for r in runs]) * 100
+        x = np.asarray(runs[0].iters[:length], dtype=float)
+        if runs[0].uses_range_test:
+            x = x + cost
+        mean = acc.mean(0)
+        label = f"{runs[0].label}: {mean[-1]:.1f}%"
+        ax.plot(x, mean, color=COLORS[key], lw=1.8, label=label)
+        if n > 1:
+            sd = acc.std(0, ddof=1)
+            ax.fill_between(x, mean - sd, mean + sd, color=COLORS[key], alpha=0.15, lw=0)
+        lows.append(float(np.min(mean[len(mean) // 5 :])))
     if math.isfinite(target):
-        ax.axhline(
-            target,
-            color="black",
-            ls="--",
-            lw=1,
-            label=f"target: fixed-LR final accuracy {100 * target:.1f}%",
-        )
-    finals = [a for r in result.runs for a in r.test_acc if math.isfinite(a)]
-    low = min(0.8, target - 0.1) if math.isfinite(target) else 0.0
-    ax.set_ylim(max(0.0, low), min(1.0, max(finals, default=1.0) + 0.02))
-    ax.set_xlim(0, max(r.iterations for r in result.runs))
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("test accuracy")
-    ax.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f}%")
+        ax.axhline(100 * target, color="black", ls="--", lw=1, label=f"target {100 * target:.1f}%")
+    ax.axvspan(0, cost, color="0.88", zorder=0, label=f"range test ({cost:,.0f} iterations)")
+    top = max(max(s.run(k).test_acc) for s in result.seeds for k in result.keys) * 100
+    ax.set_ylim(max(0.0, min(lows) - 3), min(100.0, top + 1.5))
+    ax.set_xlim(
+        0, max(r.iterations + (cost if r.uses_range_test else 0) for r in result.seeds[0].runs)
+    )
+    ax.set_xlabel("iteration (cyclical runs: range test included)")
+    ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9, title="policy (LR): final accuracy", title_fontsize=9)
-    ax.set_title("Test accuracy (dots: first time at the fixed-LR final accuracy)")
+    over = f"mean ± sd over {n} seeds" if n > 1 else "one seed"
+    ax.set_title(f"Test accuracy on MNIST-1D ({over})")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=9, frameon=False)
     fig.savefig(path)

@@ -1,4 +1,5 @@
-"""What a demo run measured: one :class:`PolicyRun` per policy and the :class:`DemoResult`."""
+"""What a demo run measured: per seed, the range test and one :class:`PolicyRun` per policy;
+over seeds, the :class:`DemoResult` and its table (mean ± standard deviation)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cyclr.demo.config import BASELINE_GRID, DemoConfig
 from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.base import Schedule
@@ -14,12 +17,12 @@ from cyclr.schedules.compose import Constant
 from cyclr.schedules.one_cycle import OneCycle
 from cyclr.suggest.bounds import Bounds
 
-__all__ = ["DemoResult", "PolicyRun", "one_line", "ramp_span"]
+__all__ = ["DemoResult", "PolicyRun", "SeedRun", "mean_sd", "one_line", "ramp_span"]
 
 
 @dataclass
 class PolicyRun:
-    """One training run of the demo."""
+    """One training run of the demo (one policy, one seed)."""
 
     key: str
     label: str
@@ -32,18 +35,18 @@ class PolicyRun:
     final_acc: float = math.nan
     diverged: bool = False
     wall_s: float = 0.0
-    iters_to_target: int | None = None
-    cost: int | None = None
-    speedup: float | None = None
 
     @property
     def lr_text(self) -> str:
         """The LR or LR range, e.g. ``"0.05"`` or ``"0.0811–0.191"``."""
-        s: Any = self.schedule
-        if isinstance(s, Constant):
-            return f"{s.value:.3g}"
-        lo = s(0) if isinstance(s, OneCycle) else s.base_lr
-        return f"{lo:.3g}–{s.max_lr:.3g}"
+        return _lr_text(self.schedule)
+
+    def iters_to_reach(self, target: float) -> int | None:
+        """First evaluated iteration whose test accuracy is >= ``target`` (None if never)."""
+        for it, acc in zip(self.iters, self.test_acc):
+            if acc >= target:
+                return it
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
@@ -58,12 +61,16 @@ class PolicyRun:
             "final_acc": _round(self.final_acc),
             "best_acc": _round(max(self.test_acc)) if self.test_acc else None,
             "diverged": self.diverged,
-            "iters_to_target": self.iters_to_target,
-            "cost_iters": self.cost,
-            "speedup": None if self.speedup is None else round(self.speedup, 4),
             "wall_s": round(self.wall_s, 3),
             "curve": {"iters": list(self.iters), "test_acc": [_round(a) for a in self.test_acc]},
         }
+
+
+def _lr_text(s: Any) -> str:
+    if isinstance(s, Constant):
+        return f"{s.value:.3g}"
+    lo = s(0) if isinstance(s, OneCycle) else s.base_lr
+    return f"{lo:.3g}–{s.max_lr:.3g}"
 
 
 def _round(x: float) -> float | None:
@@ -71,30 +78,16 @@ def _round(x: float) -> float | None:
 
 
 @dataclass
-class DemoResult:
-    """Everything a demo run measured; :meth:`table` and :meth:`to_dict` present it."""
+class SeedRun:
+    """Everything one seed ran: the range test, its bounds and the four policies."""
 
-    config: DemoConfig
+    seed: int
     range_tests: list[RangeTestResult]
     bounds: Bounds
     range_test_wall_s: float
     runs: list[PolicyRun]
-    n_train: int
-    n_test: int
-    iters_per_epoch: int
-    wall_s: float = 0.0
-    out: Path | None = None
-    versions: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def baseline(self) -> PolicyRun:
-        """The fixed-LR run."""
-        return self.runs[0]
-
-    @property
-    def target(self) -> float:
-        """The baseline's final test accuracy: the bar every policy is timed against."""
-        return self.baseline.final_acc
+    n_train: int = 0
+    n_test: int = 0
 
     @property
     def range_test(self) -> RangeTestResult:
@@ -103,55 +96,190 @@ class DemoResult:
 
     @property
     def range_test_iters(self) -> int:
-        """Updates of all range-test sweeps (a sweep stops early when the loss diverges)."""
+        """Updates of all range-test ramps (a ramp stops early when the loss diverges)."""
         return sum(len(r) for r in self.range_tests)
 
-    def sweep_text(self) -> str:
-        """How the range test swept, e.g. ``"exp 1e-07→10 (100 it), linear 0.00089→0.89 (400
-        it)"``."""
-        return ", ".join(f"{r.mode} {ramp_span(r)} ({len(r)} it)" for r in self.range_tests)
+    def run(self, key: str) -> PolicyRun:
+        """The run of policy ``key``."""
+        return next(r for r in self.runs if r.key == key)
+
+    def cost_to_reach(self, key: str, target: float) -> int | None:
+        """Iterations policy ``key`` needs to reach ``target``, its range test included."""
+        r = self.run(key)
+        reach = r.iters_to_reach(target)
+        if reach is None:
+            return None
+        return reach + (self.range_test_iters if r.uses_range_test else 0)
 
     def choice_line(self) -> str:
-        """One line: which bounds were chosen, and why."""
+        """One line: which bounds this seed's range test chose, and why."""
         b = self.bounds
+        ramps = ", ".join(f"{r.mode} {ramp_span(r)} ({len(r)} it)" for r in self.range_tests)
         return (
-            f"Range test ({self.sweep_text()}): base_lr {b.base_lr:.3g}, max_lr "
+            f"Seed {self.seed}: range test ({ramps}): base_lr {b.base_lr:.3g}, max_lr "
             f"{b.max_lr:.3g} ({b.method} rule). {one_line(b.reason)}"
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {
+            "seed": self.seed,
+            "range_test": {
+                "iterations": self.range_test_iters,
+                "ramps": [
+                    {
+                        "mode": r.mode,
+                        "start_lr": r.config.get("start_lr"),
+                        "end_lr": r.config.get("end_lr"),
+                        "iterations": len(r),
+                        "stop_reason": r.stop_reason,
+                    }
+                    for r in self.range_tests
+                ],
+                "wall_s": round(self.range_test_wall_s, 3),
+                "bounds": {
+                    "base_lr": self.bounds.base_lr,
+                    "max_lr": self.bounds.max_lr,
+                    "method": self.bounds.method,
+                    "reason": self.bounds.reason,
+                },
+            },
+            "runs": [r.to_dict() for r in self.runs],
+        }
+
+
+def mean_sd(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+    """``"m ± sd"`` of ``values * scale`` (sample standard deviation), or one value alone.
+
+    Example:
+        >>> mean_sd([0.931, 0.94, 0.925], scale=100)
+        '93.2 ± 0.8'
+        >>> mean_sd([0.931], scale=100)
+        '93.1'
+    """
+    x = np.asarray(values, dtype=float) * scale
+    if len(x) == 1:
+        return f"{x[0]:.{digits}f}"
+    return f"{x.mean():.{digits}f} ± {x.std(ddof=1):.{digits}f}"
+
+
+@dataclass
+class DemoResult:
+    """The demo over every seed; :meth:`table` and :meth:`to_dict` present it."""
+
+    config: DemoConfig
+    seeds: list[SeedRun]
+    n_train: int
+    n_test: int
+    iters_per_epoch: int
+    wall_s: float = 0.0
+    out: Path | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        """The policies, in the table's order (the fixed-LR baseline first)."""
+        return [r.key for r in self.seeds[0].runs]
+
+    @property
+    def target(self) -> float:
+        """The bar every policy is timed against: the fixed LR's final accuracy, seed mean."""
+        return float(np.mean([s.run("fixed").final_acc for s in self.seeds]))
+
+    @property
+    def range_test_iters(self) -> float:
+        """Range-test updates, mean over seeds."""
+        return float(np.mean([s.range_test_iters for s in self.seeds]))
+
+    def finals(self, key: str) -> list[float]:
+        """Final test accuracy of policy ``key``, one per seed."""
+        return [s.run(key).final_acc for s in self.seeds]
+
+    def costs(self, key: str) -> list[int | None]:
+        """Iterations to :attr:`target` of policy ``key`` per seed (range test included)."""
+        return [s.cost_to_reach(key, self.target) for s in self.seeds]
+
+    def speedup(self, key: str) -> float | None:
+        """Mean iterations the baseline needs to reach the target / the policy's mean cost,
+        over the seeds where both reach it."""
+        pairs = [
+            (b, c)
+            for b, c in zip(self.costs("fixed"), self.costs(key))
+            if b is not None and c is not None and c > 0
+        ]
+        if not pairs:
+            return None
+        return float(np.mean([b for b, _ in pairs]) / np.mean([c for _, c in pairs]))
+
     def rows(self) -> list[list[str]]:
         """The table's cells, header first."""
+        n = len(self.seeds)
         target = f"{100 * self.target:.1f}%"
-        rows = [
-            ["policy", "LR", "iterations", "final acc", f"iters to {target}", "speed-up*", "wall"]
-        ]
+        head = ["policy", "LR", "iterations", "final acc %", f"iters to {target}", "speed-up*"]
+        rows = [[*head, "wall"]]
+        ends = [s.range_test.config.get("end_lr", math.nan) for s in self.seeds]
         rows.append(
             [
                 "LR range test",
-                ramp_span(self.range_test),
-                f"{self.range_test_iters:,}",
+                f"ramp to {np.mean(ends):.2g}",
+                f"{self.range_test_iters:,.0f}",
                 "",
                 "",
                 "",
-                f"{self.range_test_wall_s:.1f} s",
+                f"{np.mean([s.range_test_wall_s for s in self.seeds]):.1f} s",
             ]
         )
-        for r in self.runs:
-            final = "diverged" if r.diverged else f"{100 * r.final_acc:.1f}%"
-            reach = "not reached" if r.iters_to_target is None else f"{r.iters_to_target:,}"
-            speed = "–" if r.speedup is None else f"{r.speedup:.1f}x"
+        for key in self.keys:
+            runs = [s.run(key) for s in self.seeds]
+            diverged = sum(r.diverged for r in runs)
+            final = mean_sd(self.finals(key), 100) + (f" ({diverged} diverged)" if diverged else "")
+            reached = [c for c in self.costs(key) if c is not None]
+            reach = "not reached" if not reached else mean_sd(reached, digits=0)
+            if 0 < len(reached) < n:
+                reach += f" ({len(reached)}/{n})"
+            speed = self.speedup(key)
             rows.append(
-                [r.label, r.lr_text, f"{r.iterations:,}", final, reach, speed, f"{r.wall_s:.1f} s"]
+                [
+                    runs[0].label,
+                    self._lr_column(key),
+                    f"{runs[0].iterations:,}",
+                    final,
+                    reach,
+                    "–" if speed is None else f"{speed:.1f}x",
+                    f"{np.mean([r.wall_s for r in runs]):.1f} s",
+                ]
             )
         return rows
 
+    def _lr_column(self, key: str) -> str:
+        schedules = [s.run(key).schedule for s in self.seeds]
+        if key == "fixed" or len(schedules) == 1:
+            return _lr_text(schedules[0])
+        lo = [s(0) if isinstance(s, OneCycle) else s.base_lr for s in schedules]  # type: ignore[attr-defined]
+        hi = [s.max_lr for s in schedules]  # type: ignore[attr-defined]
+        return f"{np.mean(lo):.2g}–{np.mean(hi):.2g}"
+
     def footnote(self) -> str:
-        """What the speed-up column means."""
+        """What the columns mean, and what ran."""
+        n = len(self.seeds)
+        seeds = ", ".join(map(str, self.config.seeds))
+        if n == 1:
+            more = "without --quick" if self.config.cycles < DemoConfig().cycles else "with --seeds"
+            over = (
+                f"One seed ({seeds}): a single seed is noisy, and cyclical runs can end above or "
+                f"below the fixed LR by chance; run `cyclr demo` {more} for more. "
+            )
+        else:
+            over = (
+                f"Mean ± standard deviation over {n} seeds ({seeds}); LRs are seed means. "
+                f"Iterations to the target count the seeds that reach it. "
+            )
+        mean = " averaged over seeds" if n > 1 else ""
         text = (
-            f"* speed-up = the fixed-LR run's iterations to its final accuracy "
-            f"({100 * self.target:.1f}%) / the policy's, where the CLR and 1cycle runs are "
-            f"also charged the {self.range_test_iters} iterations of the range test that "
-            f"chose their LRs. "
+            f"{over}* speed-up = the fixed-LR run's iterations to the target "
+            f"({100 * self.target:.1f}%, its final accuracy{mean}) / the policy's, where the CLR "
+            f"and 1cycle runs are also charged the "
+            f"{self.range_test_iters:,.0f} iterations of the range test that chose their LRs. "
         )
         return f"{text}The fixed LR {self.config.baseline_lr:g} is {self.baseline_source()}."
 
@@ -161,9 +289,8 @@ class DemoResult:
             return "given with --baseline-lr"
         grid = ", ".join(f"{x:g}" for x in BASELINE_GRID)
         return (
-            f"the best of a grid search over {grid} "
-            f"({len(BASELINE_GRID)} runs of 3,200 iterations per seed), whose cost is not "
-            f"counted"
+            f"the best of a grid search over {grid} (3 seeds x 3,200 iterations each), whose "
+            "cost is not counted"
         )
 
     def table(self) -> str:
@@ -192,7 +319,7 @@ class DemoResult:
         """Everything, as plain JSON data (the content of ``results.json``)."""
         c = self.config
         return {
-            "format": "cyclr.demo/1",
+            "format": "cyclr.demo/2",
             "command": c.command(),
             "config": asdict(c),
             "task": {
@@ -205,34 +332,20 @@ class DemoResult:
                 "optimizer": f"SGD, momentum {c.momentum:g}",
                 "batch_size": c.batch_size,
             },
-            "range_test": {
-                "iterations": self.range_test_iters,
-                "kind": c.range_test,
-                "sweeps": [
-                    {
-                        "mode": r.mode,
-                        "start_lr": r.config.get("start_lr"),
-                        "end_lr": r.config.get("end_lr"),
-                        "iterations": len(r),
-                        "stop_reason": r.stop_reason,
-                    }
-                    for r in self.range_tests
-                ],
-                "wall_s": round(self.range_test_wall_s, 3),
-                "bounds": {
-                    "base_lr": self.bounds.base_lr,
-                    "max_lr": self.bounds.max_lr,
-                    "method": self.bounds.method,
-                    "reason": self.bounds.reason,
-                },
-            },
             "baseline": {
                 "lr": c.baseline_lr,
                 "source": self.baseline_source(),
                 "target_acc": _round(self.target),
-                "iters_to_target": self.baseline.iters_to_target,
             },
-            "runs": [r.to_dict() for r in self.runs],
+            "summary": {
+                key: {
+                    "final_acc": [_round(a) for a in self.finals(key)],
+                    "iters_to_target": self.costs(key),
+                    "speedup": self.speedup(key),
+                }
+                for key in self.keys
+            },
+            "seeds": [s.to_dict() for s in self.seeds],
             "table": self.rows(),
             "footnote": self.footnote(),
             "wall_s": round(self.wall_s, 3),
@@ -241,11 +354,12 @@ class DemoResult:
 
 
 def ramp_span(r: RangeTestResult) -> str:
-    """The planned sweep of a range test, ``"start→end"``."""
+    """The planned LR ramp of a range test, ``"start→end"``."""
     start = r.config.get("start_lr", r.lr[0] if len(r) else math.nan)
     end = r.config.get("end_lr", r.lr[-1] if len(r) else math.nan)
     return f"{start:.2g}→{end:.2g}"
 
 
 def one_line(text: str) -> str:
+    """``text`` with its whitespace collapsed to single spaces."""
     return " ".join(text.split())
