@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from cyclr.range_test.result import RangeTestResult
     from cyclr.schedules.base import Schedule
     from cyclr.suggest.bounds import Bounds
-    from cyclr.sweep.result import SweepResult, SweepSuggestion
+    from cyclr.sweep import SweepResult, SweepSuggestion
 
 __all__ = ["range_test", "schedule", "sweep"]
 
@@ -348,7 +348,7 @@ def sweep(
         >>> ax.cyclr_suggestion.value, [t.get_text() for t in ax.get_legend().get_texts()]
         (0.9, ['momentum=0.99', 'momentum=0.9 (chosen)'])
     """
-    from cyclr.sweep.result import SweepResult, SweepSuggestion, _curve_data
+    from cyclr.sweep import SweepResult, SweepSuggestion, curve_data
 
     if not isinstance(results, SweepResult):
         raise TypeError(f"results must be a cyclr.SweepResult, got {type(results).__name__}")
@@ -383,7 +383,7 @@ def sweep(
         chosen = suggestion is not None and value == suggestion.leader
         if chosen:
             label += " (chosen)" if suggestion.clear else " (leader)"  # type: ignore[union-attr]
-        lr, y = _curve_data(result, curve)
+        lr, y = curve_data(result, curve)
         marker = "o" if curve.startswith("val") else "."
         ax.plot(lr, y, marker, color=color, alpha=0.2, ms=2.5)
         if suggestion is None:

@@ -268,10 +268,10 @@ def test_unknown_method_and_bad_options() -> None:
     with pytest.raises(cyclr.SuggestionError, match="method must be one of") as e:
         r.suggest("best")
     assert e.value.kind == "unknown_method"
-    with pytest.raises(TypeError, match="takes no option .window."):
+    with pytest.raises(TypeError, match="takes no option 'window'"):
         r.suggest("loss", window=3)
-    with pytest.raises(ValueError, match="smooth must be in"):
-        r.suggest("loss", smooth=0)
+    with pytest.raises(ValueError, match="bandwidth must be in"):
+        r.suggest("loss", bandwidth=0)
     with pytest.raises(ValueError, match="wrt must be one of"):
         r.suggest("steepest", wrt="time")
     with pytest.raises(TypeError, match="RangeTestResult"):
@@ -467,18 +467,3 @@ def test_linear_range_reads_the_blow_up() -> None:
     with pytest.raises(cyclr.SuggestionError) as e:
         linear_range(loss_only(lr, 2.3 + rng.normal(0, 0.01, len(lr))))
     assert e.value.kind == "flat"
-
-
-def test_methods_registry() -> None:
-    assert set(sg.methods()) == set(ALL)
-
-    @sg.register("half_steepest")
-    def half(result: cyclr.RangeTestResult) -> cyclr.Bounds:
-        b = sg.suggest(result, "steepest")
-        return cyclr.Bounds(b.base_lr / 2, b.max_lr / 2, "half_steepest", "half")
-
-    try:
-        lr, loss = tanh_valley()
-        assert loss_only(lr, loss).suggest("half_steepest").method == "half_steepest"
-    finally:
-        sg._RULES.pop("half_steepest")

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import cyclr
-from cyclr.suggest import SuggestionError, local_linear
-from cyclr.sweep.result import check_values, residual_noise
+import cyclr.sweep.result
+from cyclr.suggest import SuggestionError, blow_up_cut, kernel_width, local_linear
+from cyclr.sweep import check_values, curve_data, residual_noise
 
 LR = np.geomspace(1e-5, 10, 300)
 MOMENTA = (0.99, 0.97, 0.95, 0.9)
@@ -245,13 +246,34 @@ def test_bad_sweeps_are_refused(args: tuple, exc: type, match: str) -> None:
         (dict(curve="val_loss"), ValueError, "recorded no val loss"),
         (dict(z=0), ValueError, "z must be > 0"),
         (dict(depth_tol=2), ValueError, r"depth_tol must be in \[0, 1\]"),
-        (dict(smooth=0), ValueError, "smooth must be in"),
+        (dict(bandwidth=0), ValueError, "bandwidth must be in"),
         (dict(method="nope"), SuggestionError, "method must be one of"),
     ],
 )
 def test_bad_suggest_options(kwargs: dict, exc: type, match: str) -> None:
     with pytest.raises(exc, match=match):
         momentum_sweep().suggest(**kwargs)
+
+
+def test_the_usable_part_ends_where_the_shared_cut_says() -> None:
+    sweep = momentum_sweep()
+    s = sweep.suggest("loss", bandwidth=1 / 20)
+    assert s.details["bandwidth"] == 1 / 20 and "smooth" not in s.details
+    for value, result in sweep.items():
+        _, y = curve_data(result, "loss")
+        h = kernel_width(len(y), 1 / 20)
+        start = float(np.median(y[: min(max(3, int(2 * h)), len(y) // 4)]))
+        cut = blow_up_cut(y, start, max(1, round(h)))
+        reading = s.reading(value)
+        assert cut is not None and reading.blew_up and len(reading.lr) == cut
+
+
+def test_suggestion_classes_keep_their_old_import_path() -> None:
+    from cyclr.sweep.result import SweepSuggestion
+
+    assert SweepSuggestion is cyclr.SweepSuggestion is cyclr.sweep.SweepSuggestion
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        cyclr.sweep.result.nope  # noqa: B018
 
 
 def test_check_values_returns_plain_numbers() -> None:

@@ -1,12 +1,56 @@
 """Reading learning rates off an LR range test: both CLR bounds, and the single-LR rules.
 
+``suggest(result, method)`` reads :class:`Bounds` with a registered rule (``"auto"``,
+``"accuracy"``, ``"loss"`` of Smith 2015, §3.3; ``"steepest"``, ``"minimum"``, ``"valley"``,
+``"slide"`` of other LR finders) or with a function ``method(result, **options) -> Bounds``.
 See ``docs/suggest.md`` for how the curves are read and why.
+
+Example:
+    >>> import numpy as np, cyclr
+    >>> lr = np.geomspace(1e-4, 1.0, 200)
+    >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr ** 3
+    >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+    >>> cyclr.suggest.suggest(r, "loss").method
+    'loss'
 """
 
 from __future__ import annotations
 
+from cyclr.suggest import single_lr, two_bounds  # noqa: F401  (the rules register on import)
 from cyclr.suggest.bounds import Bounds, Point
-from cyclr.suggest.rules import *  # noqa: F403
-from cyclr.suggest.rules import __all__ as _rules_all
+from cyclr.suggest.curve import (
+    BANDWIDTH,
+    MIN_POINTS,
+    blow_up_cut,
+    kernel_width,
+    leading_run,
+    local_linear,
+    noise_level,
+    running_median,
+)
+from cyclr.suggest.errors import SuggestionError
+from cyclr.suggest.ramp import blow_up_lr
+from cyclr.suggest.registry import check_method, methods, register, suggest, unregister
+from cyclr.suggest.rise import Rise, read_rise
 
-__all__ = ["Bounds", "Point", *_rules_all]
+__all__ = [
+    "BANDWIDTH",
+    "MIN_POINTS",
+    "Bounds",
+    "Point",
+    "Rise",
+    "SuggestionError",
+    "blow_up_cut",
+    "blow_up_lr",
+    "check_method",
+    "kernel_width",
+    "leading_run",
+    "local_linear",
+    "methods",
+    "noise_level",
+    "read_rise",
+    "register",
+    "running_median",
+    "suggest",
+    "unregister",
+]

@@ -25,7 +25,16 @@ from cyclr.schedules.one_cycle import OneCycle
 from cyclr.schedules.policies import CYCLICAL
 from cyclr.schedules.policies import policy as policy_of
 
-__all__ = ["MIN_CYCLES", "ONE_CYCLE_DIV", "STEP_EPOCHS", "STEP_EPOCHS_RANGE", "Bounds", "Point"]
+__all__ = [
+    "MIN_CYCLES",
+    "ONE_CYCLE_DIV",
+    "SINGLE_LR_DIVISOR",
+    "STEP_EPOCHS",
+    "STEP_EPOCHS_RANGE",
+    "Bounds",
+    "Point",
+    "json_number",
+]
 
 #: Default half-cycle length in epochs for :meth:`Bounds.triangular` (the paper: 2–10).
 STEP_EPOCHS = 4
@@ -34,6 +43,9 @@ STEP_EPOCHS_RANGE = (2.0, 10.0)
 
 #: Smallest ``max_lr / start`` of :meth:`Bounds.one_cycle` (Smith 2018 runs 0.08 -> 0.8 -> 0.08).
 ONE_CYCLE_DIV = 10.0
+
+#: ``base_lr = max_lr / SINGLE_LR_DIVISOR`` when only ``max_lr`` is known (Smith 2015, §3.2).
+SINGLE_LR_DIVISOR = 4.0
 
 #: Fewest whole cycles :meth:`Bounds.schedule` fits into a CLR budget (Smith 2015, §3.2: >= 3).
 MIN_CYCLES = 3
@@ -51,7 +63,12 @@ class Point:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
-        return {"label": self.label, "lr": self.lr, "value": _num(self.value), "index": self.index}
+        return {
+            "label": self.label,
+            "lr": self.lr,
+            "value": json_number(self.value),
+            "index": self.index,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Point:
@@ -65,8 +82,13 @@ class Point:
         )
 
 
-def _num(x: float) -> float | None:
-    """``float(x)``, or ``None`` (JSON ``null``) when it is not finite."""
+def json_number(x: float) -> float | None:
+    """``float(x)``, or ``None`` (JSON ``null``) when it is not finite.
+
+    Example:
+        >>> json_number(0.5), json_number(float("nan"))
+        (0.5, None)
+    """
     return float(x) if math.isfinite(x) else None
 
 
@@ -282,7 +304,7 @@ class Bounds:
             "reason": self.reason,
             "curve": self.curve,
             "curve_lr": list(self.curve_lr),
-            "curve_values": [_num(x) for x in self.curve_values],
+            "curve_values": [json_number(x) for x in self.curve_values],
             "points": [p.to_dict() for p in self.points],
             "details": _plain(self.details),
         }

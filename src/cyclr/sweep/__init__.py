@@ -1,6 +1,32 @@
-"""Hyper-parameter sweeps (Smith 2018): one LR range test per value, and which value to pick."""
+"""Hyper-parameter sweeps (Smith 2018): one LR range test per value, and which value to pick.
+
+Example:
+    >>> import cyclr.sweep
+    >>> cyclr.sweep.DEFAULT_VALUES["momentum"]
+    (0.99, 0.97, 0.95, 0.9)
+"""
 
 from __future__ import annotations
 
-from cyclr.sweep.result import *  # noqa: F403
-from cyclr.sweep.result import __all__  # noqa: F401
+from cyclr.sweep.reading import (
+    CURVES,
+    CurveReading,
+    SweepSuggestion,
+    curve_data,
+    residual_noise,
+    suggest_sweep,
+)
+from cyclr.sweep.result import DEFAULT_VALUES, PARAMS, SweepResult, check_values
+
+__all__ = [
+    "CURVES",
+    "DEFAULT_VALUES",
+    "PARAMS",
+    "CurveReading",
+    "SweepResult",
+    "SweepSuggestion",
+    "check_values",
+    "curve_data",
+    "residual_noise",
+    "suggest_sweep",
+]

@@ -1,0 +1,127 @@
+"""Reading a rising curve: where it starts to rise, slows, peaks and falls (Smith 2015, §3.3).
+
+With ``fit`` the local-linear smooth of ``y`` (standard error ``se = sigma * ||kernel||``),
+``start`` the median of the first points and ``rise = max(fit) - start``:
+
+- the rise is significant when ``rise > z * se`` (``z = 3``); otherwise the curve is flat;
+- ``base`` is the last crossing of ``start + max(z * se, base_frac * rise)`` before the peak;
+- the best plateau is the stretch around the peak within ``z * se`` of it; ``center`` is its
+  middle in steps;
+- the knee is where the rise slows: the largest gap above the chord from ``base`` to the peak.
+
+``docs/suggest.md`` explains each step.
+
+Example:
+    >>> import numpy as np
+    >>> from cyclr.suggest import read_rise
+    >>> x = np.arange(200.0)
+    >>> r = read_rise(x, 1 / (1 + np.exp(-(x - 100) / 10)), h=5.0)
+    >>> 60 < r.base < 100 < r.knee < r.peak
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cyclr.suggest.curve import local_linear, noise_level
+from cyclr.suggest.errors import SuggestionError
+
+__all__ = ["Rise", "read_rise"]
+
+
+@dataclass(frozen=True)
+class Rise:
+    """Where a rising curve starts to rise, slows, peaks and falls (indices into its samples)."""
+
+    fit: NDArray[np.float64]  # smoothed curve
+    base: int  # the rise has started
+    knee: int  # the rise slows (``peak`` if it never does)
+    peak: int  # highest smoothed value
+    left: int  # the best plateau: the stretch around ``peak`` within ``z`` standard errors of it
+    right: int
+    center: float  # the middle of the best plateau, in sweep steps (``x`` units)
+    start_level: float
+    rise: float
+    sigma: float
+    slowed: bool  # False: the rise never slowed and ``knee`` is the peak
+    started_at_once: bool  # True: already rising at the first point
+
+
+def read_rise(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    h: float,
+    *,
+    z: float = 3.0,
+    base_frac: float = 0.1,
+    what: str = "curve",
+) -> Rise:
+    """Smooth ``y(x)`` (``x`` in sweep steps, kernel width ``h``) and read its rise.
+
+    Raises :class:`SuggestionError` (``kind="flat"``) when the rise is not significant.
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.r_[np.zeros(50), np.linspace(0, 1, 100), np.linspace(1, 0.2, 50)]
+        >>> r = read_rise(np.arange(200.0), y, h=5.0)
+        >>> 50 < r.base < 70, 140 < r.peak < 150
+        (True, True)
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    fit, norm = local_linear(x, y, h)
+    sigma = noise_level(y)
+    k0 = max(5, int(2 * h))
+    first = x <= x[0] + max(4.0, 2 * h)
+    if first.sum() < 3:
+        first = np.arange(len(x)) < min(k0, len(x))
+    start_level = float(np.nanmedian(y[first]))
+    se0 = sigma / math.sqrt(max(1, int(np.isfinite(y[first]).sum())))
+    peak = int(np.nanargmax(fit))
+    rise = float(fit[peak] - start_level)
+    se_peak = sigma * float(norm[peak])
+    if not rise > z * math.hypot(se0, se_peak) or peak == 0:
+        raise SuggestionError(
+            f"the {what} is flat: its best smoothed value is {rise:+.3g} from its start level "
+            f"{start_level:.3g}, within {z:g} standard errors of the noise "
+            f"(sigma={sigma:.3g} per point); sweep a wider LR range or for longer",
+            "flat",
+        )
+    threshold = np.maximum(z * np.hypot(se0, sigma * norm[:peak]), base_frac * rise)
+    below = np.flatnonzero(fit[:peak] < start_level + threshold)
+    started_at_once = len(below) == 0
+    base = 0 if started_at_once else int(below[-1]) + 1
+    base = min(base, peak)
+    knee, slowed = peak, False
+    if peak - base >= 2 and fit[peak] > fit[base]:
+        t = (x[base : peak + 1] - x[base]) / (x[peak] - x[base])
+        s = (fit[base : peak + 1] - fit[base]) / (fit[peak] - fit[base])
+        gap = s - t
+        j = int(np.argmax(gap))
+        if gap[j] > 0 and 0 < j < peak - base:
+            knee, slowed = base + j, True
+    tie = fit[peak] - z * se_peak
+    after = np.flatnonzero(fit[peak:] < tie)
+    right = peak + int(after[0]) - 1 if len(after) else len(fit) - 1
+    before = np.flatnonzero(fit[:peak] < tie)
+    left = int(before[-1]) + 1 if len(before) else 0
+    center = float(x[left] + x[right]) / 2
+    return Rise(
+        fit,
+        base,
+        knee,
+        peak,
+        left,
+        right,
+        center,
+        start_level,
+        rise,
+        sigma,
+        slowed,
+        started_at_once,
+    )

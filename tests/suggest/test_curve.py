@@ -1,0 +1,44 @@
+"""Curve statistics and the usable part of a ramp, shared by the rules and the sweep reading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cyclr
+import cyclr.suggest as sg
+from cyclr.suggest.ramp import usable_ramp
+
+
+def test_kernel_width_and_leading_run() -> None:
+    assert sg.kernel_width(400, sg.BANDWIDTH) == 10.0
+    assert sg.kernel_width(10, sg.BANDWIDTH) == 2.0
+    assert sg.leading_run(np.isfinite([1.0, np.inf, 2.0])) == 1
+    assert sg.leading_run(np.ones(4, dtype=bool)) == 4
+    assert sg.leading_run(np.zeros(0, dtype=bool)) == 0
+
+
+def test_running_median_ignores_a_spike() -> None:
+    y = np.array([1.0, 1.0, 50.0, 1.0, 1.0])
+    assert sg.running_median(y, 1).tolist() == [1.0] * 5
+    assert sg.running_median(y, 0).tolist() == y.tolist()
+
+
+def test_blow_up_cut_is_after_the_minimum() -> None:
+    y = np.array([2.5, 2.0, 1.0, 0.5, 1.0, 2.0, 3.0, 9.0])
+    assert sg.blow_up_cut(y, start_level=2.3, k=0) == 6
+    assert sg.blow_up_cut(y, start_level=10.0, k=0) is None
+    # the first point sits above the start level, but before the minimum: not a blow-up
+    assert sg.blow_up_cut(y[:6], start_level=2.3, k=0) is None
+
+
+def test_usable_ramp_ends_at_the_blow_up() -> None:
+    lr = np.geomspace(1e-6, 10, 100)
+    loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 8 * lr
+    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+    ramp = usable_ramp(r)
+    assert ramp.n == 100 and ramp.exp and ramp.h == 2.5
+    assert loss[ramp.end] > np.median(loss[:5]) >= loss[ramp.end - 1]
+    assert sg.blow_up_lr(r) == lr[ramp.end]
+    with pytest.raises(ValueError, match="bandwidth must be in"):
+        usable_ramp(r, bandwidth=0.0)

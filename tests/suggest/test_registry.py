@@ -1,0 +1,95 @@
+"""The rule registry: names, functions passed as ``method``, registering and unregistering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import cyclr
+import cyclr.suggest as sg
+
+ALL = ("accuracy", "auto", "loss", "minimum", "slide", "steepest", "valley")
+
+
+def tanh_valley() -> cyclr.RangeTestResult:
+    lr = np.geomspace(1e-5, 1, 100)
+    loss = 2.0 - np.tanh((np.log(lr) - np.log(1e-2)) / 0.7) + 3 * (lr / 0.5) ** 3
+    return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+
+
+def halved(result: cyclr.RangeTestResult, *, by: float = 2.0) -> cyclr.Bounds:
+    b = sg.suggest(result, "steepest")
+    return cyclr.Bounds(b.base_lr / by, b.max_lr / by, "halved", f"steepest / {by:g}")
+
+
+def test_methods_registry() -> None:
+    assert sg.methods() == ALL
+    sg.register("half_steepest")(halved)
+    try:
+        assert "half_steepest" in sg.methods()
+        b = tanh_valley().suggest("half_steepest", by=4.0)
+        assert b.method == "halved" and b.max_lr == tanh_valley().suggest("steepest").max_lr / 4
+    finally:
+        assert sg.unregister("half_steepest") is halved
+    assert sg.methods() == ALL
+
+
+def test_unregister_an_unknown_name() -> None:
+    with pytest.raises(cyclr.SuggestionError, match="method must be one of") as e:
+        sg.unregister("nope")
+    assert e.value.kind == "unknown_method"
+
+
+def test_register_refuses_bad_names_and_non_functions() -> None:
+    with pytest.raises(TypeError, match="name must be a non-empty string"):
+        sg.register("")
+    with pytest.raises(TypeError, match="decorates a function"):
+        sg.register("x")(3)  # type: ignore[arg-type]
+    assert "x" not in sg.methods()
+
+
+def test_a_function_as_the_method() -> None:
+    r = tanh_valley()
+    steep = r.suggest("steepest")
+    b = sg.suggest(r, halved)
+    assert (b.base_lr, b.max_lr) == (steep.base_lr / 2, steep.max_lr / 2)
+    assert r.suggest(halved, by=4.0).max_lr == steep.max_lr / 4  # type: ignore[arg-type]
+    assert sg.check_method(halved, {"by": 3.0}) is halved
+
+
+def test_a_function_is_checked_like_a_rule() -> None:
+    r = tanh_valley()
+    with pytest.raises(TypeError, match=r"method=halved takes no option 'bye'; it takes by"):
+        sg.suggest(r, halved, bye=3.0)
+
+    def anything(result: cyclr.RangeTestResult, **options: Any) -> cyclr.Bounds:
+        return halved(result, by=options.get("by", 2.0))
+
+    assert sg.suggest(r, anything, whatever=1).method == "halved"
+
+    def positional(result: cyclr.RangeTestResult, by: float = 2.0) -> cyclr.Bounds:
+        return halved(result, by=by)
+
+    assert sg.suggest(r, positional, by=8.0).max_lr == r.suggest("steepest").max_lr / 8
+
+    def not_bounds(result: cyclr.RangeTestResult) -> float:
+        return 0.1
+
+    with pytest.raises(TypeError, match=r"returned float, not a cyclr\.Bounds"):
+        sg.suggest(r, not_bounds)
+
+
+def test_unknown_methods() -> None:
+    for bad in ("best", 3, None):
+        with pytest.raises(cyclr.SuggestionError, match="method must be one of") as e:
+            sg.check_method(bad)  # type: ignore[arg-type]
+        assert e.value.kind == "unknown_method"
+
+
+def test_options_are_named_bandwidth_not_smooth() -> None:
+    with pytest.raises(TypeError, match="takes no option 'smooth'; it takes bandwidth, "):
+        sg.check_method("loss", {"smooth": 1 / 40})
+    for method in ("accuracy", "auto", "loss"):
+        assert sg.check_method(method, {"bandwidth": 1 / 20})
