@@ -249,7 +249,7 @@ def test_fit_logs_report_a_running_mean_so_range_test_reads_each_batch() -> None
     np.testing.assert_allclose(logged, running_mean, rtol=1e-5)
     assert not np.allclose(logged, per_batch, rtol=1e-3)
 
-    # A linear sweep from lr to lr + tiny: range_test records the per-batch losses themselves.
+    # A linear ramp from lr to lr + tiny: range_test records the per-batch losses themselves.
     model = _compile(_model(), keras.optimizers.SGD(lr))
     r = range_test(
         model,
@@ -268,7 +268,7 @@ def test_fit_logs_report_a_running_mean_so_range_test_reads_each_batch() -> None
     assert r.metric_name == "accuracy" and acc is not None and set(acc * 16) <= set(range(17))
 
 
-def test_range_test_sweep_result_and_bitwise_restore_mid_training() -> None:
+def test_range_test_ramp_result_and_bitwise_restore_mid_training() -> None:
     x, y = _data(256)
     model = _compile(_model(bn=True, dropout=True), keras.optimizers.Adam(1e-3))
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # optimizer state exists
@@ -325,6 +325,7 @@ def test_range_test_datasets_cycle_iterators_exhaust_and_errors_restore() -> Non
 
     r = range_test(model, dataset=iter(batches * 2), num_iter=12, start_lr=1e-3, end_lr=0.1)
     assert r.stop_reason == "data_exhausted" and len(r) == 6
+    assert r.message == "dataset ran out of batches after 6 of 12 updates"
 
     def failing():
         yield from batches
@@ -373,6 +374,7 @@ def test_range_test_ctrl_c_returns_the_partial_curve_and_restores() -> None:
 
     r = range_test(model, dataset=interrupted(), num_iter=20)
     assert r.stop_reason == "interrupted" and len(r) == 7
+    assert r.message.startswith("KeyboardInterrupt at update 7")
     _assert_bitwise(before, _state(model))
 
 
@@ -393,7 +395,7 @@ def test_range_test_non_finite_loss_at_the_first_step() -> None:
     before = _state(model)
     r = range_test(model, x, y, num_iter=10)
     assert r.stop_reason == "non_finite_loss" and len(r) == 0
-    assert "update 0" in r.message
+    assert "first update" in r.message and "nan" in r.message
     assert (r.config["start_lr"], r.config["end_lr"], r.mode) == (1e-7, 10.0, "exp")
     _assert_bitwise(before, _state(model))
 
@@ -402,15 +404,18 @@ def test_range_test_bad_input() -> None:
     x, y = _data(32)
     model = _compile(_model(), keras.optimizers.SGD(0.01))
     cases = [
-        (dict(start_lr=0.1, end_lr=0.01), ValueError, "end_lr .* must be > start_lr"),
+        (dict(start_lr=0.1, end_lr=0.01), ValueError, r"start_lr \(0.1\) must be < end_lr"),
         (dict(start_lr=0.0), ValueError, "start_lr must be > 0"),
         (dict(end_lr=float("inf")), ValueError, "end_lr must be finite"),
         (dict(num_iter=5), ValueError, "num_iter must be >= 10"),
         (dict(mode="cos"), ValueError, "mode must be one of"),
-        (dict(end_lr=1e-8), ValueError, "end_lr .* must be > start_lr"),
+        (dict(end_lr=1e-8), ValueError, r"start_lr \(1e-07\) must be < end_lr \(1e-08\)"),
         (dict(diverge=1.0), ValueError, "diverge must be > 1"),
         (dict(smooth=1.0), ValueError, "smooth must be in"),
         (dict(batch_size=0), ValueError, "batch_size must be >= 1"),
+        (dict(shuffle=1), TypeError, "shuffle must be a bool"),
+        (dict(metric=len), TypeError, "metric must be the name of a compiled metric"),
+        (dict(validation_data=x), ValueError, "validation_data must be a tuple"),
     ]
     for kw, exc, match in cases:
         with pytest.raises(exc, match=match):
@@ -423,8 +428,14 @@ def test_range_test_bad_input() -> None:
         range_test(model, x[:0], y[:0])
     with pytest.raises(ValueError, match="y has 31 samples but x has 32"):
         range_test(model, x, y[:31])
-    with pytest.raises(ValueError, match="dataset yields no batches"):
+    with pytest.raises(ValueError, match=r"dataset is empty \(len\(dataset\) == 0\)"):
         range_test(model, dataset=[])
+    with pytest.raises(ValueError, match="dataset yields no batches"):
+        range_test(model, dataset=iter([]))
+    with pytest.raises(TypeError, match="dataset must be an iterable of batches, got 42"):
+        range_test(model, dataset=42)
+    with pytest.raises(ValueError, match="y and sample_weight go inside dataset batches"):
+        range_test(model, y=y, dataset=[(x, y)])
     with pytest.raises(ValueError, match="must be compiled"):
         range_test(_model(), x, y)
     with pytest.raises(TypeError, match=r"model must be a keras\.Model"):

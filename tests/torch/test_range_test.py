@@ -1,4 +1,4 @@
-"""``cyclr.torch.range_test``: what it records, how it sweeps and stops, and what it rejects."""
+"""``cyclr.torch.range_test``: what it records, how it ramps and stops, and what it rejects."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ from tests.torch.support import (
 from torch import nn
 
 import cyclr
+from cyclr.range_test.ramp import DEFAULT_RANGE, MIN_ITER
+from cyclr.range_test.smoothing import DIVERGE_WARMUP
 from cyclr.torch import range_test
-from cyclr.torch._range_test import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER
 
 CE = nn.functional.cross_entropy
 
@@ -139,9 +140,9 @@ def test_metric_callable_none_and_auto_regression():
     assert_same(before, capture(lin, ropt))
 
 
-# -- the sweep -------------------------------------------------------------------------------
+# -- the ramp --------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["exp", "linear"])
-def test_lr_follows_the_sweep_formula(mode):
+def test_lr_follows_the_ramp_formula(mode):
     model, opt = setup()
     counter = StepCounter(opt)
     n, start, end = 40, 1e-4, 0.3
@@ -170,7 +171,7 @@ def test_default_ranges():
     num_iter=st.integers(MIN_ITER, 30),
     mode=st.sampled_from(["exp", "linear"]),
 )
-def test_sweep_property(log_start, decades, num_iter, mode):
+def test_ramp_property(log_start, decades, num_iter, mode):
     start, end = 10.0**log_start, 10.0 ** (log_start + decades)
     x = torch.linspace(-1, 1, 40).reshape(20, 2)
     batches = [(x[i : i + 4], (x[i : i + 4, 0] > 0).long()) for i in range(0, 20, 4)]
@@ -215,7 +216,7 @@ def test_param_groups_keep_their_ratio_to_group_zero():
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.025]
 
 
-def test_group_zero_without_lr_gives_every_group_the_sweep():
+def test_group_zero_without_lr_gives_every_group_the_ramp():
     model = mlp()
     opt = torch.optim.SGD(
         [{"params": model[0].parameters(), "lr": 0.0}, {"params": model[3].parameters(), "lr": 0.3}]

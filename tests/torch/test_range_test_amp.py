@@ -1,4 +1,4 @@
-"""AMP: steps a real (CPU) GradScaler skips do not advance the sweep and are not recorded."""
+"""AMP: steps a real (CPU) GradScaler skips do not advance the ramp and are not recorded."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.torch.support import (
 from torch import nn
 
 from cyclr.torch import range_test
-from cyclr.torch._range_test import MAX_SKIPPED
+from cyclr.torch._args import MAX_SKIPPED
 
 CE = nn.functional.cross_entropy
 
@@ -61,7 +61,7 @@ def exp_formula(i, start, end, n):
     return start * (end / start) ** (i / (n - 1))
 
 
-def test_skipped_steps_do_not_advance_the_sweep():
+def test_skipped_steps_do_not_advance_the_ramp():
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
@@ -99,7 +99,7 @@ def test_skipped_steps_do_not_advance_the_sweep():
 
 
 def test_skips_from_a_real_overflow():
-    """A huge initial scale overflows float16 gradients; the scaler backs off, the sweep waits."""
+    """A huge initial scale overflows float16 gradients; the scaler backs off, the ramp waits."""
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**24)

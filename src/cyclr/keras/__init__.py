@@ -1,2 +1,54 @@
-from cyclr.keras._all import *  # noqa: F403
-from cyclr.keras._all import __all__  # noqa: F401
+"""Keras 3 adapter: cyclr schedules as Keras LR schedules, momentum cycling and the LR range test.
+
+Requires the ``keras`` extra (``pip install 'cyclr[keras]'``) and one Keras backend (PyTorch,
+JAX or TensorFlow), chosen as usual with ``KERAS_BACKEND`` before Keras is first imported.
+
+- :class:`Schedule` wraps any :class:`cyclr.Schedule` as a
+  ``keras.optimizers.schedules.LearningRateSchedule``. It evaluates the schedule's formula with
+  ``keras.ops`` (no Python branching on the step, so it traces and compiles), and saves and loads
+  with the model: import ``cyclr.keras`` before ``keras.saving.load_model``.
+- :class:`MomentumCallback` cycles SGD's ``momentum`` or the Adam family's ``beta_1`` once per
+  batch (Smith 2018, §4.3).
+- :func:`range_test` runs the LR range test (Smith 2015, §3.3) on a compiled model, reading the
+  loss of each batch on its own, and returns a :class:`cyclr.RangeTestResult`. The model's
+  variables and the optimizer's are restored bitwise afterwards.
+
+Example::
+
+    import keras, cyclr
+    from cyclr.keras import MomentumCallback, Schedule
+
+    s = cyclr.OneCycle(max_lr=0.1, total_steps=epochs * steps_per_epoch)
+    model.compile(optimizer=keras.optimizers.SGD(Schedule(s), momentum=0.9), loss=...)
+    model.fit(x, y, epochs=epochs, callbacks=[MomentumCallback(s.momentum())])
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+try:
+    import keras
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    if importlib.util.find_spec("keras") is None:
+        raise ImportError(
+            "cyclr.keras needs Keras 3; install it with: pip install 'cyclr[keras]'"
+        ) from exc
+    backend = os.environ.get("KERAS_BACKEND", "the one in ~/.keras/keras.json")
+    raise ImportError(
+        f"Keras is installed but failed to import with backend {backend!r} ({exc}). Install a "
+        "backend and select it before importing Keras, e.g. KERAS_BACKEND=torch."
+    ) from exc
+
+if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - Keras 2 installs only
+    raise ImportError(
+        f"cyclr.keras needs Keras 3, found keras {keras.__version__}; "
+        "install it with: pip install 'cyclr[keras]'"
+    )
+
+from cyclr.keras._momentum import MomentumCallback
+from cyclr.keras._range_test import range_test
+from cyclr.keras._schedule import KerasOps, Schedule
+
+__all__ = ["KerasOps", "MomentumCallback", "Schedule", "range_test"]

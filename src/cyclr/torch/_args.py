@@ -1,4 +1,9 @@
-"""Argument checks for :func:`cyclr.torch.range_test`: every error names the argument and value."""
+"""Argument checks for :func:`cyclr.torch.range_test`: every error names the argument and value.
+
+The options every range test shares (the ramp, ``smooth``, ``diverge``, ``val_every``, ``seed``,
+the metric's type) are checked by :func:`cyclr.range_test.checks.check_options`, with the same
+messages as :func:`cyclr.keras.range_test`; the PyTorch-only ones here.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,17 @@ import torch
 from torch import nn
 
 from cyclr import _validate as check
-from cyclr.range_test.ramp import DEFAULT_RANGE, MIN_ITER, MODES
+from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options
 from cyclr.torch._snapshot import STORAGES
 
-__all__ = ["MAX_SKIPPED", "Config", "callable_name", "check_args", "check_loader"]
+__all__ = [
+    "MAX_SKIPPED",
+    "Config",
+    "callable_name",
+    "check_args",
+    "check_loader",
+    "group_ratios",
+]
 
 #: Consecutive steps a GradScaler may skip (inf/NaN gradients) before the test gives up.
 MAX_SKIPPED = 50
@@ -25,29 +37,59 @@ _METRICS = ("auto", "accuracy")
 
 @dataclass
 class Config:
-    """Validated options, resolved defaults, and the JSON-ready copy for the result."""
+    """Validated options, resolved defaults, and the JSON-ready copy for the result.
 
-    start_lr: float
-    end_lr: float
-    num_iter: int
-    mode: str
+    The options every range test shares are in :attr:`options` (and read through as
+    ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``smooth``, ``diverge``, ``val_every``,
+    ``seed``); the fields are PyTorch's own.
+    """
+
+    options: RangeTestOptions
     metric: Any
-    val_every: int
     val_batches: int
-    smooth: float
-    diverge: float | None
     accumulation_steps: int
     scaler: Any
     autocast_dtype: torch.dtype | None
     device: torch.device
     progress: bool
-    seed: int | None
     batch_fn: Callable[[Any], Any] | None
     ratios: list[float]
     world: int
     rank: int
     group: Any
     plain: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start_lr(self) -> float:
+        return self.options.start_lr
+
+    @property
+    def end_lr(self) -> float:
+        return self.options.end_lr
+
+    @property
+    def num_iter(self) -> int:
+        return self.options.num_iter
+
+    @property
+    def mode(self) -> str:
+        return self.options.mode
+
+    @property
+    def smooth(self) -> float:
+        return self.options.smooth
+
+    @property
+    def diverge(self) -> float | None:
+        return self.options.diverge
+
+    @property
+    def val_every(self) -> int:
+        return self.options.val_every
+
+    @property
+    def seed(self) -> int | None:
+        return self.options.seed
 
 
 def check_args(a: dict[str, Any]) -> Config:
@@ -64,28 +106,22 @@ def check_args(a: dict[str, Any]) -> Config:
     for name in ("train_loader", "val_loader"):
         check_loader(name, a[name], optional=name == "val_loader")
 
-    mode = check.choice("mode", a["mode"], MODES)
-    lo, hi = DEFAULT_RANGE[mode]
-    start = lo if a["start_lr"] is None else check.positive("start_lr", a["start_lr"])
-    end = hi if a["end_lr"] is None else check.positive("end_lr", a["end_lr"])
-    if start >= end:
-        raise ValueError(f"start_lr ({start!r}) must be < end_lr ({end!r})")
-    num_iter = check.integer("num_iter", a["num_iter"], minimum=MIN_ITER)
-    smooth = check.fraction("smooth", a["smooth"], high_open=True)
-    diverge = a["diverge"]
-    if diverge is not None:
-        diverge = check.finite("diverge", diverge)
-        if diverge <= 1:
-            raise ValueError(f"diverge must be > 1 (a multiple of the best loss), got {diverge!r}")
+    opts = check_options(
+        start_lr=a["start_lr"],
+        end_lr=a["end_lr"],
+        num_iter=a["num_iter"],
+        mode=a["mode"],
+        smooth=a["smooth"],
+        diverge=a["diverge"],
+        val_every=a["val_every"],
+        seed=a["seed"],
+        metric=a["metric"],
+    )
     accum = check.integer("accumulation_steps", a["accumulation_steps"], minimum=1)
-    val_every = check.integer("val_every", a["val_every"], minimum=1)
     val_batches = check.integer("val_batches", a["val_batches"], minimum=1)
-
     metric = a["metric"]
     if isinstance(metric, str):
         check.choice("metric", metric, _METRICS)
-    elif metric is not None and not callable(metric):
-        raise TypeError(f"metric must be 'auto', 'accuracy', a callable or None, got {metric!r}")
 
     scaler = a["scaler"]
     if scaler is not None and not all(hasattr(scaler, m) for m in ("scale", "step", "update")):
@@ -121,11 +157,6 @@ def check_args(a: dict[str, Any]) -> Config:
     progress = a["progress"]
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
-    seed = a["seed"]
-    if seed is not None:
-        seed = check.integer("seed", seed, minimum=0)
-        if seed >= 2**32:
-            raise ValueError(f"seed must be < 2**32, got {seed!r}")
     sched = a["scheduler"]
     if sched is not None and not all(hasattr(sched, m) for m in ("state_dict", "load_state_dict")):
         raise TypeError(f"scheduler must have state_dict() and load_state_dict(), got {sched!r}")
@@ -145,17 +176,17 @@ def check_args(a: dict[str, Any]) -> Config:
     has_val = a["val_loader"] is not None
     metric_label = metric if metric is None or isinstance(metric, str) else callable_name(metric)
     plain = {
-        "start_lr": start,
-        "end_lr": end,
-        "num_iter": num_iter,
-        "mode": mode,
+        "start_lr": opts.start_lr,
+        "end_lr": opts.end_lr,
+        "num_iter": opts.num_iter,
+        "mode": opts.mode,
         "metric": metric_label,
-        "smooth": smooth,
-        "diverge": diverge,
+        "smooth": opts.smooth,
+        "diverge": opts.diverge,
         "accumulation_steps": accum,
-        "val_every": val_every if has_val else None,
+        "val_every": opts.val_every if has_val else None,
         "val_batches": val_batches if has_val else None,
-        "seed": seed,
+        "seed": opts.seed,
         "snapshot": a["snapshot"],
         "scaler": None if scaler is None else type(scaler).__name__,
         "autocast_dtype": None if ac is None else str(ac).replace("torch.", ""),
@@ -166,44 +197,26 @@ def check_args(a: dict[str, Any]) -> Config:
         "model": type(model).__name__,
     }
     return Config(
-        start,
-        end,
-        num_iter,
-        mode,
-        metric,
-        val_every,
-        val_batches,
-        smooth,
-        diverge,
-        accum,
-        scaler,
-        ac,
-        device,
-        progress,
-        seed,
-        a["batch_fn"],
-        ratios,
-        world,
-        rank,
-        group,
-        plain,
+        options=opts,
+        metric=metric,
+        val_batches=val_batches,
+        accumulation_steps=accum,
+        scaler=scaler,
+        autocast_dtype=ac,
+        device=device,
+        progress=progress,
+        batch_fn=a["batch_fn"],
+        ratios=ratios,
+        world=world,
+        rank=rank,
+        group=group,
+        plain=plain,
     )
 
 
-def check_loader(name: str, loader: Any, *, optional: bool) -> None:
-    if loader is None and optional:
-        return
-    if not hasattr(loader, "__iter__"):
-        raise TypeError(f"{name} must be an iterable of batches, got {loader!r}")
-    try:
-        n = len(loader)
-    except TypeError:
-        return
-    if n == 0:
-        raise ValueError(f"{name} is empty (len({name}) == 0)")
-
-
 def group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
+    """Each param group's LR over group 0's (1 where that is not finite and >= 0, or for
+    every group when group 0's LR is not > 0)."""
     lrs = []
     for g in optimizer.param_groups:
         lr = g.get("lr", float("nan"))
@@ -215,4 +228,5 @@ def group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
 
 
 def callable_name(fn: Any) -> str:
+    """A callable's ``__name__`` (its type's name when it has none)."""
     return str(getattr(fn, "__name__", type(fn).__name__))

@@ -1,63 +1,24 @@
-"""Batches for the range test: a cycling stream, device moves, and the default metric."""
+"""Batches for the PyTorch range test: unpacking, device moves, and the default metric.
+
+A short loader is cycled by the shared :class:`cyclr.range_test.batch_stream.BatchStream`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
 __all__ = [
-    "BatchStream",
     "accuracy_counts",
     "call_model",
+    "describe",
+    "host_floats",
     "looks_like_classification",
     "split_batch",
     "to_device",
 ]
-
-
-class BatchStream:
-    """Endless batches from ``loader``: when a pass ends, a new one starts with ``iter(loader)``.
-
-    The stream is exhausted only when a fresh pass yields nothing at all, or when ``loader`` is
-    itself an iterator (a generator, ``iter(dataloader)``), which cannot be restarted.
-    """
-
-    def __init__(self, loader: Iterable[Any]) -> None:
-        self._loader = loader
-        self._it: Iterator[Any] | None = None
-        self.passes = 0
-        self.exhausted = False
-
-    def next(self) -> Any | None:
-        """The next batch, or ``None`` once the stream is exhausted."""
-        if self.exhausted:
-            return None
-        if self._it is not None:
-            try:
-                return next(self._it)
-            except StopIteration:
-                if self._it is self._loader:  # a one-shot iterator: no second pass
-                    self.exhausted = True
-                    return None
-        self._it = iter(self._loader)
-        self.passes += 1
-        try:
-            return next(self._it)
-        except StopIteration:
-            self.exhausted = True
-            return None
-
-    def take(self, n: int) -> list[Any] | None:
-        """``n`` batches, or ``None`` if the stream ran out before ``n``."""
-        out = []
-        for _ in range(n):
-            b = self.next()
-            if b is None:
-                return None
-            out.append(b)
-        return out
 
 
 def to_device(x: Any, device: torch.device) -> Any:
@@ -117,3 +78,40 @@ def accuracy_counts(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.T
     """``(correct, count)``: how many argmax predictions match, without a host sync."""
     correct = (output.detach().argmax(1) == target).sum()
     return correct, target.numel()
+
+
+def describe(x: Any) -> str:
+    """A tensor's shape and dtype (another value's type), for error messages."""
+    if isinstance(x, torch.Tensor):
+        return f"{tuple(x.shape)} {str(x.dtype).replace('torch.', '')}"
+    return type(x).__name__
+
+
+def host_floats(values: list[Any], world: int, group: Any, device: torch.device) -> list[float]:
+    """``values`` (tensors, numbers or ``None`` for 0) as floats with one host sync; summed
+    over the ``world`` ranks of ``group`` when distributed."""
+    tensors = [i for i, x in enumerate(values) if isinstance(x, torch.Tensor)]
+    ref = values[tensors[0]] if tensors else None
+    out = [0.0 if x is None else x for x in values]
+    if world == 1:
+        if len(tensors) == 1 or (ref is not None and ref.device.type == "cpu"):
+            for i in tensors:  # nothing to wait for on the CPU: item() is cheapest
+                out[i] = values[i].item()
+        elif ref is not None:  # one device sync; float32 counts are exact below 2**24
+            dtype = ref.dtype if ref.dtype in (torch.float32, torch.float64) else torch.float32
+            stacked = torch.stack([values[i].to(dtype) for i in tensors]).tolist()
+            for i, x in zip(tensors, stacked):
+                out[i] = x
+        return [float(x) for x in out]
+    dtype = torch.float32 if ref is not None and ref.device.type == "mps" else torch.float64
+    dev = ref.device if ref is not None else device
+    vec = torch.stack(
+        [
+            x.to(dtype)
+            if isinstance(x, torch.Tensor)
+            else torch.tensor(float(x), dtype=dtype, device=dev)
+            for x in out
+        ]
+    )
+    torch.distributed.all_reduce(vec, group=group)
+    return [float(x) for x in vec.tolist()]

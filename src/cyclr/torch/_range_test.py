@@ -7,6 +7,10 @@ Train for a while as the LR rises from ``start_lr`` to ``end_lr``, once per opti
     exp (modern tools):  lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))
 
 record the loss and metric at every update, then put everything back exactly as it was.
+
+Only the update itself is PyTorch's here; the ramp, the argument checks shared with
+:func:`cyclr.keras.range_test`, the batch stream, the smoothed loss and the recording are the
+framework-free parts in :mod:`cyclr.range_test`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import platform
 import random
 import sys
 from collections.abc import Callable, Iterable
@@ -24,20 +27,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from cyclr.range_test.ramp import DEFAULT_RANGE, DIVERGE_WARMUP, MIN_ITER, SmoothedLoss, sweep_lr
+from cyclr.range_test.batch_stream import BatchStream
+from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
 from cyclr.torch._args import MAX_SKIPPED, Config, callable_name, check_args
 from cyclr.torch._batches import (
-    BatchStream,
     accuracy_counts,
     call_model,
+    describe,
+    host_floats,
     looks_like_classification,
     split_batch,
     to_device,
 )
 from cyclr.torch._snapshot import TrainingState
 
-__all__ = ["DEFAULT_RANGE", "DIVERGE_WARMUP", "MAX_SKIPPED", "MIN_ITER", "range_test", "sweep_lr"]
+__all__ = ["range_test"]
 
 
 def range_test(
@@ -70,7 +75,7 @@ def range_test(
 ) -> RangeTestResult:
     """Run an LR range test (Smith 2015, §3.3) and restore the model, optimizer and RNGs after.
 
-    At every optimizer update ``i`` the LR of param group 0 is set to ``sweep_lr(i, …)`` (see
+    At every optimizer update ``i`` the LR of param group 0 is set to ``ramp_lr(i, …)`` (see
     the module docstring); other groups keep their LR ratio to group 0 (a group whose LR is not
     finite and >= 0, or every group when group 0's LR is not > 0, gets ratio 1).
 
@@ -81,9 +86,9 @@ def range_test(
             with ``iter(train_loader)`` whenever a pass ends, so a short loader cycles; the stop
             reason is ``"data_exhausted"`` only when it cannot yield another batch at all (a
             one-shot iterator or generator that ran dry).
-        start_lr, end_lr: the sweep's ends (``0 < start_lr < end_lr``, finite); defaults in
-            :data:`DEFAULT_RANGE`: exp ``1e-7 → 10``, linear ``1e-3 → 1``.
-        num_iter: optimizer updates in the sweep (>= :data:`MIN_ITER`).
+        start_lr, end_lr: the ramp's ends (``0 < start_lr < end_lr``, finite); defaults in
+            :data:`cyclr.range_test.ramp.DEFAULT_RANGE`: exp ``1e-7 → 10``, linear ``1e-3 → 1``.
+        num_iter: optimizer updates in the ramp (>= :data:`cyclr.range_test.ramp.MIN_ITER`).
         mode: ``"exp"`` (default; the usual loss-based reading) or ``"linear"`` (the paper).
         metric: ``"auto"`` (accuracy when outputs are logits ``(N, C, …)`` and targets integer
             classes, otherwise none), ``"accuracy"``, a callable ``metric(output, target)``
@@ -94,16 +99,18 @@ def range_test(
             ``avg_i = beta*avg_{i-1} + (1-beta)*loss_i`` and
             ``smoothed_i = avg_i / (1 - beta**(i+1))``; 0 records the raw loss.
         diverge: stop once ``smoothed > diverge * min(smoothed so far)`` (checked from update
-            :data:`DIVERGE_WARMUP` on, while the best smoothed loss is > 0); ``None`` disables.
-        accumulation_steps: micro-batches per optimizer update; the sweep advances once per
+            :data:`cyclr.range_test.smoothing.DIVERGE_WARMUP` on, while the best smoothed loss
+            is > 0); ``None`` disables.
+        accumulation_steps: micro-batches per optimizer update; the ramp advances once per
             update and the recorded loss is the micro-batches' mean.
         scaler: a ``torch.amp.GradScaler``. Steps it skips (inf/NaN gradients) do not advance
-            the sweep and are not recorded; after :data:`MAX_SKIPPED` in a row the test stops.
+            the ramp and are not recorded; after :data:`MAX_SKIPPED` in a row the test stops.
         autocast_dtype: dtype for ``torch.autocast`` around forward and loss; ``None`` means
             float16 when an enabled ``scaler`` is given, else no autocast; ``False`` turns it off.
         device: where batches are moved (default: the device of the model's first parameter).
         progress: a tqdm bar on stderr; default on only when stderr is a terminal.
-        seed: seeds Python, numpy and torch for the test (all RNG states are restored after).
+        seed: seeds Python, numpy and torch for the test (all RNG states are restored after);
+            an integer in ``[0, 2**32)``.
         scheduler: an LR scheduler attached to ``optimizer``; not stepped, but restored.
         snapshot: ``"cpu"`` keeps the snapshot in host memory, ``"disk"`` in a temporary file
             (in ``snapshot_dir``).
@@ -128,7 +135,8 @@ def range_test(
 
     The parameters, buffers and ``.grad`` of ``model`` (and of ``loss_fn`` if it is a module),
     the optimizer's state and ``param_groups``, ``scheduler``, ``scaler``, every submodule's
-    train/eval mode and the Python/numpy/torch RNG states are bitwise identical afterwards.
+    train/eval mode, the Python/numpy/torch RNG states and the loaders' shuffling state (a
+    ``DataLoader``'s generator, or a loader's ``state_dict``) are bitwise identical afterwards.
 
     Example:
         >>> import torch
@@ -155,6 +163,7 @@ def range_test(
         scaler=scaler,
         storage=snapshot,
         directory=snapshot_dir,
+        loaders=[train_loader, val_loader],
     )
     run = _Run(cfg, model, optimizer, loss_fn)
     try:
@@ -164,7 +173,7 @@ def range_test(
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
             with contextlib.suppress(Exception):
                 exc.range_test_result = run.result(  # type: ignore[attr-defined]
-                    reason, f"{type(exc).__name__} at update {run.n}: {exc}"
+                    reason, run.rec.error_message(exc)
                 )
         raise
     finally:
@@ -172,27 +181,16 @@ def range_test(
             state.restore()
         finally:
             state.close()
-    return run.result(run.stop_reason, run.message)
+    return run.result()
 
 
 class _InputError(ValueError):
     """Bad input found only once data is drawn (e.g. an empty loader)."""
 
 
-def _versions() -> dict[str, str]:
-    import cyclr
-
-    return {
-        "cyclr": cyclr.__version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-    }
-
-
 # -- the loop --------------------------------------------------------------------------------
 class _Run:
-    """One range test: the sweep loop and what it recorded."""
+    """One range test: the loop over the ramp, and its :class:`Recorder`."""
 
     def __init__(
         self,
@@ -205,29 +203,13 @@ class _Run:
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
-        self.lrs: list[float] = []
-        self.group_lrs: list[list[float]] = []
-        self.losses: list[float] = []
-        self.smoothed: list[float] = []
-        self.metrics: list[float] = []
-        self.val_step: list[int] = []
-        self.val_loss: list[float] = []
-        self.val_metric: list[float] = []
+        self.rec = Recorder(cfg.options, groups=len(cfg.ratios))
         self.metric_fn: Callable[[Any, Any], tuple[Any, Any]] | None = None
-        self.metric_name: str | None = None
         self._metric_ready = False
-        self.has_val = False
         self.skipped = 0
         self.passes = 0
-        self.stop_reason = "end"
-        self.message = ""
-        self._smoothed = SmoothedLoss(cfg.smooth, cfg.diverge)
         self._stepped = False
         self._modes: list[tuple[nn.Module, bool]] = []
-
-    @property
-    def n(self) -> int:
-        return len(self.lrs)
 
     # -- driver ------------------------------------------------------------------------------
     def execute(self, train_loader: Iterable[Any], val_loader: Iterable[Any] | None) -> None:
@@ -254,7 +236,7 @@ class _Run:
                     break
             if not val_subset:
                 raise _InputError("val_loader is empty: it yielded no batches")
-            self.has_val = True
+            self.rec.has_val = True
             cfg.plain["val_batches"] = len(val_subset)
 
         self.model.train()
@@ -279,20 +261,20 @@ class _Run:
     def _loop(
         self, stream: BatchStream, pending: list[Any] | None, val_subset: list[Any] | None, bar: Any
     ) -> None:
-        """Sweep until the end, a stop condition or an exception.
+        """Ramp the LR until the end, a stop condition or an exception.
 
         Batches are drawn just before the update that uses them. Under ``torch.distributed`` the
         next update's batches are drawn one update early instead, so that a rank whose loader
         ran dry can tell the others in the same all-reduce as the loss (with a GradScaler the
         last update also draws ahead, in case that step is skipped).
         """
-        cfg = self.cfg
+        cfg, rec = self.cfg, self.rec
         accum, world = cfg.accumulation_steps, cfg.world
         groups = self.optimizer.param_groups
         consecutive_skips = 0
         while True:
-            i = self.n
-            lr = sweep_lr(i, cfg.start_lr, cfg.end_lr, cfg.num_iter, cfg.mode)
+            i = rec.n
+            lr = cfg.options.lr(i)
             group_lrs = [lr * r for r in cfg.ratios]
             for g, glr in zip(groups, group_lrs):
                 if isinstance(g["lr"], torch.Tensor):
@@ -302,10 +284,7 @@ class _Run:
             if pending is None:
                 pending = stream.take(accum)
                 if pending is None:
-                    self._stop(
-                        "data_exhausted",
-                        f"train_loader ran out of batches after {self.n} of {cfg.num_iter} updates",
-                    )
+                    rec.stop_exhausted()
                     return
             loss_sum, num, den, skipped = self._update(pending)
             pending, exhausted = None, False
@@ -316,13 +295,13 @@ class _Run:
             loss = vals[0] / (accum * world)
             skipped, exhausted = vals[3] > 0, vals[4] > 0
             if not math.isfinite(loss):
-                self._stop("non_finite_loss", self._nonfinite_message(loss, i, lr))
+                rec.stop_non_finite(loss, lr)
                 return
             if skipped:
                 self.skipped += 1
                 consecutive_skips += 1
                 if consecutive_skips > MAX_SKIPPED:
-                    self._stop(
+                    rec.stop(
                         "non_finite_loss",
                         f"the GradScaler skipped {consecutive_skips} "
                         f"steps in a row (inf/NaN gradients) at lr={lr:.3g}",
@@ -330,44 +309,19 @@ class _Run:
                     return
             else:
                 consecutive_skips = 0
-                smoothed = self._record(lr, group_lrs, loss, vals[1], vals[2])
+                num, den = vals[1], vals[2]
+                metric = None if self.metric_fn is None else (num / den if den else math.nan)
+                smoothed = rec.record(lr, loss, metric=metric, group_lrs=group_lrs)
                 if val_subset is not None and i % cfg.val_every == 0:
                     self._validate(i, val_subset)
                 if bar is not None:
                     bar.set_postfix(lr=f"{lr:.2e}", loss=f"{smoothed:.4g}", refresh=False)
                     bar.update(1)
-                if self._smoothed.diverged(i):
-                    self._stop(
-                        "diverged",
-                        f"smoothed loss {smoothed:.4g} > {cfg.diverge:g} x "
-                        f"best {self._smoothed.best:.4g} at update {i} "
-                        f"(lr={lr:.3g})",
-                    )
-                    return
-                if self.n == cfg.num_iter:
-                    self._stop(
-                        "end",
-                        f"{cfg.mode} sweep {cfg.start_lr:.3g} -> "
-                        f"{cfg.end_lr:.3g} over {cfg.num_iter} updates",
-                    )
+                if rec.check_diverged() or rec.check_end():
                     return
             if exhausted:
-                self._stop(
-                    "data_exhausted",
-                    f"train_loader ran out of batches after {self.n} of {cfg.num_iter} updates",
-                )
+                rec.stop_exhausted()
                 return
-
-    def _nonfinite_message(self, loss: float, i: int, lr: float) -> str:
-        if i == 0:
-            return (
-                f"the loss was {loss} at the first update (lr={lr:.3g}), before the LR could "
-                "matter: check the model, the data and loss_fn"
-            )
-        return f"the loss became {loss} at update {i} (lr={lr:.3g})"
-
-    def _stop(self, reason: str, message: str) -> None:
-        self.stop_reason, self.message = reason, message
 
     def _update(self, batches: list[Any]) -> tuple[torch.Tensor, Any, Any, bool]:
         """One optimizer update over ``batches`` (micro-batches when accumulating)."""
@@ -428,9 +382,9 @@ class _Run:
         self._metric_ready = True
         if metric in ("auto", "accuracy"):
             if looks_like_classification(out, target):
-                self.metric_fn, self.metric_name = accuracy_counts, "accuracy"
+                self.metric_fn, self.rec.metric_name = accuracy_counts, "accuracy"
             elif metric == "accuracy":
-                shapes = f"output {_describe(out)} and target {_describe(target)}"
+                shapes = f"output {describe(out)} and target {describe(target)}"
                 raise ValueError(
                     f"metric='accuracy' needs class logits (N, C, ...) and integer "
                     f"targets (N, ...); got {shapes}"
@@ -444,48 +398,10 @@ class _Run:
                     val = val.detach().reshape(()).float()
                 return val, 1
 
-            self.metric_fn, self.metric_name = user_metric, callable_name(metric)
+            self.metric_fn, self.rec.metric_name = user_metric, callable_name(metric)
 
     def _reduce(self, values: list[Any]) -> list[float]:
-        """Values as floats, with one host sync; summed over ranks when distributed."""
-        cfg = self.cfg
-        tensors = [i for i, x in enumerate(values) if isinstance(x, torch.Tensor)]
-        ref = values[tensors[0]] if tensors else None
-        out = [0.0 if x is None else x for x in values]
-        if cfg.world == 1:
-            if len(tensors) == 1 or (ref is not None and ref.device.type == "cpu"):
-                for i in tensors:  # nothing to wait for on the CPU: item() is cheapest
-                    out[i] = values[i].item()
-            elif ref is not None:  # one device sync; float32 counts are exact below 2**24
-                dtype = ref.dtype if ref.dtype in (torch.float32, torch.float64) else torch.float32
-                stacked = torch.stack([values[i].to(dtype) for i in tensors]).tolist()
-                for i, x in zip(tensors, stacked):
-                    out[i] = x
-            return [float(x) for x in out]
-        dtype = torch.float32 if ref is not None and ref.device.type == "mps" else torch.float64
-        dev = ref.device if ref is not None else cfg.device
-        vec = torch.stack(
-            [
-                x.to(dtype)
-                if isinstance(x, torch.Tensor)
-                else torch.tensor(float(x), dtype=dtype, device=dev)
-                for x in out
-            ]
-        )
-        torch.distributed.all_reduce(vec, group=cfg.group)
-        return [float(x) for x in vec.tolist()]
-
-    def _record(
-        self, lr: float, group_lrs: list[float], loss: float, num: float, den: float
-    ) -> float:
-        self.lrs.append(lr)
-        self.group_lrs.append(group_lrs)
-        self.losses.append(loss)
-        smoothed = self._smoothed.add(loss)
-        self.smoothed.append(smoothed)
-        if self.metric_fn is not None:
-            self.metrics.append(num / den if den else math.nan)
-        return smoothed
+        return host_floats(values, self.cfg.world, self.cfg.group, self.cfg.device)
 
     def _validate(self, i: int, val_subset: list[Any]) -> None:
         cfg = self.cfg
@@ -505,42 +421,16 @@ class _Run:
         finally:
             for m, mode in self._modes:
                 m.training = mode
-        self.val_step.append(i)
-        self.val_loss.append(vals[0] / (len(val_subset) * cfg.world))
-        self.val_metric.append(vals[1] / vals[2] if vals[2] else math.nan)
-
-    # -- result ------------------------------------------------------------------------------
-    def result(self, stop_reason: str, message: str) -> RangeTestResult:
-        cfg = self.cfg
-        plain = dict(cfg.plain, skipped_steps=self.skipped, data_passes=self.passes)
-        groups = len(cfg.ratios)
-        has_metric = self.metric_fn is not None
-        return RangeTestResult(
-            lr=np.asarray(self.lrs, dtype=np.float64),
-            loss=np.asarray(self.losses, dtype=np.float64),
-            smoothed_loss=np.asarray(self.smoothed, dtype=np.float64),
-            metric=np.asarray(self.metrics, dtype=np.float64) if has_metric else None,
-            group_lrs=np.asarray(self.group_lrs, dtype=np.float64).reshape(-1, groups),
-            val_step=np.asarray(self.val_step, dtype=np.int64) if self.has_val else None,
-            val_loss=np.asarray(self.val_loss, dtype=np.float64) if self.has_val else None,
-            val_metric=(
-                np.asarray(self.val_metric, dtype=np.float64)
-                if self.has_val and has_metric
-                else None
-            ),
-            mode=cfg.mode,
-            metric_name=self.metric_name,
-            stop_reason=stop_reason,
-            message=message,
-            config=plain,
-            versions=_versions(),
+        self.rec.record_validation(
+            i, vals[0] / (len(val_subset) * cfg.world), vals[1] / vals[2] if vals[2] else math.nan
         )
 
-
-def _describe(x: Any) -> str:
-    if isinstance(x, torch.Tensor):
-        return f"{tuple(x.shape)} {str(x.dtype).replace('torch.', '')}"
-    return type(x).__name__
+    # -- result ------------------------------------------------------------------------------
+    def result(self, stop_reason: str | None = None, message: str | None = None) -> RangeTestResult:
+        """What was recorded (stop reason and message: the recorder's own unless given)."""
+        plain = dict(self.cfg.plain, skipped_steps=self.skipped, data_passes=self.passes)
+        versions = library_versions(torch=torch.__version__)
+        return self.rec.result(plain, versions, stop_reason, message)
 
 
 def _progress_bar(total: int) -> Any:

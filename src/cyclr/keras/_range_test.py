@@ -1,0 +1,308 @@
+"""The LR range test for Keras 3 (Smith 2015, "Cyclical Learning Rates", §3.3).
+
+Train on one batch per optimizer update ``i = 0 … num_iter - 1`` as the LR rises::
+
+    linear (the paper):  lr_i = start_lr + (end_lr - start_lr) * i / (num_iter - 1)
+    exp (modern tools):  lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))
+
+record each batch's own loss and metric, then put the model and optimizer back bitwise. Only
+the update is Keras' here; the ramp, the argument checks shared with
+:func:`cyclr.torch.range_test`, the batch stream, the smoothed loss and the recording are the
+framework-free parts in :mod:`cyclr.range_test`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from cyclr import _validate as v
+from cyclr.keras._data import KerasBatches
+from cyclr.keras._momentum import inner_optimizer, runs_eagerly
+from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options
+from cyclr.range_test.recorder import Recorder, library_versions
+from cyclr.range_test.result import RangeTestResult
+
+__all__ = ["range_test"]
+
+
+def range_test(
+    model: Any,
+    x: Any = None,
+    y: Any = None,
+    dataset: Iterable[Any] | None = None,
+    *,
+    start_lr: float | None = None,
+    end_lr: float | None = None,
+    num_iter: int = 100,
+    mode: str = "exp",
+    batch_size: int = 32,
+    sample_weight: Any = None,
+    shuffle: bool = True,
+    seed: int | None = 0,
+    metric: str | None = "auto",
+    smooth: float = 0.98,
+    diverge: float | None = 4.0,
+    validation_data: tuple[Any, ...] | None = None,
+    val_every: int = 10,
+) -> RangeTestResult:
+    """LR range test (Smith 2015, §3.3) on a compiled Keras model; the model is left as it was.
+
+    The LR rises from ``start_lr`` to ``end_lr`` over ``num_iter`` optimizer updates, linearly
+    (``mode="linear"``, the paper) or geometrically (``mode="exp"``):
+    ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))``. Each update trains on one
+    batch with ``model.train_on_batch`` after resetting the metrics, so the recorded loss and
+    metric are those of that batch alone, not the running epoch mean that ``fit`` reports in
+    ``logs``. The smoothed loss is the bias-corrected EMA ``beta = smooth``.
+
+    The test stops early when the smoothed loss exceeds ``diverge`` × its minimum, checked from
+    update 5 on (``"diverged"``); when the loss is not finite (``"non_finite_loss"``; that point
+    is not recorded); when a one-shot iterator runs out (``"data_exhausted"``; re-iterable
+    datasets and arrays cycle); or on Ctrl-C (``"interrupted"``). Whatever happens, the model's
+    variables (weights, BatchNorm statistics, dropout seeds) and the optimizer's (iterations, LR,
+    slots) are restored bitwise, and a learning-rate schedule the optimizer was compiled with is
+    put back; an exception from the model is re-raised after restoring.
+
+    Args:
+        model: a compiled ``keras.Model``.
+        x, y, sample_weight: arrays (or nested structures of arrays) for batches of
+            ``batch_size``, reshuffled every pass when ``shuffle`` (with ``seed``, an integer in
+            ``[0, 2**32)``).
+        dataset: instead of arrays, an iterable of batches ``x``, ``(x, y)`` or
+            ``(x, y, sample_weight)``: a ``keras.utils.PyDataset``, ``tf.data.Dataset``, torch
+            ``DataLoader``, list or generator.
+        start_lr, end_lr, num_iter, mode: the ramp; the LRs default to ``1e-7 → 10`` (exp)
+            or ``1e-3 → 1`` (linear), as in ``cyclr.torch.range_test``.
+        metric: the training metric to record per batch: ``"auto"`` (the first compiled metric,
+            e.g. ``"accuracy"``, if any), a name in the train logs, or ``None``.
+        smooth: EMA factor in [0, 1) for ``smoothed_loss``.
+        diverge: stop once the smoothed loss exceeds this multiple of its minimum (> 1), or
+            ``None`` to never stop early.
+        validation_data: ``(x_val, y_val)`` — a small fixed held-out subset, scored with
+            ``model.evaluate`` every ``val_every`` updates (and after the last).
+
+    Returns:
+        A :class:`cyclr.RangeTestResult` (``result.suggest()`` reads the bounds from it).
+
+    Example::
+
+        model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss=..., metrics=["accuracy"])
+        result = cyclr.keras.range_test(model, x_train, y_train, start_lr=1e-5, end_lr=1,
+                                        num_iter=200, batch_size=64)
+        result.save("range_test.json")
+    """
+    opts = _check_args(dict(locals()))
+    bs = int(batch_size)
+    # Data: the first batch now, so an empty source fails before the model is touched.
+    batches = KerasBatches(x, y, sample_weight, dataset, bs, shuffle, opts.seed)
+    first = batches.next()
+    if first is None:
+        raise ValueError("dataset yields no batches")
+
+    opt = model.optimizer
+    if not model.built:
+        model(first[0])
+    if not model.trainable_variables:
+        raise ValueError("model has no trainable variables")
+    if not opt.built:
+        opt.build(model.trainable_variables)
+    lr_var = getattr(opt, "_learning_rate", None)
+    holder: _RampLR | None = None
+    is_schedule = isinstance(lr_var, keras.optimizers.schedules.LearningRateSchedule)
+    if is_schedule or not hasattr(lr_var, "assign"):  # a schedule or callable, not a Variable
+        if not runs_eagerly(model):
+            raise ValueError(
+                "the optimizer was created with a learning-rate schedule and the train step is "
+                "compiled; create the optimizer with a float learning_rate for the range test, "
+                "or compile with run_eagerly=True"
+            )
+        holder = _RampLR()
+
+    model_vars, opt_vars = list(model.variables), list(opt.variables)
+    saved_model, saved_opt = _snapshot(model_vars), _snapshot(opt_vars)
+    saved_stop = model.stop_training
+    rec = Recorder(
+        opts, has_val=validation_data is not None, source="dataset", loss_name="the loss"
+    )
+    try:
+        if holder is not None:
+            opt.learning_rate = holder
+        _loop(model, rec, batches, first, lr_var, holder, metric, validation_data, bs)
+    except KeyboardInterrupt as exc:
+        rec.stop("interrupted", rec.error_message(exc))
+    finally:
+        _restore(model_vars, saved_model)
+        _restore(opt_vars, saved_opt)
+        if holder is not None:
+            opt.learning_rate = lr_var
+        model.reset_metrics()
+        model.stop_training = saved_stop
+    arrays = x is not None
+    config = {
+        "framework": "keras",
+        "start_lr": opts.start_lr,
+        "end_lr": opts.end_lr,
+        "num_iter": opts.num_iter,
+        "mode": opts.mode,
+        "batch_size": bs if arrays else None,
+        "shuffle": shuffle if arrays else None,
+        "seed": opts.seed,
+        "metric": metric,
+        "smooth": opts.smooth,
+        "diverge": opts.diverge,
+        "val_every": opts.val_every if validation_data is not None else None,
+        "optimizer": type(inner_optimizer(opt)).__name__,
+    }
+    return rec.result(config, _versions())
+
+
+def _check_args(a: dict[str, Any]) -> RangeTestOptions:
+    """Validate ``range_test``'s arguments (by name) without touching anything."""
+    model = a["model"]
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {model!r} ({type(model).__name__})")
+    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+        raise ValueError("model must be compiled with an optimizer and a loss first")
+    opts = check_options(
+        start_lr=a["start_lr"],
+        end_lr=a["end_lr"],
+        num_iter=a["num_iter"],
+        mode=a["mode"],
+        smooth=a["smooth"],
+        diverge=a["diverge"],
+        val_every=a["val_every"],
+        seed=a["seed"],
+        metric=a["metric"],
+    )
+    v.integer("batch_size", a["batch_size"], minimum=1)
+    if not isinstance(a["shuffle"], bool):
+        raise TypeError(f"shuffle must be a bool, got {a['shuffle']!r}")
+    if callable(a["metric"]):
+        raise TypeError(
+            f"metric must be the name of a compiled metric (the train logs hold it), 'auto' or "
+            f"None; got {a['metric']!r}"
+        )
+    val = a["validation_data"]
+    if val is not None and (not isinstance(val, (tuple, list)) or not 1 <= len(val) <= 3):
+        got = f"of length {len(val)}" if isinstance(val, (tuple, list)) else type(val).__name__
+        raise ValueError(
+            f"validation_data must be a tuple (x_val, y_val[, sample_weight_val]), got {got}"
+        )
+    x, dataset = a["x"], a["dataset"]
+    if (x is None) == (dataset is None):
+        raise ValueError("pass either x (with y) or dataset, not both and not neither")
+    if dataset is not None:
+        if a["y"] is not None or a["sample_weight"] is not None:
+            raise ValueError("y and sample_weight go inside dataset batches, not beside dataset")
+        check_loader("dataset", dataset, optional=False)
+    return opts
+
+
+def _loop(
+    model: Any,
+    rec: Recorder,
+    batches: KerasBatches,
+    first: Any,
+    lr_var: Any,
+    holder: _RampLR | None,
+    metric: str | None,
+    validation_data: tuple[Any, ...] | None,
+    batch_size: int,
+) -> None:
+    """Train one batch per update along the ramp until the end or a stop condition."""
+    n_iter = rec.options.num_iter
+    batch: Any = first
+    for i in range(n_iter):
+        lr = rec.options.lr(i)
+        if holder is not None:
+            holder.value = lr
+            used = lr
+        else:
+            lr_var.assign(lr)
+            used = float(ops.convert_to_numpy(lr_var))
+        if batch is None:
+            batch = batches.next()
+            if batch is None:
+                rec.stop_exhausted()
+                return
+        bx, by, bw = batch
+        batch = None
+        model.reset_metrics()
+        logs = model.train_on_batch(bx, by, sample_weight=bw, return_dict=True)
+        if i == 0:
+            rec.metric_name = _pick_metric(metric, logs)
+        loss = float(logs["loss"])
+        if not math.isfinite(loss):
+            rec.stop_non_finite(loss, used)
+            return
+        name = rec.metric_name
+        rec.record(used, loss, metric=None if name is None else float(logs[name]))
+        if validation_data is not None and (
+            (i + 1) % rec.options.val_every == 0 or i == n_iter - 1
+        ):
+            rec.record_validation(i, *_evaluate(model, validation_data, batch_size, name))
+        if rec.check_diverged() or rec.check_end():
+            return
+
+
+class _RampLR(keras.optimizers.schedules.LearningRateSchedule):
+    """The ramp's LR, in place of an optimizer's own schedule during the test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value = 0.0
+
+    def __call__(self, step: Any) -> float:
+        return self.value
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+def _versions() -> dict[str, str]:
+    backend = keras.backend.backend()
+    extra = {"keras": keras.__version__, "keras_backend": backend}
+    module = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}.get(backend)
+    if module is not None:
+        extra[module] = str(getattr(importlib.import_module(module), "__version__", "?"))
+    return library_versions(**extra)
+
+
+def _snapshot(variables: list[Any]) -> list[np.ndarray]:
+    return [np.array(ops.convert_to_numpy(var.value), copy=True) for var in variables]
+
+
+def _restore(variables: list[Any], values: list[np.ndarray]) -> None:
+    for var, value in zip(variables, values):
+        var.assign(value)
+
+
+def _pick_metric(metric: str | None, logs: dict[str, Any]) -> str | None:
+    if metric is None:
+        return None
+    if metric == "auto":
+        names = [k for k in logs if k != "loss"]
+        return names[0] if names else None
+    if metric not in logs:
+        raise ValueError(
+            f"metric={metric!r} is not in the model's train logs {sorted(logs)}; compile the "
+            "model with it, or pass metric='auto' or None"
+        )
+    return metric
+
+
+def _evaluate(
+    model: Any, data: tuple[Any, ...], batch_size: int, metric_name: str | None
+) -> tuple[float, float]:
+    xv, yv, wv = keras.utils.unpack_x_y_sample_weight(tuple(data))
+    logs = model.evaluate(
+        xv, yv, sample_weight=wv, batch_size=batch_size, verbose=0, return_dict=True
+    )
+    vm = float(logs[metric_name]) if metric_name is not None and metric_name in logs else math.nan
+    return float(logs["loss"]), vm
