@@ -1,0 +1,61 @@
+"""The shared argument checks: each mistake gets one message naming the argument and value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.range_test.cases import BAD, BAD_IDS
+
+from cyclr.range_test.checks import (
+    SEED_LIMIT,
+    RangeTestOptions,
+    check_loader,
+    check_metric,
+    check_options,
+)
+
+GOOD: dict[str, Any] = dict(
+    start_lr=None,
+    end_lr=None,
+    num_iter=100,
+    mode="exp",
+    smooth=0.98,
+    diverge=4.0,
+    val_every=10,
+    seed=None,
+    metric="auto",
+)
+
+
+@pytest.mark.parametrize(("bad", "error", "message"), BAD, ids=BAD_IDS)
+def test_bad_options_raise_one_message(bad: dict[str, Any], error: type, message: str) -> None:
+    with pytest.raises(error) as info:
+        check_options(**{**GOOD, **bad})
+    assert str(info.value) == message
+
+
+def test_good_options_resolve_the_defaults() -> None:
+    o = check_options(**GOOD)
+    assert o == RangeTestOptions(1e-7, 10.0, 100, "exp", 0.98, 4.0, 10, None)
+    o = check_options(**{**GOOD, "mode": "linear", "end_lr": 2, "diverge": None, "seed": 7})
+    assert (o.start_lr, o.end_lr, o.diverge, o.seed) == (1e-3, 2.0, None, 7)
+    assert isinstance(o.end_lr, float)
+    assert check_options(**{**GOOD, "seed": SEED_LIMIT - 1}).seed == 2**32 - 1
+
+
+@pytest.mark.parametrize("metric", [None, "auto", "accuracy", "any name", len])
+def test_metric_may_be_a_name_a_callable_or_none(metric: Any) -> None:
+    check_metric(metric)
+
+
+def test_loader_checks() -> None:
+    check_loader("train_loader", [1], optional=False)
+    check_loader("train_loader", iter([]), optional=False)  # no len(): found empty only later
+    check_loader("val_loader", None, optional=True)
+    with pytest.raises(ValueError, match=r"^train_loader is empty \(len\(train_loader\) == 0\)$"):
+        check_loader("train_loader", [], optional=False)
+    with pytest.raises(TypeError, match=r"^dataset must be an iterable of batches, got 42$"):
+        check_loader("dataset", 42, optional=False)
+    with pytest.raises(TypeError, match="got None"):
+        check_loader("train_loader", None, optional=False)
