@@ -70,16 +70,38 @@ def failing_forward(model: nn.Module, k: int = K):
     return model.register_forward_hook(hook)
 
 
-def mid_training(attach: str, opt_kind: str = "sgd"):
+class Rebinding(nn.Module):
+    """Rebinds its buffers in forward, as hand-written statistics and step counters do."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+        self.register_buffer("running_mean", torch.zeros(10))
+
+    def forward(self, x):
+        out = self.inner(x)
+        if self.training:
+            self.steps = self.steps + 1
+            self.running_mean = 0.9 * self.running_mean + 0.1 * out.detach().mean(0)
+        return out
+
+    def __getitem__(self, i):
+        return self.inner[i]
+
+
+def mid_training(attach: str, opt_kind: str = "sgd", rebinding: bool = False):
     """A BN CNN a few steps into training: momentum, BN statistics, grads, a scheduler, AMP."""
     data = mnist1d()
     model = bn_cnn(seed=1)
+    if rebinding:
+        model = Rebinding(model)
     if opt_kind == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     else:
         opt = torch.optim.AdamW(
             [
-                {"params": model[0].parameters(), "lr": 1e-3},
+                {"params": list(model.parameters())[:2], "lr": 1e-3},
                 {"params": list(model.parameters())[2:], "lr": 3e-3},
             ]
         )
@@ -97,18 +119,28 @@ def mid_training(attach: str, opt_kind: str = "sgd"):
 
 
 SCENARIOS = ["end", "diverged", "nan", "forward_error", "loss_error", "keyboard_interrupt"]
-ATTACH = ["none", "scheduler", "scaler", "scheduler+scaler"]
+ATTACH = ["none", "scheduler", "scaler", "scheduler+scaler", "rebinding", "loader_generator"]
+
+
+def seeded_loader(batch_size: int = 50) -> torch.utils.data.DataLoader:
+    """A DataLoader that shuffles with its own generator (not torch's global RNG)."""
+    x, y = mnist1d()
+    g = torch.Generator().manual_seed(5)
+    data = torch.utils.data.TensorDataset(x, y)
+    return torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, generator=g)
 
 
 @pytest.mark.parametrize("attach", ATTACH)
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_state_is_bitwise_identical_after(scenario, attach):
-    model, opt, scheduler, scaler = mid_training(attach)
+    model, opt, scheduler, scaler = mid_training(attach, rebinding=attach == "rebinding")
     assert opt.state and all("momentum_buffer" in s for s in opt.state.values())
     random.seed(11)
     np.random.seed(11)
     torch.manual_seed(11)
     before = capture(model, opt, scheduler, scaler)
+    data = seeded_loader() if attach == "loader_generator" else loader(mnist1d(), batch_size=50)
+    generator = data.generator.get_state() if attach == "loader_generator" else None
     expected_draws = (random.random(), np.random.rand(), torch.rand(2))
     _set_rng(before)
 
@@ -121,7 +153,6 @@ def test_state_is_bitwise_identical_after(scenario, attach):
     )
     if scenario == "diverged":
         kw.update(start_lr=1e-2, end_lr=1e4, num_iter=60, smooth=0.5)
-    data = loader(mnist1d(), batch_size=50)
     try:
         if scenario in ("forward_error", "loss_error", "keyboard_interrupt"):
             error = KeyboardInterrupt if scenario == "keyboard_interrupt" else Boom
@@ -144,6 +175,8 @@ def test_state_is_bitwise_identical_after(scenario, attach):
     after = capture(model, opt, scheduler, scaler)
     assert_same(before, after)
     assert not model[4].training and model[1].training
+    if generator is not None:
+        assert torch.equal(data.generator.get_state(), generator)
     assert (random.random(), np.random.rand()) == expected_draws[:2]
     assert torch.equal(torch.rand(2), expected_draws[2])
 
@@ -174,6 +207,61 @@ def test_restored_training_continues_exactly_as_if_untouched(opt_kind):
         warm_up(model, opt, mnist1d(), steps=3)
         twins.append(capture(model, opt))
     assert_same(twins[0], twins[1])
+
+
+def test_training_after_a_test_sees_the_same_batches_as_without_it():
+    """The loader's own generator is rewound: the next epoch's batch order is unchanged."""
+    orders = []
+    for run_test in (False, True):
+        model, opt, _, _ = mid_training("none")
+        data = seeded_loader()
+        if run_test:
+            range_test(model, opt, CE, data, num_iter=15, progress=False)
+        orders.append([y.tolist() for _, y in data])
+    assert orders[0] == orders[1]
+
+
+def test_a_second_interrupt_during_the_restore_waits_for_it_to_finish(monkeypatch):
+    """Ctrl-C pressed again while the state is written back: the restore completes first."""
+    import signal
+
+    model, opt, _, _ = mid_training("none")
+    before = capture(model, opt)
+    original = TrainingState.restore_tensors
+    sent = []
+
+    def interrupted_midway(self, blobs):
+        sent.append(True)
+        os.kill(os.getpid(), signal.SIGINT)  # delivered while the tensors are being restored
+        original(self, blobs)
+
+    monkeypatch.setattr(TrainingState, "restore_tensors", interrupted_midway)
+    with pytest.raises(KeyboardInterrupt):
+        range_test(
+            model,
+            opt,
+            failing_loss("keyboard_interrupt"),
+            seeded_loader(),
+            num_iter=20,
+            progress=False,
+        )
+    assert sent
+    assert_same(before, capture(model, opt))
+
+
+def test_modules_and_parameters_added_or_rebound_during_the_test_are_put_back():
+    model = Rebinding(bn_cnn(seed=3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    steps, mean = model.steps, model.running_mean
+    weight = model.inner[0].weight
+    before = capture(model, opt)
+    with TrainingState([model], opt):
+        model(mnist1d()[0][:8])
+        model.inner[0].weight = nn.Parameter(torch.zeros_like(weight))
+        model.register_buffer("extra", torch.ones(1))
+    assert model.steps is steps and model.running_mean is mean and model.inner[0].weight is weight
+    assert "extra" not in dict(model.named_buffers())
+    assert_same(before, capture(model, opt))
 
 
 def test_fresh_optimizer_state_and_grads_are_removed_again():

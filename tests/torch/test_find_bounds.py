@@ -1,0 +1,138 @@
+"""cyclr.torch.find_bounds: the one two-stage recipe; every argument checked before an update."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import cyclr  # noqa: E402
+import cyclr.torch  # noqa: E402
+from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, linear_range  # noqa: E402
+
+nn = torch.nn
+F = torch.nn.functional
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+class CountingLoss:
+    """cross-entropy that counts its calls (one per update here)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, out: Any, target: Any) -> Any:
+        self.calls += 1
+        return F.cross_entropy(out, target)
+
+
+def setup(seed: int = 0) -> tuple[Any, Any, Any]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(512, 10, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True, generator=g
+    )
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))
+    return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), loader
+
+
+FAST = {"coarse_iter": 60, "num_iter": 120, "progress": False, "seed": 0}
+
+
+def test_two_stage_recipe_runs_exp_then_linear_below_the_blow_up() -> None:
+    model, opt, loader = setup()
+    seen: list[cyclr.RangeTestResult] = []
+    found = cyclr.torch.find_bounds(
+        model, opt, F.cross_entropy, loader, on_test=seen.append, **FAST
+    )
+    coarse, fine = found.tests
+    assert seen == [coarse, fine] and found.result is fine
+    assert (coarse.mode, len(coarse)) == ("exp", 60) or coarse.stop_reason != "end"
+    assert fine.mode == "linear" and (len(fine) == 120 or fine.stop_reason != "end")
+    lo, hi = linear_range(coarse)
+    assert fine.config["start_lr"] == pytest.approx(lo) and fine.config["end_lr"] == pytest.approx(
+        hi
+    )
+    assert found.bounds == fine.suggest("auto")
+
+
+def test_defaults_are_the_recipes() -> None:
+    import inspect
+
+    sig = inspect.signature(cyclr.torch.find_bounds)
+    assert sig.parameters["coarse_iter"].default == COARSE_ITER == 200
+    assert LINEAR_ITER == 400
+
+
+def test_start_end_or_mode_run_a_single_test() -> None:
+    model, opt, loader = setup()
+    found = cyclr.torch.find_bounds(
+        model,
+        opt,
+        F.cross_entropy,
+        loader,
+        mode="linear",
+        start_lr=1e-3,
+        end_lr=2.0,
+        num_iter=80,
+        progress=False,
+        seed=0,
+    )
+    (only,) = found.tests
+    assert only.mode == "linear" and only.config["start_lr"] == 1e-3
+
+
+def test_the_loader_is_rewound_so_both_tests_draw_the_same_batches() -> None:
+    model, opt, loader = setup()
+    state = loader.generator.get_state()
+    cyclr.torch.find_bounds(model, opt, F.cross_entropy, loader, **FAST)
+    assert torch.equal(loader.generator.get_state(), state)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"method": "acuracy"}, cyclr.SuggestionError, "method must be one of"),
+        ({"suggest_kwargs": {"margn": 2}}, TypeError, "takes no option 'margn'"),
+        ({"num_iter": 5}, ValueError, "num_iter must be >= 10"),
+        ({"coarse_iter": 3}, ValueError, "coarse_iter must be >= 10"),
+        ({"val_every": 0}, ValueError, "val_every must be >= 1"),
+        ({"smooth": 1.5}, ValueError, "smooth"),
+        ({"not_an_option": 1}, TypeError, "not_an_option"),
+    ],
+)
+@pytest.mark.parametrize("entry", ["find_bounds", "auto_schedule"])
+def test_bad_arguments_cost_no_update(
+    entry: str, options: dict[str, Any], error: type, match: str
+) -> None:
+    model, opt, loader = setup()
+    loss = CountingLoss()
+    kwargs = {"progress": False, **options}
+    if entry == "auto_schedule":
+        kwargs["epochs"] = 2
+    with pytest.raises(error, match=match):
+        getattr(cyclr.torch, entry)(model, opt, loss, loader, **kwargs)
+    assert loss.calls == 0
+
+
+def test_auto_scheduler_declares_what_it_read_and_saves_as_plain_data() -> None:
+    model, opt, loader = setup()
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=2, **FAST)
+    assert isinstance(sched, cyclr.torch.AutoScheduler)
+    assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
+    assert sched.range_test_result is sched.range_test_results[-1]
+    assert "bounds" in cyclr.torch.AutoScheduler.__annotations__
+    buf = io.BytesIO()
+    torch.save(sched.state_dict(), buf)
+    buf.seek(0)
+    state = torch.load(buf, weights_only=True)
+    assert state["schedules"][0]["max_lr"] == sched.bounds.max_lr
+    copy = pickle.loads(pickle.dumps(sched))
+    assert copy.bounds == sched.bounds
