@@ -34,19 +34,44 @@ __all__ = ["JaxOps", "JaxSchedule", "schedule"]
 
 
 class JaxOps:
-    """The operations of a cyclr schedule formula, in ``jax.numpy`` (traceable, branch-free)."""
+    """The operations of a cyclr schedule formula, in ``jax.numpy`` (traceable, branch-free).
+
+    Written as static methods (not ``staticmethod(jnp.floor)`` attributes) so that the class
+    matches the :class:`cyclr.schedules.base.Ops` protocol for the type checker.
+    """
 
     branch_free = True
-    floor = staticmethod(jnp.floor)
-    abs = staticmethod(jnp.abs)
-    maximum = staticmethod(jnp.maximum)
-    minimum = staticmethod(jnp.minimum)
-    where = staticmethod(jnp.where)
-    cos = staticmethod(jnp.cos)
-    pow = staticmethod(jnp.power)
 
     @staticmethod
-    def full(t: Any, value: float) -> jax.Array:
+    def floor(x: Any, /) -> jax.Array:
+        return jnp.floor(x)
+
+    @staticmethod
+    def abs(x: Any, /) -> jax.Array:
+        return jnp.abs(x)
+
+    @staticmethod
+    def maximum(a: Any, b: Any, /) -> jax.Array:
+        return jnp.maximum(a, b)
+
+    @staticmethod
+    def minimum(a: Any, b: Any, /) -> jax.Array:
+        return jnp.minimum(a, b)
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any, /) -> jax.Array:
+        return jnp.where(cond, a, b)
+
+    @staticmethod
+    def cos(x: Any, /) -> jax.Array:
+        return jnp.cos(x)
+
+    @staticmethod
+    def pow(a: Any, b: Any, /) -> jax.Array:
+        return jnp.power(a, b)
+
+    @staticmethod
+    def full(t: Any, value: float, /) -> jax.Array:
         return jnp.full(jnp.shape(t), value, dtype=jnp.result_type(t))
 
 
