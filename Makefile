@@ -1,9 +1,11 @@
-# Two commands for a fresh machine: `make demo` runs the main job, `make test` runs every test.
-# Both create and fill the local virtual environment .venv first.
+# On a fresh machine: `make demo` runs the main job, `make test` runs every test, `make lint`
+# runs ruff (checks and formatting), mypy and the import contracts. Each creates and fills the
+# local virtual environment .venv first.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet
+LINT_PATHS := src tests benchmarks examples conftest.py
 
 .PHONY: demo test lint clean
 
@@ -28,8 +30,14 @@ demo: $(VENV)/.demo
 test: $(VENV)/.test
 	$(PY) -m pytest $(ARGS)
 
+# Every check runs, even after one fails; the target fails if any did.
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
+	@rc=0; \
+	echo "ruff check $(LINT_PATHS)"; $(VENV)/bin/ruff check $(LINT_PATHS) || rc=1; \
+	echo "ruff format --check $(LINT_PATHS)"; $(VENV)/bin/ruff format --check $(LINT_PATHS) || rc=1; \
+	echo "mypy src/cyclr"; $(VENV)/bin/mypy src/cyclr || rc=1; \
+	echo "lint-imports"; $(VENV)/bin/lint-imports --no-cache || rc=1; \
+	exit $$rc
 
 clean:
 	rm -rf $(VENV) build dist
