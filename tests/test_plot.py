@@ -65,31 +65,55 @@ def _legend(ax: object) -> list[str]:
 def test_range_test_plot_with_bounds(mode: str, tmp_path: Path) -> None:
     r = sweep(mode)
     b = r.suggest()
-    ax = cyclr.plot.range_test(r, b)
+    drawn = cyclr.plot.range_test(r, b)
+    ax = drawn.ax
     assert ax.get_xscale() == ("log" if mode == "exp" else "linear")
     labels = _legend(ax)
     assert {
         "loss",
-        "smoothed loss (EMA)",
+        "loss (smoothed)",
         "validation loss",
         "accuracy (smoothed)",
         "validation accuracy",
+        "points the rule read",
     } <= set(labels)
     assert any(f"{b.base_lr:.3g}" in s and f"{b.max_lr:.3g}" in s for s in labels)
     assert any("curve read by 'auto'" in s for s in labels)
+    assert any(s.startswith("base_lr (▼) and max_lr (▲)") for s in labels)
     text = _texts(ax)
     assert f"base_lr = {b.base_lr:.3g}" in text and f"max_lr = {b.max_lr:.3g}" in text
+    assert all(t.get_position()[1] > 1 for t in ax.texts)  # above the curves, not on them
     assert "'auto'" in ax.get_title() and "accuracy" in ax.get_title()
-    assert ax.cyclr_metric_ax is not None and ax.cyclr_metric_ax.get_ylabel() == "accuracy"
+    assert drawn.metric_ax is not None and drawn.metric_ax.get_ylabel() == "accuracy (%)"
     out = tmp_path / f"range_test_{mode}.png"
     ax.figure.savefig(out)
     assert out.stat().st_size > 10_000
 
 
+def test_the_smoothed_loss_does_not_lag_the_ramp() -> None:
+    """On a loss that falls at a known LR, the drawn smoothed loss falls there too (the EMA the
+    test records trails it by about 1 / (1 - beta) updates)."""
+    n = 400
+    lr = np.linspace(1e-3, 1.0, n)
+    loss = np.where(lr < 0.5, 2.3, 0.5) + np.random.default_rng(1).normal(0, 0.02, n)
+    ema = np.empty(n)
+    avg = 0.0
+    for i, x in enumerate(loss):
+        avg = 0.98 * avg + 0.02 * x
+        ema[i] = avg / (1 - 0.98 ** (i + 1))
+    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=ema, mode="linear")
+    drawn = cyclr.plot.range_test(r)
+    smoothed = next(h for h in drawn.handles if h.get_label() == "loss (smoothed)")
+    y = smoothed.get_ydata()
+    half = lr[np.argmax(y < 1.4)]  # where the drawn curve is half-way down
+    assert abs(half - 0.5) < 0.02
+    assert abs(lr[np.argmax(ema < 1.4)] - 0.5) > 0.05  # the EMA is late
+
+
 def test_range_test_plot_draws_into_the_given_axes() -> None:
     _fig, (a1, a2) = plt.subplots(1, 2)
     r = sweep("exp", val=False)
-    got = cyclr.plot.range_test(r, r.suggest("minimum"), ax=a2)
+    got = cyclr.plot.range_test(r, r.suggest("minimum"), ax=a2).ax
     assert got is a2 and len(a1.lines) == 0
     assert "'minimum'" in a2.get_title()
     assert any(t.get_text().startswith("minimum") for t in a2.texts)
@@ -98,8 +122,9 @@ def test_range_test_plot_draws_into_the_given_axes() -> None:
 def test_range_test_plot_without_metric_or_bounds() -> None:
     r = sweep("exp", val=False)
     bare = cyclr.RangeTestResult(lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, mode="exp")
-    ax = cyclr.plot.range_test(bare)
-    assert ax.cyclr_metric_ax is None and _texts(ax) == ""
+    drawn = cyclr.plot.range_test(bare)
+    ax = drawn.ax
+    assert drawn.metric_ax is None and _texts(ax) == ""
     _lo, hi = ax.get_ylim()
     assert hi < 5  # the blow-up does not squash the curve
     with pytest.raises(TypeError, match="RangeTestResult"):
@@ -110,19 +135,20 @@ def test_range_test_plot_without_metric_or_bounds() -> None:
 
 def test_schedule_plot(tmp_path: Path) -> None:
     s = cyclr.OneCycle(0.2, 1000)
-    ax = cyclr.plot.schedule(s, 1000, momentum=True)
+    drawn = cyclr.plot.schedule(s, 1000, momentum=True)
+    ax = drawn.ax
     (line,) = ax.lines
     np.testing.assert_allclose(line.get_ydata(), s(np.arange(1000)))
-    mom = ax.cyclr_momentum_ax
+    mom = drawn.momentum_ax
     np.testing.assert_allclose(mom.lines[0].get_ydata(), s.momentum()(np.arange(1000)))
     assert ax.get_xlabel() == "iteration" and "OneCycle" in ax.get_title()
     ax.figure.savefig(tmp_path / "schedule.png")
     _fig, given_ax = plt.subplots()
     t = cyclr.Triangular2(0.05, 0.2, 160)
-    assert cyclr.plot.schedule(t, 960, ax=given_ax) is given_ax
-    assert given_ax.cyclr_momentum_ax is None
+    drawn = cyclr.plot.schedule(t, 960, ax=given_ax)
+    assert drawn.ax is given_ax and drawn.momentum_ax is None
     custom = cyclr.plot.schedule(t, 960, momentum=cyclr.Constant(0.9))
-    assert custom.cyclr_momentum_ax.lines[0].get_ydata()[0] == 0.9
+    assert custom.momentum_ax.lines[0].get_ydata()[0] == 0.9
 
 
 def test_schedule_plot_validates() -> None:

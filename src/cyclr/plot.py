@@ -5,17 +5,20 @@
 - :func:`schedule`: a schedule's LR (and momentum) against the iteration.
 - :func:`sweep`: the range tests of a hyper-parameter sweep overlaid, the chosen value marked.
 
-All draw into ``ax`` (or a new figure), return the axes and never call ``show()``.
+All draw into ``ax`` (or a new figure), never call ``show()``, and return a small record of
+what they drew (:class:`RangeTestPlot`, :class:`SchedulePlot`, :class:`SweepPlot`) whose ``ax``
+is the axes drawn into. Accuracy-like metrics are shown in percent.
 
 Example:
     >>> import numpy as np, cyclr, cyclr.plot
-    >>> ax = cyclr.plot.schedule(cyclr.OneCycle(0.2, 1000), 1000, momentum=True)
-    >>> ax.get_xlabel()
-    'iteration'
+    >>> drawn = cyclr.plot.schedule(cyclr.OneCycle(0.2, 1000), 1000, momentum=True)
+    >>> drawn.ax.get_xlabel(), drawn.momentum_ax.get_ylabel()
+    ('iteration', 'momentum')
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +33,34 @@ if TYPE_CHECKING:
     from cyclr.suggest.bounds import Bounds
     from cyclr.sweep import SweepResult, SweepSuggestion
 
-__all__ = ["range_test", "schedule", "sweep"]
+__all__ = ["RangeTestPlot", "SchedulePlot", "SweepPlot", "range_test", "schedule", "sweep"]
+
+
+@dataclass
+class RangeTestPlot:
+    """What :func:`range_test` drew: the loss axes, the metric axes (a twin, or ``None``) and
+    the legend's handles."""
+
+    ax: Any
+    metric_ax: Any = None
+    handles: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class SchedulePlot:
+    """What :func:`schedule` drew: the LR axes and the momentum axes (a twin, or ``None``)."""
+
+    ax: Any
+    momentum_ax: Any = None
+
+
+@dataclass
+class SweepPlot:
+    """What :func:`sweep` drew: the axes and the suggestion shown (or ``None``)."""
+
+    ax: Any
+    suggestion: Any = None
+
 
 _LOSS = "tab:blue"
 _METRIC = "tab:green"
@@ -67,36 +97,43 @@ def _loss_limits(loss: np.ndarray, smoothed: np.ndarray) -> tuple[float, float] 
     return lowest - 0.15 * span, start + 0.45 * span
 
 
+def _is_fraction(name: str | None, values: Any) -> bool:
+    """An accuracy-like metric recorded as a fraction (shown in percent)."""
+    y = np.asarray(values, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    return bool(len(y)) and "acc" in (name or "").lower() and float(np.abs(y).max()) <= 1.5
+
+
 def range_test(
     result: RangeTestResult,
     bounds: Bounds | None = None,
     ax: Axes | None = None,
     *,
     title: str | None = None,
-) -> Axes:
+) -> RangeTestPlot:
     """Plot a range test: loss against LR (left axis), metric against LR (right axis).
 
-    - raw loss faint, its recorded smoothed (EMA) loss solid; the training metric smoothed
-      (the raw batch values faint); validation loss/metric as markers when recorded;
-    - a log LR axis for exponential sweeps;
+    - the raw loss faint, and smoothed without lag (the local-linear fit the rules read, not
+      the range test's EMA, which trails the ramp); the training metric likewise; validation
+      loss and metric as markers when recorded; a log LR axis for exponential ramps;
     - with ``bounds``: the curve the rule read (dashed), the range ``[base_lr, max_lr]`` shaded,
-      both bounds marked and labelled with their values, and the method in the legend.
-
-    Returns the loss axes; the metric axes (a twin, or ``None``) is ``ax.cyclr_metric_ax``.
+      both bounds marked on that curve and labelled above the axes, the points the rule read
+      (e.g. where the rise slows) marked and named, and the method in the title.
 
     Example:
         >>> import numpy as np, cyclr, cyclr.plot
         >>> lr = np.geomspace(1e-4, 1, 100)
         >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr ** 3
         >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
-        >>> ax = cyclr.plot.range_test(r, r.suggest("loss"))
-        >>> ax.get_xscale(), ax.cyclr_metric_ax is None
+        >>> drawn = cyclr.plot.range_test(r, r.suggest("loss"))
+        >>> drawn.ax.get_xscale(), drawn.metric_ax is None
         ('log', True)
     """
     from cyclr.range_test.result import RangeTestResult
 
     if not isinstance(result, RangeTestResult):
         raise TypeError(f"result must be a cyclr.RangeTestResult, got {type(result).__name__}")
+    from cyclr.suggest import BANDWIDTH, local_linear
     from cyclr.suggest.bounds import Bounds
 
     if bounds is not None and not isinstance(bounds, Bounds):
@@ -104,12 +141,18 @@ def range_test(
     ax = _axes(ax)
     lr = np.asarray(result.lr, dtype=np.float64)
     loss = np.asarray(result.loss, dtype=np.float64)
-    smoothed = np.asarray(result.smoothed_loss, dtype=np.float64)
+    steps = np.arange(len(loss), dtype=np.float64)
+    width = max(2.0, len(loss) * BANDWIDTH)
     handles: list[Any] = []
 
     (h_raw,) = ax.plot(lr, loss, color=_LOSS, alpha=0.25, lw=0.8, label="loss")
-    (h_s,) = ax.plot(lr, smoothed, color=_LOSS, lw=2.0, label="smoothed loss (EMA)")
-    handles += [h_raw, h_s]
+    handles.append(h_raw)
+    if np.isfinite(loss).sum() >= 3:
+        fit, _ = local_linear(steps, loss, width)
+        (h_s,) = ax.plot(lr, fit, color=_LOSS, lw=2.0, label="loss (smoothed)")
+        handles.append(h_s)
+    else:
+        fit = loss
     if result.val_step is not None and result.val_loss is not None:
         (h,) = ax.plot(
             lr[result.val_step],
@@ -123,7 +166,7 @@ def range_test(
         handles.append(h)
     if result.mode == "exp":
         ax.set_xscale("log")
-    limits = _loss_limits(loss, smoothed)
+    limits = _loss_limits(loss, fit)
     if limits is not None:
         ax.set_ylim(*limits)
     ax.set_xlabel("learning rate" + (" (log scale)" if result.mode == "exp" else ""))
@@ -135,16 +178,15 @@ def range_test(
     name = result.metric_name or "metric"
     has_metric = result.metric is not None and bool(np.isfinite(result.metric).any())
     has_val_metric = result.val_metric is not None and bool(np.isfinite(result.val_metric).any())
+    percent = False
     if has_metric or has_val_metric:
         mx = ax.twinx()
+        percent = _is_fraction(name, result.metric if has_metric else result.val_metric)
         if has_metric:
-            from cyclr.suggest import local_linear
-
             metric = np.asarray(result.metric, dtype=np.float64)
-            x = np.arange(len(metric), dtype=np.float64)
-            fit, _ = local_linear(x, metric, max(2.0, len(metric) / 40))
+            m_fit, _ = local_linear(steps, metric, width)
             mx.plot(lr, metric, ".", color=_METRIC, alpha=0.15, ms=2.5)
-            (h,) = mx.plot(lr, fit, color=_METRIC, lw=1.6, label=f"{name} (smoothed)")
+            (h,) = mx.plot(lr, m_fit, color=_METRIC, lw=1.6, label=f"{name} (smoothed)")
             handles.append(h)
         if has_val_metric and result.val_step is not None:
             (h,) = mx.plot(
@@ -157,30 +199,31 @@ def range_test(
                 label=f"validation {name}",
             )
             handles.append(h)
-        mx.set_ylabel(name, color=_METRIC)
+        mx.set_ylabel(f"{name} (%)" if percent else name, color=_METRIC)
         mx.tick_params(axis="y", colors=_METRIC)
+        if percent:
+            mx.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f}")
 
     if bounds is not None:
         handles += _draw_bounds(ax, mx, bounds)
-    sweep = f"{'exponential' if result.mode == 'exp' else 'linear'} sweep, {len(result)} steps"
+    ramp = f"{'exponential' if result.mode == 'exp' else 'linear'} ramp, {len(result)} updates"
     if title is None:
-        title = f"LR range test ({sweep})"
+        title = f"LR range test ({ramp})"
         if bounds is not None:
             title += f"\nsuggested by '{bounds.method}'"
             read_by = bounds.details.get("read_by")
             if read_by and read_by != bounds.method:
                 title += f" (read from the {read_by})"
-    ax.set_title(title, fontsize=11)
+    ax.set_title(title, fontsize=11, pad=18 if bounds is not None else 6)
     ax.legend(
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.13),
-        ncol=4,
+        ncol=3,
         fontsize=8,
         frameon=False,
     )
-    ax.cyclr_metric_ax = mx  # type: ignore[union-attr]
-    return ax
+    return RangeTestPlot(ax, mx, handles)
 
 
 def _x_fraction(ax: Any, x: float) -> float:
@@ -194,11 +237,12 @@ def _x_fraction(ax: Any, x: float) -> float:
 def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
     """Shade ``[base_lr, max_lr]``, mark both bounds and the curve the rule read."""
     import matplotlib.transforms as mtransforms
+    from matplotlib.lines import Line2D
 
     handles = []
     on_metric = bounds.curve in ("metric", "val_metric") and mx is not None
     target = mx if on_metric else ax
-    if bounds.curve_lr and bounds.curve in ("metric", "val_metric", "loss"):
+    if bounds.curve_lr and bounds.curve in ("metric", "val_metric", "loss", "smoothed_loss"):
         (h,) = target.plot(
             bounds.curve_lr,
             bounds.curve_values,
@@ -218,42 +262,53 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
         label=f"suggested range {_fmt(bounds.base_lr)} - {_fmt(bounds.max_lr)}",
     )
     handles.append(span)
+    # The bounds are labelled just above the axes, where no curve runs: base_lr left of its
+    # line, max_lr right of its line (both to the left when max_lr is near the right edge).
     blend = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-    ha = "right" if _x_fraction(ax, bounds.max_lr) > 0.75 else "left"
-    for label, lr, y in (("max_lr", bounds.max_lr, 0.97), ("base_lr", bounds.base_lr, 0.89)):
+    right_edge = _x_fraction(ax, bounds.max_lr) > 0.8
+    for label, lr, ha in (
+        ("base_lr", bounds.base_lr, "right"),
+        ("max_lr", bounds.max_lr, "right" if right_edge else "left"),
+    ):
         ax.axvline(lr, color=_RANGE, lw=1.5, ls="-")
-        ax.text(
-            lr,
-            y,
-            f" {label} = {_fmt(lr)} ",
-            transform=blend,
-            ha=ha,
-            va="top",
-            fontsize=9,
-            color="black",
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": _RANGE, "alpha": 0.9},
-        )
+        text = f"{label} = {_fmt(lr)}"
+        if right_edge and label == "base_lr":
+            text = f"{text},"
+        ax.text(lr, 1.01, f" {text} ", transform=blend, ha=ha, va="bottom", fontsize=9)
+    named = False
     for p in bounds.points:
         if not np.isfinite(p.value):
             continue
+        bound = p.label in ("base_lr", "max_lr")
         marker = {"base_lr": "v", "max_lr": "^"}.get(p.label, "o")
         target.plot(
-            [p.lr],
-            [p.value],
-            marker,
-            color="black" if p.label in ("base_lr", "max_lr") else "tab:red",
-            ms=7,
-            zorder=5,
+            [p.lr], [p.value], marker, color="black" if bound else "tab:red", ms=7, zorder=5
         )
-        if p.label not in ("base_lr", "max_lr"):
+        if not bound:
+            named = True
             target.annotate(
                 f"{p.label}\n{_fmt(p.lr)}",
                 (p.lr, p.value),
                 textcoords="offset points",
-                xytext=(6, 6),
+                xytext=(6, -18),
                 fontsize=8,
                 color="tab:red",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
             )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="v",
+            ls="",
+            label="base_lr (▼) and max_lr (▲) on that curve",
+        )
+    )
+    if named:
+        handles.append(
+            Line2D([], [], color="tab:red", marker="o", ls="", label="points the rule read")
+        )
     return handles
 
 
@@ -264,11 +319,16 @@ def schedule(
     ax: Axes | None = None,
     *,
     title: str | None = None,
-) -> Axes:
+) -> SchedulePlot:
     """Plot ``schedule(it)`` for ``it = 0 … steps - 1``; ``momentum`` on a twin axis.
 
     ``momentum=True`` plots ``schedule.momentum()``; a :class:`~cyclr.Schedule` plots that one.
-    Returns the LR axes; the momentum axes (or ``None``) is ``ax.cyclr_momentum_ax``.
+
+    Example:
+        >>> import cyclr, cyclr.plot
+        >>> drawn = cyclr.plot.schedule(cyclr.Triangular(0.01, 0.1, 50), 200)
+        >>> drawn.ax.get_ylabel(), drawn.momentum_ax is None
+        ('learning rate', True)
     """
     from cyclr.schedules.base import Schedule
 
@@ -313,8 +373,7 @@ def schedule(
         fontsize=8,
         frameon=False,
     )
-    ax.cyclr_momentum_ax = mx  # type: ignore[union-attr]
-    return ax
+    return SchedulePlot(ax, mx)
 
 
 def sweep(

@@ -142,12 +142,14 @@ def _plot_schedules(first: SeedRun, path: Path) -> None:
     axes = fig.subplots(len(runs), 1, sharex=True)
     for ax, r in zip(axes, runs):
         title = f"{r.label}: LR {r.lr_text}, {r.iterations:,} iterations"
-        cyclr.plot.schedule(r.schedule, r.iterations + 1, momentum=r.momentum, ax=ax, title=title)
+        drawn = cyclr.plot.schedule(
+            r.schedule, r.iterations + 1, momentum=r.momentum, ax=ax, title=title
+        )
         ax.title.set_color(COLORS[r.key])
         ax.title.set_fontsize(10)
         ax.set_xlim(0, steps)
         ax.set_ylim(0, top)
-        mx = getattr(ax, "cyclr_momentum_ax", None)
+        mx = drawn.momentum_ax
         if mx is not None:
             mx.set_ylim(0.83, 0.97)
         for a in (ax, mx):  # one explanation in the title instead of a legend per panel
