@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import gc
 import io
+import pickle
 import warnings
+import weakref
 
 import pytest
 import torch
@@ -269,3 +273,99 @@ def test_epoch_argument_jumps_and_validation():
         sched.step(-3)
     with pytest.raises(TypeError, match="optimizer"):
         CyclicScheduler(object(), s)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Copies, resuming, hooks, numpy inputs, tensor hyper-parameters, call order
+
+
+def _one_param_sgd(lr=0.1):
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=lr, momentum=0.9)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_copied_skip_unapplied_scheduler_counts_its_own_optimizers_steps(how):
+    s = cyclr.Triangular(0.01, 0.1, step_size=4)
+    opt = _one_param_sgd()
+    sched = CyclicScheduler(opt, s, skip_unapplied=True)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    twin = pickle.loads(pickle.dumps(sched)) if how == "pickle" else copy.deepcopy(sched)
+    twin_opt = twin.optimizer
+    assert twin_opt is not opt and twin.last_epoch == 3
+    for k in range(4, 12):
+        twin_opt.step()
+        twin.step()
+        assert twin_opt.param_groups[0]["lr"] == s(k)
+    twin.step()  # no optimizer step since the last scheduler step: held
+    assert twin.last_epoch == 11 and twin_opt.param_groups[0]["lr"] == s(11)
+    opt.step()  # the original's optimizer drives the original only
+    twin.step()
+    sched.step()
+    assert twin.last_epoch == 11 and sched.last_epoch == 4
+    assert opt.param_groups[0]["lr"] == s(4)
+
+
+def _post_hooks(opt):
+    return len(opt._optimizer_step_post_hooks)
+
+
+def test_replaced_or_closed_schedulers_leave_no_hook_on_the_optimizer():
+    opt = _one_param_sgd()
+    s = cyclr.Triangular(0.01, 0.1, step_size=4)
+    for _ in range(5):
+        sched = CyclicScheduler(opt, s, skip_unapplied=True)
+    gc.collect()
+    assert _post_hooks(opt) == 1
+    for k in range(1, 6):  # the survivor still counts the optimizer's steps
+        opt.step()
+        sched.step()
+        assert opt.param_groups[0]["lr"] == s(k)
+    del sched
+    gc.collect()
+    assert _post_hooks(opt) == 0
+    sched = CyclicScheduler(opt, s, skip_unapplied=True)
+    assert _post_hooks(opt) == 1
+    sched.close()
+    sched.close()  # idempotent
+    assert _post_hooks(opt) == 0
+
+
+def test_the_hook_does_not_keep_the_scheduler_alive():
+    opt = _one_param_sgd()
+    ref = weakref.ref(CyclicScheduler(opt, cyclr.Constant(0.1), skip_unapplied=True))
+    gc.collect()
+    assert ref() is None and _post_hooks(opt) == 0
+    opt.step()  # no hook left to call
+
+
+def test_pause_counting_hides_optimizer_steps_from_skip_unapplied_schedulers():
+    s = cyclr.Triangular(0.01, 0.1, step_size=4)
+    opt = _one_param_sgd()
+    other = _one_param_sgd()
+    a = CyclicScheduler(opt, s, skip_unapplied=True)
+    b = CyclicScheduler(opt, s, skip_unapplied=True)
+    c = CyclicScheduler(other, s, skip_unapplied=True)
+    opt.step()
+    other.step()
+    for sched in (a, b, c):
+        sched.step()
+    with CyclicScheduler.pause_counting(opt):
+        with CyclicScheduler.pause_counting(opt):  # nests
+            opt.step()
+        opt.step()
+        other.step()
+    a.step()
+    b.step()
+    c.step()
+    assert (a.last_epoch, b.last_epoch, c.last_epoch) == (1, 1, 2)
+    assert opt.param_groups[0]["lr"] == s(1) and other.param_groups[0]["lr"] == s(2)
+    with pytest.raises(RuntimeError, match="boom"), CyclicScheduler.pause_counting(opt):
+        opt.step()
+        raise RuntimeError("boom")
+    opt.step()  # counting is back after the block, even when it raised
+    a.step()
+    assert a.last_epoch == 2 and opt.param_groups[0]["lr"] == s(2)
+    with pytest.raises(TypeError, match="optimizer"):
+        CyclicScheduler.pause_counting("sgd")  # type: ignore[arg-type]

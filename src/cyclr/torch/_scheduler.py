@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,37 @@ __all__ = ["CyclicScheduler"]
 
 #: Steps evaluated at once by the vectorised schedule path; ``step()`` then only reads a list.
 _BLOCK = 256
+
+#: ``id(optimizer)`` -> how many ``pause_counting`` blocks are open for it.
+_PAUSED: dict[int, int] = {}
+
+
+def _step_counter(ref: weakref.ReferenceType[CyclicScheduler]) -> Callable[..., None]:
+    """The optimizer's step post-hook: counts updates for the scheduler behind ``ref``.
+
+    It holds the scheduler only weakly, so the hook never keeps a dropped scheduler alive.
+    """
+
+    def count(optimizer: Optimizer, *_: Any) -> None:
+        sched = ref()
+        if sched is not None and not (_PAUSED and id(optimizer) in _PAUSED):
+            sched._optimizer_steps += 1
+
+    return count
+
+
+@contextlib.contextmanager
+def _paused(optimizer: Optimizer) -> Iterator[None]:
+    key = id(optimizer)
+    _PAUSED[key] = _PAUSED.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        left = _PAUSED[key] - 1
+        if left:
+            _PAUSED[key] = left
+        else:
+            del _PAUSED[key]
 
 
 def _schedules(name: str, value: Any, groups: int) -> list[Schedule]:
@@ -53,6 +86,12 @@ class CyclicScheduler(LRScheduler):
         skip_unapplied: advance only when ``optimizer.step()`` actually ran since the last
             ``scheduler.step()`` — e.g. when a ``torch.amp.GradScaler`` skipped an inf/NaN step.
         last_epoch: the last completed step when resuming without ``load_state_dict``.
+
+    The scheduler counts the optimizer's updates (for ``skip_unapplied``) with a step post-hook
+    that holds it only weakly; the hook goes when the scheduler is garbage-collected or closed
+    with :meth:`close`. A copy (``pickle``, ``copy.deepcopy``) counts the updates of its own copy
+    of the optimizer. :meth:`pause_counting` hides updates from every ``CyclicScheduler`` of an
+    optimizer (an LR range test run on a live training setup uses it).
 
     Example:
         >>> import torch, cyclr
@@ -96,10 +135,59 @@ class CyclicScheduler(LRScheduler):
         self.skip_unapplied = skip_unapplied
         self._optimizer_steps = 0
         self._seen_optimizer_steps = 0
-        self._hook = optimizer.register_step_post_hook(self._count_optimizer_step)
         v.integer("last_epoch", last_epoch, minimum=-1)
         self._block_start = -_BLOCK
+        self._attach(optimizer)
         super().__init__(optimizer, last_epoch)
+
+    def _attach(self, optimizer: Optimizer) -> None:
+        """Register the step-counting hook; a finalizer removes it with the scheduler."""
+        handle = optimizer.register_step_post_hook(_step_counter(weakref.ref(self)))
+        self._hook = handle
+        self._finalizer = weakref.finalize(self, handle.remove)
+        self._finalizer.atexit = False
+
+    def close(self) -> None:
+        """Remove the hook this scheduler put on its optimizer (idempotent).
+
+        Dropping the scheduler does the same; call this to detach one that stays referenced.
+        A closed ``skip_unapplied`` scheduler no longer sees optimizer updates, so its
+        ``step()`` no longer advances.
+
+        Example:
+            >>> import torch, cyclr
+            >>> from cyclr.torch import CyclicScheduler
+            >>> opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+            >>> sched = CyclicScheduler(opt, cyclr.Constant(0.1))
+            >>> len(opt._optimizer_step_post_hooks)
+            1
+            >>> sched.close()
+            >>> len(opt._optimizer_step_post_hooks)
+            0
+        """
+        self._finalizer()
+
+    @staticmethod
+    def pause_counting(optimizer: Optimizer) -> contextlib.AbstractContextManager[None]:
+        """Context manager: ``optimizer`` updates inside it are not counted by any scheduler.
+
+        It affects every ``CyclicScheduler`` attached to ``optimizer``; only ``skip_unapplied``
+        schedulers read the count, so after the block their next ``step()`` advances only if
+        the optimizer stepped again since. Blocks nest and end cleanly on an exception.
+
+        Example:
+            >>> import torch, cyclr
+            >>> from cyclr.torch import CyclicScheduler
+            >>> opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+            >>> sched = CyclicScheduler(opt, cyclr.Triangular(0.1, 0.5, 4), skip_unapplied=True)
+            >>> with CyclicScheduler.pause_counting(opt):
+            ...     opt.step()  # e.g. the updates of an LR range test
+            >>> sched.step(); sched.last_epoch
+            0
+        """
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {optimizer!r}")
+        return _paused(optimizer)
 
     # -- construction helpers ------------------------------------------------------------------
     @staticmethod
@@ -139,9 +227,6 @@ class CyclicScheduler(LRScheduler):
             f"momentum cycling needs an optimizer with 'momentum' (SGD, RMSprop) or 'betas' "
             f"(Adam family); {type(optimizer).__name__} has neither"
         )
-
-    def _count_optimizer_step(self, *_: Any) -> None:
-        self._optimizer_steps += 1
 
     # -- the LRScheduler contract --------------------------------------------------------------
     def get_lr(self) -> list[float]:  # type: ignore[override]
@@ -235,5 +320,11 @@ class CyclicScheduler(LRScheduler):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_hook", None)
+        state.pop("_finalizer", None)
         state["_block_start"] = -_BLOCK
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle (or deep-copy) and count the steps of the restored optimizer."""
+        self.__dict__.update(state)
+        self._attach(self.optimizer)
