@@ -307,6 +307,51 @@ def test_copied_skip_unapplied_scheduler_counts_its_own_optimizers_steps(how):
     assert opt.param_groups[0]["lr"] == s(4)
 
 
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_load_state_dict_writes_the_current_lr_and_momentum_into_the_optimizer(kind):
+    s = cyclr.OneCycle(0.2, total_steps=101)
+    m = s.momentum()
+    key = "momentum" if kind == "sgd" else "betas"
+
+    def mom(opt):
+        value = opt.param_groups[0][key]
+        return value if kind == "sgd" else value[0]
+
+    opt = _opt(kind, groups=2)
+    sched = CyclicScheduler(opt, s, momentum=True, group_scale=[1.0, 0.5])
+    for _ in range(30):
+        opt.step()
+        sched.step()
+    opt_state, sched_state = opt.state_dict(), sched.state_dict()
+
+    # Resume with the optimizer's state loaded before the scheduler is built: building the
+    # scheduler writes schedule(0); loading its state must put schedule(30) back.
+    opt = _opt(kind, groups=2)
+    opt.load_state_dict(opt_state)
+    sched = CyclicScheduler(opt, cyclr.Constant(0.5), momentum=cyclr.Constant(0.5))
+    sched.load_state_dict(sched_state)
+    assert [g["lr"] for g in opt.param_groups] == [s(30), s(30) * 0.5]
+    assert sched.get_last_lr() == [s(30), s(30) * 0.5]
+    assert mom(opt) == m(30)
+    assert (round(s(30), 6), round(m(30), 6)) == (0.14, 0.883333)
+    for k in range(31, 40):
+        opt.step()
+        sched.step()
+        assert [g["lr"] for g in opt.param_groups] == [s(k), s(k) * 0.5]
+        assert mom(opt) == m(k)
+
+
+def test_load_state_dict_rejects_a_state_for_another_number_of_groups():
+    sched = CyclicScheduler(_opt(groups=2), cyclr.Constant(0.1))
+    state = CyclicScheduler(_opt(groups=1), cyclr.Constant(0.1)).state_dict()
+    with pytest.raises(ValueError, match="schedules"):
+        sched.load_state_dict(state)
+    state = sched.state_dict()
+    state["group_scales"] = [1.0]
+    with pytest.raises(ValueError, match="group_scales"):
+        sched.load_state_dict(state)
+
+
 def _post_hooks(opt):
     return len(opt._optimizer_step_post_hooks)
 

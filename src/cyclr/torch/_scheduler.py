@@ -87,6 +87,9 @@ class CyclicScheduler(LRScheduler):
             ``scheduler.step()`` — e.g. when a ``torch.amp.GradScaler`` skipped an inf/NaN step.
         last_epoch: the last completed step when resuming without ``load_state_dict``.
 
+    :meth:`load_state_dict` writes the schedule's current LR and momentum into the optimizer,
+    so it does not matter whether the optimizer's own state was loaded before or after.
+
     The scheduler counts the optimizer's updates (for ``skip_unapplied``) with a step post-hook
     that holds it only weakly; the hook goes when the scheduler is garbage-collected or closed
     with :meth:`close`. A copy (``pickle``, ``copy.deepcopy``) counts the updates of its own copy
@@ -257,7 +260,10 @@ class CyclicScheduler(LRScheduler):
         else:
             self.last_epoch += 1
         self._seen_optimizer_steps = self._optimizer_steps
-        t = self.last_epoch
+        self._apply(self.last_epoch)
+
+    def _apply(self, t: int) -> None:
+        """Write the LR (and momentum) of step ``t`` into the param groups."""
         i = t - self._block_start
         if not 0 <= i < _BLOCK:
             self._fill(t)
@@ -289,7 +295,12 @@ class CyclicScheduler(LRScheduler):
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict`; the next ``step()`` continues the same trajectory."""
+        """Restore from :meth:`state_dict`; the next ``step()`` continues the same trajectory.
+
+        The LR (and momentum) of the restored step are written into the optimizer's param
+        groups, so the next update runs at ``schedule(last_epoch)`` whether the optimizer's
+        state was loaded before or after this scheduler was built.
+        """
         missing = {"last_epoch", "schedules", "momentums", "group_scales"} - set(state_dict)
         if missing:
             raise ValueError(f"not a CyclicScheduler state_dict: missing {sorted(missing)}")
@@ -303,15 +314,20 @@ class CyclicScheduler(LRScheduler):
         else:
             self.momentums = _schedules("momentums", [schedule_from_dict(d) for d in moms], n)
             self._momentum_key = self._find_momentum_key(self.optimizer)
-        self.group_scales = [float(k) for k in state_dict["group_scales"]]
-        self.last_epoch = int(state_dict["last_epoch"])
+        scales = [float(k) for k in state_dict["group_scales"]]
+        if len(scales) != n:
+            raise ValueError(
+                f"group_scales has {len(scales)} entries, but the optimizer has {n} param groups"
+            )
+        self.group_scales = scales
+        self.last_epoch = v.integer("last_epoch", state_dict["last_epoch"], minimum=0)
         self._step_count = int(state_dict.get("step_count", self._step_count))
         self.skip_unapplied = bool(state_dict.get("skip_unapplied", self.skip_unapplied))
         if "base_lrs" in state_dict:
             self.base_lrs = list(state_dict["base_lrs"])
-        self._last_lr = list(state_dict.get("last_lr", self.get_lr()))
         self._block_start = -_BLOCK
         self._seen_optimizer_steps = self._optimizer_steps
+        self._apply(self.last_epoch)
 
     def __repr__(self) -> str:
         mom = "" if self.momentums is None else f", momentum={self.momentums[0]!r}"
