@@ -265,7 +265,8 @@ def test_epoch_argument_jumps_and_validation():
     opt = _opt()
     s = cyclr.Triangular(0.01, 0.1, 10)
     sched = CyclicScheduler(opt, s)
-    sched.step(15)
+    with pytest.warns(UserWarning, match="before `optimizer.step"):  # as torch's would
+        sched.step(15)
     assert opt.param_groups[0]["lr"] == s(15)
     sched.step()
     assert opt.param_groups[0]["lr"] == s(16)
@@ -414,3 +415,71 @@ def test_pause_counting_hides_optimizer_steps_from_skip_unapplied_schedulers():
     assert a.last_epoch == 2 and opt.param_groups[0]["lr"] == s(2)
     with pytest.raises(TypeError, match="optimizer"):
         CyclicScheduler.pause_counting("sgd")  # type: ignore[arg-type]
+
+
+def test_tensor_lr_and_betas_are_updated_in_place_as_torch_schedulers_do():
+    s = cyclr.OneCycle.pytorch(0.1, total_steps=40, anneal_strategy="linear")
+    m = s.momentum(0.85, 0.95)
+
+    def make():
+        p = torch.nn.Parameter(torch.zeros(2))
+        betas = (torch.tensor(0.9, dtype=torch.float64), torch.tensor(0.999, dtype=torch.float64))
+        return torch.optim.Adam([p], lr=torch.tensor(0.01, dtype=torch.float64), betas=betas)
+
+    ref_opt, opt = make(), make()
+    lr_t, beta_t = opt.param_groups[0]["lr"], opt.param_groups[0]["betas"][0]
+    ref = OneCycleLR(ref_opt, 0.1, total_steps=40, anneal_strategy="linear", base_momentum=0.85)
+    sched = CyclicScheduler(opt, s, momentum=m)
+    for k in range(40):
+        g, rg = opt.param_groups[0], ref_opt.param_groups[0]
+        assert g["lr"] is lr_t and g["betas"][0] is beta_t
+        assert isinstance(rg["lr"], torch.Tensor)
+        assert g["lr"].item() == s(k) and g["betas"][0].item() == m(k)
+        assert _rel_close(g["lr"].item(), rg["lr"].item())
+        assert g["betas"][1].item() == 0.999
+        opt.step()
+        sched.step()
+        ref_opt.step()
+        ref.step()
+
+
+def _order_warnings(make_scheduler, calls):
+    opt = _one_param_sgd()
+    sched = make_scheduler(opt)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for call in calls:
+            (opt.step if call == "opt" else sched.step)()
+    return [str(w.message) for w in seen if "optimizer.step()" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "calls",
+    [
+        ["opt", "sched", "opt", "sched"],
+        ["sched", "opt", "sched"],
+        ["sched", "sched"],
+        ["opt", "opt", "sched", "sched"],
+    ],
+)
+def test_step_order_warnings_match_torch(calls):
+    torch_said = _order_warnings(lambda o: CyclicLR(o, 0.01, 0.1, step_size_up=4), calls)
+    we_said = _order_warnings(
+        lambda o: CyclicScheduler(o, cyclr.Triangular(0.01, 0.1, 4), momentum=True), calls
+    )
+    assert [w[:40] for w in we_said] == [w[:40] for w in torch_said]
+    assert bool(we_said) == (calls[0] == "sched")
+
+
+def test_scheduler_step_before_optimizer_step_warns():
+    opt = _one_param_sgd()
+    sched = CyclicScheduler(opt, cyclr.Triangular(0.01, 0.1, 4))
+    with pytest.warns(UserWarning, match=r"`lr_scheduler.step\(\)` before `optimizer.step\(\)`"):
+        sched.step()
+    opt = _one_param_sgd()
+    sched = CyclicScheduler(opt, cyclr.Triangular(0.01, 0.1, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            opt.step()
+            sched.step()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
@@ -21,6 +23,22 @@ _BLOCK = 256
 
 #: ``id(optimizer)`` -> how many ``pause_counting`` blocks are open for it.
 _PAUSED: dict[int, int] = {}
+
+# torch.optim.lr_scheduler.LRScheduler's messages, word for word.
+_ORDER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+    "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+    "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+    "will result in PyTorch skipping the first value of the learning rate schedule. "
+    "See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
+_OVERRIDE_WARNING = (
+    "Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+    "initialization. Please, make sure to call `optimizer.step()` before "
+    "`lr_scheduler.step()`. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
 
 
 def _step_counter(ref: weakref.ReferenceType[CyclicScheduler]) -> Callable[..., None]:
@@ -86,6 +104,13 @@ class CyclicScheduler(LRScheduler):
         skip_unapplied: advance only when ``optimizer.step()`` actually ran since the last
             ``scheduler.step()`` — e.g. when a ``torch.amp.GradScaler`` skipped an inf/NaN step.
         last_epoch: the last completed step when resuming without ``load_state_dict``.
+
+    A tensor LR (``torch.optim.SGD(params, lr=torch.tensor(0.01))``), momentum or ``betas[0]``
+    is updated in place with ``fill_``, as torch's own schedulers do, so a compiled optimizer
+    step is not recompiled. ``get_last_lr()`` returns floats.
+
+    Like ``torch.optim.lr_scheduler.LRScheduler``, the first ``step()`` warns when no
+    ``optimizer.step()`` came before it.
 
     :meth:`load_state_dict` writes the schedule's current LR and momentum into the optimizer,
     so it does not matter whether the optimizer's own state was loaded before or after.
@@ -250,6 +275,8 @@ class CyclicScheduler(LRScheduler):
 
     def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
         """Advance one update (or jump to ``epoch``) and write LR/momentum into the optimizer."""
+        if self._step_count == 1:  # the first call after construction
+            self._check_call_order()
         self._step_count += 1
         if epoch is not None:
             self.last_epoch = v.integer("epoch", epoch, minimum=0)
@@ -262,8 +289,21 @@ class CyclicScheduler(LRScheduler):
         self._seen_optimizer_steps = self._optimizer_steps
         self._apply(self.last_epoch)
 
+    def _check_call_order(self) -> None:
+        """Warn as ``LRScheduler.step`` does when no optimizer update came before this call."""
+        opt = self.optimizer
+        if self._optimizer_steps or getattr(opt, "_opt_called", False):
+            return
+        wrapped = hasattr(opt.step, "_wrapped_by_lr_sched")
+        warnings.warn(_ORDER_WARNING if wrapped else _OVERRIDE_WARNING, UserWarning, stacklevel=3)
+
     def _apply(self, t: int) -> None:
-        """Write the LR (and momentum) of step ``t`` into the param groups."""
+        """Write the LR (and momentum) of step ``t`` into the param groups; tensors in place.
+
+        This runs once per training update: it reads the precomputed block, and tells a
+        tensor from a float with ``type(x) is float`` first (``isinstance(x, Tensor)`` alone
+        costs more than the rest of the update).
+        """
         i = t - self._block_start
         if not 0 <= i < _BLOCK:
             self._fill(t)
@@ -271,15 +311,29 @@ class CyclicScheduler(LRScheduler):
         groups = self.optimizer.param_groups
         lrs = [block[i] for block in self._block_lr]
         for g, lr in zip(groups, lrs):
-            g["lr"] = lr
-        self._last_lr = lrs
-        if self._block_mom is not None:
-            if self._momentum_key == "momentum":
-                for g, block in zip(groups, self._block_mom):
-                    g["momentum"] = block[i]
+            cur = g["lr"]
+            if type(cur) is not float and isinstance(cur, Tensor):
+                cur.fill_(lr)
             else:
-                for g, block in zip(groups, self._block_mom):
-                    g["betas"] = (block[i], *g["betas"][1:])
+                g["lr"] = lr
+        self._last_lr = lrs
+        moms = self._block_mom
+        if moms is None:
+            return
+        if self._momentum_key == "momentum":
+            for g, block in zip(groups, moms):
+                cur = g["momentum"]
+                if type(cur) is not float and isinstance(cur, Tensor):
+                    cur.fill_(block[i])
+                else:
+                    g["momentum"] = block[i]
+        else:
+            for g, block in zip(groups, moms):
+                betas = g["betas"]
+                if type(betas[0]) is not float and isinstance(betas[0], Tensor):
+                    betas[0].fill_(block[i])
+                else:
+                    g["betas"] = (block[i], *betas[1:])
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data only (loads with ``torch.load(..., weights_only=True)``)."""
