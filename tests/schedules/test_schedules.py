@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import pickle
@@ -340,3 +341,85 @@ def test_bad_input_raises_value_error_naming_the_argument(make, match):
 def test_wrong_types_raise_type_error(make, match):
     with pytest.raises(TypeError, match=match):
         make()
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain Python fields, the registry, spec checks
+
+
+def _plain(value):
+    """True when ``value`` holds only plain Python data (and schedules made of it)."""
+    if isinstance(value, cyclr.Schedule):
+        return all(_plain(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, tuple):
+        return type(value) is tuple and all(_plain(x) for x in value)
+    return type(value) in (int, float, bool, str, type(None))
+
+
+_reals = st.sampled_from([np.float64, np.float32, np.float16, float])
+_ints = st.sampled_from([np.int64, np.int32, np.uint8, int])
+
+
+@st.composite
+def numpy_schedule(draw):
+    """Every schedule type with its numbers given as numpy scalars or arrays."""
+    f, i = draw(_reals), draw(_ints)
+    base, top = f(draw(st.sampled_from([0.0, 0.01]))), f(draw(st.sampled_from([0.5, 1.0])))
+    step, total = i(draw(st.integers(1, 100))), i(draw(st.integers(60, 250)))
+    down = draw(st.sampled_from([None, i(7)]))
+    kind = draw(
+        st.sampled_from(
+            ["tri", "tri2", "exp", "one", "pt", "fa", "const", "chain", "mom", "pw", "onemom"]
+        )
+    )
+    if kind == "tri":
+        return cyclr.Triangular(base, top, step, down)
+    if kind == "tri2":
+        return cyclr.Triangular2(base, top, step, down)
+    if kind == "exp":
+        return cyclr.ExpRange(base, top, step, f(0.99), down, np.str_("amplitude"))
+    if kind == "one":
+        return cyclr.OneCycle(top, total, f(10), f(1e3), f(0.25), f(0.125), np.str_("cos"))
+    if kind == "pt":
+        three = draw(st.sampled_from([np.bool_(True), np.bool_(False), True]))
+        return cyclr.OneCycle.pytorch(top, total, f(0.25), np.str_("cos"), f(25), f(1e4), three)
+    if kind == "fa":
+        return cyclr.OneCycle.fastai(top, total, f(0.25), f(25), f(1e4))
+    if kind == "const":
+        return cyclr.Constant(top)
+    if kind == "mom":
+        return cyclr.Triangular(base, top, step).momentum(f(0.75), f(0.875))
+    if kind == "onemom":
+        return cyclr.OneCycle(top, total).momentum(f(0.75), f(0.875))
+    if kind == "pw":
+        return cyclr.Piecewise(np.array([0, 4, 9], dtype=i), np.array([0.5, 1.0, 0.25], dtype=f))
+    return cyclr.Chain(
+        [cyclr.Triangular(base, top, step), cyclr.Constant(top)], np.array([step], dtype=i)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(numpy_schedule())
+def test_numpy_inputs_become_plain_python_fields_and_plain_json(s):
+    assert _plain(s), s
+    spec = s.to_dict()
+    assert json.loads(json.dumps(spec)) == spec
+    back = cyclr.schedule_from_dict(spec)
+    assert back == s and _plain(back)
+    steps = np.arange(0, 300, 7)
+    assert back(steps).tolist() == s(steps).tolist()
+
+
+def test_numpy_inputs_keep_their_value_and_bools_are_still_refused_as_numbers():
+    s = cyclr.OneCycle(np.float32(0.1), np.ceil(np.float64(1000) / 32).astype(int) * 3)
+    assert (s.total_steps, type(s.total_steps)) == (96, int)
+    assert (s.max_lr, type(s.max_lr)) == (float(np.float32(0.1)), float)
+    assert s.to_dict()["total_steps"] == 96 and json.dumps(s.to_dict())
+    p = cyclr.OneCycle.pytorch(0.1, 100, three_phase=np.bool_(True))
+    assert p.three_phase is True
+    with pytest.raises(TypeError, match="total_steps"):
+        cyclr.OneCycle(0.1, True)
+    with pytest.raises(TypeError, match="step_size"):
+        cyclr.Triangular(0.1, 1.0, np.bool_(True))
+    with pytest.raises(TypeError, match="three_phase"):
+        cyclr.OneCycle.pytorch(0.1, 100, three_phase=1)

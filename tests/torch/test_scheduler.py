@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import gc
 import io
+import json
 import pickle
 import warnings
 import weakref
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import assume, given, settings
@@ -415,6 +417,58 @@ def test_pause_counting_hides_optimizer_steps_from_skip_unapplied_schedulers():
     assert a.last_epoch == 2 and opt.param_groups[0]["lr"] == s(2)
     with pytest.raises(TypeError, match="optimizer"):
         CyclicScheduler.pause_counting("sgd")  # type: ignore[arg-type]
+
+
+_np_real = st.sampled_from([np.float64, np.float32, float])
+_np_int = st.sampled_from([np.int64, np.int32, np.uint16, int])
+
+
+@st.composite
+def _numpy_schedule(draw):
+    """Every schedule type built from numpy scalars, as ``np.ceil(n / bs).astype(int)`` gives."""
+    f, i = draw(_np_real), draw(_np_int)
+    base, top = f(0.01), f(0.1)
+    step = i(draw(st.integers(1, 50)))
+    total = i(draw(st.integers(60, 500)))
+    kind = draw(st.sampled_from(["tri", "tri2", "exp", "one", "pt", "fa", "const", "chain", "pw"]))
+    if kind == "tri":
+        return cyclr.Triangular(base, top, step, i(3))
+    if kind == "tri2":
+        return cyclr.Triangular2(base, top, step)
+    if kind == "exp":
+        return cyclr.ExpRange(base, top, step, f(0.99), decay=np.str_("amplitude"))
+    if kind == "one":
+        return cyclr.OneCycle(top, total, f(10.0), f(1e3), f(0.3), f(0.1), np.str_("cos"))
+    if kind == "pt":
+        return cyclr.OneCycle.pytorch(top, total, f(0.3), three_phase=np.bool_(True))
+    if kind == "fa":
+        return cyclr.OneCycle.fastai(top, total, f(0.25), f(25.0), f(1e5))
+    if kind == "const":
+        return cyclr.Constant(top)
+    if kind == "pw":
+        return cyclr.Piecewise(np.array([0, 5, 9]), np.array([0.1, 1.0, 0.1]))
+    return cyclr.Chain((cyclr.Triangular(base, top, step), cyclr.OneCycle(top, total)), (step,))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_numpy_schedule())
+def test_numpy_built_schedules_give_a_checkpoint_that_loads_with_weights_only(s):
+    opt = _one_param_sgd()
+    momentum = None if isinstance(s, cyclr.Piecewise) else True
+    sched = CyclicScheduler(opt, s, momentum=momentum)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+    json.dumps(state)
+    buf = io.BytesIO()
+    torch.save({"sched": state}, buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=True)["sched"]
+    assert loaded == state
+    fresh = CyclicScheduler(_one_param_sgd(), cyclr.Constant(0.5), momentum=momentum)
+    fresh.load_state_dict(loaded)
+    assert fresh.schedules == [s] and fresh.optimizer.param_groups[0]["lr"] == s(3)
 
 
 def test_tensor_lr_and_betas_are_updated_in_place_as_torch_schedulers_do():

@@ -5,6 +5,10 @@ Every schedule is a frozen dataclass. ``schedule(step)`` takes a non-negative ``
 the same formula with the same floating-point operations, so they give identical values: plain
 arithmetic is IEEE-exact in Python and numpy alike, and the two transcendental functions used
 (``cos`` and ``pow``) call Python's ``math`` module element by element in both paths.
+
+Every field holds plain Python data (``int``, ``float``, ``bool``, ``str``, ``None``, tuples and
+schedules): numbers given as numpy scalars are converted when the schedule is built, so
+``to_dict()`` is plain JSON and a checkpoint holding it loads with ``weights_only=True``.
 """
 
 from __future__ import annotations
@@ -196,6 +200,8 @@ def _to_plain(value: Any) -> Any:
         return value.to_dict()
     if isinstance(value, (tuple, list)):
         return [_to_plain(v) for v in value]
+    if isinstance(value, np.generic):  # a subclass's field the subclass left as numpy
+        return value.item()
     return value
 
 

@@ -156,7 +156,7 @@ class ExpRange(_Cyclical):
         if not 0 < gamma <= 1:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
         object.__setattr__(self, "gamma", gamma)
-        v.choice("decay", self.decay, ("bounds", "amplitude"))
+        object.__setattr__(self, "decay", v.choice("decay", self.decay, ("bounds", "amplitude")))
 
     def _scale(self, t: Any, cycle: Any, ops: type[Ops]) -> Any:
         return ops.pow(self.gamma, t) if self.decay == "amplitude" else 1.0

@@ -75,7 +75,7 @@ class Piecewise(Schedule):
                     f"knots must increase strictly: knots[{i}]={knots[i]!r} <= "
                     f"knots[{i - 1}]={knots[i - 1]!r}"
                 )
-        v.choice("anneal", self.anneal, ("linear", "cos"))
+        object.__setattr__(self, "anneal", v.choice("anneal", self.anneal, ("linear", "cos")))
         object.__setattr__(self, "knots", knots)
         object.__setattr__(self, "values", values)
 
@@ -141,18 +141,23 @@ class OneCycle(Schedule):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "max_lr", v.learning_rate("max_lr", self.max_lr))
-        v.integer("total_steps", self.total_steps, minimum=2)
+        total = v.integer("total_steps", self.total_steps, minimum=2)
+        object.__setattr__(self, "total_steps", total)
         object.__setattr__(self, "div_factor", v.positive("div_factor", self.div_factor))
         object.__setattr__(
             self, "final_div_factor", v.positive("final_div_factor", self.final_div_factor)
         )
         if self.div_factor < 1:
             raise ValueError(f"div_factor must be >= 1, got {self.div_factor!r}")
-        v.choice("preset", self.preset, _PRESETS)
-        v.choice("anneal", self.anneal, ("linear", "cos"))
-        v.fraction("pct_annihilate", self.pct_annihilate, high_open=True)
+        object.__setattr__(self, "preset", v.choice("preset", self.preset, _PRESETS))
+        object.__setattr__(self, "anneal", v.choice("anneal", self.anneal, ("linear", "cos")))
+        annihilate = v.fraction("pct_annihilate", self.pct_annihilate, high_open=True)
+        object.__setattr__(self, "pct_annihilate", annihilate)
         if self.pct_start is not None:
-            v.fraction("pct_start", self.pct_start, low_open=True, high_open=True)
+            pct = v.fraction("pct_start", self.pct_start, low_open=True, high_open=True)
+            object.__setattr__(self, "pct_start", pct)
+        if isinstance(self.three_phase, np.bool_):
+            object.__setattr__(self, "three_phase", bool(self.three_phase))
         if not isinstance(self.three_phase, bool):
             raise TypeError(f"three_phase must be a bool, got {self.three_phase!r}")
         if self.three_phase and self.preset != "pytorch":
