@@ -423,3 +423,36 @@ def test_numpy_inputs_keep_their_value_and_bools_are_still_refused_as_numbers():
         cyclr.Triangular(0.1, 1.0, np.bool_(True))
     with pytest.raises(TypeError, match="three_phase"):
         cyclr.OneCycle.pytorch(0.1, 100, three_phase=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Triangular(cyclr.Schedule):
+    """A user's own schedule that happens to share a built-in's class name."""
+
+    value: float = 0.5
+
+    def evaluate(self, t, ops):
+        return ops.full(t, self.value)
+
+
+def test_a_user_class_with_a_builtin_name_does_not_replace_the_builtin():
+    builtin = cyclr.Triangular(0.1, 1.0, 10)
+    spec = builtin.to_dict()
+    assert spec["type"] == "Triangular"
+    assert type(cyclr.schedule_from_dict(spec)) is cyclr.Triangular
+    assert cyclr.Triangular.from_dict(spec) == builtin
+    mine = Triangular(0.25)
+    mine_spec = mine.to_dict()
+    assert mine_spec == {"type": f"{__name__}.Triangular", "value": 0.25}
+    back = cyclr.schedule_from_dict(json.loads(json.dumps(mine_spec)))
+    assert type(back) is Triangular and back == mine
+    # a bare name still finds a user class when no built-in and only one user class has it
+    assert cyclr.schedule_from_dict({"type": "UserLinear", "value": 0.5}) == UserLinear(0.5)
+
+
+@dataclasses.dataclass(frozen=True)
+class UserLinear(cyclr.Schedule):
+    value: float
+
+    def evaluate(self, t, ops):
+        return ops.full(t, self.value)

@@ -9,6 +9,13 @@ arithmetic is IEEE-exact in Python and numpy alike, and the two transcendental f
 Every field holds plain Python data (``int``, ``float``, ``bool``, ``str``, ``None``, tuples and
 schedules): numbers given as numpy scalars are converted when the schedule is built, so
 ``to_dict()`` is plain JSON and a checkpoint holding it loads with ``weights_only=True``.
+
+The JSON ``"type"`` of a schedule class (:func:`type_name`) is its bare class name for the
+built-in classes of cyclr (``"Triangular"``, ``"OneCycle"``, ...) and ``"module.QualName"`` for
+every other subclass, so a user's own ``class Triangular(cyclr.Schedule)`` gets the type
+``"mymodule.Triangular"`` and can never replace the built-in in :func:`schedule_from_dict`
+(nor in the PyTorch and Keras adapters, which read specs through it). A bare name that is not a
+built-in still finds a user class when exactly one registered class has that name.
 """
 
 from __future__ import annotations
@@ -21,9 +28,29 @@ from typing import Any, ClassVar, Protocol, TypeVar, overload
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Schedule", "schedule_from_dict"]
+__all__ = ["Schedule", "schedule_from_dict", "type_name"]
 
 _REGISTRY: dict[str, type[Schedule]] = {}
+
+
+def _is_builtin(cls: type) -> bool:
+    module = cls.__module__
+    return module == "cyclr" or module.startswith("cyclr.")
+
+
+def type_name(cls: type[Schedule]) -> str:
+    """The ``"type"`` that ``to_dict()`` writes for ``cls`` and ``schedule_from_dict`` reads.
+
+    Example:
+        >>> import cyclr
+        >>> from cyclr.schedules.base import type_name
+        >>> type_name(cyclr.OneCycle)
+        'OneCycle'
+    """
+    if _is_builtin(cls):
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
 
 S = TypeVar("S", bound="Schedule")
 
@@ -125,8 +152,22 @@ class Schedule:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
-            _REGISTRY[cls.__name__] = cls
+        if cls.__name__.startswith("_"):
+            return
+        name = type_name(cls)
+        other = _REGISTRY.get(name)
+        if (
+            other is not None
+            and _is_builtin(cls)
+            and (other.__module__, other.__qualname__) != (cls.__module__, cls.__qualname__)
+        ):
+            raise TypeError(
+                f"schedule type {name!r} is already taken by "
+                f"{other.__module__}.{other.__qualname__}"
+            )
+        # A user class defined again under the same module and name (a re-run notebook cell,
+        # a reloaded module) replaces its earlier version.
+        _REGISTRY[name] = cls
 
     # -- evaluation -------------------------------------------------------------------------
     def evaluate(self, t: Any, ops: type[Ops]) -> Any:  # pragma: no cover - abstract
@@ -180,8 +221,12 @@ class Schedule:
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON description; ``cyclr.schedule_from_dict`` rebuilds an equal schedule."""
-        out: dict[str, Any] = {"type": type(self).__name__}
+        """Plain-JSON description; ``cyclr.schedule_from_dict`` rebuilds an equal schedule.
+
+        ``"type"`` is :func:`type_name` of the class: the bare name for cyclr's own schedules,
+        ``"module.QualName"`` for any other subclass.
+        """
+        out: dict[str, Any] = {"type": type_name(type(self))}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             out[f.name] = _to_plain(getattr(self, f.name))
         return out
@@ -213,6 +258,22 @@ def _from_plain(value: Any) -> Any:
     return value
 
 
+def _lookup(name: str) -> type[Schedule]:
+    cls = _REGISTRY.get(name)
+    if cls is not None:
+        return cls
+    # A bare class name (e.g. from an older checkpoint) still finds a user class, if only one
+    # registered class has it; a built-in always wins, since it is registered by its bare name.
+    same = [c for c in _REGISTRY.values() if c.__name__ == name]
+    if len(same) == 1:
+        return same[0]
+    if same:
+        names = ", ".join(sorted(type_name(c) for c in same))
+        raise ValueError(f"schedule type {name!r} is ambiguous: it could be {names}")
+    known = ", ".join(sorted(_REGISTRY))
+    raise ValueError(f"unknown schedule type {name!r}; known types: {known}")
+
+
 def schedule_from_dict(data: dict[str, Any]) -> Schedule:
     """Rebuild any schedule from its ``to_dict()`` form.
 
@@ -229,10 +290,7 @@ def schedule_from_dict(data: dict[str, Any]) -> Schedule:
     name = data.get("type")
     if name is None:
         raise ValueError(f"schedule spec has no 'type' key: {data!r}")
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        known = ", ".join(sorted(_REGISTRY))
-        raise ValueError(f"unknown schedule type {name!r}; known types: {known}")
+    cls = _lookup(name)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields) - {"type"})
     if unknown:
