@@ -13,7 +13,7 @@ from cyclr.schedules.cyclical import CyclicMomentum, ExpRange, Triangular, Trian
 from cyclr.schedules.one_cycle import OneCycle, Piecewise
 from cyclr.suggest import SuggestionError
 from cyclr.suggest.bounds import Bounds
-from cyclr.sweep.result import SweepResult, SweepSuggestion
+from cyclr.sweep import SweepResult, SweepSuggestion
 
 __version__ = "0.1.0"
 

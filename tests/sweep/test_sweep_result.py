@@ -269,7 +269,7 @@ def test_the_usable_part_ends_where_the_shared_cut_says() -> None:
 
 
 def test_suggestion_classes_keep_their_old_import_path() -> None:
-    from cyclr.sweep.result import SweepSuggestion
+    from cyclr.sweep import SweepSuggestion
 
     assert SweepSuggestion is cyclr.SweepSuggestion is cyclr.sweep.SweepSuggestion
     with pytest.raises(AttributeError, match="no attribute 'nope'"):

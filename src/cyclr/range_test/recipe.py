@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from cyclr import _validate as v
 from cyclr.range_test.result import RangeTestResult
-from cyclr.suggest.rules import blow_up_lr
+from cyclr.suggest import blow_up_lr
 
 __all__ = ["COARSE_ITER", "LINEAR_ITER", "LOW_RATIO", "linear_range"]
 

@@ -182,12 +182,3 @@ class SweepResult:
     def load(cls, path: str | Path) -> SweepResult:
         """Read a sweep written by :meth:`save`."""
         return cls.from_dict(read_json(path))
-
-
-def __getattr__(name: str) -> Any:
-    """``SweepSuggestion`` moved to :mod:`cyclr.sweep.reading`; old imports still find it."""
-    if name == "SweepSuggestion":
-        from cyclr.sweep.reading import SweepSuggestion
-
-        return SweepSuggestion
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

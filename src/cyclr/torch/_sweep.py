@@ -25,7 +25,7 @@ from torch import nn
 from cyclr import _validate as check
 from cyclr.range_test.ramp import MIN_ITER
 from cyclr.range_test.result import RangeTestResult
-from cyclr.sweep.result import DEFAULT_VALUES, SweepResult, check_values
+from cyclr.sweep import DEFAULT_VALUES, SweepResult, check_values
 from cyclr.torch._args import check_args, check_loader
 from cyclr.torch._range_test import range_test
 from cyclr.torch._snapshot import TrainingState
