@@ -140,6 +140,51 @@ def test_metric_callable_none_and_auto_regression():
     assert_same(before, capture(lin, ropt))
 
 
+def test_metric_returning_none_records_nan_for_that_update():
+    x, y = digits()
+    batches = [(x[i : i + 50], y[i : i + 50]) for i in range(0, 500, 50)]
+    calls = {"n": -1}
+
+    def sometimes(out, target):
+        calls["n"] += 1
+        i = calls["n"]
+        if i % 3 == 1:
+            return None  # undefined for this batch
+        return torch.tensor([i / 10]) if i % 3 == 2 else i / 10
+
+    model, opt = setup()
+    r = range_test(model, opt, CE, batches, num_iter=10, metric=sometimes, progress=False)
+    expected = [math.nan if i % 3 == 1 else i / 10 for i in range(10)]
+    np.testing.assert_allclose(r.metric, expected, rtol=1e-6)
+    assert r.metric_name == "sometimes"
+    assert np.isnan(r.metric).sum() == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("high", "'high' (str)"),
+        ([0.5], "[0.5] (list)"),
+        (True, "True (bool)"),
+        (torch.zeros(3), "a tensor of shape (3,)"),
+        (torch.tensor(1 + 2j), "a tensor of shape () complex64"),
+    ],
+)
+def test_metric_returning_a_non_number_is_a_type_error_and_restores(value, shown):
+    model, opt = setup()
+    before = capture(model, opt)
+
+    def odd(out, target):
+        return value
+
+    with pytest.raises(TypeError) as info:
+        run(model, opt, num_iter=10, metric=odd)
+    message = str(info.value)
+    assert message.startswith("metric odd must return a number, a 0-d or 1-element tensor or ")
+    assert shown in message
+    assert_same(before, capture(model, opt))
+
+
 # -- the ramp --------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["exp", "linear"])
 def test_lr_follows_the_ramp_formula(mode):

@@ -5,6 +5,8 @@ A short loader is cycled by the shared :class:`cyclr.range_test.batch_stream.Bat
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,6 +18,7 @@ __all__ = [
     "describe",
     "host_floats",
     "looks_like_classification",
+    "metric_value",
     "split_batch",
     "to_device",
 ]
@@ -78,6 +81,42 @@ def accuracy_counts(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.T
     """``(correct, count)``: how many argmax predictions match, without a host sync."""
     correct = (output.detach().argmax(1) == target).sum()
     return correct, target.numel()
+
+
+def metric_value(name: str, value: Any) -> torch.Tensor | float:
+    """A user metric's value for one batch, ready to be summed and averaged.
+
+    A real number or a 0-d/1-element real tensor is the value (a tensor stays on its device,
+    detached, as float32 or wider, so no host sync is forced); ``None`` means "undefined for
+    this batch" and becomes NaN, so the update's recorded metric is NaN. Anything else is a
+    ``TypeError`` naming the metric and what it returned.
+
+    Example:
+        >>> metric_value("top5", None), metric_value("top5", 3)
+        (nan, 3.0)
+        >>> metric_value("top5", torch.tensor([0.25]))
+        tensor(0.2500)
+        >>> metric_value("top5", "high")
+        Traceback (most recent call last):
+        ...
+        TypeError: metric top5 must return a number, a 0-d or 1-element tensor or None (undefined \
+here), got 'high' (str)
+    """
+    if value is None:
+        return math.nan
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 1 and not value.is_complex() and value.dtype != torch.bool:
+            v = value.detach().reshape(())
+            return v if v.dtype in (torch.float32, torch.float64) else v.float()
+        what = f"a tensor of shape {tuple(value.shape)} {str(value.dtype).replace('torch.', '')}"
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    else:
+        what = f"{value!r} ({type(value).__name__})"
+    raise TypeError(
+        f"metric {name} must return a number, a 0-d or 1-element tensor or None (undefined "
+        f"here), got {what}"
+    )
 
 
 def describe(x: Any) -> str:

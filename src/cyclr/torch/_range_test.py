@@ -37,6 +37,7 @@ from cyclr.torch._batches import (
     describe,
     host_floats,
     looks_like_classification,
+    metric_value,
     split_batch,
     to_device,
 )
@@ -91,8 +92,9 @@ def range_test(
         num_iter: optimizer updates in the ramp (>= :data:`cyclr.range_test.ramp.MIN_ITER`).
         mode: ``"exp"`` (default; the usual loss-based reading) or ``"linear"`` (the paper).
         metric: ``"auto"`` (accuracy when outputs are logits ``(N, C, …)`` and targets integer
-            classes, otherwise none), ``"accuracy"``, a callable ``metric(output, target)``
-            returning a number or a scalar tensor, or ``None``.
+            classes, otherwise none), ``"accuracy"``, ``None`` (none), or a callable
+            ``metric(output, target)`` returning a number, a 0-d/1-element tensor, or ``None``
+            where it is undefined (that update records NaN).
         val_loader: held-out data. Its first ``val_batches`` batches are drawn once and scored
             (in eval mode, without gradients) after updates ``0, val_every, 2*val_every, …``.
         smooth: ``beta`` of the bias-corrected EMA of the loss,
@@ -390,15 +392,13 @@ class _Run:
                     f"targets (N, ...); got {shapes}"
                 )
         elif metric is not None:
-            fn = metric
+            fn, name = metric, callable_name(metric)
 
             def user_metric(o: Any, t: Any) -> tuple[Any, int]:
-                val = fn(o.detach() if isinstance(o, torch.Tensor) else o, t)
-                if isinstance(val, torch.Tensor):
-                    val = val.detach().reshape(()).float()
-                return val, 1
+                value = fn(o.detach() if isinstance(o, torch.Tensor) else o, t)
+                return metric_value(name, value), 1
 
-            self.metric_fn, self.rec.metric_name = user_metric, callable_name(metric)
+            self.metric_fn, self.rec.metric_name = user_metric, name
 
     def _reduce(self, values: list[Any]) -> list[float]:
         return host_floats(values, self.cfg.world, self.cfg.group, self.cfg.device)
