@@ -456,3 +456,19 @@ class UserLinear(cyclr.Schedule):
 
     def evaluate(self, t, ops):
         return ops.full(t, self.value)
+
+
+def test_one_cycle_pct_start_past_the_cycle_names_pct_start_not_total_steps():
+    with pytest.raises(ValueError, match=r"pct_start=0\.95") as err:
+        cyclr.OneCycle(0.1, 10_000, pct_start=0.95)
+    assert "total_steps" not in str(err.value).split(";")[0]
+    assert "1 - pct_annihilate" in str(err.value)
+    with pytest.raises(ValueError, match=r"pct_start=0\.9 .*descent"):
+        cyclr.OneCycle(0.1, 10_000, pct_start=0.9)
+    with pytest.raises(ValueError, match=r"pct_start=0\.6 .*three_phase"):
+        cyclr.OneCycle.pytorch(0.1, 10_000, pct_start=0.6, three_phase=True)
+    # a phase that is merely shorter than a step is still a total_steps problem
+    with pytest.raises(ValueError, match="total_steps=12 is too small"):
+        cyclr.OneCycle(0.1, 12, pct_start=0.85)
+    assert cyclr.OneCycle(0.1, 1000, pct_start=0.85).knots[1] == pytest.approx(0.85 * 999)
+    assert cyclr.OneCycle.pytorch(0.1, 1000, pct_start=0.5, three_phase=True)(998) > 0

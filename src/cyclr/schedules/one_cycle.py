@@ -162,6 +162,7 @@ class OneCycle(Schedule):
             raise TypeError(f"three_phase must be a bool, got {self.three_phase!r}")
         if self.three_phase and self.preset != "pytorch":
             raise ValueError("three_phase=True is only defined for preset='pytorch'")
+        self._check_pct_start()
         knots, values, _ = self._phases()
         for i in range(1, len(knots)):
             if knots[i] - knots[i - 1] < 1:
@@ -171,6 +172,24 @@ class OneCycle(Schedule):
                     f"boundaries at steps {[round(k, 3) for k in knots]})"
                 )
         object.__setattr__(self, "_lr", Piecewise(knots, values, self.anneal))
+
+    def _check_pct_start(self) -> None:
+        """Refuse a ``pct_start`` that leaves a phase empty however many steps there are."""
+        pct = self.pct_start
+        if pct is None:
+            return
+        if self.preset == "smith" and self.pct_annihilate > 0 and pct >= 1 - self.pct_annihilate:
+            end = 1 - self.pct_annihilate
+            raise ValueError(
+                f"pct_start={pct!r} puts the LR peak at or past the end of the cycle, which comes "
+                f"at 1 - pct_annihilate = {end:g} of the steps: the descent phase between them "
+                f"is empty; pct_start must be < 1 - pct_annihilate"
+            )
+        if self.three_phase and pct > 0.5:
+            raise ValueError(
+                f"pct_start={pct!r} leaves the last phase of three_phase=True empty: the ascent "
+                f"and the descent each take pct_start of the steps, so pct_start must be <= 0.5"
+            )
 
     # Knots, LR values and momentum roles ("hi"/"lo") of each variant.
     def _phases(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[str, ...]]:
