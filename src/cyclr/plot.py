@@ -188,7 +188,7 @@ def range_test(
             mx.plot(lr, metric, ".", color=_METRIC, alpha=0.15, ms=2.5)
             (h,) = mx.plot(lr, m_fit, color=_METRIC, lw=1.6, label=f"{name} (smoothed)")
             handles.append(h)
-        if has_val_metric and result.val_step is not None:
+        if has_val_metric and result.val_step is not None and result.val_metric is not None:
             (h,) = mx.plot(
                 lr[result.val_step],
                 result.val_metric,

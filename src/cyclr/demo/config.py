@@ -143,7 +143,7 @@ class DemoConfig:
     def command(self) -> str:
         """The ``cyclr demo`` command line that reproduces this configuration (or, for settings
         the command line does not offer, the Python call)."""
-        given = {
+        given: dict[str, Any] = {
             "seeds": self.seeds,
             "third_policy": self.third_policy,
             "baseline_lr": self.baseline_lr,

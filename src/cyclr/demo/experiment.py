@@ -194,7 +194,7 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
                 batch_size=c.batch_size,
                 eval_every=c.eval_every,
                 seed=seed,
-                on_step=None if bar is None else (lambda it, b=bar: b.update()),
+                on_step=None if bar is None else _advance(bar),
             )
         finally:
             if bar is not None:
@@ -203,6 +203,15 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
         r.diverged, r.wall_s = tr.diverged, tr.seconds
     n_train, n_test = len(data.x_train), len(data.x_test)
     return SeedRun(seed, list(found.tests), bounds, rt_wall, runs, n_train, n_test)
+
+
+def _advance(bar: Any) -> Callable[[int], None]:
+    """``on_step`` for :func:`cyclr.demo.mnist1d.train` that moves ``bar`` on by one."""
+
+    def step(_: int) -> None:
+        bar.update()
+
+    return step
 
 
 def _bar(total: int, desc: str, enabled: bool, unit: str = "it") -> Any:

@@ -4,6 +4,7 @@ over seeds, the :class:`DemoResult` and its table (mean ± standard deviation)."
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,7 @@ class SeedRun:
         }
 
 
-def mean_sd(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+def mean_sd(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:
     """``"m ± sd"`` of ``values * scale`` (sample standard deviation), or one value alone.
 
     Example:

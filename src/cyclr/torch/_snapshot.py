@@ -212,12 +212,16 @@ class TrainingState:
             return value(v)
 
         for m, params, buffers in self._slots:
-            for live, saved in ((m._parameters, params), (m._buffers, buffers)):
-                for k in [k for k in live if k not in saved]:
-                    del live[k]
-                for k, t in saved.items():
-                    if live.get(k) is not t:
-                        live[k] = t
+            slots: tuple[tuple[dict[str, Any], dict[str, Any]], ...] = (
+                (m._parameters, params),
+                (m._buffers, buffers),
+            )
+            for held, kept in slots:
+                for name in [name for name in held if name not in kept]:
+                    del held[name]
+                for name, tensor in kept.items():
+                    if held.get(name) is not tensor:
+                        held[name] = tensor
         with torch.no_grad():
             for t, b in self._tensors:
                 t.copy_(blobs[b.key])
@@ -235,12 +239,13 @@ class TrainingState:
                 del live[k]
             for k, v in saved.items():
                 live[k] = put(live.get(k), v)
-        params = self._opt_params
-        keep = {id(params[i]) for i in self._opt_state} | {id(k) for k in self._foreign_state_keys}
-        for k in [k for k in opt.state if id(k) not in keep]:
-            del opt.state[k]
+        opt_params = self._opt_params
+        keep = {id(opt_params[i]) for i in self._opt_state}
+        keep |= {id(k) for k in self._foreign_state_keys}
+        for key in [key for key in opt.state if id(key) not in keep]:
+            del opt.state[key]
         for i, saved_st in self._opt_state.items():
-            p = params[i]
+            p = opt_params[i]
             live_st = opt.state[p] if p in opt.state else {}
             new_st = {k: put(live_st.get(k), v) for k, v in saved_st.items()}
             live_st.clear()

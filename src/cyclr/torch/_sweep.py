@@ -182,11 +182,11 @@ def sweep(
         iters = [cfg.num_iter] * len(vals)
         if canonical == "batch_size":
             iters, seconds = _budget(
-                budget,
+                check.choice("budget", budget, BUDGETS),
                 vals,
                 cfg.num_iter,
                 cfg.start_lr,
-                loaders,  # type: ignore[arg-type]
+                loaders,
                 state.restore,
                 model,
                 optimizer,
