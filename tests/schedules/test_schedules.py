@@ -472,3 +472,67 @@ def test_one_cycle_pct_start_past_the_cycle_names_pct_start_not_total_steps():
         cyclr.OneCycle(0.1, 12, pct_start=0.85)
     assert cyclr.OneCycle(0.1, 1000, pct_start=0.85).knots[1] == pytest.approx(0.85 * 999)
     assert cyclr.OneCycle.pytorch(0.1, 1000, pct_start=0.5, three_phase=True)(998) > 0
+
+
+def _nested_chain_spec(depth):
+    spec = cyclr.Constant(0.1).to_dict()
+    for _ in range(depth):
+        spec = {"type": "Chain", "parts": [spec], "lengths": []}
+    return spec
+
+
+def _nested_list_spec(depth):
+    knots = [0, 1]
+    for _ in range(depth):
+        knots = [knots]
+    return {"type": "Piecewise", "knots": knots, "values": [0.1, 0.2]}
+
+
+def _max_nesting():
+    return cyclr.schedules.base.MAX_NESTING
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        (lambda: {"type": []}, r"'type' must be a str.*\[\]"),
+        (lambda: {"type": None}, "'type' must be a str"),
+        (lambda: {"type": 3}, "'type' must be a str"),
+        (lambda: {"type": "Constant", "value": 1.0, 7: 1, "x": 2}, "unknown key.*'x', 7"),
+        (lambda: {"value": _nested_list_spec(100_000)}, "no 'type' key"),
+        (lambda: _nested_chain_spec(100_000), "nested more than"),
+        (lambda: _nested_list_spec(100_000), "nested more than"),
+        (lambda: _nested_chain_spec(_max_nesting()), "nested more than"),
+        (lambda: {"type": "Constant", "value": _nested_list_spec(200)}, "nested more than"),
+    ],
+    ids=[
+        "type-list",
+        "type-none",
+        "type-int",
+        "mixed-unknown-keys",
+        "no-type-deep-content",
+        "chain-100000",
+        "lists-100000",
+        "chain-past-limit",
+        "deep-plain-dict",
+    ],
+)
+def test_malformed_specs_raise_a_clear_value_error(spec, match):
+    with pytest.raises(ValueError, match=match):
+        cyclr.schedule_from_dict(spec())
+
+
+def test_nesting_up_to_the_limit_round_trips_and_deeper_chains_are_refused():
+    limit = _max_nesting()
+    s = cyclr.Constant(0.1)
+    for _ in range(limit - 1):
+        s = cyclr.Chain((s,), ())
+    assert cyclr.schedule_from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    assert s(5) == 0.1 and s(np.arange(3)).tolist() == [0.1] * 3
+    assert cyclr.schedule_from_dict(_nested_chain_spec(limit - 1)) == s
+    with pytest.raises(ValueError, match=f"nested more than {limit}"):
+        cyclr.Chain((s,), ())
+    with pytest.raises(ValueError, match=f"nested more than {limit}"):
+        deep = cyclr.Constant(0.1)
+        for _ in range(100_000):
+            deep = cyclr.Chain((deep,), ())

@@ -23,14 +23,23 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import reprlib
 from typing import Any, ClassVar, Protocol, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Schedule", "schedule_from_dict", "type_name"]
+__all__ = ["MAX_NESTING", "Schedule", "schedule_from_dict", "type_name"]
 
 _REGISTRY: dict[str, type[Schedule]] = {}
+
+#: How deep schedules may nest in one another (a ``Chain`` within a ``Chain`` ...). A spec may
+#: nest dicts and lists twice as deep (each schedule level is a dict and the list holding it).
+MAX_NESTING = 50
+_MAX_SPEC_DEPTH = 2 * MAX_NESTING
+
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxstring, _short.maxother = 3, 60, 60
 
 
 def _is_builtin(cls: type) -> bool:
@@ -50,6 +59,11 @@ def type_name(cls: type[Schedule]) -> str:
     if _is_builtin(cls):
         return cls.__name__
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def nesting(schedule: Schedule) -> int:
+    """How many schedules deep ``schedule`` nests (1 for a schedule holding no other)."""
+    return int(schedule.__dict__.get("_nesting", 1))
 
 
 S = TypeVar("S", bound="Schedule")
@@ -252,13 +266,41 @@ def _to_plain(value: Any) -> Any:
 
 def _from_plain(value: Any) -> Any:
     if isinstance(value, dict) and "type" in value:
-        return schedule_from_dict(value)
+        return _build(value)
     if isinstance(value, list):
         return tuple(_from_plain(v) for v in value)
     return value
 
 
-def _lookup(name: str) -> type[Schedule]:
+def _check_depth(data: Any) -> None:
+    """Raise ``ValueError`` when dicts and lists nest deeper than ``_MAX_SPEC_DEPTH``.
+
+    Iterative, so that a spec nested far deeper than Python's recursion limit (or one holding
+    itself) gets this clear error instead of a ``RecursionError``.
+    """
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > _MAX_SPEC_DEPTH:
+            raise ValueError(
+                f"schedule spec is nested more than {_MAX_SPEC_DEPTH} dicts and lists deep "
+                f"(schedules nest at most MAX_NESTING={MAX_NESTING} deep)"
+            )
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _lookup(name: Any) -> type[Schedule]:
+    if not isinstance(name, str):
+        raise ValueError(
+            f"schedule spec 'type' must be a str naming a schedule type, got {_short.repr(name)} "
+            f"({type(name).__name__})"
+        )
     cls = _REGISTRY.get(name)
     if cls is not None:
         return cls
@@ -274,10 +316,32 @@ def _lookup(name: str) -> type[Schedule]:
     raise ValueError(f"unknown schedule type {name!r}; known types: {known}")
 
 
+def _build(data: dict[str, Any]) -> Schedule:
+    if "type" not in data:
+        keys = ", ".join(sorted(map(_short.repr, data)))
+        raise ValueError(f"schedule spec has no 'type' key (keys: {keys})")
+    name = data["type"]
+    cls = _lookup(name)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted((k for k in data if k not in fields and k != "type"), key=repr)
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {', '.join(map(_short.repr, unknown))} for schedule type {name!r}; "
+            f"expected keys: {', '.join(fields)}"
+        )
+    kwargs = {k: _from_plain(v) for k, v in data.items() if k != "type"}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # missing required keys, wrong value types
+        raise ValueError(f"bad spec for schedule type {name!r}: {exc}") from None
+
+
 def schedule_from_dict(data: dict[str, Any]) -> Schedule:
     """Rebuild any schedule from its ``to_dict()`` form.
 
-    Raises ``ValueError`` for an unknown ``type`` or unknown/missing keys.
+    Raises ``TypeError`` when ``data`` is not a dict, and ``ValueError`` for an unknown or
+    non-string ``type``, unknown or missing keys, bad values, and specs nested deeper than
+    :data:`MAX_NESTING` schedules (``2 * MAX_NESTING`` dicts and lists).
 
     Example:
         >>> import cyclr
@@ -287,19 +351,6 @@ def schedule_from_dict(data: dict[str, Any]) -> Schedule:
     """
     if not isinstance(data, dict):
         raise TypeError(f"schedule spec must be a dict, got {type(data).__name__}")
-    name = data.get("type")
-    if name is None:
-        raise ValueError(f"schedule spec has no 'type' key: {data!r}")
-    cls = _lookup(name)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - set(fields) - {"type"})
-    if unknown:
-        raise ValueError(
-            f"unknown key(s) {', '.join(map(repr, unknown))} for schedule type {name!r}; "
-            f"expected keys: {', '.join(fields)}"
-        )
-    kwargs = {k: _from_plain(v) for k, v in data.items() if k != "type"}
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:  # missing required keys
-        raise ValueError(f"bad spec for schedule type {name!r}: {exc}") from None
+    if "type" in data:  # else _build names the missing key, without walking the content
+        _check_depth(data)
+    return _build(data)

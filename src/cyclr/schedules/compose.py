@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from cyclr import _validate as v
-from cyclr.schedules.base import Ops, ScalarOps, Schedule
+from cyclr.schedules.base import MAX_NESTING, Ops, ScalarOps, Schedule, nesting
 
 __all__ = ["Constant", "Chain"]
 
@@ -52,6 +52,8 @@ class Chain(Schedule):
     """Runs ``parts[0]`` for ``lengths[0]`` steps, then ``parts[1]`` from its own step 0, and so
     on; the last part runs for ever. ``len(lengths) == len(parts) - 1``.
 
+    Chains may hold chains, at most :data:`cyclr.schedules.base.MAX_NESTING` schedules deep.
+
     Example:
         >>> import cyclr
         >>> s = cyclr.Chain((cyclr.Constant(0.1), cyclr.Constant(0.01)), lengths=(100,))
@@ -75,6 +77,14 @@ class Chain(Schedule):
                 f"lengths must have len(parts) - 1 = {len(parts) - 1} entries, got {lengths!r}"
             )
         lengths = tuple(v.integer(f"lengths[{i}]", n, minimum=1) for i, n in enumerate(lengths))
+        depth = 1 + max(nesting(p) for p in parts)
+        if depth > MAX_NESTING:
+            raise ValueError(
+                f"parts: this Chain would be nested more than {MAX_NESTING} schedules deep "
+                f"(cyclr.schedules.base.MAX_NESTING); put the parts of the inner Chains "
+                f"into one Chain instead"
+            )
+        object.__setattr__(self, "_nesting", depth)
         object.__setattr__(self, "parts", parts)
         object.__setattr__(self, "lengths", lengths)
 

@@ -189,6 +189,7 @@ class CyclicMomentum(Schedule):
             raise TypeError(
                 f"schedule must be Triangular, Triangular2 or ExpRange, got {self.schedule!r}"
             )
+        object.__setattr__(self, "_nesting", 2)
         lo = v.fraction("base_momentum", self.base_momentum, high_open=True)
         hi = v.fraction("max_momentum", self.max_momentum, high_open=True)
         v.ordered("base_momentum", lo, "max_momentum", hi)
