@@ -81,6 +81,24 @@ def test_a_non_finite_loss_is_not_recorded() -> None:
     assert rec.result({}, {}).loss.tolist() == [1.0, 1.0]
 
 
+def test_a_scaler_skipping_every_step_blames_the_gradients_not_the_loss() -> None:
+    rec = Recorder(options())
+    rec.stop_skipped(51, 1e-4)
+    assert rec.n == 0 and rec.stop_reason == "non_finite_loss"
+    assert rec.message == (
+        "the GradScaler skipped every step (51 in a row from the first update, lr=0.0001) "
+        "because of inf/NaN gradients; the losses were finite. Nothing was recorded: start at "
+        "a smaller start_lr, or give the GradScaler a smaller init_scale"
+    )
+    rec = Recorder(options())
+    run(rec, [1.0, 1.0])
+    rec.stop_skipped(51, rec.options.lr(2))
+    assert rec.n == 2 and rec.message == (
+        f"the GradScaler skipped 51 steps in a row at update 2 (lr={rec.options.lr(2):.3g}) "
+        "because of inf/NaN gradients; the losses were finite"
+    )
+
+
 def test_exhaustion_and_errors_name_the_update() -> None:
     rec = Recorder(options(), source="dataset")
     run(rec, [1.0, 1.0, 1.0])

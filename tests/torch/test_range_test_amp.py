@@ -141,18 +141,63 @@ def test_a_skipped_micro_batch_skips_the_whole_update():
     assert data.batches == 33
 
 
-def test_endless_inf_gradients_stop_the_test():
+def test_endless_inf_gradients_stop_the_test_and_blame_the_gradients():
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
     before = capture(model, opt, scaler=scaler)
     handle = inject_inf(model[0].weight, None)
-    r = range_test(model, opt, CE, batches(10), num_iter=10, scaler=scaler, progress=False)
+    losses: list[float] = []
+    r = range_test(
+        model, opt, recording(losses), batches(10), num_iter=10, scaler=scaler, progress=False
+    )
     handle.remove()
     assert r.stop_reason == "non_finite_loss" and len(r) == 0
     assert r.config["skipped_steps"] == MAX_SKIPPED + 1
-    assert "skipped" in r.message
+    assert len(losses) == MAX_SKIPPED + 1 and np.all(np.isfinite(losses))
+    assert r.message == (
+        f"the GradScaler skipped every step ({MAX_SKIPPED + 1} in a row from the first update, "
+        "lr=1e-07) because of inf/NaN gradients; the losses were finite. Nothing was recorded: "
+        "start at a smaller start_lr, or give the GradScaler a smaller init_scale"
+    )
     assert_same(before, capture(model, opt, scaler=scaler))
+
+
+def test_inf_gradients_after_some_updates_name_the_update():
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    handle = inject_inf(model[0].weight, set(range(4, 200)))
+    r = range_test(
+        model, opt, CE, batches(10), num_iter=80, scaler=scaler, diverge=None, progress=False
+    )
+    handle.remove()
+    assert r.stop_reason == "non_finite_loss" and len(r) == 4
+    lr = exp_formula(4, 1e-7, 10.0, 80)
+    assert r.message == (
+        f"the GradScaler skipped {MAX_SKIPPED + 1} steps in a row at update 4 (lr={lr:.3g}) "
+        "because of inf/NaN gradients; the losses were finite"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cyclr.suggest's reason for an empty result does not yet quote result.message",
+)
+def test_suggest_on_a_curve_the_scaler_skipped_entirely_blames_the_gradients():
+    from cyclr.suggest import SuggestionError
+
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    handle = inject_inf(model[0].weight, None)
+    r = range_test(model, opt, CE, batches(10), num_iter=10, scaler=scaler, progress=False)
+    handle.remove()
+    with pytest.raises(SuggestionError) as info:
+        r.suggest()
+    assert "the GradScaler skipped every step" in str(info.value)
+    assert "inf/NaN gradients" in str(info.value)
+    assert "all NaN" not in str(info.value)
 
 
 def test_autocast_can_be_turned_off_or_chosen():

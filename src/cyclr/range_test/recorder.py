@@ -149,6 +149,25 @@ class Recorder:
             message = f"the loss became {loss} at update {i} (lr={lr:.3g})"
         self.stop("non_finite_loss", message)
 
+    def stop_skipped(self, count: int, lr: float) -> None:
+        """Stop with ``"non_finite_loss"`` after a gradient scaler skipped ``count`` steps in a
+        row at ``lr`` (inf/NaN gradients while the losses were finite); the message blames the
+        gradients, and when nothing was recorded says what to try."""
+        i = self.n
+        if i == 0:
+            message = (
+                f"the GradScaler skipped every step ({count} in a row from the first update, "
+                f"lr={lr:.3g}) because of inf/NaN gradients; the losses were finite. Nothing was "
+                "recorded: start at a smaller start_lr, or give the GradScaler a smaller "
+                "init_scale"
+            )
+        else:
+            message = (
+                f"the GradScaler skipped {count} steps in a row at update {i} (lr={lr:.3g}) "
+                "because of inf/NaN gradients; the losses were finite"
+            )
+        self.stop("non_finite_loss", message)
+
     def stop_exhausted(self) -> None:
         """Stop with ``"data_exhausted"``: the batch source cannot yield another update."""
         self.stop(

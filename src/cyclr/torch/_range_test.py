@@ -106,7 +106,8 @@ def range_test(
         accumulation_steps: micro-batches per optimizer update; the ramp advances once per
             update and the recorded loss is the micro-batches' mean.
         scaler: a ``torch.amp.GradScaler``. Steps it skips (inf/NaN gradients) do not advance
-            the ramp and are not recorded; after :data:`MAX_SKIPPED` in a row the test stops.
+            the ramp and are not recorded; after :data:`MAX_SKIPPED` in a row the test stops
+            (``"non_finite_loss"``, with a message that blames the gradients).
         autocast_dtype: dtype for ``torch.autocast`` around forward and loss; ``None`` means
             float16 when an enabled ``scaler`` is given, else no autocast; ``False`` turns it off.
         device: where batches are moved (default: the device of the model's first parameter).
@@ -303,11 +304,7 @@ class _Run:
                 self.skipped += 1
                 consecutive_skips += 1
                 if consecutive_skips > MAX_SKIPPED:
-                    rec.stop(
-                        "non_finite_loss",
-                        f"the GradScaler skipped {consecutive_skips} "
-                        f"steps in a row (inf/NaN gradients) at lr={lr:.3g}",
-                    )
+                    rec.stop_skipped(consecutive_skips, lr)
                     return
             else:
                 consecutive_skips = 0
