@@ -643,6 +643,72 @@ def test_bad_options_are_rejected_before_anything_changes(kwargs, error, name):
     assert_same(before, capture(model, opt))
 
 
+@pytest.mark.parametrize(
+    ("device", "cuda", "mps", "message"),
+    [
+        (
+            "cuda",
+            0,
+            True,
+            "device='cuda' is not available on this machine (torch.cuda.is_available() is False)",
+        ),
+        (
+            torch.device("cuda", 0),
+            0,
+            True,
+            "device='cuda:0' is not available on this machine (torch.cuda.is_available() is False)",
+        ),
+        (
+            "cuda:2",
+            2,
+            True,
+            "device='cuda:2' is not available on this machine (it has 2 CUDA devices, "
+            "cuda:0 to cuda:1)",
+        ),
+        (
+            "mps",
+            1,
+            False,
+            "device='mps' is not available on this machine "
+            "(torch.backends.mps.is_available() is False)",
+        ),
+        (
+            "meta",
+            1,
+            True,
+            "device='meta' cannot run a range test: meta tensors hold no data; pass a real "
+            "device such as 'cpu' or 'cuda'",
+        ),
+    ],
+    ids=["cuda-none", "cuda-device-object", "cuda-ordinal", "mps", "meta"],
+)
+def test_an_unavailable_device_is_rejected_before_anything_runs(
+    monkeypatch, device, cuda, mps, message
+):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    model, opt = setup()
+    data = Counting(loader(digits()))
+    before = capture(model, opt)
+    with pytest.raises(ValueError) as info:
+        range_test(model, opt, CE, data, num_iter=10, device=device, progress=False)
+    assert str(info.value) == message
+    assert data.passes == 0 and data.batches == 0
+    assert_same(before, capture(model, opt))
+
+
+def test_a_model_on_the_meta_device_is_rejected():
+    model = mlp().to("meta")
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError) as info:
+        range_test(model, opt, CE, loader(digits()), num_iter=10, progress=False)
+    assert str(info.value) == (
+        "the model's parameters are on the meta device, which holds no data: move the model "
+        "to a real device (or pass device=) first"
+    )
+
+
 def test_empty_or_unusable_training_setups():
     model, opt = setup()
     before = capture(model, opt)

@@ -25,6 +25,7 @@ __all__ = [
     "Config",
     "callable_name",
     "check_args",
+    "check_device",
     "check_loader",
     "group_ratios",
 ]
@@ -146,14 +147,7 @@ def check_args(a: dict[str, Any]) -> Config:
     if not any(id(p) in held for p in trainable):
         raise ValueError("optimizer holds none of the model's trainable parameters")
 
-    device = a["device"]
-    if device is None:
-        device = trainable[0].device
-    else:
-        try:
-            device = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"device must name a torch device, got {a['device']!r}") from exc
+    device = check_device(a["device"], trainable[0].device)
     progress = a["progress"]
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
@@ -212,6 +206,66 @@ def check_args(a: dict[str, Any]) -> Config:
         group=group,
         plain=plain,
     )
+
+
+def check_device(given: Any, model_device: torch.device) -> torch.device:
+    """The device batches go to: ``given``, or ``model_device`` (that of the model's first
+    trainable parameter) when ``None``; it must exist on this machine.
+
+    ``cuda`` needs ``torch.cuda.is_available()`` and an index below ``torch.cuda.device_count()``,
+    ``mps`` needs ``torch.backends.mps.is_available()``, another accelerator ``torch.<type>``'s
+    ``is_available()``/``device_count()`` where it has them; ``meta`` holds no data and is refused.
+
+    Example:
+        >>> check_device("cpu", torch.device("cpu"))
+        device(type='cpu')
+        >>> check_device("meta", torch.device("cpu"))
+        Traceback (most recent call last):
+        ...
+        ValueError: device='meta' cannot run a range test: meta tensors hold no data; pass a \
+real device such as 'cpu' or 'cuda'
+    """
+    if given is None:
+        if model_device.type == "meta":
+            raise ValueError(
+                "the model's parameters are on the meta device, which holds no data: move the "
+                "model to a real device (or pass device=) first"
+            )
+        return model_device
+    try:
+        device = torch.device(given)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must name a torch device, got {given!r}") from exc
+    name, kind = str(device), device.type
+    if kind == "meta":
+        raise ValueError(
+            f"device={name!r} cannot run a range test: meta tensors hold no data; pass a real "
+            "device such as 'cpu' or 'cuda'"
+        )
+    if kind == "cpu":
+        return device
+    if kind == "mps":
+        available, where, count = torch.backends.mps.is_available(), "torch.backends.mps", 1
+    else:
+        module = getattr(torch, kind, None)
+        if module is None or not callable(getattr(module, "is_available", None)):
+            return device  # an accelerator torch cannot query: let it fail where it is used
+        available, where = bool(module.is_available()), f"torch.{kind}"
+        counter = getattr(module, "device_count", None)
+        count = int(counter()) if available and callable(counter) else 1
+    if not available:
+        raise ValueError(
+            f"device={name!r} is not available on this machine ({where}.is_available() is False)"
+        )
+    if device.index is not None and device.index >= count:
+        label = kind.upper() if kind in ("cuda", "xpu", "mps") else kind
+        which = f"{kind}:0" if count == 1 else f"{kind}:0 to {kind}:{count - 1}"
+        plural = "" if count == 1 else "s"
+        raise ValueError(
+            f"device={name!r} is not available on this machine (it has {count} {label} "
+            f"device{plural}, {which})"
+        )
+    return device
 
 
 def group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
