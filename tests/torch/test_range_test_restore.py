@@ -392,3 +392,20 @@ def test_cyclr_scheduler_with_momentum_cycling_is_restored():
     opt.step()
     sched.step()  # the schedule carries on from where it was
     assert sched.state_dict()["last_epoch"] == 8
+
+
+def test_an_lr_set_by_hand_after_the_schedulers_last_step_is_kept():
+    import cyclr
+    from cyclr.torch import CyclicScheduler
+
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = CyclicScheduler(opt, cyclr.Triangular(0.01, 0.1, step_size=20), momentum=True)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    opt.param_groups[0]["lr"] = 0.0123  # the user overrides the schedule for now
+    before = capture(model, opt, sched)
+    range_test(model, opt, CE, loader(digits()), num_iter=12, scheduler=sched, progress=False)
+    assert opt.param_groups[0]["lr"] == 0.0123
+    assert_same(before, capture(model, opt, sched))

@@ -231,6 +231,10 @@ class TrainingState:
             else:
                 p.grad = put(p.grad, g)
 
+        # The scheduler first: loading its state may write its LR into the optimizer, and the
+        # param groups restored next must have the last word (an LR set by hand stays).
+        if self._scheduler is not None:
+            self._scheduler.load_state_dict(copy.deepcopy(self._sched))
         opt = self._optimizer
         groups = opt.param_groups
         del groups[len(self._groups) :]
@@ -257,8 +261,6 @@ class TrainingState:
             else:
                 opt.__dict__.pop(k, None)
 
-        if self._scheduler is not None:
-            self._scheduler.load_state_dict(copy.deepcopy(self._sched))
         if self._scaler_attrs is not None:
             live_attrs = vars(self._scaler)
             for k in [k for k in live_attrs if k not in self._scaler_attrs]:
