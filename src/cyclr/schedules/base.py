@@ -79,38 +79,79 @@ def _elementwise(fn: Any) -> Any:
     return apply
 
 
+_cos_each = _elementwise(math.cos)
+_pow_each = _elementwise(math.pow)
+
+
 class ScalarOps:
     """Operations on Python floats (the scalar path, also used by the PyTorch scheduler)."""
 
-    floor = staticmethod(math.floor)
-    abs = staticmethod(abs)
-    maximum = staticmethod(max)
-    minimum = staticmethod(min)
-    cos = staticmethod(math.cos)
-    pow = staticmethod(math.pow)
+    @staticmethod
+    def floor(x: Any, /) -> Any:
+        return math.floor(x)
 
     @staticmethod
-    def where(cond: Any, a: Any, b: Any) -> Any:
+    def abs(x: Any, /) -> Any:
+        return abs(x)
+
+    @staticmethod
+    def maximum(a: Any, b: Any, /) -> Any:
+        return max(a, b)
+
+    @staticmethod
+    def minimum(a: Any, b: Any, /) -> Any:
+        return min(a, b)
+
+    @staticmethod
+    def cos(x: Any, /) -> Any:
+        return math.cos(x)
+
+    @staticmethod
+    def pow(a: Any, b: Any, /) -> Any:
+        return math.pow(a, b)
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any, /) -> Any:
         return a if cond else b
 
     @staticmethod
-    def full(t: Any, value: float) -> float:
+    def full(t: Any, value: float, /) -> Any:
         return value
 
 
 class ArrayOps:
     """The same operations on float64 arrays; ``cos``/``pow`` go through ``math`` per element."""
 
-    floor = staticmethod(np.floor)
-    abs = staticmethod(np.abs)
-    maximum = staticmethod(np.maximum)
-    minimum = staticmethod(np.minimum)
-    cos = staticmethod(_elementwise(math.cos))
-    pow = staticmethod(_elementwise(math.pow))
-    where = staticmethod(np.where)
+    @staticmethod
+    def floor(x: Any, /) -> Any:
+        return np.floor(x)
 
     @staticmethod
-    def full(t: Any, value: float) -> NDArray[np.float64]:
+    def abs(x: Any, /) -> Any:
+        return np.abs(x)
+
+    @staticmethod
+    def maximum(a: Any, b: Any, /) -> Any:
+        return np.maximum(a, b)
+
+    @staticmethod
+    def minimum(a: Any, b: Any, /) -> Any:
+        return np.minimum(a, b)
+
+    @staticmethod
+    def cos(x: Any, /) -> Any:
+        return _cos_each(x)
+
+    @staticmethod
+    def pow(a: Any, b: Any, /) -> Any:
+        return _pow_each(a, b)
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any, /) -> Any:
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def full(t: Any, value: float, /) -> Any:
         return np.full(np.shape(t), value, dtype=np.float64)
 
 
@@ -227,7 +268,7 @@ class Schedule:
 
     def at(self, step: int) -> float:
         """Fast scalar evaluation with no input checks (used on the hot path of schedulers)."""
-        return self.evaluate(step, ScalarOps)  # type: ignore[no-any-return]
+        return float(self.evaluate(step, ScalarOps))
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Schedule:
         """The inverse momentum companion: high momentum where the LR is low and vice versa."""

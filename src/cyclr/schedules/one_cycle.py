@@ -199,10 +199,10 @@ class OneCycle(Schedule):
             pct = 0.3 if self.pct_start is None else self.pct_start
             final = start / self.final_div_factor
             if self.three_phase:
-                knots = (0.0, float(pct * total) - 1, float(2 * pct * total) - 2, total - 1.0)
-                return knots, (start, peak, start, final), ("hi", "lo", "hi", "hi")
-            knots = (0.0, float(pct * total) - 1, total - 1.0)
-            return knots, (start, peak, final), ("hi", "lo", "hi")
+                three = (0.0, float(pct * total) - 1, float(2 * pct * total) - 2, total - 1.0)
+                return three, (start, peak, start, final), ("hi", "lo", "hi", "hi")
+            two = (0.0, float(pct * total) - 1, total - 1.0)
+            return two, (start, peak, final), ("hi", "lo", "hi")
         if self.preset == "fastai":
             pct = 0.25 if self.pct_start is None else self.pct_start
             final = peak / self.final_div_factor

@@ -273,7 +273,7 @@ class CyclicScheduler(LRScheduler):
             None if self.momentums is None else [m(steps).tolist() for m in self.momentums]
         )
 
-    def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
+    def step(self, epoch: int | None = None) -> None:
         """Advance one update (or jump to ``epoch``) and write LR/momentum into the optimizer."""
         if self._step_count == 1:  # the first call after construction
             self._check_call_order()
