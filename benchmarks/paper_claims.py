@@ -477,6 +477,10 @@ def markdown(cfg: Config, a: dict[str, Any], v: dict[str, str], command: str) ->
     return "\n".join(lines)
 
 
+#: The smallest accuracy range (percentage points) a panel shows.
+MIN_SPAN = 10.0
+
+
 def plot(cfg: Config, a: dict[str, Any], path: Path) -> None:
     """Three panels: step size, bounds (range test vs grid), 1cycle vs fixed LR by data size."""
     import matplotlib
@@ -507,34 +511,44 @@ def plot(cfg: Config, a: dict[str, Any], path: Path) -> None:
         if b["auto"]:
             good.append(100 * b["auto"]["mean"])
         top = max(good)
-        floor = top - 8
+        floor = top - MIN_SPAN
         for i, (ratio, mk) in enumerate(zip(cfg.bounds_ratio, "os^v")):
             ks = [k for k, g in b["grid"].items() if k.endswith(f"/{ratio:g}")]
             xs = [b["grid"][k]["max_lr"] for k in ks]
             ys = [100 * b["grid"][k]["mean"] for k in ks]
             line = ax[1].errorbar(
                 xs,
-                [max(y, floor + 0.3) for y in ys],
+                [y if y > floor else np.nan for y in ys],
                 yerr=[100 * b["grid"][k]["std"] if y > floor else 0 for k, y in zip(ks, ys)],
                 marker=mk,
                 capsize=3,
                 label=f"grid, max_lr/base_lr = {ratio:g}",
             )
             for x, y in zip(xs, ys):
-                if y <= floor:  # off the scale: write the value instead
+                if y <= floor:  # below the axis: an arrow at its place, labelled with its value
                     ax[1].annotate(
-                        f"{y:.0f}% (off scale)",
-                        (x, floor + 0.3),
+                        f"{y:.0f}%",
+                        xy=(x, floor + 0.3),
+                        xytext=(-24, 12 + 16 * i),
                         textcoords="offset points",
-                        xytext=(-4, 6 + 11 * i),
-                        ha="right",
+                        ha="center",
                         fontsize=8,
                         color=line.lines[0].get_color(),
+                        arrowprops={"arrowstyle": "->", "color": line.lines[0].get_color()},
                     )
         if b["auto"]:
-            for _, hi in b["auto_bounds"]:
-                ax[1].plot([hi], [100 * b["auto"]["mean"]], "|", color="#d62728", ms=10)
-            mx = float(np.mean([hi for _, hi in b["auto_bounds"]]))
+            his = [hi for _, hi in b["auto_bounds"]]
+            ax[1].plot(
+                his,
+                [floor + 0.25] * len(his),
+                "^",
+                color="#d62728",
+                ms=6,
+                alpha=0.7,
+                ls="none",
+                label="each seed's range-test max_lr",
+            )
+            mx = float(np.mean(his))
             ax[1].errorbar(
                 [mx],
                 [100 * b["auto"]["mean"]],
@@ -544,11 +558,12 @@ def plot(cfg: Config, a: dict[str, Any], path: Path) -> None:
                 color="#d62728",
                 capsize=3,
                 ls="none",
-                label="range-test bounds (| each seed's max_lr)",
+                label="range-test bounds (mean max_lr)",
             )
         ax[1].set_ylim(floor, top + 2)
         ax[1].set_xscale("log")
         ticks = sorted(cfg.bounds_max)
+        ax[1].set_xlim(ticks[0] / 1.25, ticks[-1] * 1.25)
         ax[1].set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax[1].xaxis.set_minor_formatter(NullFormatter())
         ax[1].set_xlabel("max_lr (log scale)")
@@ -589,8 +604,12 @@ def plot(cfg: Config, a: dict[str, Any], path: Path) -> None:
         ax[2].set_title("super-convergence vs training-set size")
         ax[2].legend(fontsize=8, loc="lower right")
     for x in ax:
-        x.set_ylabel("final test accuracy % (mean ± std, seeds)")
+        x.set_ylabel("final test accuracy % (mean ± sd over seeds)")
         x.grid(alpha=0.3)
+        lo, hi = x.get_ylim()
+        if hi - lo < MIN_SPAN:  # never magnify differences smaller than the seed noise
+            mid = (lo + hi) / 2
+            x.set_ylim(mid - MIN_SPAN / 2, mid + MIN_SPAN / 2)
     fig.suptitle("MNIST-1D, 1D CNN, SGD momentum 0.9, batch 100", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
