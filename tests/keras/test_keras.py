@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import numpy as np
 import pytest
@@ -358,6 +359,66 @@ def test_range_test_datasets_cycle_iterators_exhaust_and_errors_restore() -> Non
     with pytest.raises(ValueError, match="metric='f1' is not in the model's train logs"):
         range_test(model, x, y, num_iter=10, metric="f1")
     _assert_bitwise(before, _state(model))
+
+
+def _global_draws() -> tuple[bytes, bytes, float]:
+    import torch
+
+    return torch.rand(4).numpy().tobytes(), np.random.rand(4).tobytes(), random.random()
+
+
+def _seed_globals(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+class _DrawingBatches:
+    """Re-iterable batches whose every pass draws from Python's and numpy's global RNGs."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+
+    def __iter__(self):
+        for _ in range(4):
+            i = random.randrange(len(self.x) - 17) + int(np.random.randint(0, 2))
+            yield self.x[i : i + 16], self.y[i : i + 16]
+
+
+@pytest.mark.parametrize("data", ["torch_loader", "drawing"])
+def test_range_test_restores_the_global_rngs_its_data_and_dropout_use(data: str) -> None:
+    import torch
+
+    x, y = _data(128)
+    if data == "torch_loader":  # shuffling draws from torch's global generator
+        dataset = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+            batch_size=16,
+            shuffle=True,
+        )
+    else:
+        dataset = _DrawingBatches(x, y)
+    # Dropout without a seed draws from torch's global generator on the torch backend.
+    model = _compile(_model(dropout=True), keras.optimizers.SGD(0.01))
+    _seed_globals(7)
+    expected = _global_draws()
+    _seed_globals(7)
+    range_test(model, dataset=dataset, num_iter=12, start_lr=1e-3, end_lr=0.1)
+    got = _global_draws()
+    assert [a == b for a, b in zip(got, expected)] == [True, True, True]
+    _seed_globals(7)
+    with pytest.raises(RuntimeError, match="boom"):  # restored when the test fails, too
+        range_test(model, dataset=_failing(dataset), num_iter=12, start_lr=1e-3, end_lr=0.1)
+    assert _global_draws() == expected
+
+
+def _failing(dataset):
+    for i, batch in enumerate(dataset):
+        if i == 3:
+            raise RuntimeError("boom")
+        yield batch
 
 
 def test_range_test_ctrl_c_returns_the_partial_curve_and_restores() -> None:

@@ -11,7 +11,8 @@ JAX or TensorFlow), chosen as usual with ``KERAS_BACKEND`` before Keras is first
   batch (Smith 2018, §4.3).
 - :func:`range_test` runs the LR range test (Smith 2015, §3.3) on a compiled model, reading the
   loss of each batch on its own, and returns a :class:`cyclr.RangeTestResult`. The model's
-  variables and the optimizer's are restored bitwise afterwards.
+  variables, the optimizer's and the global random generators (Python's, numpy's, torch's) are
+  restored bitwise afterwards.
 
 Example::
 

@@ -25,6 +25,7 @@ from keras import ops
 from cyclr import _validate as v
 from cyclr.keras._data import KerasBatches
 from cyclr.keras._momentum import inner_optimizer, runs_eagerly
+from cyclr.keras._rng import global_rng_restored
 from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
@@ -67,7 +68,9 @@ def range_test(
     datasets and arrays cycle); or on Ctrl-C (``"interrupted"``). Whatever happens, the model's
     variables (weights, BatchNorm statistics, dropout seeds) and the optimizer's (iterations, LR,
     slots) are restored bitwise, and a learning-rate schedule the optimizer was compiled with is
-    put back; an exception from the model is re-raised after restoring.
+    put back; so are the global random generators the data and the model may draw from (Python's,
+    numpy's and, on the torch backend, torch's: a shuffling torch ``DataLoader``, ``Dropout``
+    without a seed). An exception from the model is re-raised after restoring.
 
     Args:
         model: a compiled ``keras.Model``.
@@ -98,68 +101,69 @@ def range_test(
         result.save("range_test.json")
     """
     opts = _check_args(dict(locals()))
-    bs = int(batch_size)
-    # Data: the first batch now, so an empty source fails before the model is touched.
-    batches = KerasBatches(x, y, sample_weight, dataset, bs, shuffle, opts.seed)
-    first = batches.next()
-    if first is None:
-        raise ValueError("dataset yields no batches")
+    with global_rng_restored():  # the data and dropout may draw from them
+        bs = int(batch_size)
+        # Data: the first batch now, so an empty source fails before the model is touched.
+        batches = KerasBatches(x, y, sample_weight, dataset, bs, shuffle, opts.seed)
+        first = batches.next()
+        if first is None:
+            raise ValueError("dataset yields no batches")
 
-    opt = model.optimizer
-    if not model.built:
-        model(first[0])
-    if not model.trainable_variables:
-        raise ValueError("model has no trainable variables")
-    if not opt.built:
-        opt.build(model.trainable_variables)
-    lr_var = getattr(opt, "_learning_rate", None)
-    holder: _RampLR | None = None
-    is_schedule = isinstance(lr_var, keras.optimizers.schedules.LearningRateSchedule)
-    if is_schedule or not hasattr(lr_var, "assign"):  # a schedule or callable, not a Variable
-        if not runs_eagerly(model):
-            raise ValueError(
-                "the optimizer was created with a learning-rate schedule and the train step is "
-                "compiled; create the optimizer with a float learning_rate for the range test, "
-                "or compile with run_eagerly=True"
-            )
-        holder = _RampLR()
+        opt = model.optimizer
+        if not model.built:
+            model(first[0])
+        if not model.trainable_variables:
+            raise ValueError("model has no trainable variables")
+        if not opt.built:
+            opt.build(model.trainable_variables)
+        lr_var = getattr(opt, "_learning_rate", None)
+        holder: _RampLR | None = None
+        is_schedule = isinstance(lr_var, keras.optimizers.schedules.LearningRateSchedule)
+        if is_schedule or not hasattr(lr_var, "assign"):  # a schedule or callable, not a Variable
+            if not runs_eagerly(model):
+                raise ValueError(
+                    "the optimizer was created with a learning-rate schedule and the train step is "
+                    "compiled; create the optimizer with a float learning_rate for the range test, "
+                    "or compile with run_eagerly=True"
+                )
+            holder = _RampLR()
 
-    model_vars, opt_vars = list(model.variables), list(opt.variables)
-    saved_model, saved_opt = _snapshot(model_vars), _snapshot(opt_vars)
-    saved_stop = model.stop_training
-    rec = Recorder(
-        opts, has_val=validation_data is not None, source="dataset", loss_name="the loss"
-    )
-    try:
-        if holder is not None:
-            opt.learning_rate = holder
-        _loop(model, rec, batches, first, lr_var, holder, metric, validation_data, bs)
-    except KeyboardInterrupt as exc:
-        rec.stop("interrupted", rec.error_message(exc))
-    finally:
-        _restore(model_vars, saved_model)
-        _restore(opt_vars, saved_opt)
-        if holder is not None:
-            opt.learning_rate = lr_var
-        model.reset_metrics()
-        model.stop_training = saved_stop
-    arrays = x is not None
-    config = {
-        "framework": "keras",
-        "start_lr": opts.start_lr,
-        "end_lr": opts.end_lr,
-        "num_iter": opts.num_iter,
-        "mode": opts.mode,
-        "batch_size": bs if arrays else None,
-        "shuffle": shuffle if arrays else None,
-        "seed": opts.seed,
-        "metric": metric,
-        "smooth": opts.smooth,
-        "diverge": opts.diverge,
-        "val_every": opts.val_every if validation_data is not None else None,
-        "optimizer": type(inner_optimizer(opt)).__name__,
-    }
-    return rec.result(config, _versions())
+        model_vars, opt_vars = list(model.variables), list(opt.variables)
+        saved_model, saved_opt = _snapshot(model_vars), _snapshot(opt_vars)
+        saved_stop = model.stop_training
+        rec = Recorder(
+            opts, has_val=validation_data is not None, source="dataset", loss_name="the loss"
+        )
+        try:
+            if holder is not None:
+                opt.learning_rate = holder
+            _loop(model, rec, batches, first, lr_var, holder, metric, validation_data, bs)
+        except KeyboardInterrupt as exc:
+            rec.stop("interrupted", rec.error_message(exc))
+        finally:
+            _restore(model_vars, saved_model)
+            _restore(opt_vars, saved_opt)
+            if holder is not None:
+                opt.learning_rate = lr_var
+            model.reset_metrics()
+            model.stop_training = saved_stop
+        arrays = x is not None
+        config = {
+            "framework": "keras",
+            "start_lr": opts.start_lr,
+            "end_lr": opts.end_lr,
+            "num_iter": opts.num_iter,
+            "mode": opts.mode,
+            "batch_size": bs if arrays else None,
+            "shuffle": shuffle if arrays else None,
+            "seed": opts.seed,
+            "metric": metric,
+            "smooth": opts.smooth,
+            "diverge": opts.diverge,
+            "val_every": opts.val_every if validation_data is not None else None,
+            "optimizer": type(inner_optimizer(opt)).__name__,
+        }
+        return rec.result(config, _versions())
 
 
 def _check_args(a: dict[str, Any]) -> RangeTestOptions:
