@@ -353,7 +353,7 @@ def test_range_test_datasets_cycle_iterators_exhaust_and_errors_restore() -> Non
         metric=None,
     )
     assert r.metric is None and r.metric_name is None
-    assert r.val_step is not None and r.val_step.tolist() == [3, 7, 9]
+    assert r.val_step is not None and r.val_step.tolist() == [0, 4, 8]
     assert r.val_loss is not None and np.all(np.isfinite(r.val_loss))
 
     with pytest.raises(ValueError, match="metric='f1' is not in the model's train logs"):

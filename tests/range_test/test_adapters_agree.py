@@ -84,3 +84,19 @@ def test_both_adapters_ramp_and_stop_alike(adapter: str) -> None:
         "data_exhausted",
         f"{source} ran out of batches after 8 of 12 updates",
     )
+
+
+@pytest.mark.parametrize(("num_iter", "val_every"), [(25, 10), (10, 4), (12, 1), (10, 20)])
+def test_both_adapters_validate_after_the_same_updates(num_iter: int, val_every: int) -> None:
+    """After updates 0, val_every, 2*val_every, … (and not also after the last)."""
+    steps = {}
+    for name, make in ADAPTERS.items():
+        run, batches = make()
+        held_out = (
+            {"val_loader": batches[:1]} if name == "torch" else {"validation_data": batches[0]}
+        )
+        r = run(num_iter=num_iter, val_every=val_every, diverge=None, **held_out)
+        assert r.stop_reason == "end" and r.val_step is not None and r.val_loss is not None, name
+        assert np.isfinite(r.val_loss).all(), name
+        steps[name] = r.val_step.tolist()
+    assert steps["torch"] == steps["keras"] == list(range(0, num_iter, val_every))

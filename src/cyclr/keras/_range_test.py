@@ -88,7 +88,8 @@ def range_test(
         diverge: stop once the smoothed loss exceeds this multiple of its minimum (> 1), or
             ``None`` to never stop early.
         validation_data: ``(x_val, y_val)`` — a small fixed held-out subset, scored with
-            ``model.evaluate`` every ``val_every`` updates (and after the last).
+            ``model.evaluate`` after updates ``0, val_every, 2*val_every, …`` (as in
+            ``cyclr.torch.range_test``).
 
     Returns:
         A :class:`cyclr.RangeTestResult` (``result.suggest()`` reads the bounds from it).
@@ -247,9 +248,7 @@ def _loop(
             return
         name = rec.metric_name
         rec.record(used, loss, metric=None if name is None else float(logs[name]))
-        if validation_data is not None and (
-            (i + 1) % rec.options.val_every == 0 or i == n_iter - 1
-        ):
+        if validation_data is not None and rec.options.validates_after(i):
             rec.record_validation(i, *_evaluate(model, validation_data, batch_size, name))
         if rec.check_diverged() or rec.check_end():
             return

@@ -58,6 +58,18 @@ class RangeTestOptions:
         """The ramp's LR at update ``i``: :func:`cyclr.range_test.ramp.ramp_lr`."""
         return ramp_lr(i, self.start_lr, self.end_lr, self.num_iter, self.mode)
 
+    def validates_after(self, i: int) -> bool:
+        """Whether the held-out data is scored after update ``i``: after updates
+        ``0, val_every, 2*val_every, …`` (``i % val_every == 0``), the same in every loop.
+
+        Example:
+            >>> o = check_options(start_lr=None, end_lr=None, num_iter=25, mode="exp",
+            ...                   smooth=0.98, diverge=4.0, val_every=10, seed=None, metric=None)
+            >>> [i for i in range(o.num_iter) if o.validates_after(i)]
+            [0, 10, 20]
+        """
+        return i % self.val_every == 0
+
 
 def check_options(
     *,

@@ -311,7 +311,7 @@ class _Run:
                 num, den = vals[1], vals[2]
                 metric = None if self.metric_fn is None else (num / den if den else math.nan)
                 smoothed = rec.record(lr, loss, metric=metric, group_lrs=group_lrs)
-                if val_subset is not None and i % cfg.val_every == 0:
+                if val_subset is not None and cfg.options.validates_after(i):
                     self._validate(i, val_subset)
                 if bar is not None:
                     bar.set_postfix(lr=f"{lr:.2e}", loss=f"{smoothed:.4g}", refresh=False)
