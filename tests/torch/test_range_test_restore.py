@@ -409,3 +409,21 @@ def test_an_lr_set_by_hand_after_the_schedulers_last_step_is_kept():
     range_test(model, opt, CE, loader(digits()), num_iter=12, scheduler=sched, progress=False)
     assert opt.param_groups[0]["lr"] == 0.0123
     assert_same(before, capture(model, opt, sched))
+
+
+def test_a_skip_unapplied_scheduler_not_passed_to_the_test_does_not_count_its_updates():
+    import cyclr
+    from cyclr.torch import CyclicScheduler
+
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = CyclicScheduler(opt, cyclr.Triangular(0.01, 0.1, step_size=20), skip_unapplied=True)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    range_test(model, opt, CE, loader(digits()), num_iter=12, progress=False)
+    sched.step()  # no optimizer step since the last one (e.g. a GradScaler skipped it)
+    assert sched.last_epoch == 3  # the test's 12 updates did not count as one
+    opt.step()
+    sched.step()
+    assert sched.last_epoch == 4

@@ -41,6 +41,7 @@ from cyclr.torch._batches import (
     split_batch,
     to_device,
 )
+from cyclr.torch._scheduler import CyclicScheduler
 from cyclr.torch._snapshot import TrainingState
 
 __all__ = ["range_test"]
@@ -249,7 +250,7 @@ class _Run:
             hook = self.optimizer.register_step_post_hook(self._on_step)
         bar = _progress_bar(cfg.num_iter) if cfg.progress else None
         try:
-            with torch.enable_grad():
+            with torch.enable_grad(), CyclicScheduler.pause_counting(self.optimizer):
                 self._loop(stream, pending, val_subset, bar)
         finally:
             self.passes = stream.passes
