@@ -235,6 +235,7 @@ def _cyclr_auto(job: dict[str, Any]) -> list[dict[str, Any]]:
     model = make_model(task, seed)
     opt = make_optimizer(task, model.parameters(), 1e-3)
     t0 = time.perf_counter()
+    tests: list[Any] = []  # every range test that ran, also when the reading fails
     try:
         sched = auto_schedule(
             model,
@@ -245,11 +246,12 @@ def _cyclr_auto(job: dict[str, Any]) -> list[dict[str, Any]]:
             total_steps=budget,
             seed=seed,
             progress=False,
+            on_test=tests.append,
             **job.get("rt", {}),
         )
     except Exception as exc:
         partial = getattr(exc, "range_test_result", None)
-        cost = _rt_cost([partial]) if partial is not None else 0
+        cost = _rt_cost([*tests, *([partial] if partial is not None else [])])
         fail = {"error": _error(exc), "rt_updates": cost, "updates": cost}
         return [dict(fail, method="cyclr_auto"), dict(fail, method="cyclr_auto_triangular")]
     rt_seconds = time.perf_counter() - t0

@@ -50,7 +50,8 @@ def _mean(xs: Sequence[float]) -> float:
 
 
 def _se(xs: Sequence[float]) -> float:
-    return float(np.std(xs, ddof=1) / math.sqrt(len(xs))) if len(xs) > 1 else 0.0
+    """Standard error of the mean (NaN for fewer than 2 values)."""
+    return float(np.std(xs, ddof=1) / math.sqrt(len(xs))) if len(xs) > 1 else math.nan
 
 
 def _spread(xs: Sequence[float]) -> float:
@@ -222,7 +223,7 @@ def _goals(task: Task, s: dict[str, Any]) -> dict[str, Any]:
     o1 = rows.get("oracle_one_cycle")
     if auto is None or o1 is None:
         return {"available": False}
-    if task.higher_is_better:
+    if task.higher_is_better and math.isfinite(o1["se"]):
         tol = max(task.regret_goal, 100 * o1["se"])
     else:
         tol = task.regret_goal
@@ -318,7 +319,7 @@ def _yes(ok: bool) -> str:
 
 
 def _lrs(xs: Sequence[float | None]) -> str:
-    return ", ".join("—" if x is None else f"{x:.3g}" for x in xs)
+    return ", ".join("—" if x is None else f"{x:.3g}" for x in xs) or "—"
 
 
 def _goal_table(summary: dict[str, Any], keys: list[str]) -> list[str]:
@@ -348,7 +349,9 @@ def _goal_table(summary: dict[str, Any], keys: list[str]) -> list[str]:
             gap = _fmt_regret(s, g["triangular_gap"])
             tri = f"{gap} (≤ {tol_t}): {_yes(g['triangular_met'])}"
         spread = f"{g['spread']:.2f}×" if _finite(g["spread"]) else "—"
-        cost = f"1/{1 / g['rt_cost']:.0f}" if _finite(g["rt_cost"]) and g["rt_cost"] > 0 else "—"
+        cost = "—"
+        if _finite(g["rt_cost"]):
+            cost = f"1/{1 / g['rt_cost']:.0f}" if g["rt_cost"] > 0 else "0"
         lines.append(
             f"| `{key}` | {_fmt_regret(s, g['regret'])} (≤ {tol}): {_yes(g['regret_met'])} "
             f"| {peers} | {spread}: {_yes(g['spread_met'])} "
@@ -484,6 +487,8 @@ def plot(report: dict[str, Any], path: Any) -> None:
         for yi, m in zip(y, names):
             r = s["rows"][m]
             if not _finite(r["regret_mean"]):
+                if r["failures"]:
+                    ax.text(0, yi, " failed", va="center", fontsize=7, color="#d62728")
                 continue
             ax.barh(yi, r["regret_mean"], color=_COLORS[r["family"]], alpha=0.55, height=0.7)
             ax.plot(r["regret_seeds"], [yi] * len(r["regret_seeds"]), "k.", ms=4)
