@@ -261,7 +261,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 tasks, 1 seed, tiny budgets")
     ap.add_argument("--tasks", default=None, help=f"comma-separated; known: {', '.join(TASKS)}")
-    ap.add_argument("--seeds", type=int, default=None, help="seeds per task (default: 3; quick 1)")
+    ap.add_argument(
+        "--seeds", type=int, default=None, help="seeds per task (default: the tasks' 3; quick 1)"
+    )
     ap.add_argument(
         "--workers",
         type=int,
@@ -298,8 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         return from_json(args.from_json, args.out)
     keys = args.tasks or (list(QUICK_TASKS) if args.quick else list(TASKS))
     tasks = [TASKS[k] for k in keys]
-    n_seeds = args.seeds or (1 if args.quick else 3)
-    seeds = list(range(n_seeds))
+    declared = sorted({s for t in tasks for s in t.seeds})  # every task declares (0, 1, 2)
+    n_seeds = args.seeds or (1 if args.quick else len(declared))
+    seeds = declared[:n_seeds] if n_seeds <= len(declared) else list(range(n_seeds))
     full = GridSpec()
     spec = GridSpec.quick() if args.quick else full
     missing = [d for m, d in PEER_PACKAGES.items() if _missing(m)]
@@ -314,7 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     est_tasks = list(TASKS.values()) if args.quick else tasks
     timing = {t.key: time_task(t) for t in est_tasks}
     est_full = estimate(est_tasks, 3 if args.quick else n_seeds, full, args.workers, timing)
-    title = "Estimated full run (all tasks, 3 seeds)" if args.quick else "Estimated run"
+    title = (
+        "Estimated full run (all tasks, 3 seeds)"
+        if args.quick
+        else f"Estimated run ({len(tasks)} tasks, {n_seeds} seeds)"
+    )
     print(estimate_table(est_full, title + ":"), flush=True)
     if args.estimate:
         return 0
