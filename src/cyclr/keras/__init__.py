@@ -1,7 +1,8 @@
 """Keras 3 adapter: cyclr schedules as Keras LR schedules, momentum cycling and the LR range test.
 
-Requires the ``keras`` extra (``pip install 'cyclr[keras]'``) and one Keras backend (PyTorch,
-JAX or TensorFlow), chosen as usual with ``KERAS_BACKEND`` before Keras is first imported.
+Requires the ``keras`` extra (from a clone: ``pip install -e '.[keras]'``) and one Keras backend
+(PyTorch, JAX or TensorFlow, installed separately), chosen with ``KERAS_BACKEND`` before Keras is
+first imported: ``os.environ.setdefault("KERAS_BACKEND", "torch")``.
 
 - :class:`Schedule` wraps any :class:`cyclr.Schedule` as a
   ``keras.optimizers.schedules.LearningRateSchedule``. It evaluates the schedule's formula with
@@ -34,18 +35,20 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     if importlib.util.find_spec("keras") is None:
         raise ImportError(
-            "cyclr.keras needs Keras 3; install it with: pip install 'cyclr[keras]'"
+            "cyclr.keras needs Keras 3; install it from a clone with: pip install -e '.[keras]'"
         ) from exc
     backend = os.environ.get("KERAS_BACKEND", "the one in ~/.keras/keras.json")
     raise ImportError(
-        f"Keras is installed but failed to import with backend {backend!r} ({exc}). Install a "
-        "backend and select it before importing Keras, e.g. KERAS_BACKEND=torch."
+        f"Keras is installed but failed to import with backend {backend!r} ({exc}). cyclr.keras "
+        "works with the torch, jax and tensorflow backends: install one and select it before "
+        "Keras is imported, e.g. KERAS_BACKEND=torch (os.environ.setdefault('KERAS_BACKEND', "
+        "'torch') at the top of your script)."
     ) from exc
 
 if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - Keras 2 installs only
     raise ImportError(
         f"cyclr.keras needs Keras 3, found keras {keras.__version__}; "
-        "install it with: pip install 'cyclr[keras]'"
+        "install it from a clone with: pip install -e '.[keras]'"
     )
 
 from cyclr.keras._momentum import MomentumCallback
