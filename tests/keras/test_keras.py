@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -501,3 +502,26 @@ def test_range_test_bad_input() -> None:
         range_test(_model(), x, y)
     with pytest.raises(TypeError, match=r"model must be a keras\.Model"):
         range_test("model", x, y)  # type: ignore[arg-type]
+
+
+def test_without_a_backend_the_import_error_says_how_to_pick_one(tmp_path: Path) -> None:
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed: Keras' default backend imports")
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["HOME"] = str(tmp_path)  # no ~/.keras/keras.json
+    proc = subprocess.run(
+        [sys.executable, "-c", "import cyclr.keras"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "torch, jax and tensorflow backends" in last and "KERAS_BACKEND=torch" in last
