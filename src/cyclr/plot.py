@@ -508,3 +508,7 @@ def sweep(
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.cyclr_suggestion = suggestion  # type: ignore[union-attr]
     return ax
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

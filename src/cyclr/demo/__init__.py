@@ -12,6 +12,18 @@ from __future__ import annotations
 from cyclr.demo.config import DemoConfig
 from cyclr.demo.experiment import run
 from cyclr.demo.report import summary_markdown, write_report
-from cyclr.demo.results import DemoResult, PolicyRun
+from cyclr.demo.results import DemoResult, PolicyRun, SeedRun
 
-__all__ = ["DemoConfig", "DemoResult", "PolicyRun", "run", "summary_markdown", "write_report"]
+__all__ = [
+    "DemoConfig",
+    "DemoResult",
+    "PolicyRun",
+    "SeedRun",
+    "run",
+    "summary_markdown",
+    "write_report",
+]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -56,3 +56,7 @@ from cyclr.keras._range_test import range_test
 from cyclr.keras._schedule import KerasOps, Schedule
 
 __all__ = ["KerasOps", "MomentumCallback", "Schedule", "range_test"]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
