@@ -284,7 +284,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iters", type=int, default=1000, help="1cycle iterations (default 1000)")
     parser.add_argument("--num-iter", type=int, default=300, help="updates per range test")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="redraw the sweep plots from the saved sweeps in --out (no training)",
+    )
     args = parser.parse_args(argv)
+    if args.replot:
+        for param in ("momentum", "weight_decay"):
+            result = cyclr.SweepResult.load(args.out / f"sweep_{param}.json")
+            _plot(result, result.suggest(), args.out / f"sweep_{param}.png")
+        return 0
     torch.set_num_threads(1)
     n_train = None
     if args.quick:

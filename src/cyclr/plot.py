@@ -226,6 +226,20 @@ def range_test(
     return RangeTestPlot(ax, mx, handles)
 
 
+def _value_texts(values: Any) -> list[str]:
+    """The swept values written alike: all in scientific notation when ``:g`` would mix it with
+    plain decimals (``0.0001`` beside ``1e-05``), else with ``:g``.
+
+    Example:
+        >>> _value_texts([1e-3, 1e-4, 1e-5, 0.0]), _value_texts([0.99, 0.9])
+        (['1e-03', '1e-04', '1e-05', '0'], ['0.99', '0.9'])
+    """
+    plain = [f"{v:g}" for v in values]
+    if len({"e" in t for t, v in zip(plain, values) if v != 0}) <= 1:
+        return plain
+    return ["0" if v == 0 else f"{v:.0e}" for v in values]
+
+
 def _x_fraction(ax: Any, x: float) -> float:
     """Where ``x`` sits across the axes, from 0 (left) to 1 (right)."""
     lo, hi = ax.get_xlim()
@@ -432,13 +446,15 @@ def sweep(
     name = results.label
     curve = suggestion.curve if suggestion is not None else "loss"
     order = sorted(range(len(results)), key=lambda i: results.values[i])
-    cmap = mpl.colormaps["viridis"]
-    colors = {i: cmap(0.9 * k / max(1, len(order) - 1)) for k, i in enumerate(order)}
+    # Ordered, strong colours (a dark-to-light map makes the lightest curve vanish on white).
+    cmap = mpl.colormaps["plasma"]
+    colors = {i: cmap(0.75 * k / max(1, len(order) - 1)) for k, i in enumerate(order)}
+    texts = _value_texts(results.values)
     lows: list[float] = []
     highs: list[float] = []
     for i, (value, result) in enumerate(results.items()):
         color = colors[i]
-        label = f"{name}={value:g}"
+        label = f"{name}={texts[i]}"
         chosen = suggestion is not None and value == suggestion.leader
         if chosen:
             label += " (chosen)" if suggestion.clear else " (leader)"  # type: ignore[union-attr]
@@ -461,9 +477,10 @@ def sweep(
             reading.lr,
             reading.fit,
             color=color,
-            lw=3.2 if chosen else 1.6,
+            lw=4.5 if chosen else 1.6,
+            alpha=0.5 if chosen else 1.0,
             label=label,
-            zorder=4 if chosen else 3,
+            zorder=2 if chosen else 3,  # a wide band under the others, hiding none
         )
         k = reading.stable_index
         ax.plot(
@@ -497,10 +514,12 @@ def sweep(
         title = f"LR range tests at {len(results)} values of {name}"
         if suggestion is not None:
             title += (
-                f"\nchosen: {name}={suggestion.value:g} (largest stable LR marked)"
+                f"\nchosen: {name}={texts[results.values.index(suggestion.value)]} "
+                "(largest stable LR marked)"
                 if suggestion.clear
                 else f"\nno clear winner (leader {name}="
-                f"{suggestion.leader:g}): the curves overlap within noise"
+                f"{texts[results.values.index(suggestion.leader)]}): "
+                "the curves overlap within noise"
             )
         elif note:
             title += f"\n{note}"
