@@ -18,6 +18,7 @@ from torch import nn
 
 from cyclr import _validate as check
 from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options
+from cyclr.torch._batches import callable_name
 from cyclr.torch._snapshot import STORAGES
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "check_args",
     "check_device",
     "check_loader",
+    "check_loss",
     "group_ratios",
 ]
 
@@ -95,15 +97,14 @@ class Config:
 
 def check_args(a: dict[str, Any]) -> Config:
     """Validate ``range_test``'s arguments (by name) without touching anything."""
-    model, optimizer, loss_fn = a["model"], a["optimizer"], a["loss_fn"]
+    model, optimizer = a["model"], a["optimizer"]
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {loss_fn!r}")
+    check_loss(a["loss_fn"], a.get("loss_of_batch"), a["batch_fn"])
     for name in ("train_loader", "val_loader"):
         check_loader(name, a[name], optional=name == "val_loader")
 
@@ -155,8 +156,6 @@ def check_args(a: dict[str, Any]) -> Config:
     if sched is not None and not all(hasattr(sched, m) for m in ("state_dict", "load_state_dict")):
         raise TypeError(f"scheduler must have state_dict() and load_state_dict(), got {sched!r}")
     check.choice("snapshot", a["snapshot"], STORAGES)
-    if a["batch_fn"] is not None and not callable(a["batch_fn"]):
-        raise TypeError(f"batch_fn must be callable, got {a['batch_fn']!r}")
 
     ratios = group_ratios(optimizer)
     world, rank, group = 1, 0, a["process_group"]
@@ -190,6 +189,8 @@ def check_args(a: dict[str, Any]) -> Config:
         "optimizer": type(optimizer).__name__,
         "model": type(model).__name__,
     }
+    if a.get("loss_of_batch") is not None:
+        plain["loss_of_batch"] = callable_name(a["loss_of_batch"])
     return Config(
         options=opts,
         metric=metric,
@@ -206,6 +207,44 @@ def check_args(a: dict[str, Any]) -> Config:
         group=group,
         plain=plain,
     )
+
+
+def check_loss(loss_fn: Any, loss_of_batch: Any, batch_fn: Any) -> None:
+    """Exactly one of ``loss_fn`` and ``loss_of_batch``, callable; ``batch_fn`` only with
+    ``loss_fn`` (``loss_of_batch`` gets the whole batch).
+
+    Example:
+        >>> check_loss(None, lambda model, batch: model(batch), None)
+        >>> check_loss(None, None, None)
+        Traceback (most recent call last):
+        ...
+        TypeError: range_test needs loss_fn (called as loss_fn(model(inputs), targets)) or \
+loss_of_batch (called as loss_of_batch(model, batch)); both are None
+    """
+    if loss_fn is None and loss_of_batch is None:
+        raise TypeError(
+            "range_test needs loss_fn (called as loss_fn(model(inputs), targets)) or "
+            "loss_of_batch (called as loss_of_batch(model, batch)); both are None"
+        )
+    if loss_fn is not None and loss_of_batch is not None:
+        raise TypeError(
+            f"give loss_fn or loss_of_batch, not both: got loss_fn={loss_fn!r} and "
+            f"loss_of_batch={loss_of_batch!r} (pass loss_fn=None with loss_of_batch)"
+        )
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {loss_fn!r}")
+    if loss_of_batch is not None and not callable(loss_of_batch):
+        raise TypeError(
+            f"loss_of_batch must be callable as loss_of_batch(model, batch), got {loss_of_batch!r}"
+        )
+    if batch_fn is not None:
+        if not callable(batch_fn):
+            raise TypeError(f"batch_fn must be callable, got {batch_fn!r}")
+        if loss_of_batch is not None:
+            raise TypeError(
+                f"batch_fn={batch_fn!r} is not used with loss_of_batch, which gets each batch "
+                "as the loader yields it (moved to the device); unpack it there"
+            )
 
 
 def check_device(given: Any, model_device: torch.device) -> torch.device:
@@ -279,8 +318,3 @@ def group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
     if not (math.isfinite(base) and base > 0):
         return [1.0] * len(lrs)
     return [lr / base if math.isfinite(lr) and lr >= 0 else 1.0 for lr in lrs]
-
-
-def callable_name(fn: Any) -> str:
-    """A callable's ``__name__`` (its type's name when it has none)."""
-    return str(getattr(fn, "__name__", type(fn).__name__))

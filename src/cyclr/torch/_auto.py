@@ -77,7 +77,7 @@ def _iters_per_epoch(train_loader: Any, given: int | None) -> int | None:
 def auto_schedule(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[Any, Any], torch.Tensor],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
     train_loader: Iterable[Any],
     policy: str = "one_cycle",
     total_steps: int | None = None,
@@ -94,7 +94,9 @@ def auto_schedule(
     """Run an LR range test on ``model``, read both bounds, and return a ready scheduler.
 
     Args:
-        model, optimizer, loss_fn, train_loader: as for :func:`cyclr.torch.range_test`.
+        model, optimizer, loss_fn, train_loader: as for :func:`cyclr.torch.range_test`
+            (``loss_fn=None`` with ``loss_of_batch=fn`` among the range test's options, for a
+            model that computes its own loss).
         policy: ``"one_cycle"`` (Smith 2018; needs ``total_steps`` or ``epochs``),
             ``"triangular"``, ``"triangular2"`` or ``"exp_range"`` (Smith 2015).
         total_steps, epochs: training length in optimizer updates, or in epochs
@@ -110,9 +112,9 @@ def auto_schedule(
             stops at the end of a cycle (§3.2); without, 4 epochs.
         coarse_iter: updates in the first, exponential sweep of the two-stage test.
         suggest_kwargs: options for the reading (e.g. ``{"margin": 2.5}``).
-        **range_test_kwargs: passed to :func:`cyclr.torch.range_test` (``val_loader``,
-            ``metric``, ``seed``, ``device``, ``progress``, ``num_iter``, ...). ``start_lr``,
-            ``end_lr`` or ``mode`` switch to a single test with those settings.
+        **range_test_kwargs: passed to :func:`cyclr.torch.range_test` (``loss_of_batch``,
+            ``val_loader``, ``metric``, ``seed``, ``device``, ``progress``, ``num_iter``, ...).
+            ``start_lr``, ``end_lr`` or ``mode`` switch to a single test with those settings.
 
     Returns:
         An :class:`AutoScheduler`: a :class:`cyclr.torch.CyclicScheduler` (already applied to

@@ -1,10 +1,18 @@
-"""Batches for the PyTorch range test: unpacking, device moves, and the default metric.
+"""Batches for the PyTorch range test: unpacking, device moves, the loss, and the metric.
+
+The loss of one (micro-)batch comes one of two ways (:func:`batch_loss`):
+
+- ``loss_fn(model(inputs), targets)``, with ``(inputs, targets)`` unpacked from the batch;
+- ``loss_of_batch(model, batch)``, for models that compute their own loss (a Lightning
+  ``training_step``, a Hugging Face model called with ``labels``): it returns the scalar loss, or
+  ``(loss, output, target)`` so that a metric can still be computed.
 
 A short loader is cycled by the shared :class:`cyclr.range_test.batch_stream.BatchStream`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from collections.abc import Callable, Mapping
@@ -14,11 +22,14 @@ import torch
 
 __all__ = [
     "accuracy_counts",
+    "batch_loss",
     "call_model",
+    "callable_name",
     "describe",
     "host_floats",
     "looks_like_classification",
     "metric_value",
+    "resolve_metric",
     "split_batch",
     "to_device",
 ]
@@ -30,6 +41,8 @@ def to_device(x: Any, device: torch.device) -> Any:
         return x.to(device, non_blocking=device.type != "cpu")
     if isinstance(x, Mapping):
         return {k: to_device(v, device) for k, v in x.items()}
+    if isinstance(x, tuple) and hasattr(x, "_fields"):  # a namedtuple takes its fields as args
+        return type(x)(*(to_device(v, device) for v in x))
     if isinstance(x, (tuple, list)):
         return type(x)(to_device(v, device) for v in x)
     return x
@@ -60,6 +73,137 @@ def call_model(model: Callable[..., Any], inputs: Any) -> Any:
     if isinstance(inputs, (tuple, list)):
         return model(*inputs)
     return model(inputs)
+
+
+def batch_loss(
+    model: Callable[..., Any],
+    batch: Any,
+    *,
+    loss_fn: Callable[[Any, Any], Any] | None,
+    loss_of_batch: Callable[[Any, Any], Any] | None,
+    batch_fn: Callable[[Any], Any] | None,
+    device: torch.device,
+    autocast_dtype: torch.dtype | None,
+) -> tuple[torch.Tensor, Any, Any]:
+    """One forward pass: ``(loss, output, target)`` with ``loss`` a 0-d tensor.
+
+    With ``loss_fn`` the batch is split into ``(inputs, targets)`` (:func:`split_batch`), moved
+    to ``device`` and ``loss = loss_fn(model(inputs), targets)``. With ``loss_of_batch`` the whole
+    batch is moved to ``device`` and ``loss_of_batch(model, batch)`` returns the loss, or
+    ``(loss, output, target)``; ``output`` and ``target`` are ``None`` for a bare loss. Either
+    runs inside ``torch.autocast(device.type, dtype=autocast_dtype)`` when that is not ``None``.
+
+    Example:
+        >>> import torch
+        >>> model = torch.nn.Linear(2, 3)
+        >>> batch = {"x": torch.ones(4, 2), "y": torch.zeros(4, dtype=torch.long)}
+        >>> def loss_of_batch(m, b):
+        ...     out = m(b["x"])
+        ...     return torch.nn.functional.cross_entropy(out, b["y"]), out, b["y"]
+        >>> loss, out, target = batch_loss(model, batch, loss_fn=None,
+        ...     loss_of_batch=loss_of_batch, batch_fn=None, device=torch.device("cpu"),
+        ...     autocast_dtype=None)
+        >>> loss.ndim, tuple(out.shape), target.tolist()
+        (0, (4, 3), [0, 0, 0, 0])
+    """
+    ctx = (
+        torch.autocast(device.type, dtype=autocast_dtype)
+        if autocast_dtype is not None
+        else contextlib.nullcontext()
+    )
+    if loss_of_batch is not None:
+        batch = to_device(batch, device)
+        with ctx:
+            returned = loss_of_batch(model, batch)
+        return _loss_parts(returned, callable_name(loss_of_batch))
+    assert loss_fn is not None
+    inputs, target = split_batch(batch, batch_fn)
+    inputs, target = to_device(inputs, device), to_device(target, device)
+    with ctx:
+        out = call_model(model, inputs)
+        loss = loss_fn(out, target)
+    return _scalar(loss, "loss_fn"), out, target
+
+
+def _loss_parts(returned: Any, name: str) -> tuple[torch.Tensor, Any, Any]:
+    """``loss_of_batch``'s return value as ``(loss, output, target)``."""
+    who = f"loss_of_batch ({name})"
+    if isinstance(returned, torch.Tensor):
+        return _scalar(returned, who), None, None
+    if isinstance(returned, (tuple, list)):
+        if len(returned) == 3:
+            loss, out, target = returned
+            return _scalar(loss, who, " as the loss of (loss, output, target)"), out, target
+        raise TypeError(
+            f"{who} must return a scalar loss tensor or (loss, output, target), got a "
+            f"{type(returned).__name__} of length {len(returned)}"
+        )
+    raise TypeError(
+        f"{who} must return a scalar loss tensor or (loss, output, target), got "
+        f"{type(returned).__name__}"
+    )
+
+
+def _scalar(loss: Any, who: str, role: str = "") -> torch.Tensor:
+    """``loss`` as a 0-d tensor; a ``TypeError`` naming ``who`` unless it holds one number."""
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        what = (
+            f"a tensor of shape {tuple(loss.shape)}"
+            if isinstance(loss, torch.Tensor)
+            else type(loss).__name__
+        )
+        raise TypeError(f"{who} must return a scalar tensor{role}, got {what}")
+    return loss if loss.ndim == 0 else loss.reshape(())
+
+
+def callable_name(fn: Any) -> str:
+    """A callable's ``__name__`` (its type's name when it has none)."""
+    return str(getattr(fn, "__name__", type(fn).__name__))
+
+
+def resolve_metric(
+    metric: Any, out: Any, target: Any, *, from_loss_of_batch: bool
+) -> tuple[Callable[[Any, Any], tuple[Any, Any]] | None, str | None]:
+    """The per-batch metric ``(numerator, denominator)`` function and its name, chosen on the
+    first batch's ``output`` and ``target``.
+
+    ``"auto"``: accuracy when they look like class logits and integer classes (see
+    :func:`looks_like_classification`), else no metric; ``"accuracy"``: accuracy or a
+    ``ValueError``; a callable: ``metric(output, target)`` per batch (:func:`metric_value`);
+    ``None``: no metric. A ``loss_of_batch`` that returns only the loss gives no output and
+    target: ``"auto"`` then records no metric, and the others raise.
+
+    Example:
+        >>> fn, name = resolve_metric("auto", torch.zeros(4, 3), torch.zeros(4, dtype=torch.long),
+        ...                           from_loss_of_batch=False)
+        >>> name, [int(x) for x in fn(torch.eye(4, 3), torch.tensor([0, 1, 2, 0]))]
+        ('accuracy', [4, 4])
+    """
+    if metric is None or (metric == "auto" and out is None and target is None):
+        return None, None
+    if from_loss_of_batch and out is None and target is None:
+        label = metric if isinstance(metric, str) else callable_name(metric)
+        raise ValueError(
+            f"metric={label!r} needs output and target: make loss_of_batch return "
+            "(loss, output, target), or pass metric=None"
+        )
+    if metric in ("auto", "accuracy"):
+        if looks_like_classification(out, target):
+            return accuracy_counts, "accuracy"
+        if metric == "accuracy":
+            shapes = f"output {describe(out)} and target {describe(target)}"
+            raise ValueError(
+                f"metric='accuracy' needs class logits (N, C, ...) and integer "
+                f"targets (N, ...); got {shapes}"
+            )
+        return None, None
+    fn, name = metric, callable_name(metric)
+
+    def user_metric(o: Any, t: Any) -> tuple[Any, int]:
+        value = fn(o.detach() if isinstance(o, torch.Tensor) else o, t)
+        return metric_value(name, value), 1
+
+    return user_metric, name
 
 
 def looks_like_classification(output: Any, target: Any) -> bool:

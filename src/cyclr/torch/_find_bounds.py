@@ -49,7 +49,7 @@ class FoundBounds:
 def find_bounds(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[Any, Any], torch.Tensor],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
     train_loader: Iterable[Any],
     *,
     method: str = "auto",
@@ -67,19 +67,21 @@ def find_bounds(
        of that LR up to it, and ``method`` reads the bounds off it.
 
     Passing ``start_lr``, ``end_lr`` or ``mode`` runs a single test with exactly those settings
-    (``num_iter`` then defaults to 100). Every argument, ``method`` and ``suggest_kwargs``
-    included, is checked before the first update.
+    (``num_iter`` then defaults to 100). Every argument, ``method``, ``suggest_kwargs`` and the
+    range test's options included, is checked before the first update.
 
     Args:
-        model, optimizer, loss_fn, train_loader: as for :func:`cyclr.torch.range_test`.
+        model, optimizer, loss_fn, train_loader: as for :func:`cyclr.torch.range_test`
+            (``loss_fn=None`` with ``loss_of_batch=fn`` among the range test's options, for a
+            model that computes its own loss).
         method: the reading (see :func:`cyclr.suggest.suggest`; ``"auto"``: accuracy when a
             metric is recorded, else loss).
         coarse_iter: updates of the first, exponential ramp (>= 10).
         num_iter: updates of the linear ramp (or of the single test).
         suggest_kwargs: options for the reading (e.g. ``{"margin": 2.5}``).
         on_test: called with each test's result as soon as it ends (e.g. to save it).
-        **range_test_kwargs: passed to every :func:`cyclr.torch.range_test` (``val_loader``,
-            ``metric``, ``seed``, ``device``, ``progress``, ...).
+        **range_test_kwargs: passed to every :func:`cyclr.torch.range_test` (``loss_of_batch``,
+            ``val_loader``, ``metric``, ``seed``, ``device``, ``progress``, ...).
 
     Returns:
         A :class:`FoundBounds`: ``.bounds`` and ``.tests``.

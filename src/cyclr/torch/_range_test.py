@@ -30,17 +30,8 @@ from torch import nn
 from cyclr.range_test.batch_stream import BatchStream
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
-from cyclr.torch._args import MAX_SKIPPED, Config, callable_name, check_args
-from cyclr.torch._batches import (
-    accuracy_counts,
-    call_model,
-    describe,
-    host_floats,
-    looks_like_classification,
-    metric_value,
-    split_batch,
-    to_device,
-)
+from cyclr.torch._args import MAX_SKIPPED, Config, check_args
+from cyclr.torch._batches import batch_loss, host_floats, resolve_metric
 from cyclr.torch._scheduler import CyclicScheduler
 from cyclr.torch._snapshot import TrainingState
 
@@ -50,9 +41,10 @@ __all__ = ["range_test"]
 def range_test(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[Any, Any], torch.Tensor],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
     train_loader: Iterable[Any],
     *,
+    loss_of_batch: Callable[[Any, Any], Any] | None = None,
     start_lr: float | None = None,
     end_lr: float | None = None,
     num_iter: int = 100,
@@ -83,11 +75,20 @@ def range_test(
 
     Args:
         model, optimizer: the training setup; ``model`` is put in ``train()`` mode for the test.
-        loss_fn: ``loss_fn(model(inputs), targets)`` -> a scalar tensor.
-        train_loader: yields ``(inputs, targets)`` (or anything ``batch_fn`` unpacks). Restarted
+        loss_fn: ``loss_fn(model(inputs), targets)`` -> a scalar tensor; ``None`` with
+            ``loss_of_batch``.
+        train_loader: yields ``(inputs, targets)`` (or anything ``batch_fn`` unpacks; anything
+            at all with ``loss_of_batch``). Restarted
             with ``iter(train_loader)`` whenever a pass ends, so a short loader cycles; the stop
             reason is ``"data_exhausted"`` only when it cannot yield another batch at all (a
             one-shot iterator or generator that ran dry).
+        loss_of_batch: for a model that computes its own loss (a Lightning ``training_step``, a
+            Hugging Face model given ``labels``): ``loss_of_batch(model, batch)`` gets each batch
+            as the loader yields it, moved to ``device``, and returns the scalar loss tensor, or
+            ``(loss, output, target)`` so that ``metric`` can be computed (with a bare loss,
+            ``metric="auto"`` records none). Give exactly one of ``loss_fn`` and
+            ``loss_of_batch``; it runs under autocast like ``loss_fn``, and in eval mode without
+            gradients on ``val_loader``'s batches.
         start_lr, end_lr: the ramp's ends (``0 < start_lr < end_lr``, finite); defaults in
             :data:`cyclr.range_test.ramp.DEFAULT_RANGE`: exp ``1e-7 → 10``, linear ``1e-3 → 1``.
         num_iter: optimizer updates in the ramp (>= :data:`cyclr.range_test.ramp.MIN_ITER`).
@@ -120,6 +121,7 @@ def range_test(
             (in ``snapshot_dir``).
         batch_fn: ``batch -> (inputs, targets)`` for loaders yielding something else. A tuple
             or list of inputs is spread into ``model(*inputs)``, a dict into ``model(**inputs)``.
+            Not used with ``loss_of_batch``.
         process_group: the ``torch.distributed`` group (default: the world, when initialised).
             The loss and metrics are all-reduced (mean), so every rank records, stops at and
             returns the same curve. An exception on one rank is not seen by the others, which
@@ -137,7 +139,8 @@ def range_test(
             exception as ``exc.range_test_result`` (stop reason ``"error"`` or
             ``"interrupted"``), and the exception propagates.
 
-    The parameters, buffers and ``.grad`` of ``model`` (and of ``loss_fn`` if it is a module),
+    The parameters, buffers and ``.grad`` of ``model`` (and of ``loss_fn`` or ``loss_of_batch``
+    if it is a module),
     the optimizer's state and ``param_groups``, ``scheduler``, ``scaler``, every submodule's
     train/eval mode, the Python/numpy/torch RNG states and the loaders' shuffling state (a
     ``DataLoader``'s generator, or a loader's ``state_dict``) are bitwise identical afterwards.
@@ -157,9 +160,20 @@ def range_test(
         ('exp', 'accuracy', True)
         >>> float(result.lr[0]), opt.param_groups[0]["lr"]  # the optimizer is as it was
         (1e-07, 0.1)
+
+        A model that computes its own loss, and gives back its output and target for the metric:
+
+        >>> def loss_of_batch(model, batch):
+        ...     x, y = batch
+        ...     out = model(x)
+        ...     return torch.nn.functional.cross_entropy(out, y), out, y
+        >>> r = range_test(model, opt, None, loader, loss_of_batch=loss_of_batch, num_iter=30,
+        ...                progress=False, seed=0)
+        >>> r.metric_name, bool((r.loss == result.loss).all())  # the same curve, bit for bit
+        ('accuracy', True)
     """
     cfg = check_args(dict(locals()))
-    modules = [model] + ([loss_fn] if isinstance(loss_fn, nn.Module) else [])
+    modules = [model] + [f for f in (loss_fn, loss_of_batch) if isinstance(f, nn.Module)]
     state = TrainingState(
         modules,
         optimizer,
@@ -169,7 +183,7 @@ def range_test(
         directory=snapshot_dir,
         loaders=[train_loader, val_loader],
     )
-    run = _Run(cfg, model, optimizer, loss_fn)
+    run = _Run(cfg, model, optimizer, loss_fn, loss_of_batch)
     try:
         run.execute(train_loader, val_loader)
     except BaseException as exc:
@@ -201,12 +215,14 @@ class _Run:
         cfg: Config,
         model: nn.Module,
         optimizer: torch.optim.Optimizer,
-        loss_fn: Callable[[Any, Any], torch.Tensor],
+        loss_fn: Callable[[Any, Any], torch.Tensor] | None,
+        loss_of_batch: Callable[[Any, Any], Any] | None,
     ) -> None:
         self.cfg = cfg
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
+        self.loss_of_batch = loss_of_batch
         self.rec = Recorder(cfg.options, groups=len(cfg.ratios))
         self.metric_fn: Callable[[Any, Any], tuple[Any, Any]] | None = None
         self._metric_ready = False
@@ -350,53 +366,28 @@ class _Run:
 
     def _forward(self, batch: Any) -> tuple[torch.Tensor, Any, Any]:
         cfg = self.cfg
-        inputs, target = split_batch(batch, cfg.batch_fn)
-        inputs, target = to_device(inputs, cfg.device), to_device(target, cfg.device)
-        ctx = (
-            torch.autocast(cfg.device.type, dtype=cfg.autocast_dtype)
-            if cfg.autocast_dtype is not None
-            else contextlib.nullcontext()
+        return batch_loss(
+            self.model,
+            batch,
+            loss_fn=self.loss_fn,
+            loss_of_batch=self.loss_of_batch,
+            batch_fn=cfg.batch_fn,
+            device=cfg.device,
+            autocast_dtype=cfg.autocast_dtype,
         )
-        with ctx:
-            out = call_model(self.model, inputs)
-            loss = self.loss_fn(out, target)
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            what = (
-                f"a tensor of shape {tuple(loss.shape)}"
-                if isinstance(loss, torch.Tensor)
-                else type(loss).__name__
-            )
-            raise TypeError(f"loss_fn must return a scalar tensor, got {what}")
-        return (loss if loss.ndim == 0 else loss.reshape(())), out, target
 
     def _metric(self, out: Any, target: Any, num: Any, den: Any) -> tuple[Any, Any]:
         if not self._metric_ready:
-            self._resolve_metric(out, target)
+            self._metric_ready = True
+            self.metric_fn, name = resolve_metric(
+                self.cfg.metric, out, target, from_loss_of_batch=self.loss_of_batch is not None
+            )
+            if name is not None:
+                self.rec.metric_name = name
         if self.metric_fn is None:
             return None, 0
         n, d = self.metric_fn(out, target)
         return (n if num is None else num + n), den + d
-
-    def _resolve_metric(self, out: Any, target: Any) -> None:
-        metric = self.cfg.metric
-        self._metric_ready = True
-        if metric in ("auto", "accuracy"):
-            if looks_like_classification(out, target):
-                self.metric_fn, self.rec.metric_name = accuracy_counts, "accuracy"
-            elif metric == "accuracy":
-                shapes = f"output {describe(out)} and target {describe(target)}"
-                raise ValueError(
-                    f"metric='accuracy' needs class logits (N, C, ...) and integer "
-                    f"targets (N, ...); got {shapes}"
-                )
-        elif metric is not None:
-            fn, name = metric, callable_name(metric)
-
-            def user_metric(o: Any, t: Any) -> tuple[Any, int]:
-                value = fn(o.detach() if isinstance(o, torch.Tensor) else o, t)
-                return metric_value(name, value), 1
-
-            self.metric_fn, self.rec.metric_name = user_metric, name
 
     def _reduce(self, values: list[Any]) -> list[float]:
         return host_floats(values, self.cfg.world, self.cfg.group, self.cfg.device)

@@ -43,7 +43,7 @@ TIMING_UPDATES = 12
 def sweep(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[Any, Any], torch.Tensor],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
     train_loader: Iterable[Any] | None,
     *,
     param: str = "momentum",
@@ -70,7 +70,8 @@ def sweep(
     are attached to the exception as ``exc.sweep_result``).
 
     Args:
-        model, optimizer, loss_fn: as for :func:`cyclr.torch.range_test`.
+        model, optimizer, loss_fn: as for :func:`cyclr.torch.range_test` (``loss_fn=None``
+            with ``loss_of_batch=fn`` among the range test's options).
         train_loader: the training batches (``None`` with ``loader_factory``).
         param: ``"momentum"``, ``"beta1"``, ``"weight_decay"`` or ``"batch_size"``.
         values: the values to try, in order; by default Smith's (§5): momentum
@@ -81,7 +82,8 @@ def sweep(
         budget: batch size only: ``"time"`` (default; equal wall time, Smith 2018 §4.2),
             ``"samples"`` (equal epochs) or ``"updates"``. ``values[0]`` runs ``num_iter``
             updates, the others as many as fit in the same time or samples (>= 10).
-        **range_test_kwargs: passed to every :func:`cyclr.torch.range_test` (``num_iter``,
+        **range_test_kwargs: passed to every :func:`cyclr.torch.range_test` (``loss_of_batch``,
+            ``num_iter``,
             ``start_lr``, ``end_lr``, ``mode``, ``val_loader``, ``seed``, ``snapshot``, ...).
             The ``snapshot`` storage also holds the sweep's own snapshot.
 
@@ -161,7 +163,8 @@ def sweep(
     }
 
     original = _get(optimizer, idx[0], field)
-    modules = [model] + ([loss_fn] if isinstance(loss_fn, nn.Module) else [])
+    losses = (loss_fn, kw["loss_of_batch"])
+    modules = [model] + [f for f in losses if isinstance(f, nn.Module)]
     state = TrainingState(
         modules,
         optimizer,
@@ -415,7 +418,7 @@ def _budget(
     reset: Callable[[], None],
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[Any, Any], torch.Tensor],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
     kw: dict[str, Any],
 ) -> tuple[list[int], list[float] | None]:
     """Updates per batch size: ``values[0]`` runs ``num_iter``, the others the same budget."""
@@ -444,7 +447,7 @@ def _budget(
 def _seconds_per_update(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[Any, Any], torch.Tensor],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
     loader: Any,
     lr: float,
     kw: dict[str, Any],
@@ -456,17 +459,20 @@ def _seconds_per_update(
     first update (warm-up) and the snapshot.
     """
     stamps: list[float] = []
+    of_batch = kw["loss_of_batch"]
 
-    def timed(output: Any, target: Any) -> torch.Tensor:
+    def timed(a: Any, b: Any) -> Any:
         stamps.append(time.perf_counter())
-        return loss_fn(output, target)
+        return of_batch(a, b) if of_batch is not None else loss_fn(a, b)  # type: ignore[misc]
 
     skip = {"start_lr", "end_lr", "num_iter", "mode", "val_loader", "progress", "diverge", "metric"}
     pilot = {k: x for k, x in kw.items() if k not in skip}
+    if of_batch is not None:
+        pilot["loss_of_batch"] = timed
     range_test(
         model,
         optimizer,
-        timed,
+        None if of_batch is not None else timed,
         loader,
         start_lr=lr,
         end_lr=lr * (1 + 1e-6),
