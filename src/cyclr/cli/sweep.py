@@ -1,7 +1,7 @@
 """``cyclr sweep TARGET``: the LR range test at several values of momentum, weight decay or batch
 size (Smith 2018, §4.2-§4.4), the value to use, and a plot of the curves.
 
-The target is loaded as ``cyclr find`` loads it (:func:`cyclr.cli.load_target`).
+The target is loaded as ``cyclr find`` loads it (:func:`cyclr.load_target`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,25 @@ import time
 from typing import Any
 
 import cyclr
-from cyclr.cli import _all as cli
+from cyclr.cli._common import (
+    EXIT_NO_SUGGESTION,
+    FORMATTER,
+    CLIError,
+    bounds_text,
+    check_method,
+    diverge,
+    learning_rate,
+    nonneg_int,
+    out,
+    positive_int,
+    prepare_dir,
+    require,
+    save_plot,
+    sweep_text,
+)
+from cyclr.cli.target import call_target, load_target, run_on_target
+
+__all__ = ["add_parser", "run"]
 
 _EPILOG = """\
 TARGET is loaded as by 'cyclr find': 'path/to/file.py:function' or 'package.module:function',
@@ -36,15 +54,15 @@ examples:
   cyclr sweep train.py:setup --param batch_size --values 64,128,256 --budget samples"""
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register ``sweep`` on the ``cyclr`` subparsers."""
-    p = sub.add_parser(
+    p: argparse.ArgumentParser = sub.add_parser(
         "sweep",
         help="range tests at several momentum / weight decay / batch size values",
         description="Run the LR range test at several values "
         "of one hyper-parameter and choose one (Smith 2018).",
         epilog=_EPILOG,
-        formatter_class=cli._FORMATTER,
+        formatter_class=FORMATTER,
     )
     p.add_argument(
         "target", metavar="TARGET", help="'path/to/file.py:function' or 'package.module:function'"
@@ -71,14 +89,14 @@ def add_parser(sub: Any) -> None:
     g = p.add_argument_group("range test (each value)")
     g.add_argument(
         "--start-lr",
-        type=cli._lr,
+        type=learning_rate,
         default=None,
         metavar="LR",
         help="first LR (default: 1e-7 exp, 1e-3 linear)",
     )
     g.add_argument(
         "--end-lr",
-        type=cli._lr,
+        type=learning_rate,
         default=None,
         metavar="LR",
         help="last LR (default: 10 exp, 1 linear)",
@@ -91,7 +109,7 @@ def add_parser(sub: Any) -> None:
     )
     g.add_argument(
         "--num-iter",
-        type=cli._positive_int,
+        type=positive_int,
         default=100,
         metavar="N",
         help="optimizer updates per range test (default: %(default)s)",
@@ -104,21 +122,21 @@ def add_parser(sub: Any) -> None:
     )
     g.add_argument(
         "--val-every",
-        type=cli._positive_int,
+        type=positive_int,
         default=10,
         metavar="K",
         help="score the val_loader subset every K updates (default: %(default)s)",
     )
     g.add_argument(
         "--val-batches",
-        type=cli._positive_int,
+        type=positive_int,
         default=4,
         metavar="B",
         help="batches of val_loader in the held-out subset (default: %(default)s)",
     )
     g.add_argument(
         "--diverge",
-        type=cli._diverge,
+        type=diverge,
         default=4.0,
         metavar="K",
         help="stop once the smoothed loss exceeds K x its best; 'none' never stops "
@@ -127,7 +145,7 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--device", default=None, help="torch device for the batches")
     g.add_argument(
         "--seed",
-        type=cli._nonneg_int,
+        type=nonneg_int,
         default=None,
         help="seed Python, numpy and torch for every range test",
     )
@@ -146,7 +164,7 @@ def add_parser(sub: Any) -> None:
         help="rule for the chosen value's LR bounds (default: auto)",
     )
     g.add_argument("--json", action="store_true", help="print the choice as JSON only")
-    p.set_defaults(handler=run)
+    return p
 
 
 def _values(text: str | None, param: str) -> list[Any] | None:
@@ -154,14 +172,14 @@ def _values(text: str | None, param: str) -> list[Any] | None:
         return None
     parts = [s.strip() for s in text.split(",") if s.strip()]
     if not parts:
-        raise cli.CLIError(f"--values: expected comma-separated numbers, got {text!r}")
+        raise CLIError(f"--values: expected comma-separated numbers, got {text!r}")
     out: list[Any] = []
     for s in parts:
         try:
             out.append(int(s) if param == "batch_size" else float(s))
         except ValueError:
             kind = "integers" if param == "batch_size" else "numbers"
-            raise cli.CLIError(
+            raise CLIError(
                 f"--values: expected comma-separated {kind}, got {s!r} in {text!r}"
             ) from None
     return out
@@ -169,11 +187,11 @@ def _values(text: str | None, param: str) -> list[Any] | None:
 
 def run(args: argparse.Namespace) -> int:
     """``cyclr sweep``."""
-    cli._require("torch", extra="torch")
-    cli._check_method(args.method)
+    require("torch", extra="torch")
+    check_method(args.method)
     values = _values(args.values, args.param)
-    folder = cli._prepare_dir(args.out)
-    target = cli.call_target(cli.load_target(args.target), args.target)
+    folder = prepare_dir(args.out)
+    target = call_target(load_target(args.target), args.target)
 
     from cyclr.suggest import SuggestionError
     from cyclr.torch import sweep
@@ -195,34 +213,34 @@ def run(args: argparse.Namespace) -> int:
         "progress": False if args.no_progress else None,
     }
     start = time.perf_counter()
-    result = cli._run_on_target("the sweep", sweep, target, **options)
+    result = run_on_target("the sweep", sweep, target, **options)
     wall = time.perf_counter() - start
     json_path = result.save(folder / "sweep.json")
     try:
         choice = result.suggest(args.curve, method=args.method)
     except SuggestionError as exc:
         if exc.kind == "unknown_method":
-            raise cli.CLIError(str(exc)) from None
-        cli._out(f"Wrote {json_path}.")
+            raise CLIError(str(exc)) from None
+        out(f"Wrote {json_path}.")
         print(f"cyclr: no choice from this sweep ({exc.kind}): {exc}", file=sys.stderr)
-        return cli.EXIT_NO_SUGGESTION
+        return EXIT_NO_SUGGESTION
     except ValueError as exc:  # e.g. --curve val_loss without a val_loader
-        raise cli.CLIError(f"--curve {args.curve}: {exc}") from None
+        raise CLIError(f"--curve {args.curve}: {exc}") from None
     if args.json:
         print(json.dumps(choice.to_dict(), indent=1))
         return 0
     png = folder / "sweep.png"
-    drawn = cli._save_plot(png, lambda ax: cyclr.plot.sweep(result, ax, suggestion=choice))
+    drawn = save_plot(png, lambda ax: cyclr.plot.sweep(result, ax, suggestion=choice))
     written = [json_path] + ([png] if drawn else [])
     name = result.label
     first = result.results[0]
-    cli._out(
-        f"Sweep of {name}: {len(result)} range tests ({cli._sweep_text(first)}, "
+    out(
+        f"Sweep of {name}: {len(result)} range tests ({sweep_text(first)}, "
         f"{args.num_iter} updates each) in {wall:.1f} s; compared: the "
         f"{choice.curve.replace('_', ' ')}.",
         "",
     )
-    cli._out(
+    out(
         f"  {name:>12}  {'floor':>8}  {'stable up to lr':>15}",
         *(
             f"  {r.value:>12g}  {r.floor:>8.4g}  {r.stable_lr:>15.3g}"
@@ -233,22 +251,22 @@ def run(args: argparse.Namespace) -> int:
         "",
     )
     if choice.clear:
-        cli._out(f"Chosen: {name} = {choice.value:g}")
+        out(f"Chosen: {name} = {choice.value:g}")
     else:
-        cli._out(f"No clear winner (leader: {name} = {choice.leader:g}).")
+        out(f"No clear winner (leader: {name} = {choice.leader:g}).")
     why = choice.reason.removeprefix("no clear winner: ")
-    cli._out(*textwrap.wrap(f"Why: {why}.", 100))
+    out(*textwrap.wrap(f"Why: {why}.", 100))
     if choice.next_values:
-        cli._out(
+        out(
             f"Next to try: {name} = {', '.join(f'{x:.3g}' for x in choice.next_values)} "
             "(the exponent of the best two bisected, Smith 2018 §4.4)."
         )
     if choice.bounds is not None:
         which = "the choice" if choice.clear else "the leader"
-        cli._out(
+        out(
             "",
             f"LR bounds from the range test at {name} = {choice.leader:g} ({which}):",
-            *cli.bounds_text(choice.bounds),
+            *bounds_text(choice.bounds),
         )
-    cli._out("", f"Wrote {', '.join(str(p) for p in written)}.")
+    out("", f"Wrote {', '.join(str(p) for p in written)}.")
     return 0

@@ -1,0 +1,284 @@
+"""What the ``cyclr`` commands share: errors and exit codes, the parser class and argument types,
+plot saving, and the output (the bounds, why, and ready-to-paste scheduler code).
+
+The user's target (``cyclr find``, ``cyclr sweep``) is loaded by :mod:`cyclr.cli.target`.
+
+Exit status: 0 success, 1 the range-test curve supports no suggestion, 2 bad input (one line on
+stderr, no traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import math
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cyclr
+
+EXIT_NO_SUGGESTION = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(Exception):
+    """Bad input: ``main`` prints ``cyclr: error: <message>`` and exits with status 2.
+
+    ``cause`` is the exception raised by the user's code, if any (shown with ``--traceback``).
+    """
+
+    def __init__(self, message: str, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+# -- argument parsing ---------------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that reports a usage error as one line and exit status 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"cyclr: error: {message} (see '{self.prog} --help')\n")
+
+
+#: Help texts keep the epilogs' line breaks.
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _int_at_least(minimum: int, wanted: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _int_at_least(1, "a positive integer")
+nonneg_int = _int_at_least(0, "an integer >= 0")
+
+
+def number(text: str) -> float:
+    """A finite float (an argparse ``type``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """A float > 0 (an argparse ``type``)."""
+    value = number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a learning rate > 0, got {text!r}")
+    return value
+
+
+def diverge(text: str) -> float | None:
+    """``--diverge``: a number, or ``none`` / ``off`` / ``never`` for no early stop."""
+    if text.lower() in ("none", "off", "never"):
+        return None
+    return number(text)
+
+
+def method_names() -> tuple[str, ...]:
+    """The rules that read bounds off a range test."""
+    from cyclr.suggest import methods
+
+    return methods()
+
+
+def check_method(method: str, allow_all: bool = False) -> None:
+    """Raise :class:`CLIError` unless ``method`` names a rule (or ``all``, if allowed)."""
+    names = method_names() + (("all",) if allow_all else ())
+    if method not in names:
+        raise CLIError(f"unknown --method {method!r}; choose from {', '.join(names)}")
+
+
+def require(*modules: str, extra: str) -> None:
+    """Raise :class:`CLIError` naming the pip extra when a module is not installed."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CLIError(f"this command needs {', '.join(missing)}: pip install 'cyclr[{extra}]'")
+
+
+def prepare_dir(path: str) -> Path:
+    """The ``--out`` folder, created if needed."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"--out {path}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"--out {path}: cannot create the folder ({exc.strerror})") from None
+    return folder
+
+
+def out(*lines: str) -> None:
+    """Print ``lines`` to stdout."""
+    for line in lines:
+        print(line)
+
+
+# -- output ------------------------------------------------------------------------------------
+def sweep_text(result: cyclr.RangeTestResult) -> str:
+    """The planned ramp of a range test, e.g. ``"exp 1e-07 → 10"``."""
+    start = result.config.get("start_lr", result.lr[0] if len(result) else math.nan)
+    end = result.config.get("end_lr", result.lr[-1] if len(result) else math.nan)
+    return f"{result.mode} {start:.3g} → {end:.3g}"
+
+
+def stop_text(result: cyclr.RangeTestResult) -> str:
+    """Why a range test ended, in words."""
+    if result.stop_reason == "end":
+        return "ran to the end"
+    text = {
+        "diverged": "stopped early: the loss diverged",
+        "non_finite_loss": "stopped: the loss became NaN or infinite",
+        "data_exhausted": "stopped: the loader ran out of batches",
+    }
+    return text.get(result.stop_reason, f"stopped: {result.stop_reason}")
+
+
+def save_plot(path: Path, draw: Callable[[Any], object]) -> bool:
+    """``draw(ax)`` on an 8x5 figure written to ``path``; ``False`` (and a note on stderr)
+    without matplotlib."""
+    if importlib.util.find_spec("matplotlib") is None:
+        print(
+            "cyclr: matplotlib is not installed; no plot (pip install 'cyclr[plot]')",
+            file=sys.stderr,
+        )
+        return False
+    from matplotlib.figure import Figure
+
+    import cyclr.plot  # noqa: F401  (``draw`` uses it)
+
+    fig = Figure(figsize=(8, 5), dpi=110, layout="constrained")
+    draw(fig.add_subplot())
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return True
+
+
+def no_bounds_note(exc: Exception) -> None:
+    """Say on stderr why the curve supports no bounds."""
+    kind = getattr(exc, "kind", "")
+    print(f"cyclr: no bounds from this curve ({kind}): {exc}", file=sys.stderr)
+
+
+def suggest_or_none(result: cyclr.RangeTestResult, method: str) -> cyclr.Bounds | None:
+    """The bounds, or ``None`` after printing why the curve supports none."""
+    from cyclr.suggest import SuggestionError
+
+    try:
+        return result.suggest(method)
+    except SuggestionError as exc:
+        if exc.kind == "unknown_method":
+            raise CLIError(str(exc)) from None
+        no_bounds_note(exc)
+        return None
+
+
+def report_bounds(
+    result: cyclr.RangeTestResult,
+    bounds: cyclr.Bounds | None,
+    ipe: int | None,
+    json_path: Path | None,
+    png: Path | None,
+) -> int:
+    """Write the plot, then print the files, the bounds and the scheduler code; the exit
+    status (1 when ``bounds`` is ``None``)."""
+    written = [json_path] if json_path is not None else []
+    if png is not None and save_plot(
+        png, lambda ax: cyclr.plot.range_test(result, bounds=bounds, ax=ax)
+    ):
+        written.append(png)
+    if written:
+        out(f"Wrote {', '.join(str(p) for p in written)}.")
+    if bounds is None:
+        return EXIT_NO_SUGGESTION
+    out("", *bounds_text(bounds), "", scheduler_code(bounds, ipe))
+    if json_path is not None:
+        out("", f"Compare every rule, without torch: cyclr suggest {json_path} --method all")
+    return 0
+
+
+def bounds_text(bounds: cyclr.Bounds) -> list[str]:
+    """The bounds and the reason, wrapped for the terminal."""
+    head = (
+        f"Suggested bounds ({bounds.method} rule): base_lr = {bounds.base_lr:.4g}, "
+        f"max_lr = {bounds.max_lr:.4g}"
+    )
+    reason = " ".join(bounds.reason.split())
+    return [head, *textwrap.wrap(reason, 96, initial_indent="  ", subsequent_indent="  ")]
+
+
+def scheduler_code(bounds: cyclr.Bounds, iters_per_epoch: int | None = None) -> str:
+    """Ready-to-paste PyTorch code for a triangular and a 1cycle scheduler with ``bounds``.
+
+    Example:
+        >>> import cyclr
+        >>> from cyclr.cli import scheduler_code
+        >>> code = scheduler_code(cyclr.Bounds(0.05, 0.2, method="manual", reason=""), 40)
+        >>> print(next(line for line in code.splitlines() if "Triangular(" in line).strip())
+        schedule = cyclr.Triangular(base_lr=0.05, max_lr=0.2, step_size=4 * iters_per_epoch)
+    """
+    from cyclr.suggest.bounds import STEP_EPOCHS
+
+    lo, hi = f"{bounds.base_lr:.4g}", f"{bounds.max_lr:.4g}"
+    ipe = (
+        f"iters_per_epoch = {iters_per_epoch}  # len(train_loader)"
+        if iters_per_epoch
+        else "iters_per_epoch = len(train_loader)"
+    )
+    cycle = 2 * STEP_EPOCHS
+    head = ["import cyclr", "from cyclr.torch import CyclicScheduler", "", ipe]
+    tri = [
+        "# Triangular CLR (Smith 2015, section 3): half-cycle step_size = "
+        f"{STEP_EPOCHS} epochs (2-10 is good).",
+        f"schedule = cyclr.Triangular(base_lr={lo}, max_lr={hi}, "
+        f"step_size={STEP_EPOCHS} * iters_per_epoch)",
+        "scheduler = CyclicScheduler(optimizer, schedule)",
+        f"# Train a whole number of cycles, at least 3: e.g. {3 * cycle} epochs = 3 cycles.",
+        "# Call scheduler.step() after every optimizer.step().",
+    ]
+    div = bounds.one_cycle(total_steps=1000).div_factor  # the same for every length
+    one = [
+        f"# 1cycle (Smith 2018): {bounds.max_lr / div:.3g} -> max_lr -> {bounds.max_lr / div:.3g}, "
+        "then annihilation,",
+        "# with momentum 0.95 -> 0.85 -> 0.95. Set epochs to your budget: far fewer than with a",
+        "# fixed LR.",
+        "epochs = 20",
+        f"schedule = cyclr.OneCycle(max_lr={hi}, total_steps=epochs * iters_per_epoch,",
+        f"                          div_factor={div:.4g})",
+        "scheduler = CyclicScheduler(optimizer, schedule, momentum=True)",
+        "# Call scheduler.step() after every optimizer.step().",
+    ]
+
+    def indent(lines: list[str]) -> list[str]:
+        return [f"    {line}" if line else "" for line in lines]
+
+    return "\n".join(
+        [
+            "Triangular CLR:",
+            "",
+            *indent(head + tri),
+            "",
+            "1cycle (super-convergence):",
+            "",
+            *indent(head + one),
+        ]
+    )

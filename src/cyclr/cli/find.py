@@ -1,0 +1,262 @@
+"""``cyclr find TARGET``: the two-stage LR range test on your own model
+(:func:`cyclr.torch.find_bounds`), then the suggested bounds and ready-to-paste scheduler code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import cyclr
+from cyclr.cli._common import (
+    EXIT_NO_SUGGESTION,
+    FORMATTER,
+    CLIError,
+    check_method,
+    diverge,
+    learning_rate,
+    no_bounds_note,
+    nonneg_int,
+    number,
+    out,
+    positive_int,
+    prepare_dir,
+    report_bounds,
+    require,
+    stop_text,
+    sweep_text,
+)
+from cyclr.cli.target import call_target, load_target, run_on_target
+from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER
+
+__all__ = ["add_parser", "run"]
+
+_EPILOG = """\
+TARGET is 'path/to/file.py:function' or 'package.module:function'. The function takes no
+arguments and returns a dict with the keys model, optimizer, loss_fn, train_loader and,
+optionally, val_loader -- or a cyclr.cli.FindTarget with the same fields:
+
+  def setup():
+      model = Net()
+      opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+      return {"model": model, "optimizer": opt, "loss_fn": torch.nn.CrossEntropyLoss(),
+              "train_loader": DataLoader(train_set, batch_size=64, shuffle=True)}
+
+By default the test runs two sweeps, as cyclr.torch.find_bounds and auto_schedule do: an
+exponential one (--coarse-iter updates, 1e-7 to 10) finds where the loss blows up, then the
+paper's linear sweep (--num-iter updates) rises from a thousandth of that LR up to it, and the
+bounds are read from it. --start-lr, --end-lr or --mode run a single sweep with those settings
+instead.
+
+The model and optimizer are restored after the test. Writes range_test.json (and, for two
+sweeps, range_test_coarse.json) and range_test.png to --out, then prints the bounds and Python
+that builds a triangular and a 1cycle scheduler.
+
+examples:
+  cyclr find examples/find_target.py:setup
+  cyclr find examples/find_target.py:setup --mode linear --start-lr 1e-3 --end-lr 1 --num-iter 300
+  cyclr find mypkg.train:make_setup --num-iter 200 --seed 0 --out lr-test
+  cyclr find train.py:setup --mode exp --num-iter 100      # one quick exponential sweep
+  cyclr find train.py:setup --method loss --no-progress"""
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register ``find`` on the ``cyclr`` subparsers."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "find",
+        help="run the LR range test on your own model",
+        description="Run the LR range test on your model and suggest CLR bounds.",
+        epilog=_EPILOG,
+        formatter_class=FORMATTER,
+    )
+    p.add_argument(
+        "target", metavar="TARGET", help="'path/to/file.py:function' or 'package.module:function'"
+    )
+    p.add_argument(
+        "--out",
+        default="cyclr-find",
+        metavar="DIR",
+        help="folder for range_test.json and range_test.png (default: %(default)s)",
+    )
+    g = p.add_argument_group("range test")
+    g.add_argument(
+        "--start-lr",
+        type=learning_rate,
+        default=None,
+        metavar="LR",
+        help="first LR of a single sweep (default: 1e-7 exp, 1e-3 linear)",
+    )
+    g.add_argument(
+        "--end-lr",
+        type=learning_rate,
+        default=None,
+        metavar="LR",
+        help="last LR of a single sweep (default: 10 exp, 1 linear)",
+    )
+    g.add_argument(
+        "--mode",
+        choices=("exp", "linear"),
+        default=None,
+        help="a single exponential or linear sweep (default: two sweeps, see below)",
+    )
+    g.add_argument(
+        "--num-iter",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="optimizer updates in the (linear) sweep "
+        f"(default: {LINEAR_ITER} for two sweeps, 100 for one)",
+    )
+    g.add_argument(
+        "--coarse-iter",
+        type=positive_int,
+        default=COARSE_ITER,
+        metavar="N",
+        help="updates in the first, exponential sweep of two (default: %(default)s)",
+    )
+    g.add_argument(
+        "--metric",
+        choices=("auto", "accuracy", "none"),
+        default="auto",
+        help="training metric to record (default: accuracy for classifiers)",
+    )
+    g.add_argument(
+        "--val-every",
+        type=positive_int,
+        default=10,
+        metavar="K",
+        help="score the val_loader subset every K updates (default: %(default)s)",
+    )
+    g.add_argument(
+        "--val-batches",
+        type=positive_int,
+        default=4,
+        metavar="B",
+        help="batches of val_loader in the held-out subset (default: %(default)s)",
+    )
+    g.add_argument(
+        "--smooth",
+        type=number,
+        default=0.98,
+        metavar="BETA",
+        help="EMA factor of the smoothed loss (default: %(default)s)",
+    )
+    g.add_argument(
+        "--diverge",
+        type=diverge,
+        default=4.0,
+        metavar="K",
+        help="stop once the smoothed loss exceeds K x its best; 'none' never "
+        "stops (default: %(default)s)",
+    )
+    g.add_argument(
+        "--accumulation-steps",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="micro-batches per optimizer update (default: %(default)s)",
+    )
+    g.add_argument(
+        "--device", default=None, help="torch device for the batches (default: the model's)"
+    )
+    g.add_argument(
+        "--seed", type=nonneg_int, default=None, help="seed Python, numpy and torch for the test"
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("suggestion")
+    g.add_argument(
+        "--method",
+        default="auto",
+        metavar="METHOD",
+        help="auto, accuracy, loss, steepest, minimum, valley or slide (default: auto)",
+    )
+    g.add_argument(
+        "--iters-per-epoch",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="for the step size in the printed code (default: len(train_loader))",
+    )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """``cyclr find``: the range test, the files, the bounds and the code."""
+    require("torch", extra="torch")
+    check_method(args.method)
+    folder = prepare_dir(args.out)
+    target = call_target(load_target(args.target), args.target)
+
+    from cyclr.suggest import SuggestionError
+    from cyclr.torch import find_bounds
+
+    options: dict[str, Any] = {
+        "metric": None if args.metric == "none" else args.metric,
+        "val_loader": target.val_loader,
+        "val_every": args.val_every,
+        "val_batches": args.val_batches,
+        "smooth": args.smooth,
+        "diverge": args.diverge,
+        "accumulation_steps": args.accumulation_steps,
+        "device": args.device,
+        "seed": args.seed,
+        "progress": False if args.no_progress else None,
+    }
+    single = any(x is not None for x in (args.start_lr, args.end_lr, args.mode))
+    if single:
+        options.update(start_lr=args.start_lr, end_lr=args.end_lr, mode=args.mode or "exp")
+    tests: list[cyclr.RangeTestResult] = []
+
+    def save(result: cyclr.RangeTestResult) -> None:  # as each test ends
+        last = single or len(tests) == 1
+        result.save(folder / ("range_test.json" if last else "range_test_coarse.json"))
+        tests.append(result)
+
+    start = time.perf_counter()
+    try:
+        found = run_on_target(
+            "the range test",
+            find_bounds,
+            target,
+            keep=(SuggestionError,),
+            method=args.method,
+            coarse_iter=args.coarse_iter,
+            num_iter=args.num_iter,
+            on_test=save,
+            **options,
+        )
+        bounds: cyclr.Bounds | None = found.bounds
+    except SuggestionError as exc:
+        if not tests:  # raised before any test ran
+            raise CLIError(str(exc)) from None
+        if not single and len(tests) == 1:  # the coarse test found no blow-up
+            coarse = tests[0]
+            out(
+                f"Range test: {len(coarse)} updates ({sweep_text(coarse)}); {stop_text(coarse)}.",
+                f"Wrote {folder / 'range_test_coarse.json'}.",
+            )
+            print(f"cyclr: no range for the linear sweep ({exc.kind}): {exc}", file=sys.stderr)
+            return EXIT_NO_SUGGESTION
+        no_bounds_note(exc)
+        bounds = None
+    wall = time.perf_counter() - start
+
+    result = tests[-1]
+    sweeps = "" if single else f"{len(tests[0])} updates ({sweep_text(tests[0])}), then "
+    out(
+        f"Range test: {sweeps}{len(result)} updates ({sweep_text(result)}) in {wall:.1f} s; "
+        f"{stop_text(result)}."
+    )
+    ipe = args.iters_per_epoch or _loader_len(target.train_loader)
+    json_path = folder / "range_test.json"
+    return report_bounds(result, bounds, ipe, json_path, folder / "range_test.png")
+
+
+def _loader_len(loader: Any) -> int | None:
+    try:
+        n = len(loader)
+    except TypeError:
+        return None
+    return n if isinstance(n, int) and n > 0 else None
