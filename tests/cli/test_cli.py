@@ -1,21 +1,28 @@
-"""The ``cyclr`` command line: demo end to end, find, suggest, plot, and every error path."""
+"""The ``cyclr`` command line: help, find, suggest, plot, the demo's flags, and every error path.
+
+The demo end to end is tested in ``tests/demo/test_demo.py``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
 import cyclr
-from cyclr.cli import FindTarget, main
+from cyclr.cli import FindTarget, build_parser, main
+from cyclr.demo import DemoConfig
+from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, linear_range
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "find_target.py"
@@ -65,7 +72,7 @@ def one_error_line(err: str) -> str:
 
 
 # -- help and version ---------------------------------------------------------------------------
-@pytest.mark.parametrize("command", [[], ["demo"], ["find"], ["suggest"], ["plot"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["find"], ["suggest"], ["plot"], ["sweep"]])
 def test_help_has_examples(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
@@ -97,6 +104,27 @@ def test_console_script_and_lazy_imports(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stdout
+
+
+def test_one_module_per_command_importing_only_the_shared_modules() -> None:
+    """Commands import ``cyclr.cli._common`` and ``cyclr.cli.target``, never each other or the
+    package."""
+    import ast
+
+    import cyclr.cli
+
+    names = [c.__name__ for c in cyclr.cli.COMMANDS]
+    assert names == [f"cyclr.cli.{n}" for n in ("demo", "find", "suggest", "plot", "sweep")]
+    for command in cyclr.cli.COMMANDS:
+        tree = ast.parse(Path(command.__file__ or "").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "cyclr":
+                assert "cli" not in {a.name for a in node.names}, command.__name__
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cyclr.cli"):
+                assert node.module in ("cyclr.cli._common", "cyclr.cli.target"), node.module
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("cyclr.cli") for a in node.names)
+        assert callable(command.add_parser) and callable(command.run)
 
 
 # -- cyclr suggest -------------------------------------------------------------------------------
@@ -221,33 +249,108 @@ def test_plot_json_spec_inline_and_file(tmp_path: Path, capsys: pytest.CaptureFi
     assert "steps 0-599" in outs[0]  # 3 cycles by default
 
 
+def test_plot_takes_every_policy_and_alias_of_the_registry(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cyclr.cli.plot import POLICY_FLAGS
+    from cyclr.schedules.policies import NAMES, POLICIES
+
+    assert set(POLICY_FLAGS) == set(NAMES)
+    values = {"base_lr": "0.01", "max_lr": "0.1", "step_size": "10", "gamma": "0.99"}
+    values.update(total_steps="100", value="0.1")
+    for p in POLICIES.values():
+        required, _ = POLICY_FLAGS[p.name]
+        flags = [x for k in required for x in ("--" + k.replace("_", "-"), values[k])]
+        specs = []
+        for name in (p.name, p.name.upper(), *p.aliases):
+            assert main(["plot", name, *flags, "--no-png", "--json"]) == 0, name
+            specs.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+        assert all(spec == specs[0] for spec in specs), p.name
+        assert type(cyclr.schedule_from_dict(specs[0])) is p.schedule_type
+    assert main(["plot", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    for p in POLICIES.values():
+        assert p.name in help_text and all(a in help_text for a in p.aliases)
+    assert main(["plot", "1cycel"]) == 2
+    assert "did you mean 'one_cycle'?" in capsys.readouterr().err
+
+
+# -- cyclr demo (its flags; the demo itself runs in tests/demo) --------------------------------
+@pytest.mark.parametrize(
+    "config",
+    [
+        DemoConfig(),
+        DemoConfig.quick(),
+        DemoConfig.quick(seeds=(3,)),
+        DemoConfig(seeds=(1, 2), third_policy="exp_range", baseline_lr=0.02, method="loss"),
+    ],
+    ids=["default", "quick", "quick-seed-3", "options"],
+)
+def test_demo_flags_rebuild_the_config_its_command_names(
+    config: DemoConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import cyclr.demo
+
+    seen: list[tuple[DemoConfig, Path]] = []
+
+    def fake_run(config: DemoConfig, out: Path, *, progress: bool, echo: Any) -> Any:
+        seen.append((config, Path(out)))
+        echo("the setup line")
+        return SimpleNamespace(table=lambda: "THE TABLE", footnote=lambda: "The footnote.")
+
+    monkeypatch.setattr(cyclr.demo, "run", fake_run)
+    command = config.command()
+    assert command.startswith("cyclr demo")
+    folder = tmp_path / "report"
+    assert main([*shlex.split(command)[1:], "--out", str(folder)]) == 0
+    assert seen == [(config, folder)] and folder.is_dir()
+    out = capsys.readouterr().out
+    assert out.startswith("the setup line\n\nTHE TABLE\n\nThe footnote.\n")
+    assert f"Report: {folder / 'summary.md'} (with accuracy.png" in out
+
+
+def test_demo_without_bounds_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cyclr.demo
+
+    def fake_run(*args: Any, **kwargs: Any) -> Any:
+        raise cyclr.SuggestionError("the loss is flat", "flat")
+
+    monkeypatch.setattr(cyclr.demo, "run", fake_run)
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "cyclr: the range test gave no bounds: the loss is flat\n"
+    assert captured.out == ""
+
+
 # -- cyclr find ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("function", ["setup", "setup_with_dataclass"])
-def test_find_on_the_example(
-    function: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("function", "coarse_iter"), [("setup", None), ("setup_with_dataclass", 60)]
+)
+def test_find_runs_the_shared_two_stage_recipe(
+    function: str, coarse_iter: int | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "out"
-    rc = main(
-        [
-            "find",
-            f"{EXAMPLE}:{function}",
-            "--num-iter",
-            "200",
-            "--seed",
-            "0",
-            "--out",
-            str(out_dir),
-            "--no-progress",
-        ]
-    )
+    extra = [] if coarse_iter is None else ["--coarse-iter", str(coarse_iter)]
+    args = ["--num-iter", "200", "--seed", "0", "--out", str(out_dir), "--no-progress", *extra]
+    rc = main(["find", f"{EXAMPLE}:{function}", *args])
     out = capsys.readouterr().out
     assert rc == 0, out
-    # Two sweeps: exponential to find where the loss blows up, then linear up to there.
+    # Two sweeps: exponential to find where the loss blows up, then linear up to there, as
+    # cyclr.torch.find_bounds plans them (the recipe's coarse length by default).
     coarse = cyclr.RangeTestResult.load(out_dir / "range_test_coarse.json")
     result = cyclr.RangeTestResult.load(out_dir / "range_test.json")
-    assert coarse.mode == "exp" and len(coarse) <= 100
-    assert result.mode == "linear" and len(result) > 100 and result.metric_name == "accuracy"
-    assert result.config["end_lr"] < coarse.lr[-1]
+    assert coarse.mode == "exp" and coarse.config["num_iter"] == (coarse_iter or COARSE_ITER)
+    assert len(coarse) <= coarse.config["num_iter"]
+    assert result.mode == "linear" and result.config["num_iter"] == 200
+    assert (result.config["start_lr"], result.config["end_lr"]) == pytest.approx(
+        linear_range(coarse)
+    )
+    assert len(result) > 100 and result.metric_name == "accuracy"
     assert f"{len(coarse)} updates (exp 1e-07 → 10), then {len(result)} updates (linear" in out
     assert (result.val_step is not None) == (function == "setup")
     assert (out_dir / "range_test.png").stat().st_size > 10_000
@@ -255,6 +358,56 @@ def test_find_on_the_example(
     assert f"base_lr = {bounds.base_lr:.4g}" in out
     assert "iters_per_epoch = 30  # len(train_loader)" in out
     assert "CyclicScheduler(optimizer, schedule, momentum=True)" in out
+
+
+def test_find_defaults_come_from_the_recipe(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["find", "t.py:f"])
+    assert args.coarse_iter == COARSE_ITER and args.num_iter is None
+    assert main(["find", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {COARSE_ITER})" in help_text
+    assert f"(default: {LINEAR_ITER} for two sweeps, 100 for one)" in help_text
+
+
+FLAT = """
+import torch
+def f():
+    m = torch.nn.Linear(2, 2)
+    data = [(torch.randn(8, 2), torch.randn(8, 2))] * 4
+    return {"model": m, "optimizer": torch.optim.SGD(m.parameters(), lr=0.1),
+            "loss_fn": lambda out, y: (out * 0).sum() + 1.0, "train_loader": data}
+"""
+
+
+def test_find_without_a_blow_up_keeps_the_coarse_test_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "flat.py").write_text(FLAT)
+    out_dir = tmp_path / "out"
+    rc = main(["find", f"{tmp_path}/flat.py:f", "--coarse-iter", "30", "--out", str(out_dir)])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == ["range_test_coarse.json"]
+    assert len(cyclr.RangeTestResult.load(out_dir / "range_test_coarse.json")) == 30
+    assert captured.out.startswith("Range test: 30 updates (exp 1e-07 → 10); ran to the end.")
+    assert f"Wrote {out_dir / 'range_test_coarse.json'}." in captured.out
+    err = captured.err.strip()
+    assert err.startswith("cyclr: no range for the linear sweep (flat): ") and "\n" not in err
+
+
+def test_find_with_no_reading_keeps_the_files_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--mode", "exp", "--num-iter", "30", "--metric", "none", "--method", "accuracy"]
+    rc = main(["find", f"{EXAMPLE}:setup", *args, "--out", str(tmp_path), "--no-progress"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert len(cyclr.RangeTestResult.load(tmp_path / "range_test.json")) <= 30
+    assert (tmp_path / "range_test.png").stat().st_size > 10_000
+    assert f"Wrote {tmp_path / 'range_test.json'}, {tmp_path / 'range_test.png'}." in captured.out
+    assert "Suggested bounds" not in captured.out
+    err = captured.err.strip()
+    assert err.startswith("cyclr: no bounds from this curve (no_metric): ") and "\n" not in err
 
 
 def test_find_module_target(
@@ -482,7 +635,9 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         (["demo", "--method", "magic"], "unknown --method 'magic'"),
         (["demo", "--out", "{t}/good.py"], "exists and is not a folder"),
-        (["demo", "--seed", "-1"], "expected an integer >= 0"),
+        (["demo", "--seeds", "-1"], "expected comma-separated integers >= 0, got '-1'"),
+        (["demo", "--seeds", "1,x"], "expected comma-separated integers >= 0, got '1,x'"),
+        (["demo", "--seeds", "1,1"], "seeds has duplicates"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
@@ -524,144 +679,3 @@ def test_keyboard_interrupt_exits_130(tmp_path: Path, capsys: pytest.CaptureFixt
     (tmp_path / "t.py").write_text("def f():\n    raise KeyboardInterrupt\n")
     assert main(["find", f"{tmp_path}/t.py:f", "--out", str(tmp_path / "o")]) == 130
     assert capsys.readouterr().err == ""
-
-
-# -- cyclr demo ----------------------------------------------------------------------------------
-def _without_wall_times(data: Any) -> Any:
-    if isinstance(data, dict):
-        out = {k: _without_wall_times(v) for k, v in data.items() if k != "wall_s"}
-        if "table" in out:  # its last column is the wall time
-            out["table"] = [row[:-1] for row in out["table"]]
-        return out
-    if isinstance(data, list):
-        return [_without_wall_times(v) for v in data]
-    return data
-
-
-def test_demo_quick_end_to_end(tmp_path: Path) -> None:
-    out = tmp_path / "report"
-    proc = run_cli("demo", "--quick", "--out", str(out), timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""  # no progress bars when stderr is not a terminal, no warnings
-    from cyclr.demo import REPORT_FILES
-
-    for name in REPORT_FILES:
-        assert (out / name).stat().st_size > 0, name
-    for name in ("range_test.png", "schedules.png", "accuracy.png"):
-        assert (out / name).stat().st_size > 20_000, name
-
-    data = json.loads((out / "results.json").read_text())
-    assert data["command"] == "cyclr demo --quick"
-    runs = {r["key"]: r for r in data["runs"]}
-    assert list(runs) == ["fixed", "triangular", "triangular2", "one_cycle"]
-    rt = data["range_test"]
-    rt_iters = rt["iterations"]
-    assert [s["mode"] for s in rt["sweeps"]] == ["exp", "linear"]
-    assert rt_iters == sum(s["iterations"] for s in rt["sweeps"])
-    assert rt_iters <= data["config"]["coarse_iters"] + data["config"]["range_test_iters"]
-    assert 0 < rt["bounds"]["base_lr"] < rt["bounds"]["max_lr"] < rt["sweeps"][1]["end_lr"]
-    assert (
-        cyclr.RangeTestResult.load(out / "range_test.json").suggest().max_lr
-        == (rt["bounds"]["max_lr"])
-    )
-    assert (out / "range_test_coarse.json").is_file()
-
-    ipe = data["task"]["iters_per_epoch"]
-    cycle = 2 * data["config"]["step_epochs"] * ipe
-    target = data["baseline"]["target_acc"]
-    assert target == runs["fixed"]["final_acc"] > 0.5
-    for key, r in runs.items():
-        curve = r["curve"]
-        assert curve["iters"][-1] == r["iterations"] or r["diverged"]
-        assert r["final_acc"] == curve["test_acc"][-1]
-        assert r["final_acc"] is None or 0 <= r["final_acc"] <= 1
-        reached = [i for i, a in zip(curve["iters"], curve["test_acc"]) if a >= target]
-        assert r["iters_to_target"] == (reached[0] if reached else None)
-        if r["iters_to_target"] is not None:
-            assert r["cost_iters"] == r["iters_to_target"] + (rt_iters if key != "fixed" else 0)
-            base = runs["fixed"]["iters_to_target"]
-            assert r["speedup"] == pytest.approx(base / r["cost_iters"], abs=1e-4)
-    for key in ("fixed", "triangular", "triangular2"):  # whole cycles, at least 3
-        assert runs[key]["iterations"] % cycle == 0 and runs[key]["iterations"] >= 3 * cycle
-    assert runs["one_cycle"]["iterations"] <= runs["fixed"]["iterations"] / 3
-    assert runs["one_cycle"]["momentum"]["type"] == "Piecewise"
-    assert runs["fixed"]["speedup"] == 1.0
-    # The one ordering that holds at this size on every seed tried (0-7, by 1.3x or more):
-    # triangular2 reaches the fixed LR's final accuracy in fewer of its own iterations.
-    # (1cycle's 400 iterations are too few to reach it at all.)
-    t2 = runs["triangular2"]["iters_to_target"]
-    assert t2 is not None and t2 < runs["fixed"]["iters_to_target"]
-
-    # The printed table is the one in results.json and in summary.md.
-    for row in data["table"][1:]:
-        assert re.search(r"\s+".join(re.escape(c) for c in row if c), proc.stdout), row
-    summary = (out / "summary.md").read_text()
-    for row in data["table"]:
-        assert "| " + " | ".join(c or " " for c in row) + " |" in summary
-    for name in ("range_test.png", "schedules.png", "accuracy.png"):
-        assert f"]({name})" in summary
-    assert proc.stdout.count("Range test (") == 1  # the one line saying what was chosen
-    assert len(proc.stdout.splitlines()) < 25  # no clutter
-
-
-#: A demo small enough to run twice in a test (about 2 s).
-TINY = {
-    "seed": 5,
-    "cycles": 3,
-    "step_epochs": 2,
-    "one_cycle_epochs": 4,
-    "coarse_iters": 50,
-    "range_test_iters": 100,
-    "n_train": 1000,
-    "eval_every": 10,
-}
-
-
-def test_demo_is_deterministic() -> None:
-    """Same seed, same numbers: one run here, one in a fresh process (a small configuration)."""
-    from cyclr.demo import DemoConfig, run
-
-    kwargs = TINY
-    here = run(DemoConfig(**kwargs), out=None).to_dict()
-    code = textwrap.dedent(f"""
-        import json
-        from cyclr.demo import DemoConfig, run
-        print(json.dumps(run(DemoConfig(**{kwargs!r}), out=None).to_dict()))
-    """)
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    there = json.loads(proc.stdout)
-    assert _without_wall_times(json.loads(json.dumps(here))) == _without_wall_times(there)
-    assert here["runs"][1]["curve"]["test_acc"] != here["runs"][0]["curve"]["test_acc"]
-
-
-def test_demo_exp_range_and_report_without_grid_claim(tmp_path: Path) -> None:
-    from cyclr.demo import DemoConfig, run
-
-    result = run(
-        DemoConfig(**{**TINY, "third_policy": "exp_range", "baseline_lr": 0.02}), out=tmp_path
-    )
-    assert isinstance(result.runs[2].schedule, cyclr.ExpRange)
-    assert result.runs[2].label == "exp_range CLR"
-    summary = (tmp_path / "summary.md").read_text()
-    assert "given with --baseline-lr" in summary and "grid search" not in summary
-    data = json.loads((tmp_path / "results.json").read_text())
-    assert data["command"].startswith('python -c "import cyclr.demo as d; d.run(d.DemoConfig(')
-
-
-def test_demo_config_command_and_validation() -> None:
-    from cyclr.demo import DemoConfig
-
-    assert DemoConfig().command() == "cyclr demo"
-    assert DemoConfig.quick(seed=3).command() == "cyclr demo --quick --seed 3"
-    assert DemoConfig(third_policy="exp_range").command() == "cyclr demo --third exp_range"
-    assert (
-        DemoConfig.quick(baseline_lr=0.02, method="loss").command()
-        == "cyclr demo --quick --baseline-lr 0.02 --method loss"
-    )
-    with pytest.raises(ValueError, match="cycles must be >= 3"):
-        DemoConfig(cycles=2)
-    with pytest.raises(ValueError, match="third_policy"):
-        DemoConfig(third_policy="cosine")
