@@ -312,6 +312,18 @@ def test_demo_flags_rebuild_the_config_its_command_names(
     assert f"Report: {folder / 'summary.md'} (with accuracy.png" in out
 
 
+def test_demo_help_states_the_configs_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    full, quick = DemoConfig(), DemoConfig.quick()
+    assert main(["demo", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    seeds = ",".join(map(str, full.seeds))
+    assert f"(default: {seeds}; with --quick, {','.join(map(str, quick.seeds))})" in text
+    assert f"({len(full.seeds)} by default, side by side in {full.workers} processes)" in text
+    assert f"{quick.cycles} CLR cycles instead of {full.cycles}" in text
+    assert f"1cycle over {quick.one_cycle_epochs} epochs" in text
+    assert f"(default: {full.baseline_lr:g}," in text
+
+
 def test_demo_without_bounds_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -577,6 +589,10 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["find", "{t}/good.py:setup", "--start-lr", "1", "--end-lr", "0.1"], "must be < end_lr"),
         (["find", "{t}/good.py:setup", "--method", "magic"], "unknown --method 'magic'"),
         (["find", "{t}/good.py:setup", "--num-iter", "0"], "expected a positive integer"),
+        (
+            ["find", "{t}/good.py:setup", "--coarse-iter", "5"],
+            "argument --coarse-iter: expected an integer >= 10, got '5'",
+        ),
         (["find", "{t}/good.py:setup", "--out", "{t}/good.py"], "exists and is not a folder"),
         (["suggest", "{t}/nope.json"], "no such file"),
         (["suggest", "{t}/good.py"], "is not a cyclr range-test result"),

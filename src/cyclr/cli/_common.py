@@ -17,7 +17,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import cyclr
 
@@ -41,7 +41,7 @@ class CLIError(Exception):
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` that reports a usage error as one line and exit status 2."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"cyclr: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -49,7 +49,9 @@ class Parser(argparse.ArgumentParser):
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
-def _int_at_least(minimum: int, wanted: str) -> Callable[[str], int]:
+def int_at_least(minimum: int, wanted: str) -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``minimum``, else "expected <wanted>"."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -62,8 +64,8 @@ def _int_at_least(minimum: int, wanted: str) -> Callable[[str], int]:
     return parse
 
 
-positive_int = _int_at_least(1, "a positive integer")
-nonneg_int = _int_at_least(0, "an integer >= 0")
+positive_int = int_at_least(1, "a positive integer")
+nonneg_int = int_at_least(0, "an integer >= 0")
 
 
 def number(text: str) -> float:

@@ -16,6 +16,7 @@ from cyclr.cli._common import (
     CLIError,
     check_method,
     diverge,
+    int_at_least,
     learning_rate,
     no_bounds_note,
     nonneg_int,
@@ -111,7 +112,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--coarse-iter",
-        type=positive_int,
+        type=int_at_least(10, "an integer >= 10"),
         default=COARSE_ITER,
         metavar="N",
         help="updates in the first, exponential sweep of two (default: %(default)s)",

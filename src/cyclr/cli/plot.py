@@ -11,9 +11,8 @@ import math
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cyclr
 from cyclr.cli._common import (
@@ -25,6 +24,9 @@ from cyclr.cli._common import (
     require,
 )
 from cyclr.schedules.policies import NAMES, POLICIES, policy
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "POLICY_FLAGS",
@@ -287,7 +289,7 @@ _BLOCKS = "▁▂▃▄▅▆▇█"
 _ASCII = "_.-~=+*#"
 
 
-def sparkline(values: Sequence[float], width: int = 64) -> str:
+def sparkline(values: ArrayLike, width: int = 64) -> str:
     """``values`` resampled to ``width`` characters of block glyphs (ASCII if the terminal
     cannot show them).
 

@@ -100,7 +100,7 @@ def load_target(spec: str) -> Callable[[], Any]:
         obj = getattr(obj, part)
     if not callable(obj):
         raise CLIError(f"{where}:{name} is a {type(obj).__name__}, not a function")
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def _import_file(where: str) -> ModuleType:
