@@ -2,10 +2,11 @@
 
 - :func:`local_linear`: a Gaussian-kernel local-linear fit of width ``h`` steps, with
   ``h = kernel_width(n, bandwidth) = max(2, n * bandwidth)``; the standard error of a smoothed
-  value is ``sigma * ||kernel||``.
+  value is ``sigma * ||kernel||``. On a grid its sums are FFT convolutions, ``O(n log n)``.
 - :func:`noise_level`: ``sigma = 1.4826 * MAD(dy) / sqrt(2)`` over successive differences.
 - :func:`blow_up_cut`: where a running median climbs back above the curve's start level after
-  its minimum: the end of the usable part of an LR range test (Smith 2015, §3.3).
+  its minimum: the end of the usable part of an LR range test (Smith 2015, §3.3). The running
+  median costs ``O(n log n)`` (:mod:`cyclr.suggest.order`).
 
 ``docs/suggest.md`` explains how the rules use them.
 
@@ -23,6 +24,8 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+
+from cyclr.suggest.order import sliding_median
 
 __all__ = [
     "BANDWIDTH",
@@ -58,7 +61,16 @@ def local_linear(
     """Gaussian-kernel local-linear fit of ``y(x)`` at every ``x``, and its kernel norm.
 
     Returns ``(fit, norm)``: the standard error of ``fit[i]`` is ``sigma * norm[i]`` for i.i.d.
-    noise of standard deviation ``sigma``. NaNs in ``y`` get zero weight.
+    noise of standard deviation ``sigma``. NaNs in ``y`` get zero weight. With weights
+    ``w_j = exp(-d_j**2 / (2 h**2))``, ``d_j = x_j - x_i`` and the moments ``S_k = sum w d**k``,
+    the fit's weights are ``l_j = w_j (S_2 - S_1 d_j) / (S_0 S_2 - S_1**2)``.
+
+    The kernel is cut at :data:`KERNEL_REACH` ``* h``, where its weight drops below float64's
+    resolution; a point with no finite ``y`` that near gets NaN. On a grid (``x`` a multiple of
+    one spacing, as the steps of a sweep are) the sums are convolutions, done by FFT in
+    ``O(n log n)``; a point whose kernel holds under a thousandth of a full kernel's weight
+    (deep in a run of NaNs), and any ``x`` off a grid, is summed directly over the points within
+    reach. ``docs/suggest.md`` ("Cost") says why.
 
     Example:
         >>> import numpy as np
@@ -69,24 +81,171 @@ def local_linear(
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    h = float(h)
     ok = np.isfinite(y)
-    xs, ys = x[ok], y[ok]
-    fit = np.empty(len(x))
-    norm = np.empty(len(x))
-    for start in range(0, len(x), 256):
-        xe = x[start : start + 256, None]
-        d = xs[None, :] - xe
-        w = np.exp(-0.5 * (d / h) ** 2)
-        s0, s1, s2 = w.sum(1), (w * d).sum(1), (w * d * d).sum(1)
-        den = s0 * s2 - s1 * s1
-        linear = den > 1e-12 * np.maximum(s0 * s2, 1e-300)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lw = np.where(
-                linear[:, None], w * (s2[:, None] - s1[:, None] * d) / den[:, None], w / s0[:, None]
-            )
-        fit[start : start + 256] = lw @ ys
-        norm[start : start + 256] = np.sqrt((lw * lw).sum(1))
+    if not ok.any():
+        nan = np.full(len(x), np.nan)
+        return nan, nan.copy()
+    # The fit's weights sum to 1, so fitting y - ref and adding ref back is the same fit, with
+    # the rounding of the sums relative to the curve's variation instead of its level.
+    ref = float(np.median(y[ok]))
+    yc = np.where(ok, y - ref, 0.0)
+    grid = _grid(x)
+    if grid is None:
+        sums = _direct_sums(x, x[ok], yc[ok], h)
+    else:
+        g, step = grid
+        sums = _grid_sums(g, step, ok, yc, h)
+        sparse = sums[0] < _SPARSE * _kernel_mass(step, h)
+        if sparse.any():  # deep in a run of NaNs: too little weight for the FFT's precision
+            direct = _direct_sums(x[sparse], x[ok], yc[ok], h)
+            for full, part in zip(sums, direct):
+                full[sparse] = part
+    return _finish(ref, *sums)
+
+
+#: The kernel's reach in bandwidths: ``exp(-KERNEL_REACH**2 / 2)`` is float64's ``eps``.
+KERNEL_REACH = math.sqrt(2 * math.log(1 / float(np.finfo(np.float64).eps)))
+
+# Below this share of a full kernel's weight, a point's sums are added directly, not by FFT.
+_SPARSE = 1e-3
+
+_Sums = tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+]
+
+
+def _finish(
+    ref: float,
+    s0: NDArray[np.float64],
+    s1: NDArray[np.float64],
+    s2: NDArray[np.float64],
+    q0: NDArray[np.float64],
+    q1: NDArray[np.float64],
+    q2: NDArray[np.float64],
+    t0: NDArray[np.float64],
+    t1: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Fit and kernel norm from the moments ``S_k = sum w d**k``, ``Q_k = sum w**2 d**k`` and
+    ``T_k = sum w d**k (y - ref)``: ``fit = ref + (S_2 T_0 - S_1 T_1) / D`` and
+    ``norm**2 = (S_2**2 Q_0 - 2 S_2 S_1 Q_1 + S_1**2 Q_2) / D**2``, ``D = S_0 S_2 - S_1**2``;
+    where ``D`` vanishes (one point in reach), the local-constant ``T_0 / S_0``."""
+    den = s0 * s2 - s1 * s1
+    linear = den > 1e-12 * np.maximum(s0 * s2, 1e-300)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fit_lin = (s2 * t0 - s1 * t1) / den
+        norm_lin = (s2 * s2 * q0 - 2 * s2 * s1 * q1 + s1 * s1 * q2) / (den * den)
+        fit = ref + np.where(linear, fit_lin, t0 / s0)
+        norm = np.sqrt(np.maximum(np.where(linear, norm_lin, q0 / (s0 * s0)), 0.0))
+    empty = ~(s0 > 0)
+    fit[empty] = np.nan
+    norm[empty] = np.nan
     return fit, norm
+
+
+def _grid(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], float] | None:
+    """``(g, step)`` with ``x = x.min() + g * step`` (``g`` integers, within ``1e-9`` of a step)
+    when ``x`` lies on a grid no sparser than 16 nodes per point; else ``None``."""
+    n = len(x)
+    if n < 2 or not np.isfinite(x).all():
+        return None
+    u = np.unique(x)
+    if len(u) < 2:
+        return None
+    step = float(np.min(np.diff(u)))
+    pos = (x - u[0]) / step
+    g = np.rint(pos)
+    if np.max(np.abs(pos - g)) > 1e-9 or np.max(g) > 16 * n + 1024:
+        return None
+    return g.astype(np.int64), step
+
+
+def _kernel_mass(step: float, h: float) -> float:
+    """The weight of a full kernel on a grid of ``step``: ``sum_e exp(-(e step / h)**2 / 2)``."""
+    reach = int(KERNEL_REACH * h / step)
+    e = np.arange(-reach, reach + 1) * step
+    return float(np.exp(-0.5 * (e / h) ** 2).sum())
+
+
+def _fast_length(n: int) -> int:
+    """The smallest ``2**a 3**b 5**c >= n``: a length the FFT handles fast."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def _grid_sums(
+    g: NDArray[np.int64], step: float, ok: NDArray[np.bool_], yc: NDArray[np.float64], h: float
+) -> _Sums:
+    """The moments of :func:`_finish` at every point, as FFT convolutions over the grid."""
+    size = int(g.max()) + 1
+    reach = min(int(KERNEL_REACH * h / step), size - 1)
+    mask = np.bincount(g[ok], minlength=size).astype(np.float64)
+    vals = np.bincount(g[ok], weights=yc[ok], minlength=size)
+    # out[i] = sum_j a[j] k(d = (j - i) step): the full convolution of a with the kernel taken
+    # at d = -(t - reach) step, t = 0 .. 2 reach, read at t = i + reach.
+    d = (reach - np.arange(2 * reach + 1)) * step
+    w = np.exp(-0.5 * (d / h) ** 2)
+    w2 = w * w
+    kernels = np.stack([w, w * d, w * d * d, w2, w2 * d, w2 * d * d])
+    length = _fast_length(size + 2 * reach)
+    fk = np.fft.rfft(kernels, length)
+    fm, fv = np.fft.rfft(mask, length), np.fft.rfft(vals, length)
+    prods = np.concatenate([fm * fk, fv * fk[:2]])
+    out = np.fft.irfft(prods, length)[:, reach : reach + size][:, g]
+    s0, s1, s2, q0, q1, q2, t0, t1 = (np.ascontiguousarray(row) for row in out)
+    return s0, s1, s2, q0, q1, q2, t0, t1
+
+
+def _direct_sums(
+    xq: NDArray[np.float64], xs: NDArray[np.float64], ys: NDArray[np.float64], h: float
+) -> _Sums:
+    """The moments of :func:`_finish` at ``xq`` over the samples ``(xs, ys)`` within
+    ``KERNEL_REACH * h``, in blocks of nearby query points."""
+    order = np.argsort(xs, kind="stable")
+    xs, ys = xs[order], ys[order]
+    qorder = np.argsort(xq, kind="stable")
+    out = np.zeros((8, len(xq)))
+    radius = KERNEL_REACH * h
+    block = 256
+    for start in range(0, len(xq), block):
+        idx = qorder[start : start + block]
+        xe = xq[idx]
+        lo = int(np.searchsorted(xs, xe.min() - radius, side="left"))
+        hi = int(np.searchsorted(xs, xe.max() + radius, side="right"))
+        d = xs[None, lo:hi] - xe[:, None]
+        w = np.exp(-0.5 * (d / h) ** 2)
+        w[np.abs(d) > radius] = 0.0
+        w2 = w * w
+        y = ys[None, lo:hi]
+        out[:, idx] = [
+            w.sum(1),
+            (w * d).sum(1),
+            (w * d * d).sum(1),
+            w2.sum(1),
+            (w2 * d).sum(1),
+            (w2 * d * d).sum(1),
+            (w * y).sum(1),
+            (w * d * y).sum(1),
+        ]
+    s0, s1, s2, q0, q1, q2, t0, t1 = out
+    return s0, s1, s2, q0, q1, q2, t0, t1
 
 
 def noise_level(y: NDArray[np.float64]) -> float:
@@ -111,17 +270,15 @@ def noise_level(y: NDArray[np.float64]) -> float:
 def running_median(y: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """The median of ``y`` over the ``2k + 1`` points centred on each point (ends repeated).
 
+    Exactly ``np.median`` of each window (NaN where a window holds one), in ``O(n log n)``
+    (:func:`cyclr.suggest.order.sliding_median`).
+
     Example:
         >>> import numpy as np
         >>> running_median(np.array([1.0, 9.0, 2.0, 3.0, 4.0]), 1).tolist()
         [1.0, 2.0, 3.0, 3.0, 4.0]
     """
-    n = len(y)
-    if n == 0:
-        return y.copy()
-    pad = np.pad(y, k, mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * k + 1)
-    return np.asarray(np.median(windows, axis=1)[:n], dtype=np.float64)
+    return sliding_median(np.asarray(y, dtype=np.float64), int(k))
 
 
 def leading_run(ok: NDArray[np.bool_]) -> int:

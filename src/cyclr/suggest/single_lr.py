@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -202,15 +203,30 @@ def minimum_rule(
 
 def _longest_decrease(y: NDArray[Any]) -> tuple[int, int]:
     """fastai's valley span ``(start, end)``: ``end`` is the first index where the longest
-    strictly decreasing subsequence (not necessarily contiguous) ends, ``start = end - length``."""
-    n = len(y)
-    length = np.ones(n, dtype=np.int64)
-    for i in range(1, n):
-        higher = y[:i] > y[i]
-        if higher.any():
-            length[i] = int(length[:i][higher].max()) + 1
-    end = int(np.argmax(length))
-    return end - int(length[end]), end
+    strictly decreasing subsequence (not necessarily contiguous) ends, ``start = end - length``;
+    ``(0, 0)`` when the curve never decreases (fastai's starting values).
+
+    Patience sorting, ``O(n log n)``: ``tails[k]`` is the largest last value of a strictly
+    decreasing subsequence of length ``k + 1`` seen so far (kept negated, so ascending); the
+    longest one ending at ``y[i]`` is one longer than those whose last value is above it.
+    fastai's double loop gives the same lengths, and keeps the first index of the longest.
+
+    Example:
+        >>> import numpy as np
+        >>> _longest_decrease(np.array([3.0, 5.0, 4.0, 4.0, 2.0, 1.0, 6.0]))
+        (1, 5)
+    """
+    tails: list[float] = []
+    best, start, end = 1, 0, 0  # as fastai: (0, 0) until a subsequence of 2 is found
+    for i, neg in enumerate((-np.asarray(y, dtype=np.float64)).tolist()):
+        k = bisect.bisect_left(tails, neg)
+        if k == len(tails):
+            tails.append(neg)
+        else:
+            tails[k] = neg
+        if k + 1 > best:
+            best, start, end = k + 1, i - (k + 1), i
+    return start, end
 
 
 @register("valley")
@@ -285,12 +301,12 @@ def slide_rule(
             f"the 'slide' rule needs more than lr_diff={lr_diff} points, got {n}", "too_short"
         )
     g = np.gradient(y)
-    right, left = n - 1, n - 1 - lr_diff
-    pick = left
-    while left >= 0 and abs(g[right] - g[left]) > thresh:
-        pick = left
-        right -= 1
-        left -= 1
+    # fastai slides the pair (right, left) = (n - 1 - t, n - 1 - lr_diff - t) back while
+    # |g[right] - g[left]| > thresh; pick is the left point of the last pair that slid.
+    left = np.arange(n - 1 - lr_diff, -1, -1)
+    slid = np.abs(g[left + lr_diff] - g[left]) > thresh
+    stop = int(np.argmin(slid)) if not slid.all() else len(left)
+    pick = int(left[max(stop - 1, 0)])
     suggestion = float(lr[pick]) * adjust_value
     reason = (
         f"sliding back from the end, the loss slope settles at lr={fmt_lr(float(lr[pick]))}"

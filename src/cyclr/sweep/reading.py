@@ -47,6 +47,7 @@ from cyclr.suggest import (
     local_linear,
 )
 from cyclr.suggest.bounds import json_number
+from cyclr.suggest.order import sliding_nanmedian_mad
 from cyclr.sweep.result import SweepResult
 
 __all__ = [
@@ -148,7 +149,8 @@ def residual_noise(
     """Noise standard deviation from the residuals of a kernel fit (step 2 of ``docs/sweep.md``).
 
     With ``window=None`` one number for the whole curve; with ``window=w`` an array: the
-    estimate from the residuals within ``w`` points of each point.
+    estimate from the residuals within ``w`` points of each point, all windows at once in
+    ``O(n log n)`` (:func:`cyclr.suggest.order.sliding_nanmedian_mad`).
 
     Example:
         >>> import numpy as np
@@ -166,12 +168,8 @@ def residual_noise(
     if window is None:
         mad = float(np.median(np.abs(r - np.median(r))))
         return 1.4826 * mad / math.sqrt(float(np.mean(kept)))
-    w = max(1, int(window))
-    windows = np.lib.stride_tricks.sliding_window_view(
-        np.pad(r, w, constant_values=np.nan), 2 * w + 1
-    )
-    mad = np.nanmedian(np.abs(windows - np.nanmedian(windows, axis=1)[:, None]), axis=1)
-    return 1.4826 * mad / np.sqrt(kept)
+    _, local = sliding_nanmedian_mad(r, max(1, int(window)))
+    return 1.4826 * local / np.sqrt(kept)
 
 
 def _read(
