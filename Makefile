@@ -21,7 +21,7 @@ $(VENV)/.demo: $(VENV)/.base
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base
-	$(PIP) -e '.[torch,plot,demo,dev,keras,jax,lightning,bench]'
+	$(PIP) -e '.[torch,plot,demo,dev,keras,jax,lightning,hf,bench]'
 	touch $@
 
 demo: $(VENV)/.demo

@@ -418,7 +418,7 @@ class _Run:
     def result(self, stop_reason: str | None = None, message: str | None = None) -> RangeTestResult:
         """What was recorded (stop reason and message: the recorder's own unless given)."""
         plain = dict(self.cfg.plain, skipped_steps=self.skipped, data_passes=self.passes)
-        versions = library_versions(torch=torch.__version__)
+        versions = library_versions(torch=str(torch.__version__))  # not TorchVersion
         return self.rec.result(plain, versions, stop_reason, message)
 
 

@@ -1,0 +1,23 @@
+"""Lightning adapter: cyclr's LR range test, bounds and schedules for a LightningModule.
+
+Requires the ``lightning`` extra (``pip install cyclr[lightning]``).
+
+- :func:`range_test` and :func:`find_bounds`: the LR range test (Smith 2015, §3.3) and the
+  two-stage bounds, with the module's ``training_step`` as the loss, its
+  ``configure_optimizers()`` as the optimizer, and the Trainer's device, precision and
+  ``accumulate_grad_batches``; the module, optimizer and RNGs are restored bitwise.
+- :class:`AutoSchedule`: a callback that finds the bounds at fit start and trains on a 1cycle
+  (Smith 2018) or CLR schedule between them, stepped after every update.
+
+Example:
+    >>> import cyclr.lightning
+    >>> sorted(cyclr.lightning.__all__)
+    ['AutoSchedule', 'find_bounds', 'range_test']
+"""
+
+from __future__ import annotations
+
+from cyclr.lightning._callback import AutoSchedule
+from cyclr.lightning._range_test import find_bounds, range_test
+
+__all__ = ["AutoSchedule", "find_bounds", "range_test"]

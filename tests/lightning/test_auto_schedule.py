@@ -1,0 +1,199 @@
+"""``cyclr.lightning.AutoSchedule``: bounds found at fit start, a cyclr schedule stepped after every
+update, the training state untouched by the tests, and resume from a checkpoint."""
+
+from __future__ import annotations
+
+import typing
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.lightning.support import Classifier, pl, torch, train_loader, trainer
+from tests.torch.support import assert_same, mnist1d
+
+import cyclr
+from cyclr.lightning import AutoSchedule
+from cyclr.torch import CyclicScheduler
+
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+TOTAL = 30
+TESTS = dict(coarse_iter=100, num_iter=100, seed=0, progress=False)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _data():
+    mnist1d()
+
+
+def _fit(module, t, **kw) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t.fit(module, **kw)
+
+
+def _weights(module) -> dict:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize(
+    ("policy", "precision"),
+    [("one_cycle", "32-true"), ("triangular", "32-true"), ("one_cycle", "bf16-mixed")],
+)
+def test_the_lr_and_momentum_follow_the_schedule_between_the_found_bounds(
+    tmp_path, policy, precision
+):
+    pl.seed_everything(0, verbose=False)
+    module = Classifier()
+    callback = AutoSchedule(policy, step_size=10 if policy == "triangular" else None, **TESTS)
+    t = trainer(tmp_path, max_steps=TOTAL, callbacks=[callback], precision=precision)
+    _fit(module, t, train_dataloaders=train_loader())
+
+    b = callback.bounds
+    assert isinstance(b, cyclr.Bounds) and 0 < b.base_lr < b.max_lr
+    assert [r.mode for r in callback.tests] == ["exp", "linear"]
+    assert [len(r) for r in callback.tests][1] == 100 or callback.tests[1].stop_reason != "end"
+    tested = sum(len(r) for r in callback.tests)
+    assert module.calls == tested + TOTAL  # the tests' updates, then the training's
+    # the tests ran training_step under the Trainer's precision plugin
+    assert set(module.autocast) == {precision == "bf16-mixed"}
+
+    steps, lrs, moms = map(np.array, zip(*module.batch_lrs))
+    np.testing.assert_array_equal(steps, np.arange(TOTAL))
+    schedule = b.schedule(policy, TOTAL, 24, 10 if policy == "triangular" else None)
+    np.testing.assert_array_equal(lrs, schedule(steps))  # bit for bit
+    np.testing.assert_array_equal(moms, schedule.momentum()(steps))
+    assert (
+        isinstance(callback.scheduler, CyclicScheduler) and callback.scheduler.last_epoch == TOTAL
+    )
+    (config,) = t.lr_scheduler_configs
+    assert config.scheduler is callback.scheduler and config.interval == "step"
+    if policy == "one_cycle":
+        assert 0.99 * b.max_lr < lrs.max() <= b.max_lr and lrs[0] < 0.5 * b.max_lr
+
+
+def test_training_is_that_of_the_same_schedule_installed_by_hand(tmp_path):
+    """The tests leave model, optimizer and RNGs as they were: the trained weights are those of
+    a run that got the same scheduler from configure_optimizers and ran no test."""
+    pl.seed_everything(0, verbose=False)
+    auto = Classifier()
+    callback = AutoSchedule(**TESTS)
+    _fit(
+        auto,
+        trainer(tmp_path, max_steps=TOTAL, callbacks=[callback]),
+        train_dataloaders=train_loader(),
+    )
+    schedule = callback.scheduler.schedules[0]
+
+    class ByHand(Classifier):
+        def configure_optimizers(self):
+            opt = self.optimizer()
+            sched = CyclicScheduler(opt, schedule, momentum=True)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    pl.seed_everything(0, verbose=False)
+    hand = ByHand()
+    _fit(hand, trainer(tmp_path, max_steps=TOTAL), train_dataloaders=train_loader())
+    assert hand.batch_lrs == auto.batch_lrs
+    assert_same(_weights(auto), _weights(hand))
+
+
+def test_resume_from_a_checkpoint_runs_no_test_and_continues_the_schedule(tmp_path):
+    stop = 12
+    pl.seed_everything(0, verbose=False)
+    full = Classifier()
+    first = AutoSchedule(**TESTS)
+    ckpt = pl.callbacks.ModelCheckpoint(
+        dirpath=tmp_path / "ckpt", every_n_train_steps=stop, save_top_k=-1
+    )
+    t = trainer(tmp_path, max_steps=TOTAL, callbacks=[first, ckpt], enable_checkpointing=True)
+    _fit(full, t, train_dataloaders=train_loader())
+    path = next(p for p in (tmp_path / "ckpt").glob("*.ckpt") if f"step={stop}" in p.name)
+    state = torch.load(path, weights_only=False)  # (Lightning stores its version object)
+    assert state["callbacks"]["AutoSchedule"]["bounds"] == first.bounds.to_dict()
+
+    resumed = Classifier()
+    again = AutoSchedule(**TESTS)
+    _fit(
+        resumed,
+        trainer(tmp_path, max_steps=TOTAL, callbacks=[again]),
+        train_dataloaders=train_loader(),
+        ckpt_path=str(path),
+    )
+    assert resumed.calls == TOTAL - stop  # no range test this time
+    assert again.bounds == first.bounds
+    assert [r.to_dict() for r in again.tests] == [r.to_dict() for r in first.tests]
+    assert resumed.batch_lrs == full.batch_lrs[stop:]
+    assert again.scheduler.last_epoch == TOTAL
+
+
+def test_validation_data_of_the_fit_is_scored(tmp_path):
+    x, y = mnist1d()
+    val = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x[1500:], y[1500:]), 100)
+    for validate in (True, False):
+        callback = AutoSchedule(validate=validate, val_every=20, **TESTS)
+        t = trainer(tmp_path, max_steps=20, callbacks=[callback], limit_val_batches=2)
+        _fit(Classifier(), t, train_dataloaders=train_loader(), val_dataloaders=val)
+        linear = callback.tests[-1]
+        assert (linear.val_step is not None) == validate
+        if validate:
+            assert linear.val_step[:3].tolist() == [0, 20, 40]
+
+
+def test_a_scheduler_of_configure_optimizers_is_replaced_with_a_warning(tmp_path):
+    callback = AutoSchedule(**TESTS)
+    t = trainer(tmp_path, max_steps=20, callbacks=[callback])
+    with pytest.warns(UserWarning, match=r"replaces the LR scheduler\(s\) .* \(StepLR\)"):
+        t.fit(Classifier(form="dict+scheduler"), train_dataloaders=train_loader())
+    assert [c.scheduler for c in t.lr_scheduler_configs] == [callback.scheduler]
+
+
+def test_bounds_tests_and_scheduler_are_declared_attributes():
+    hints = typing.get_type_hints(AutoSchedule)
+    assert {"bounds", "tests", "scheduler"} <= set(hints)
+    fresh = AutoSchedule()
+    assert fresh.bounds is None and fresh.tests == () and fresh.scheduler is None
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        ({"policy": "cosine"}, ValueError, r"policy must be one of .*; got 'cosine'"),
+        ({"device": "cpu"}, TypeError, "AutoSchedule does not take device='cpu'"),
+        ({"start_lr": 1e-3}, TypeError, "AutoSchedule does not take start_lr="),
+        ({"coarse_iter": 3}, ValueError, "coarse_iter"),
+        ({"momentum": 0.9}, TypeError, "momentum must be"),
+        ({"method": "magic"}, ValueError, "magic"),
+    ],
+)
+def test_bad_arguments_are_refused_when_the_callback_is_built(kw, error, match):
+    with pytest.raises(error, match=match):
+        AutoSchedule(**kw)
+
+
+def test_an_endless_fit_is_refused_before_any_update(tmp_path):
+    module = Classifier()
+    t = trainer(tmp_path, max_epochs=-1, max_steps=-1, callbacks=[AutoSchedule(**TESTS)])
+    with pytest.raises(ValueError, match="needs a finite training length"):
+        t.fit(module, train_dataloaders=train_loader())
+    assert module.calls == 0
+
+
+def test_saved_state_is_plain_data(tmp_path):
+    callback = AutoSchedule(**TESTS)
+    assert callback.state_dict() == {}
+    _fit(
+        Classifier(),
+        trainer(tmp_path, max_steps=20, callbacks=[callback]),
+        train_dataloaders=train_loader(),
+    )
+    path = Path(tmp_path) / "state.pt"
+    torch.save(callback.state_dict(), path)
+    loaded = AutoSchedule()
+    loaded.load_state_dict(torch.load(path, weights_only=True))
+    assert loaded.bounds == callback.bounds and len(loaded.tests) == 2
