@@ -4,6 +4,7 @@ single-LR rules against their reference definitions, and properties."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -205,6 +206,58 @@ def test_flat_curve(method: str) -> None:
         mode="exp",
     )
     _expect("flat", r, method, "flat")
+
+
+def dead_network(n: int = 200, drift_ulps: float = 0.0, seed: int = 0) -> cyclr.RangeTestResult:
+    """A network that learns nothing: loss log 3 and accuracy 1/3 (three classes) at every
+    update, plus ``drift_ulps`` units of float64 rounding of drift (down, or up if negative)
+    and a unit of jitter."""
+    rng = np.random.default_rng(seed)
+    lr = np.geomspace(1e-5, 1, n)
+    loss, acc = np.full(n, math.log(3)), np.full(n, 1 / 3)
+    if drift_ulps:
+        steps = np.round(np.linspace(0, drift_ulps, n)) + rng.integers(-1, 2, n)
+        loss = loss - np.spacing(loss) * steps
+        acc = acc + np.spacing(acc) * steps
+    return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, metric=acc, mode="exp")
+
+
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize(
+    ("n", "drift"), [(200, 0.0), (200, 4.0), (40, 2.0), (5000, 8.0), (300, -6.0)]
+)
+def test_a_dead_network_is_flat(method: str, n: int, drift: float) -> None:
+    """Rounding passes no significance test: with a noise estimate of 0, a fit a few units of
+    float64 rounding off its start would."""
+    r = dead_network(n, drift)
+    _expect("flat", r, method, "flat")
+    _expect("flat", loss_only(r.lr, r.loss), method if method != "accuracy" else "loss", "flat")
+    with pytest.raises(cyclr.SuggestionError) as e:
+        sg.blow_up_lr(r)
+    assert e.value.kind == "flat"
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_loss_one_rounding_unit_up_has_not_blown_up(method: str) -> None:
+    """One unit of float64 rounding above the start level is no blow-up (which, within the
+    first 8 points, would read as a sweep that diverged at once)."""
+    loss = np.full(100, math.log(3))
+    loss[6:] += np.spacing(loss[0])
+    r = cyclr.RangeTestResult(
+        lr=np.geomspace(1e-5, 1, 100), loss=loss, smoothed_loss=loss, metric=loss - 1, mode="exp"
+    )
+    _expect("flat", r, method, "flat")
+
+
+def test_a_constant_metric_is_flat_and_auto_reads_the_loss() -> None:
+    r = ramp(seed=14)
+    const = cyclr.RangeTestResult(
+        lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, metric=np.full(len(r), 0.1)
+    )
+    _expect("flat", const, "accuracy", "training metric is flat")
+    b = const.suggest("auto")
+    assert b.details["read_by"] == "loss" and "the metric gives no reading" in b.reason
+    assert (b.base_lr, b.max_lr) == (r.suggest("loss").base_lr, r.suggest("loss").max_lr)
 
 
 @pytest.mark.parametrize("method", ALL)

@@ -26,6 +26,7 @@ from cyclr.suggest.curve import (
     leading_run,
     local_linear,
     noise_level,
+    rounding_noise,
     running_median,
 )
 from cyclr.suggest.errors import SuggestionError
@@ -50,6 +51,7 @@ __all__ = [
     "noise_level",
     "read_rise",
     "register",
+    "rounding_noise",
     "running_median",
     "suggest",
     "unregister",

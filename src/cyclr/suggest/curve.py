@@ -4,6 +4,8 @@
   ``h = kernel_width(n, bandwidth) = max(2, n * bandwidth)``; the standard error of a smoothed
   value is ``sigma * ||kernel||``. On a grid its sums are FFT convolutions, ``O(n log n)``.
 - :func:`noise_level`: ``sigma = 1.4826 * MAD(dy) / sqrt(2)`` over successive differences.
+- :func:`rounding_noise`: ``sqrt(n) * eps * max|y|``, the least noise a reading assumes: float64
+  rounding of a sum of ``n`` values of that size.
 - :func:`blow_up_cut`: where a running median climbs back above the curve's start level after
   its minimum: the end of the usable part of an LR range test (Smith 2015, §3.3). The running
   median costs ``O(n log n)`` (:mod:`cyclr.suggest.order`).
@@ -35,6 +37,7 @@ __all__ = [
     "leading_run",
     "local_linear",
     "noise_level",
+    "rounding_noise",
     "running_median",
 ]
 
@@ -265,6 +268,32 @@ def noise_level(y: NDArray[np.float64]) -> float:
     if len(d) == 0:
         return 0.0
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2.0))
+
+
+def rounding_noise(y: NDArray[np.float64]) -> float:
+    """The noise float64 rounding alone puts on a curve: ``sqrt(n) * eps * max|y|``.
+
+    ``n`` finite values of size up to ``max|y|`` are stored to ``eps * max|y|`` (``eps`` =
+    ``2**-52``, float64's resolution), and a sum of ``n`` of them, as the smoother takes, carries
+    rounding error of about ``sqrt(n)`` times that. A change smaller than that is rounding, not a
+    trend: the rules take the noise level as at least this, so a curve that varies only at
+    rounding level (a network that learns nothing and logs the same loss at every update) is
+    flat instead of significant against a noise estimate of 0. Real curves are noisier by many
+    orders of magnitude, and read as if there were no floor.
+
+    Example:
+        >>> import numpy as np
+        >>> rounding_noise(np.full(100, 2.0)) == 10 * 2.0 * 2.0**-52
+        True
+        >>> rounding_noise(np.array([np.nan]))
+        0.0
+    """
+    y = np.asarray(y, dtype=np.float64)
+    finite = y[np.isfinite(y)]
+    if len(finite) == 0:
+        return 0.0
+    eps = float(np.finfo(np.float64).eps)
+    return float(math.sqrt(len(finite)) * eps * np.max(np.abs(finite)))
 
 
 def running_median(y: NDArray[np.float64], k: int) -> NDArray[np.float64]:

@@ -2,9 +2,10 @@
 
 A ramp is usable up to its first non-finite loss or its blow-up, where a running median of the
 loss over ``2k + 1`` points (``k = round(h)``, ``h = max(2, n * bandwidth)``) climbs back above
-its start level (the median of the first ``max(5, 2h)`` losses) after its minimum. A reading
-needs :data:`~cyclr.suggest.curve.MIN_POINTS` usable points (Smith 2015, §3.3).
-``docs/suggest.md`` says why.
+its start level (the median of the first ``max(5, 2h)`` losses) after its minimum; a loss
+that varies by no more than float64 rounding (:func:`~cyclr.suggest.curve.rounding_noise`)
+does not blow up. A reading needs :data:`~cyclr.suggest.curve.MIN_POINTS` usable points (Smith
+2015, §3.3). ``docs/suggest.md`` says why.
 
 Example:
     >>> import numpy as np, cyclr
@@ -26,7 +27,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
-from cyclr.suggest.curve import BANDWIDTH, MIN_POINTS, blow_up_cut, kernel_width, leading_run
+from cyclr.suggest.curve import (
+    BANDWIDTH,
+    MIN_POINTS,
+    blow_up_cut,
+    kernel_width,
+    leading_run,
+    rounding_noise,
+)
 from cyclr.suggest.errors import SuggestionError
 from cyclr.suggest.rise import read_rise
 
@@ -107,7 +115,9 @@ def usable_ramp(result: RangeTestResult, bandwidth: float = BANDWIDTH) -> Ramp:
             "too_short",
         )
     start_level = float(np.median(loss[: max(5, int(2 * h))]))
-    cut = blow_up_cut(loss[:end], start_level, max(2, round(h)))
+    cut = None
+    if np.ptp(loss[:end]) > rounding_noise(loss[:end]):  # else flat: nothing blows up
+        cut = blow_up_cut(loss[:end], start_level, max(2, round(h)))
     note = "the sweep ran to the end"
     if cut is not None:
         end = cut

@@ -3,7 +3,9 @@
 With ``fit`` the local-linear smooth of ``y`` (standard error ``se = sigma * ||kernel||``),
 ``start`` the median of the first points and ``rise = max(fit) - start``:
 
-- the rise is significant when ``rise > z * se`` (``z = 3``); otherwise the curve is flat;
+- the rise is significant when ``rise > z * se`` (``z = 3``); otherwise the curve is flat.
+  ``sigma`` is at least :func:`~cyclr.suggest.curve.rounding_noise`, so that float64
+  rounding on a constant curve is never significant;
 - ``base`` is the last crossing of ``start + max(z * se, base_frac * rise)`` before the peak;
 - the best plateau is the stretch around the peak within ``z * se`` of it; ``center`` is its
   middle in steps;
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from cyclr.suggest.curve import local_linear, noise_level
+from cyclr.suggest.curve import local_linear, noise_level, rounding_noise
 from cyclr.suggest.errors import SuggestionError
 
 __all__ = ["Rise", "read_rise"]
@@ -75,7 +77,7 @@ def read_rise(
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     fit, norm = local_linear(x, y, h)
-    sigma = noise_level(y)
+    sigma = max(noise_level(y), rounding_noise(y))
     k0 = max(5, int(2 * h))
     first = x <= x[0] + max(4.0, 2 * h)
     if first.sum() < 3:
