@@ -311,6 +311,75 @@ def test_all_nan(method: str) -> None:
     _expect("all_nan", empty, method, "no finite loss")
 
 
+def with_metric(r: cyclr.RangeTestResult, metric: np.ndarray) -> cyclr.RangeTestResult:
+    return cyclr.RangeTestResult(
+        lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, metric=metric, mode=r.mode
+    )
+
+
+@pytest.mark.parametrize("lead", [1, 20, 40])
+def test_leading_nans_of_the_metric_are_skipped(lead: int) -> None:
+    """A metric undefined at the first updates is read from its first finite point."""
+    r = ramp(seed=15)
+    metric = r.metric.copy()  # type: ignore[union-attr]
+    metric[:lead] = np.nan
+    b = with_metric(r, metric).suggest("accuracy")
+    assert b.curve == "metric" and b.curve_lr[0] == r.lr[lead]
+    assert np.isfinite(b.curve_values).all() and "nan" not in b.reason
+    assert 0.11 <= b.base_lr <= 0.16 and 0.1 <= b.max_lr <= 0.25
+    if lead == 1:  # one point fewer barely moves the reading
+        a = r.suggest("accuracy")
+        assert b.max_lr == pytest.approx(a.max_lr, rel=0.02)
+    auto = with_metric(r, metric).suggest("auto")
+    assert auto.details["read_by"] == "accuracy" and auto.max_lr == b.max_lr
+
+
+def test_read_rise_skips_leading_nans() -> None:
+    x = np.arange(200.0)
+    y = 1 / (1 + np.exp(-(x - 100) / 10))
+    y[:30] = np.nan
+    r = sg.read_rise(x, y, h=5.0)
+    clean = sg.read_rise(x[30:], y[30:], h=5.0)
+    assert (r.base, r.knee, r.peak) == (clean.base + 30, clean.knee + 30, clean.peak + 30)
+    assert np.isnan(r.fit[:30]).all() and np.array_equal(r.fit[30:], clean.fit)
+    assert r.start_level == clean.start_level and math.isfinite(r.rise)
+
+
+def test_a_metric_with_too_few_finite_points() -> None:
+    r = ramp(seed=16)
+    metric = np.full(len(r), np.nan)
+    metric[100:105] = 0.5
+    with pytest.raises(cyclr.SuggestionError, match="only 5 finite") as e:
+        with_metric(r, metric).suggest("accuracy")
+    assert e.value.kind == "too_short" and "nan" not in str(e.value)
+    b = with_metric(r, metric).suggest("auto")  # the loss still reads
+    assert b.details["read_by"] == "loss" and "only 5 finite" in b.reason
+    with pytest.raises(cyclr.SuggestionError, match="too few finite") as e:
+        sg.read_rise(np.arange(50.0), np.r_[np.full(45, np.nan), np.ones(5)], h=2.0)
+    assert e.value.kind == "too_short"
+    with pytest.raises(cyclr.SuggestionError, match="no finite") as e:
+        sg.read_rise(np.arange(50.0), np.full(50, np.nan), h=2.0)
+    assert e.value.kind == "all_nan"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.0, 1.0), st.integers(0, 400))
+def test_no_message_prints_nan(seed: int, share: float, lead: int) -> None:
+    r = ramp(n=200, seed=seed)
+    rng = np.random.default_rng(seed)
+    metric = r.metric.copy()  # type: ignore[union-attr]
+    metric[rng.random(len(r)) < share] = np.nan
+    metric[:lead] = np.nan
+    for method in ("accuracy", "auto"):
+        try:
+            b = with_metric(r, metric).suggest(method)
+        except cyclr.SuggestionError as e:
+            assert "nan" not in str(e).lower(), str(e)
+            continue
+        assert "nan" not in b.reason.lower(), b.reason
+        assert math.isfinite(b.base_lr) and math.isfinite(b.max_lr)
+
+
 def test_no_metric_for_the_accuracy_rule() -> None:
     r = ramp(seed=11)
     _expect("no_metric", loss_only(r.lr, r.loss, mode="linear"), "accuracy", "no metric")

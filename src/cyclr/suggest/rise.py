@@ -25,12 +25,18 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from cyclr.suggest.curve import local_linear, noise_level, rounding_noise
+from cyclr.suggest.curve import (
+    MIN_POINTS,
+    leading_run,
+    local_linear,
+    noise_level,
+    rounding_noise,
+)
 from cyclr.suggest.errors import SuggestionError
 
 __all__ = ["Rise", "read_rise"]
@@ -65,7 +71,10 @@ def read_rise(
 ) -> Rise:
     """Smooth ``y(x)`` (``x`` in sweep steps, kernel width ``h``) and read its rise.
 
-    Raises :class:`SuggestionError` (``kind="flat"``) when the rise is not significant.
+    Leading non-finite values are skipped (the reading starts at the first finite point; the
+    indices still count from ``x[0]``, and ``fit`` is NaN before it). Raises
+    :class:`SuggestionError`: ``kind="flat"`` when the rise is not significant, ``"too_short"``
+    with fewer than ``MIN_POINTS`` finite values, ``"all_nan"`` with none.
 
     Example:
         >>> import numpy as np
@@ -76,6 +85,28 @@ def read_rise(
     """
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
+    finite = np.isfinite(y)
+    count = int(finite.sum())
+    if count == 0:
+        raise SuggestionError(f"the {what} has no finite value: nothing to read", "all_nan")
+    if count < MIN_POINTS:
+        raise SuggestionError(
+            f"the {what} has too few finite values to read ({count}; at least {MIN_POINTS} "
+            "are needed)",
+            "too_short",
+        )
+    lead = leading_run(~finite)
+    if lead:  # undefined at the first points: read from the first finite one
+        r = read_rise(x[lead:], y[lead:], h, z=z, base_frac=base_frac, what=what)
+        return replace(
+            r,
+            fit=np.r_[np.full(lead, np.nan), r.fit],
+            base=r.base + lead,
+            knee=r.knee + lead,
+            peak=r.peak + lead,
+            left=r.left + lead,
+            right=r.right + lead,
+        )
     fit, norm = local_linear(x, y, h)
     sigma = max(noise_level(y), rounding_noise(y))
     k0 = max(5, int(2 * h))

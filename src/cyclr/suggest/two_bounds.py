@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from cyclr import _validate as v
 from cyclr.suggest.bounds import SINGLE_LR_DIVISOR, Bounds, Point
-from cyclr.suggest.curve import BANDWIDTH, MIN_POINTS
+from cyclr.suggest.curve import BANDWIDTH, MIN_POINTS, leading_run
 from cyclr.suggest.errors import SuggestionError
 from cyclr.suggest.ramp import Ramp, check_result, fmt_lr, lr_at, usable_ramp
 from cyclr.suggest.registry import register
@@ -68,8 +68,17 @@ def _metric_curve(
             "the range test with metric='accuracy')",
             "no_metric",
         )
-    x = np.arange(ramp.end, dtype=np.float64)
-    return "metric", x, np.asarray(result.metric[: ramp.end], dtype=np.float64), ramp.h
+    y = np.asarray(result.metric[: ramp.end], dtype=np.float64)
+    finite = np.isfinite(y)
+    if finite.sum() < MIN_POINTS:
+        raise SuggestionError(
+            f"the metric has only {int(finite.sum())} finite values in the usable part of the "
+            f"sweep; at least {MIN_POINTS} are needed (use method='loss')",
+            "too_short",
+        )
+    first = leading_run(~finite)  # a metric undefined at the first updates: read from its first
+    x = np.arange(first, ramp.end, dtype=np.float64)
+    return "metric", x, y[first:], ramp.h
 
 
 def _two_bounds(
