@@ -440,6 +440,88 @@ def test_minimum_is_a_tenth_of_the_lowest_point() -> None:
     assert b.point("minimum").lr == pytest.approx(b.max_lr * 10)  # type: ignore[union-attr]
 
 
+SINGLE = ["steepest", "minimum", "valley", "slide"]
+
+
+def early_minimum() -> cyclr.RangeTestResult:
+    """Two decades swept; the loss falls at once, bottoms out a fifth of the way in and blows up:
+    a tenth of the LR at the minimum is below the sweep's first LR."""
+    lr = np.geomspace(1e-3, 1e-1, 100)
+    u = np.log10(lr)
+    loss = 2.3 - 1.5 / (1 + np.exp(-(u + 2.9) / 0.05)) + 40 * np.maximum(u + 2.55, 0) ** 2
+    return loss_only(lr, loss)
+
+
+def test_minimum_stays_inside_the_sweep() -> None:
+    r = early_minimum()
+    b = r.suggest("minimum")
+    low = b.point("minimum").lr  # type: ignore[union-attr]
+    assert low / 10 < r.lr[0]  # the tenth falls below the sweep
+    assert b.max_lr == b.base_lr == r.lr[0]
+    assert f"raised to the sweep's first LR {r.lr[0]:.3g}" in b.reason
+    assert "max_lr is a tenth of that" in b.reason
+
+
+def test_slide_with_a_large_adjust_value_stays_inside_the_sweep() -> None:
+    lr, loss = tanh_valley(120)
+    r = loss_only(lr, loss)
+    plain = r.suggest("slide")
+    big = r.suggest("slide", adjust_value=1e6)
+    assert plain.max_lr * 1e6 > lr[-1]
+    assert big.max_lr == lr[-1] and big.base_lr == lr[-1] / 4
+    assert f"lowered to the sweep's last LR {lr[-1]:.3g}" in big.reason
+
+
+single_curves = st.fixed_dictionaries(
+    {
+        "mode": st.sampled_from(["linear", "exp"]),
+        "n": st.integers(30, 300),
+        "seed": st.integers(0, 10_000),
+        "noise": st.floats(0.0, 0.1),
+        "fall_at": st.floats(0.0, 0.9),
+        "width": st.floats(0.01, 0.3),
+        "blow_at": st.floats(0.2, 1.2),
+        "decades": st.floats(0.5, 8.0),
+    }
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    single_curves,
+    st.sampled_from(SINGLE),
+    st.integers(0, 30),
+    st.integers(0, 10),
+    st.floats(0.01, 100.0),
+)
+def test_single_lr_bounds_stay_inside_the_sweep(
+    c: dict, method: str, skip_start: int, skip_end: int, adjust: float
+) -> None:
+    """Random falls, floors and blow-ups anywhere in the sweep, and random options."""
+    rng = np.random.default_rng(c["seed"])
+    n = c["n"]
+    lo = 10.0 ** -c["decades"]
+    lr = np.geomspace(lo, 1.0, n) if c["mode"] == "exp" else np.linspace(lo, 1.0, n)
+    t = np.linspace(0, 1, n)  # position in the sweep
+    loss = (
+        2.3
+        - 1.5 / (1 + np.exp(-(t - c["fall_at"]) / c["width"]))
+        + 30 * np.maximum(t - c["blow_at"], 0) ** 2
+        + rng.normal(0, c["noise"], n)
+    )
+    r = loss_only(lr, loss, mode=c["mode"], smoothed=ema(loss))
+    options: dict[str, object] = {"skip_start": skip_start, "skip_end": skip_end}
+    if method == "slide":
+        options.update(adjust_value=adjust, lr_diff=max(1, n // 10))
+    try:
+        b = r.suggest(method, **options)
+    except cyclr.SuggestionError:
+        assume(False)
+        return
+    assert lr[0] <= b.base_lr <= b.max_lr <= lr[-1]
+    assert b.base_lr == max(b.max_lr / 4, lr[0])
+
+
 def reference_valley(lrs: list[float], losses: list[float]) -> float:
     """fastai's valley, written out independently: longest strictly decreasing subsequence."""
     n = len(losses)

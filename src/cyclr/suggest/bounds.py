@@ -108,7 +108,8 @@ class Bounds:
 
     Single-LR rules (``steepest``, ``minimum``, ``valley``, ``slide``) set ``max_lr`` to their
     suggestion and ``base_lr = max_lr / 4``, the paper's rule when only the maximum is known
-    (Smith 2015, §3.2: "base_lr = max_lr / 3 or / 4"), raised to the sweep's first LR if lower.
+    (Smith 2015, §3.2: "base_lr = max_lr / 3 or / 4"), raised to the sweep's first LR if lower;
+    both stay within the sweep's first and last LR.
 
     Example:
         >>> import cyclr

@@ -1,7 +1,9 @@
 """The single-LR rules of other LR finders, for comparison and migration.
 
 Each finds one LR, sets ``max_lr`` to it and ``base_lr = max_lr / 4`` (Smith 2015, §3.2:
-"base_lr = max_lr / 3 or / 4"), raised to the ramp's first LR if lower:
+"base_lr = max_lr / 3 or / 4"), raised to the ramp's first LR if lower. Both bounds stay inside
+the sweep: a suggestion below its first LR (``minimum``'s tenth of an early minimum) or above
+its last (``slide`` with ``adjust_value > 1``) is moved to that end, and the reason says so.
 
 - ``"steepest"``: ``argmin d loss / d log(lr)`` (torch-lr-finder, Lightning);
 - ``"minimum"``: ``argmin loss / 10`` (fastai);
@@ -74,16 +76,22 @@ def _single(
     points: list[Point],
     details: dict[str, Any],
 ) -> Bounds:
+    first, last = float(np.min(result.lr)), float(np.max(result.lr))
     max_lr = float(lr_value)
+    if max_lr < first:
+        max_lr = first
+        reason += f"; max_lr is raised to the sweep's first LR {fmt_lr(first)}"
+    elif max_lr > last:
+        max_lr = last
+        reason += f"; max_lr is lowered to the sweep's last LR {fmt_lr(last)}"
     base_lr = max_lr / SINGLE_LR_DIVISOR
     reason = (
         f"{reason}; base_lr = max_lr / {SINGLE_LR_DIVISOR:g} (a single-LR rule: the CLR "
         "paper's base_lr = max_lr / 3 or / 4)"
     )
-    first = float(result.lr[0])
-    if base_lr < first <= max_lr:
+    if base_lr < first:
         base_lr = first
-        reason += f", raised to the sweep's first LR {first:.3g}"
+        reason += f", raised to the sweep's first LR {fmt_lr(first)}"
     points = [
         *points,
         Point("max_lr", max_lr, float(np.interp(max_lr, lr, y)), None),
