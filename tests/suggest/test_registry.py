@@ -93,3 +93,20 @@ def test_options_are_named_bandwidth_not_smooth() -> None:
         sg.check_method("loss", {"smooth": 1 / 40})
     for method in ("accuracy", "auto", "loss"):
         assert sg.check_method(method, {"bandwidth": 1 / 20})
+
+
+@pytest.mark.parametrize("with_metric", [True, False])
+def test_auto_refuses_an_unknown_option_with_and_without_a_metric(with_metric: bool) -> None:
+    """``auto`` reads the accuracy or the loss depending on the metric; an unknown option is a
+    ``TypeError`` naming it either way (it was ignored on one branch)."""
+    r = tanh_valley()
+    if with_metric:
+        r = cyclr.RangeTestResult(
+            lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, metric=2.5 - r.loss, mode="exp"
+        )
+    with pytest.raises(TypeError, match=r"method='auto' takes no option 'windw'; it takes ") as e:
+        r.suggest("auto", windw=3)
+    assert "use_validation" in str(e.value) and "margin" in str(e.value)
+    with pytest.raises(TypeError, match="takes no option 'windw'"):
+        sg.suggest(r, "auto", margin=2.0, windw=3)
+    assert r.suggest("auto", margin=3.0).details["margin"] == 3.0
