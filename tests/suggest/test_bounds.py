@@ -145,6 +145,68 @@ def test_from_dict_rejects_other_data() -> None:
         cyclr.Bounds.from_dict(d)
 
 
+def full_dict() -> dict:
+    return make(
+        curve="loss",
+        curve_lr=(0.01, 0.02),
+        curve_values=(1.0, 0.5),
+        points=(Point("max_lr", 0.2, 0.5, 1),),
+        details={"noise": 0.01},
+    ).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("drop", "match"),
+    [
+        (("base_lr",), "missing key: base_lr"),
+        (("base_lr", "max_lr", "method"), "missing keys: base_lr, max_lr, method"),
+    ],
+)
+def test_from_dict_names_missing_keys(drop: tuple[str, ...], match: str) -> None:
+    d = full_dict()
+    for key in drop:
+        del d[key]
+    with pytest.raises(ValueError, match=f"Bounds data is {match}"):
+        cyclr.Bounds.from_dict(d)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("base_lr", "0.05", "base_lr must be a number, got '0.05'"),
+        ("max_lr", None, "max_lr must be a number, got None"),
+        ("base_lr", True, "base_lr must be a number, got True"),
+        ("method", 3, "method must be a string, got 3"),
+        ("reason", ["x"], r"reason must be a string, got \['x'\]"),
+        ("curve", 1.0, "curve must be a string or null, got 1.0"),
+        ("curve_lr", "0.01", "curve_lr must be a list, got '0.01'"),
+        ("curve_values", [1.0, "a"], r"curve_values\[1\] must be a number or null, got 'a'"),
+        ("points", "max_lr", "points must be a list, got 'max_lr'"),
+        ("points", ["max_lr"], r"points\[0\] must be a dict, got 'max_lr'"),
+        ("points", [{"label": "x"}], r"points\[0\] is missing key: lr"),
+        ("points", [{"label": 1, "lr": 0.1}], r"points\[0\].label must be a string, got 1"),
+        ("points", [{"label": "x", "lr": "a"}], r"points\[0\].lr must be a number, got 'a'"),
+        (
+            "points",
+            [{"label": "x", "lr": 0.1, "index": 1.5}],
+            r"points\[0\].index must be an integer or null, got 1.5",
+        ),
+        ("details", [["noise", 0.01]], r"details must be a dict, got \[\['noise', 0.01\]\]"),
+    ],
+)
+def test_from_dict_names_a_wrong_typed_field(key: str, value: object, match: str) -> None:
+    d = full_dict()
+    d[key] = value
+    with pytest.raises(ValueError, match=f"Bounds data: {match}"):
+        cyclr.Bounds.from_dict(d)
+
+
+def test_from_dict_refuses_what_is_not_a_dict() -> None:
+    for data in (["base_lr", 0.1], "cyclr.Bounds/1", None):
+        with pytest.raises(ValueError, match="not a cyclr Bounds"):
+            cyclr.Bounds.from_dict(data)  # type: ignore[arg-type]
+
+
 lrs = st.floats(min_value=1e-8, max_value=10.0, allow_nan=False)
 
 

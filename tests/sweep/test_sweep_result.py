@@ -214,6 +214,56 @@ def test_load_refuses_other_files(tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    ("drop", "match"),
+    [
+        (("param",), "missing key: param"),
+        (("values", "results"), "missing keys: values, results"),
+    ],
+)
+def test_from_dict_names_missing_keys(drop: tuple[str, ...], match: str) -> None:
+    data = momentum_sweep().to_dict()
+    for key in drop:
+        del data[key]
+    with pytest.raises(ValueError, match=f"sweep result is {match}"):
+        cyclr.SweepResult.from_dict(data)
+
+
+def _broken(key: str, value: Any) -> dict[str, Any]:
+    data = momentum_sweep().to_dict()
+    if key.startswith("results["):
+        data["results"][int(key[8])] = value
+    else:
+        data[key] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("param", 3, "param must be a non-empty string, got 3"),
+        ("values", "0.9", "values must be a list, got '0.9'"),
+        ("values", [0.99, "x", 0.95, 0.9], r"values\[1\] must be a real number"),
+        ("values", [0.99, 0.97, 0.95, 1.5], r"values\[3\] must be in \[0, 1\)"),
+        ("results", {"0": {}}, "results must be a list, got dict"),
+        ("results", "x", "results must be a list, got str"),
+        ("results[1]", "x", r"results\[1\] must be a dict \(a range test's to_dict\(\)\), got 'x'"),
+        ("results[2]", {"format": "x"}, r"results\[2\]: not a cyclr range-test result"),
+        ("results[0]", None, r"results\[0\] must be a dict"),
+        ("config", [1], r"config must be a dict, got \[1\]"),
+    ],
+)
+def test_from_dict_names_a_wrong_field(key: str, value: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=f"sweep result: {match}"):
+        cyclr.SweepResult.from_dict(_broken(key, value))
+
+
+def test_from_dict_refuses_what_is_not_a_dict() -> None:
+    for data in (["momentum"], None, "cyclr.SweepResult/1"):
+        with pytest.raises(ValueError, match="not a cyclr sweep result"):
+            cyclr.SweepResult.from_dict(data)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
     "args, exc, match",
     [
         (("momentum", (0.9, 0.8), "r1"), ValueError, "results has 1 entries but values has 2"),

@@ -71,15 +71,59 @@ class Point:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Point:
-        """Inverse of :meth:`to_dict`."""
-        value = data.get("value")
+    def from_dict(cls, data: Mapping[str, Any], *, name: str = "Point data") -> Point:
+        """Inverse of :meth:`to_dict`.
+
+        Raises ``ValueError`` naming the field (``name`` prefixes it) when a key is missing or a
+        field has the wrong type.
+
+        Example:
+            >>> Point.from_dict({"label": "peak", "lr": 0.1, "value": None}).lr
+            0.1
+            >>> Point.from_dict({"label": "peak"})
+            Traceback (most recent call last):
+            ...
+            ValueError: Point data is missing key: lr
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{name} must be a dict, got {data!r}")
+        _require(name, data, ("label", "lr"))
+        label, index = data["label"], data.get("index")
+        if not isinstance(label, str):
+            raise ValueError(f"{name}.label must be a string, got {label!r}")
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+            raise ValueError(f"{name}.index must be an integer or null, got {index!r}")
         return cls(
-            str(data["label"]),
-            float(data["lr"]),
-            math.nan if value is None else float(value),
-            data.get("index"),
+            label,
+            _number(f"{name}.lr", data["lr"]),
+            _number(f"{name}.value", data.get("value"), null=True),
+            index,
         )
+
+
+def _require(name: str, data: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` naming the ``keys`` missing from ``data``."""
+    missing = [k for k in keys if k not in data]
+    if missing:
+        s = "s" if len(missing) > 1 else ""
+        raise ValueError(f"{name} is missing key{s}: {', '.join(missing)}")
+
+
+def _number(name: str, value: Any, *, null: bool = False) -> float:
+    """``value`` as a float; ``ValueError`` naming ``name`` unless it is a number (or, with
+    ``null``, ``None``, read as NaN)."""
+    if value is None and null:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        kind = "a number or null" if null else "a number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return float(value)
+
+
+def _list(name: str, value: Any) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a list, got {value!r}")
+    return list(value)
 
 
 def json_number(x: float) -> float | None:
@@ -314,11 +358,18 @@ class Bounds:
     def from_dict(cls, data: Mapping[str, Any]) -> Bounds:
         """Inverse of :meth:`to_dict`.
 
+        ``base_lr``, ``max_lr`` and ``method`` are required; a missing one, or a field of the
+        wrong type, raises ``ValueError`` naming it.
+
         Example:
             >>> import cyclr
             >>> b = cyclr.Bounds(0.01, 0.04, method="manual", reason="x")
             >>> cyclr.Bounds.from_dict(b.to_dict()) == b
             True
+            >>> cyclr.Bounds.from_dict({"format": "cyclr.Bounds/1", "base_lr": 0.01})
+            Traceback (most recent call last):
+            ...
+            ValueError: Bounds data is missing keys: max_lr, method
         """
         if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
             raise ValueError(f"not a cyclr Bounds (expected format {_FORMAT!r})")
@@ -337,16 +388,35 @@ class Bounds:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown key(s) in Bounds data: {', '.join(unknown)}")
+        _require("Bounds data", data, ("base_lr", "max_lr", "method"))
+        name = "Bounds data: "
+        for key in ("method", "reason"):
+            if not isinstance(data.get(key, ""), str):
+                raise ValueError(f"{name}{key} must be a string, got {data[key]!r}")
+        curve = data.get("curve")
+        if curve is not None and not isinstance(curve, str):
+            raise ValueError(f"{name}curve must be a string or null, got {curve!r}")
+        details = data.get("details", {})
+        if not isinstance(details, Mapping):
+            raise ValueError(f"{name}details must be a dict, got {details!r}")
+        curve_lr = _list(f"{name}curve_lr", data.get("curve_lr", ()))
+        curve_values = _list(f"{name}curve_values", data.get("curve_values", ()))
+        points = _list(f"{name}points", data.get("points", ()))
         return cls(
-            base_lr=data["base_lr"],
-            max_lr=data["max_lr"],
+            base_lr=_number(f"{name}base_lr", data["base_lr"]),
+            max_lr=_number(f"{name}max_lr", data["max_lr"]),
             method=data["method"],
             reason=data.get("reason", ""),
-            curve=data.get("curve"),
-            curve_lr=tuple(data.get("curve_lr", ())),
-            curve_values=tuple(math.nan if x is None else x for x in data.get("curve_values", ())),
-            points=tuple(Point.from_dict(p) for p in data.get("points", ())),
-            details=dict(data.get("details", {})),
+            curve=curve,
+            curve_lr=tuple(_number(f"{name}curve_lr[{i}]", x) for i, x in enumerate(curve_lr)),
+            curve_values=tuple(
+                _number(f"{name}curve_values[{i}]", x, null=True)
+                for i, x in enumerate(curve_values)
+            ),
+            points=tuple(
+                Point.from_dict(p, name=f"{name}points[{i}]") for i, p in enumerate(points)
+            ),
+            details=dict(details),
         )
 
     def __eq__(self, other: object) -> bool:

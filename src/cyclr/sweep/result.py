@@ -165,14 +165,61 @@ class SweepResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SweepResult:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        ``param``, ``values`` and ``results`` are required; a missing key, or a field of the
+        wrong type (``values`` or ``results`` not a list, a result that is not a range test's
+        data), raises ``ValueError`` naming it.
+
+        Example:
+            >>> import cyclr
+            >>> cyclr.SweepResult.from_dict({"format": "cyclr.SweepResult/1", "param": "momentum"})
+            Traceback (most recent call last):
+            ...
+            ValueError: sweep result is missing keys: values, results
+        """
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise ValueError(f"not a cyclr sweep result (expected format {_FORMAT!r})")
         unknown = sorted(set(data) - {"format", "param", "values", "config", "results"})
         if unknown:
             raise ValueError(f"unknown key(s) in sweep result: {', '.join(unknown)}")
-        results = [RangeTestResult.from_dict(r) for r in data.get("results", [])]
-        return cls(data["param"], data["values"], tuple(results), dict(data.get("config", {})))
+        missing = [k for k in ("param", "values", "results") if k not in data]
+        if missing:
+            s = "s" if len(missing) > 1 else ""
+            raise ValueError(f"sweep result is missing key{s}: {', '.join(missing)}")
+        name = "sweep result: "
+        param, values, raw, config = (
+            data["param"],
+            data["values"],
+            data["results"],
+            data.get("config", {}),
+        )
+        if not isinstance(param, str) or not param:
+            raise ValueError(f"{name}param must be a non-empty string, got {param!r}")
+        if not isinstance(values, list):
+            raise ValueError(f"{name}values must be a list, got {values!r}")
+        if not isinstance(raw, list):
+            raise ValueError(f"{name}results must be a list, got {type(raw).__name__}")
+        if not isinstance(config, dict):
+            raise ValueError(f"{name}config must be a dict, got {config!r}")
+        try:
+            checked = check_values(param, values)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}{exc}") from None
+        results = []
+        for i, r in enumerate(raw):
+            if not isinstance(r, dict):
+                raise ValueError(
+                    f"{name}results[{i}] must be a dict (a range test's to_dict()), got {r!r}"
+                )
+            try:
+                results.append(RangeTestResult.from_dict(r))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}results[{i}]: {exc}") from None
+        try:
+            return cls(param, checked, tuple(results), dict(config))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}{exc}") from None
 
     def save(self, path: str | Path) -> Path:
         """Write JSON to ``path`` and return it."""
