@@ -55,7 +55,7 @@ def test_a_function_as_the_method() -> None:
     steep = r.suggest("steepest")
     b = sg.suggest(r, halved)
     assert (b.base_lr, b.max_lr) == (steep.base_lr / 2, steep.max_lr / 2)
-    assert r.suggest(halved, by=4.0).max_lr == steep.max_lr / 4  # type: ignore[arg-type]
+    assert r.suggest(halved, by=4.0).max_lr == steep.max_lr / 4
     assert sg.check_method(halved, {"by": 3.0}) is halved
 
 

@@ -17,6 +17,8 @@ from numpy.typing import NDArray
 from cyclr._json import read_json, write_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cyclr.suggest.bounds import Bounds
 
 __all__ = ["RangeTestResult", "STOP_REASONS"]
@@ -158,13 +160,26 @@ class RangeTestResult:
     def __len__(self) -> int:
         return len(self.lr)
 
-    def suggest(self, method: str = "auto", **kwargs: Any) -> Bounds:
-        """Read CLR bounds off this curve; see :mod:`cyclr.suggest` for the rules.
+    def suggest(self, method: str | Callable[..., Bounds] = "auto", **kwargs: Any) -> Bounds:
+        """Read CLR bounds off this curve: :func:`cyclr.suggest.suggest` (``docs/suggest.md``).
 
-        ``method`` is ``"auto"`` (accuracy when a metric was recorded, else loss),
-        ``"accuracy"``, ``"loss"``, or a single-LR rule: ``"steepest"``, ``"minimum"``,
-        ``"valley"``, ``"slide"``. Raises :class:`cyclr.SuggestionError` when the curve cannot
-        support a reading.
+        ``method`` is a registered rule's name (``cyclr.suggest.methods()``): ``"auto"``
+        (accuracy when a metric was recorded, else loss), ``"accuracy"``, ``"loss"`` (both
+        bounds, Smith 2015, §3.3), or a single-LR rule: ``"steepest"``, ``"minimum"``,
+        ``"valley"``, ``"slide"``; or a function ``method(result, **kwargs) -> Bounds``.
+        ``kwargs`` are the rule's options; one it does not take is a ``TypeError`` naming it.
+        Raises :class:`cyclr.SuggestionError` when the curve cannot support a reading.
+
+        Example:
+            >>> import numpy as np, cyclr
+            >>> lr = np.geomspace(1e-4, 1.0, 200)
+            >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr**3
+            >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+            >>> b = r.suggest("loss", margin=3.0)
+            >>> def third(result):
+            ...     return cyclr.Bounds(b.base_lr / 3, b.max_lr / 3, "third", "loss / 3")
+            >>> r.suggest(third).max_lr == b.max_lr / 3
+            True
         """
         from cyclr.suggest import suggest
 
