@@ -44,7 +44,8 @@ class AutoSchedule(pl.Callback):
     (``interval="step"``), replacing any scheduler of ``configure_optimizers``.
 
     The bounds and the tests are saved in checkpoints: resuming (``fit(ckpt_path=...)``) runs no
-    new test and continues the same schedule.
+    new test and continues the same schedule. (A callback that already holds bounds, from a
+    checkpoint or an earlier ``fit``, runs no new test; build a new one to test again.)
 
     Args:
         policy: ``"one_cycle"`` (Smith 2018), ``"triangular"``, ``"triangular2"`` or
