@@ -7,7 +7,8 @@ The loss of one (micro-)batch comes one of two ways (:func:`batch_loss`):
   ``training_step``, a Hugging Face model called with ``labels``): it returns the scalar loss, or
   ``(loss, output, target)`` so that a metric can still be computed.
 
-A short loader is cycled by the shared :class:`cyclr.range_test.batch_stream.BatchStream`.
+A short loader is cycled by the shared :class:`cyclr.range_test.batch_stream.BatchStream`;
+:func:`rebatch` rebuilds a ``DataLoader`` with another batch size (for batch-size sweeps).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 
 import torch
 
+from cyclr import _validate
+
 __all__ = [
     "accuracy_counts",
     "batch_loss",
@@ -29,6 +32,7 @@ __all__ = [
     "host_floats",
     "looks_like_classification",
     "metric_value",
+    "rebatch",
     "resolve_metric",
     "split_batch",
     "to_device",
@@ -298,3 +302,77 @@ def host_floats(values: list[Any], world: int, group: Any, device: torch.device)
     )
     torch.distributed.all_reduce(vec, group=group)
     return [float(x) for x in vec.tolist()]
+
+
+def rebatch(loader: Any, batch_size: int) -> Any:
+    """A copy of a ``torch.utils.data.DataLoader`` with another batch size.
+
+    Keeps the dataset, shuffling (and its generator), ``collate_fn``, workers, ``drop_last`` and
+    the other loading options. Raises ``TypeError`` for other loaders and ``ValueError`` for a
+    custom sampler or batch sampler (pass ``loader_factory`` to :func:`sweep` instead).
+
+    Example:
+        >>> import torch
+        >>> from cyclr.torch._batches import rebatch
+        >>> data = torch.utils.data.TensorDataset(torch.arange(10.0))
+        >>> len(rebatch(torch.utils.data.DataLoader(data, 2, shuffle=True), 5))
+        2
+    """
+    from torch.utils.data import (
+        BatchSampler,
+        DataLoader,
+        IterableDataset,
+        RandomSampler,
+        SequentialSampler,
+    )
+
+    if not isinstance(loader, DataLoader):
+        raise TypeError(
+            f"param='batch_size' without loader_factory needs a torch DataLoader as "
+            f"train_loader, got {type(loader).__name__}"
+        )
+    batch_size = _validate.integer("batch_size", batch_size, minimum=1)
+    if loader.batch_size is None:
+        raise ValueError(
+            "train_loader has batch_size=None (it batches itself); pass loader_factory"
+        )
+    sampler = loader.sampler
+    shuffle = False
+    generator = loader.generator
+    if not isinstance(loader.dataset, IterableDataset):
+        if isinstance(sampler, RandomSampler):
+            if sampler.replacement or sampler._num_samples is not None:
+                raise ValueError(
+                    "train_loader samples with replacement or a fixed count; pass loader_factory"
+                )
+            shuffle = True
+            generator = sampler.generator if sampler.generator is not None else generator
+        elif not isinstance(sampler, SequentialSampler):
+            raise ValueError(
+                f"train_loader uses a custom sampler ({type(sampler).__name__}); "
+                "pass loader_factory to build a loader per batch size"
+            )
+        if type(loader.batch_sampler) is not BatchSampler:
+            raise ValueError(
+                f"train_loader uses a custom batch sampler "
+                f"({type(loader.batch_sampler).__name__}); pass loader_factory"
+            )
+    workers = loader.num_workers
+    options: dict[str, Any] = {
+        "batch_size": batch_size,
+        "shuffle": shuffle,
+        "num_workers": workers,
+        "collate_fn": loader.collate_fn,
+        "pin_memory": loader.pin_memory,
+        "drop_last": loader.drop_last,
+        "timeout": loader.timeout,
+        "worker_init_fn": loader.worker_init_fn,
+        "generator": generator,
+    }
+    if workers > 0:
+        options.update(
+            multiprocessing_context=loader.multiprocessing_context,
+            prefetch_factor=loader.prefetch_factor,
+            persistent_workers=loader.persistent_workers,
+        )
+    return DataLoader(loader.dataset, **options)
