@@ -43,6 +43,7 @@ SUBPACKAGES = (
     "cli",
     "demo",
     "keras",
+    "lightning",
     "optax",
     "plot",
     "range_test",

@@ -14,7 +14,13 @@ import pytest
 README = Path(__file__).resolve().parents[2] / "README.md"
 _FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 #: Optional extras a block may need; without them the block is skipped, saying which.
-_EXTRAS = {"keras": "keras", "optax": "jax", "lightning": "lightning", "torch": "torch"}
+_EXTRAS = {
+    "keras": "keras",
+    "optax": "jax",
+    "lightning": "lightning",
+    "torch": "torch",
+    "transformers": "hf",
+}
 
 
 def blocks() -> list[tuple[int, str]]:
