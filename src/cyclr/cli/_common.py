@@ -1,7 +1,8 @@
 """What the ``cyclr`` commands share: errors and exit codes, the parser class and argument types,
-plot saving, and the output (the bounds, why, and ready-to-paste scheduler code).
+and the text (the bounds, why, and ready-to-paste scheduler code).
 
-The user's target (``cyclr find``, ``cyclr sweep``) is loaded by :mod:`cyclr.cli.target`.
+The files the commands write are checked and written by :mod:`cyclr.cli._files`; the user's
+target (``cyclr find``, ``cyclr sweep``) is loaded by :mod:`cyclr.cli.target`.
 
 Exit status: 0 success, 1 the range-test curve supports no suggestion, 2 bad input (one line on
 stderr, no traceback), 130 interrupted.
@@ -16,8 +17,7 @@ import math
 import sys
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import cyclr
 
@@ -115,18 +115,6 @@ def require(*modules: str, extra: str) -> None:
         raise CLIError(f"this command needs {', '.join(missing)}: pip install 'cyclr[{extra}]'")
 
 
-def prepare_dir(path: str) -> Path:
-    """The ``--out`` folder, created if needed."""
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise CLIError(f"--out {path}: exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CLIError(f"--out {path}: cannot create the folder ({exc.strerror})") from None
-    return folder
-
-
 def out(*lines: str) -> None:
     """Print ``lines`` to stdout."""
     for line in lines:
@@ -142,37 +130,22 @@ def sweep_text(result: cyclr.RangeTestResult) -> str:
 
 
 def stop_text(result: cyclr.RangeTestResult) -> str:
-    """Why a range test ended, in words."""
+    """Why a range test ended, in words: the result's own message when it has one (a NaN loss,
+    a GradScaler that skipped every step, a loader that ran dry, an interruption)."""
     if result.stop_reason == "end":
         return "ran to the end"
+    if result.stop_reason == "diverged":
+        return "stopped early: the loss diverged"
+    if result.stop_reason == "interrupted":
+        return f"interrupted after {len(result)} updates"
+    message = " ".join(str(result.message or "").split()).rstrip(".: ")
+    if message:
+        return f"stopped: {message}"
     text = {
-        "diverged": "stopped early: the loss diverged",
         "non_finite_loss": "stopped: the loss became NaN or infinite",
         "data_exhausted": "stopped: the loader ran out of batches",
     }
-    return text.get(result.stop_reason, f"stopped: {result.stop_reason}")
-
-
-def save_plot(path: Path, draw: Callable[[Any], object]) -> bool:
-    """``draw(ax)`` on an 8x5 figure written to ``path``; ``False`` (and a note on stderr)
-    without matplotlib."""
-    if importlib.util.find_spec("matplotlib") is None:
-        print(
-            "cyclr: matplotlib is not installed; no plot (pip install 'cyclr[plot]')",
-            file=sys.stderr,
-        )
-        return False
-    from matplotlib.figure import Figure
-
-    import cyclr.plot  # noqa: F401  (``draw`` uses it)
-
-    fig = Figure(figsize=(8, 5), dpi=110, layout="constrained")
-    draw(fig.add_subplot())
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return True
+    return text.get(str(result.stop_reason), f"stopped: {result.stop_reason}")
 
 
 def no_bounds_note(exc: Exception) -> None:
@@ -192,30 +165,6 @@ def suggest_or_none(result: cyclr.RangeTestResult, method: str) -> cyclr.Bounds 
             raise CLIError(str(exc)) from None
         no_bounds_note(exc)
         return None
-
-
-def report_bounds(
-    result: cyclr.RangeTestResult,
-    bounds: cyclr.Bounds | None,
-    ipe: int | None,
-    json_path: Path | None,
-    png: Path | None,
-) -> int:
-    """Write the plot, then print the files, the bounds and the scheduler code; the exit
-    status (1 when ``bounds`` is ``None``)."""
-    written = [json_path] if json_path is not None else []
-    if png is not None and save_plot(
-        png, lambda ax: cyclr.plot.range_test(result, bounds=bounds, ax=ax)
-    ):
-        written.append(png)
-    if written:
-        out(f"Wrote {', '.join(str(p) for p in written)}.")
-    if bounds is None:
-        return EXIT_NO_SUGGESTION
-    out("", *bounds_text(bounds), "", scheduler_code(bounds, ipe))
-    if json_path is not None:
-        out("", f"Compare every rule, without torch: cyclr suggest {json_path} --method all")
-    return 0
 
 
 def bounds_text(bounds: cyclr.Bounds) -> list[str]:

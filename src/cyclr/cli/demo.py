@@ -17,9 +17,9 @@ from cyclr.cli._common import (
     learning_rate,
     nonneg_int,
     out,
-    prepare_dir,
     require,
 )
+from cyclr.cli._files import prepare_dir
 
 __all__ = ["add_parser", "run"]
 

@@ -23,16 +23,18 @@ from cyclr.cli._common import (
     number,
     out,
     positive_int,
-    prepare_dir,
-    report_bounds,
     require,
     stop_text,
     sweep_text,
 )
+from cyclr.cli._files import keep_partial_test, prepare_dir, report_bounds
 from cyclr.cli.target import call_target, load_target, run_on_target
 from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER
 
 __all__ = ["add_parser", "run"]
+
+#: What an interrupted test leaves in ``--out``: the curve so far.
+PARTIAL = "range_test_partial.json"
 
 _EPILOG = """\
 TARGET is 'path/to/file.py:function' or 'package.module:function'. The function takes no
@@ -53,7 +55,8 @@ instead.
 
 The model and optimizer are restored after the test. Writes range_test.json (and, for two
 sweeps, range_test_coarse.json) and range_test.png to --out, then prints the bounds and Python
-that builds a triangular and a 1cycle scheduler.
+that builds a triangular and a 1cycle scheduler. --out is checked before the test starts; on
+Ctrl-C the curve so far is saved to range_test_partial.json (exit status 130).
 
 examples:
   cyclr find examples/find_target.py:setup
@@ -187,7 +190,9 @@ def run(args: argparse.Namespace) -> int:
     """``cyclr find``: the range test, the files, the bounds and the code."""
     require("torch", extra="torch")
     check_method(args.method)
-    folder = prepare_dir(args.out)
+    single = any(x is not None for x in (args.start_lr, args.end_lr, args.mode))
+    files = ["range_test.json", "range_test.png", PARTIAL]
+    folder = prepare_dir(args.out, files if single else [*files, "range_test_coarse.json"])
     target = call_target(load_target(args.target), args.target)
 
     from cyclr.suggest import SuggestionError
@@ -205,7 +210,6 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "progress": False if args.no_progress else None,
     }
-    single = any(x is not None for x in (args.start_lr, args.end_lr, args.mode))
     if single:
         options.update(start_lr=args.start_lr, end_lr=args.end_lr, mode=args.mode or "exp")
     tests: list[cyclr.RangeTestResult] = []
@@ -229,6 +233,9 @@ def run(args: argparse.Namespace) -> int:
             **options,
         )
         bounds: cyclr.Bounds | None = found.bounds
+    except KeyboardInterrupt as exc:
+        keep_partial_test(exc, folder / PARTIAL)
+        raise
     except SuggestionError as exc:
         if not tests:  # raised before any test ran
             raise CLIError(str(exc)) from None

@@ -17,10 +17,10 @@ from cyclr.cli._common import (
     method_names,
     out,
     positive_int,
-    report_bounds,
     stop_text,
     suggest_or_none,
 )
+from cyclr.cli._files import image_path, report_bounds
 
 __all__ = ["add_parser", "run"]
 
@@ -67,7 +67,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--plot",
         default=None,
         metavar="PNG",
-        help="also write the range-test plot with these bounds",
+        help="also write the range-test plot with these bounds (.png added if no extension)",
     )
     return p
 
@@ -75,6 +75,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """``cyclr suggest``: the bounds of one rule, or every rule's with ``--method all``."""
     check_method(args.method, allow_all=True)
+    png = image_path(args.plot, "--plot") if args.plot else None
     result = _load_result(args.result)
     if args.method == "all":
         return _suggest_all(result, args.json)
@@ -87,7 +88,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     span = f"{result.lr[0]:.3g} → {result.lr[-1]:.3g}" if len(result) else "(empty)"
     out(f"{args.result}: {len(result)} updates, {result.mode} sweep {span}, {stop_text(result)}.")
-    png = Path(args.plot) if args.plot else None
     bounds = suggest_or_none(result, args.method)
     return report_bounds(result, bounds, args.iters_per_epoch, None, png)
 

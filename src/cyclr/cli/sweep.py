@@ -25,14 +25,16 @@ from cyclr.cli._common import (
     nonneg_int,
     out,
     positive_int,
-    prepare_dir,
     require,
-    save_plot,
     sweep_text,
 )
+from cyclr.cli._files import keep_partial_sweep, prepare_dir, save_plot
 from cyclr.cli.target import call_target, load_target, run_on_target
 
 __all__ = ["add_parser", "run"]
+
+#: What an interrupted sweep leaves in ``--out``: the range tests so far, the last one partial.
+PARTIAL = "sweep_partial.json"
 
 _EPILOG = """\
 TARGET is loaded as by 'cyclr find': 'path/to/file.py:function' or 'package.module:function',
@@ -45,7 +47,9 @@ value; see --val-every), else the training losses. When the curves overlap withi
 no clear winner, and the command says so. Batch sizes need a torch DataLoader as
 train_loader (it is rebuilt for each size) and are compared at equal wall time by default.
 
-Writes sweep.json (load it with cyclr.SweepResult.load) and sweep.png to --out.
+Writes sweep.json (load it with cyclr.SweepResult.load) and sweep.png to --out, which is
+checked before the first test; on Ctrl-C the tests so far are saved to sweep_partial.json (exit
+status 130).
 
 examples:
   cyclr sweep examples/find_target.py:setup --param momentum --values 0.99,0.95,0.9
@@ -190,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     require("torch", extra="torch")
     check_method(args.method)
     values = _values(args.values, args.param)
-    folder = prepare_dir(args.out)
+    folder = prepare_dir(args.out, ("sweep.json", "sweep.png", PARTIAL))
     target = call_target(load_target(args.target), args.target)
 
     from cyclr.suggest import SuggestionError
@@ -213,7 +217,11 @@ def run(args: argparse.Namespace) -> int:
         "progress": False if args.no_progress else None,
     }
     start = time.perf_counter()
-    result = run_on_target("the sweep", sweep, target, **options)
+    try:
+        result = run_on_target("the sweep", sweep, target, **options)
+    except KeyboardInterrupt as exc:
+        keep_partial_sweep(exc, folder / PARTIAL)
+        raise
     wall = time.perf_counter() - start
     json_path = result.save(folder / "sweep.json")
     try:

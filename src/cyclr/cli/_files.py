@@ -1,0 +1,180 @@
+"""The files the ``cyclr`` commands write: checked before any work (so a long range test is never
+lost to an unwritable output), the plots, and what an interrupted test leaves behind.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import cyclr
+from cyclr.cli._common import (
+    EXIT_NO_SUGGESTION,
+    CLIError,
+    bounds_text,
+    out,
+    scheduler_code,
+)
+
+__all__ = [
+    "image_path",
+    "keep_partial_sweep",
+    "keep_partial_test",
+    "prepare_dir",
+    "report_bounds",
+    "save_plot",
+]
+
+
+def prepare_dir(path: str, files: Iterable[str] = (), flag: str = "--out") -> Path:
+    """The ``--out`` folder, created if needed, after checking that each of ``files`` can be
+    written in it: raises :class:`CLIError` for a folder that cannot be created or written to,
+    or a folder (or read-only file) where one of the files goes."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"{flag} {path}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"{flag} {path}: cannot create the folder ({exc.strerror or exc})") from None
+    for name in files:
+        target = folder / name
+        if target.is_dir():
+            raise CLIError(f"{flag} {path}: {target} is a folder; cyclr writes a file there")
+        if target.exists() and not os.access(target, os.W_OK):
+            raise CLIError(f"{flag} {path}: cannot write {target} (it is read-only)")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CLIError(
+            f"{flag} {path}: cannot write files in this folder ({exc.strerror or exc})"
+        ) from None
+    return folder
+
+
+def _image_formats() -> dict[str, str] | None:
+    """The file formats matplotlib writes (``None`` without matplotlib)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return FigureCanvasBase.get_supported_filetypes()
+
+
+def image_path(text: str, flag: str) -> Path:
+    """Where an image given as ``flag text`` goes: ``.png`` appended when ``text`` has no
+    extension (as matplotlib would do, so that the path printed is the one written); raises
+    :class:`CLIError` for a format matplotlib cannot write, a missing folder or a folder in
+    its place."""
+    path = Path(text)
+    if not path.suffix:
+        path = path.with_name(path.name + ".png")
+    formats = _image_formats()
+    kind = path.suffix[1:].lower()
+    if formats is not None and kind not in formats:
+        raise CLIError(
+            f"{flag} {text}: unknown image format {kind!r}; use one of {', '.join(sorted(formats))}"
+        )
+    if not path.parent.is_dir():
+        raise CLIError(f"{flag} {text}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise CLIError(f"{flag} {text}: is a folder")
+    return path
+
+
+def save_plot(
+    path: Path, draw: Callable[[Any], object], size: tuple[float, float] = (8, 5)
+) -> bool:
+    """``draw(ax)`` on a figure of ``size`` inches written to ``path``; ``False`` (and a note on
+    stderr) without matplotlib."""
+    if importlib.util.find_spec("matplotlib") is None:
+        print(
+            "cyclr: matplotlib is not installed; no plot (pip install 'cyclr[plot]')",
+            file=sys.stderr,
+        )
+        return False
+    from matplotlib.figure import Figure
+
+    import cyclr.plot  # noqa: F401  (``draw`` uses it)
+
+    fig = Figure(figsize=size, dpi=110, layout="constrained")
+    draw(fig.add_subplot())
+    try:
+        fig.savefig(path)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return True
+
+
+def report_bounds(
+    result: cyclr.RangeTestResult,
+    bounds: cyclr.Bounds | None,
+    ipe: int | None,
+    json_path: Path | None,
+    png: Path | None,
+) -> int:
+    """Write the plot, then print the files, the bounds and the scheduler code; the exit
+    status (1 when ``bounds`` is ``None``)."""
+    written = [json_path] if json_path is not None else []
+    if png is not None and save_plot(
+        png, lambda ax: cyclr.plot.range_test(result, bounds=bounds, ax=ax)
+    ):
+        written.append(png)
+    if written:
+        out(f"Wrote {', '.join(str(p) for p in written)}.")
+    if bounds is None:
+        return EXIT_NO_SUGGESTION
+    out("", *bounds_text(bounds), "", scheduler_code(bounds, ipe))
+    if json_path is not None:
+        out("", f"Compare every rule, without torch: cyclr suggest {json_path} --method all")
+    return 0
+
+
+# -- Ctrl-C: keep what was measured -------------------------------------------------------------
+def _note(text: str) -> None:
+    print(f"cyclr: {text}", file=sys.stderr)
+
+
+def _save(save: Callable[[Path], object], path: Path, what: str) -> None:
+    try:
+        save(path)
+    except (OSError, ValueError, TypeError) as exc:
+        _note(f"{what}; could not save it to {path}: {getattr(exc, 'strerror', None) or exc}")
+    else:
+        _note(f"{what}; the curve so far is in {path}")
+
+
+def keep_partial_test(exc: BaseException, path: Path) -> None:
+    """Save the curve attached to an interrupted range test (``exc.range_test_result``) to
+    ``path`` and say where on stderr; nothing is written when no update was recorded."""
+    result = getattr(exc, "range_test_result", None)
+    if not isinstance(result, cyclr.RangeTestResult) or len(result) == 0:
+        _note("interrupted before the first update")
+        return
+    _save(result.save, path, f"interrupted after {len(result)} updates")
+
+
+def keep_partial_sweep(exc: BaseException, path: Path) -> None:
+    """Save the range tests of an interrupted sweep (``exc.sweep_result``, the last one partial)
+    to ``path`` and say where on stderr; nothing is written when no update was recorded."""
+    result = getattr(exc, "sweep_result", None)
+    if not isinstance(result, cyclr.SweepResult) or not any(len(r) for r in result.results):
+        _note("interrupted before the first update")
+        return
+    last = result.results[-1]
+    what = (
+        f"interrupted at {result.label} = {result.values[-1]:g} after {len(last)} updates "
+        f"({len(result.results)} range tests so far)"
+    )
+    try:
+        result.save(path)
+    except (OSError, ValueError, TypeError) as error:
+        _note(f"{what}; could not save them to {path}: {getattr(error, 'strerror', None) or error}")
+    else:
+        _note(f"{what}; the tests so far are in {path}")
