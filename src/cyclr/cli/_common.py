@@ -49,15 +49,16 @@ class Parser(argparse.ArgumentParser):
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
-def int_at_least(minimum: int, wanted: str) -> Callable[[str], int]:
-    """An argparse ``type``: an integer >= ``minimum``, else "expected <wanted>"."""
+def int_at_least(minimum: int, wanted: str, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``minimum`` (and <= ``maximum``), else
+    "expected <wanted>"."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = minimum - 1
-        if value < minimum:
+        if value < minimum or (maximum is not None and value > maximum):
             raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
         return value
 

@@ -14,15 +14,20 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 import cyclr
 from cyclr.cli._common import (
     FORMATTER,
     CLIError,
+    int_at_least,
     number,
     out,
     positive_int,
     require,
 )
+from cyclr.cli._files import image_path, save_plot
+from cyclr.cli._preview import MAX_STEPS, Preview, draw_sampled, preview_steps
 from cyclr.schedules.policies import NAMES, POLICIES, policy
 
 if TYPE_CHECKING:
@@ -39,7 +44,9 @@ __all__ = [
 
 _EPILOG = """\
 SCHEDULE is a policy name with flags, or a JSON spec (a file, or inline JSON) in the form of
-schedule.to_dict(). Prints key values and a sparkline, and writes a PNG (--out).
+schedule.to_dict(). Prints key values and a sparkline, and writes a PNG (--out). A preview of
+more than 4096 steps evaluates an even sample of them plus the steps where the schedule turns
+(phase boundaries, cycle peaks, the first and last step), and says so.
 
 policies and their flags:
   triangular, triangular2   --base-lr --max-lr --step-size [--step-size-down]
@@ -132,7 +139,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     g = p.add_argument_group("preview")
     g.add_argument(
         "--steps",
-        type=positive_int,
+        type=int_at_least(1, "a positive integer <= 2**53", maximum=MAX_STEPS),
         default=None,
         metavar="N",
         help="steps to preview (default: 3 cycles, or the 1cycle's total_steps)",
@@ -160,7 +167,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--out",
         default="schedule.png",
         metavar="PNG",
-        help="where to write the plot (default: %(default)s)",
+        help="where to write the plot; .png is added without an extension (default: %(default)s)",
     )
     g.add_argument("--no-png", action="store_true", help="terminal preview only")
     g.add_argument("--json", action="store_true", help="also print the schedule's JSON spec")
@@ -298,8 +305,6 @@ def sparkline(values: ArrayLike, width: int = 64) -> str:
         >>> sparkline([0, 1, 2, 3, 2, 1, 0], width=7) in ("▁▃▆█▆▃▁", "_-+#+-_")
         True
     """
-    import numpy as np
-
     y = np.asarray(values, dtype=float)
     if y.size == 0:
         return ""
@@ -317,17 +322,14 @@ def sparkline(values: ArrayLike, width: int = 64) -> str:
     return "".join(chars[int(i)] for i in levels)
 
 
-def _describe(name: str, schedule: cyclr.Schedule, steps: int) -> list[str]:
-    import numpy as np
-
-    y = schedule(np.arange(steps))
-    i_max, i_min = int(np.argmax(y)), int(np.argmin(y))
-    lines = [
-        f"  {name:<8} {sparkline(y)}",
-        f"  {'':<8} start {y[0]:.4g}, max {y[i_max]:.4g} at step {i_max}, "
-        f"min {y[i_min]:.4g} at step {i_min}, last {y[-1]:.4g}",
+def _describe(name: str, values: np.ndarray, preview: Preview) -> list[str]:
+    i_max, i_min = int(np.argmax(values)), int(np.argmin(values))
+    at = preview.at
+    return [
+        f"  {name:<8} {sparkline(preview.even(values))}",
+        f"  {'':<8} start {values[0]:.4g}, max {values[i_max]:.4g} at step {at[i_max]}, "
+        f"min {values[i_min]:.4g} at step {at[i_min]}, last {values[-1]:.4g}",
     ]
-    return lines
 
 
 def _schedule_title(schedule: cyclr.Schedule) -> str:
@@ -353,6 +355,7 @@ def _schedule_title(schedule: cyclr.Schedule) -> str:
 def run(args: argparse.Namespace) -> int:
     """``cyclr plot``: the preview in the terminal, and the PNG."""
     schedule = schedule_from_args(args)
+    png = None if args.no_png else image_path(args.out, "--out")
     momentum = None
     if args.momentum:
         try:
@@ -362,37 +365,50 @@ def run(args: argparse.Namespace) -> int:
         except (TypeError, ValueError) as exc:
             raise CLIError(f"invalid momentum: {exc}") from None
     steps = args.steps or default_steps(schedule)
+    if steps > MAX_STEPS:
+        raise CLIError(
+            f"the schedule's last phase ends at step {float(steps - 1):.3g}, beyond what can be "
+            "previewed; give --steps (at most 2**53)"
+        )
+    preview = preview_steps(schedule, steps)
+    lr = schedule(preview.at)
+    mom = None if momentum is None else momentum(preview.at)
     title = _schedule_title(schedule)
-    lines = [f"{title}, steps 0-{steps - 1}", *_describe("LR", schedule, steps)]
-    if momentum is not None:
-        lines += _describe("momentum", momentum, steps)
+    head = f"{title}, steps 0-{steps - 1}"
+    if preview.sampled:
+        head += f" (sampled at {len(preview.at):,} steps)"
+    lines = [head, *_describe("LR", lr, preview)]
+    if mom is not None:
+        lines += _describe("momentum", mom, preview)
     cycle = getattr(schedule, "cycle_length", None)
     if isinstance(cycle, int):
         lines.append(f"  cycle    {cycle} steps ({steps / cycle:.3g} cycles shown)")
     if args.json:
         lines += ["", json.dumps(schedule.to_dict())]
     out(*lines)
-    if not args.no_png:
-        _write_schedule_png(schedule, steps, momentum, Path(args.out), title)
-        out(f"Wrote {args.out}")
+    if png is not None:
+        require("matplotlib", extra="plot")
+        _write_png(schedule, momentum, preview, lr, mom, png, title)
+        out(f"Wrote {png}")
     return 0
 
 
-def _write_schedule_png(
-    schedule: cyclr.Schedule, steps: int, momentum: cyclr.Schedule | None, path: Path, title: str
+def _write_png(
+    schedule: cyclr.Schedule,
+    momentum: cyclr.Schedule | None,
+    preview: Preview,
+    lr: np.ndarray,
+    mom: np.ndarray | None,
+    path: Path,
+    title: str,
 ) -> None:
-    require("matplotlib", extra="plot")
-    from matplotlib.figure import Figure
-
     import cyclr.plot
 
-    if path.parent and not path.parent.is_dir():
-        raise CLIError(f"--out {path}: folder {path.parent} does not exist")
-    fig = Figure(figsize=(8, 4), dpi=110, layout="constrained")
-    ax = fig.add_subplot()
-    cyclr.plot.schedule(schedule, steps, momentum=momentum, ax=ax)
-    ax.set_title(textwrap.fill(title, 90), fontsize=9)
-    try:
-        fig.savefig(path)
-    except (OSError, ValueError) as exc:
-        raise CLIError(f"cannot write {path}: {exc}") from None
+    def draw(ax: Any) -> None:
+        if preview.sampled:
+            draw_sampled(ax, preview, lr, mom)
+        else:
+            cyclr.plot.schedule(schedule, preview.steps, momentum=momentum, ax=ax)
+        ax.set_title(textwrap.fill(title, 90), fontsize=9)
+
+    save_plot(path, draw, size=(8, 4))
