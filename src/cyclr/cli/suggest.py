@@ -94,14 +94,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _load_result(path: str) -> cyclr.RangeTestResult:
     p = Path(path)
+    if p.is_dir():
+        inside = p / "range_test.json"
+        hint = f"did you mean {inside}?"
+        if not inside.is_file():
+            hint = "such as the range_test.json that cyclr find writes"
+        raise CLIError(f"{path} is a folder; expected a range-test JSON file ({hint})")
     if not p.is_file():
         raise CLIError(f"no such file: {path}")
     try:
         return cyclr.RangeTestResult.load(p)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CLIError(
-            f"{path} is not a cyclr range-test result: {str(exc).splitlines()[0]}"
-        ) from None
+    except RecursionError:
+        raise CLIError(f"{path} is not a cyclr range-test result: it nests too deeply") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        text = str(exc).splitlines() or [type(exc).__name__]
+        raise CLIError(f"{path} is not a cyclr range-test result: {text[0]}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {path}: {exc}") from None
 
