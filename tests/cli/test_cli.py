@@ -579,8 +579,11 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["find", "no_such_pkg_xyz.mod:f"], "no module named 'no_such_pkg_xyz'"),
         (["find", "just_a_name"], "TARGET must be"),
         (["find", "{t}/wrong_type.py:f"], "returned list; expected a dict"),
-        (["find", "{t}/missing_keys.py:f"], "without 'optimizer', 'loss_fn', 'train_loader'"),
-        (["find", "{t}/extra_key.py:f"], "unknown key(s) 'scheduler'"),
+        (
+            ["find", "{t}/missing_keys.py:f"],
+            "without 'optimizer', 'loss_fn' (or 'loss_of_batch'), 'train_loader'",
+        ),
+        (["find", "{t}/extra_key.py:f"], "unknown key 'scheduler'; expected model, "),
         (["find", "{t}/bad_model.py:f"], "model=str; expected a torch.nn.Module"),
         (["find", "{t}/needs_args.py:f"], "must be callable without arguments"),
         (["find", "{t}/raises.py:f"], "raised ZeroDivisionError at"),

@@ -1,9 +1,11 @@
 """Bad input is one ``cyclr: error:`` line and exit 2, and says what to do: saved results that are
-not range tests, and a folder given as one."""
+not range tests, unknown target keys, syntax errors; and what a target may
+hold (``batch_fn``, ``loss_of_batch``)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +70,108 @@ def test_suggest_on_a_folder_says_what_it_expects(tmp_path: Path, cli) -> None:
         f"{tmp_path} is a folder; expected a range-test JSON file (did you mean "
         f"{tmp_path / 'range_test.json'}?)"
     )
+
+
+# -- the target --------------------------------------------------------------------------------
+def test_a_misspelled_target_key_is_named_with_the_close_match(
+    tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    extra = """
+        def setup_typo():
+            t = setup()
+            t["optimiser"] = t.pop("optimizer")
+            return t
+    """
+    target = tiny_target(extra=extra).replace(":setup", ":setup_typo")
+    ran = cli("find", target, "--out", tmp_path / "o")
+    assert ran.rc == 2
+    assert "returned unknown key 'optimiser' (did you mean 'optimizer'?)" in ran.error_line
+
+
+@pytest.mark.parametrize(
+    ("source", "where"),
+    [
+        ("import torch\n\ndef f(:\n    pass\n", "in 'def f(:'"),
+        ("def f():\n  x = 1\n    return x\n", "in 'return x'"),
+    ],
+)
+def test_a_syntax_error_points_at_the_users_file(
+    source: str, where: str, tmp_path: Path, cli
+) -> None:
+    (tmp_path / "bad_syntax.py").write_text(source)
+    ran = cli("find", f"{tmp_path}/bad_syntax.py:f", "--out", tmp_path / "o")
+    assert ran.rc == 2
+    assert "frozen" not in ran.error_line and "importlib" not in ran.error_line
+    assert f"Error at {tmp_path}/bad_syntax.py:3: " in ran.error_line, ran.error_line
+    assert where in ran.error_line and "--traceback" in ran.error_line
+
+
+DICT_BATCHES = """
+def dict_batches():
+    x, y = data()
+    return [{"features": x[i:i + 16], "label": y[i:i + 16]} for i in range(0, 64, 16)]
+
+def setup_batch_fn():
+    t = setup()
+    t["train_loader"] = dict_batches()
+    t["batch_fn"] = lambda b: (b["features"], b["label"])
+    return t
+
+def setup_loss_of_batch():
+    t = setup()
+    del t["loss_fn"]
+    t["train_loader"] = dict_batches()
+    def loss_of_batch(model, batch):
+        out = model(batch["features"])
+        return torch.nn.functional.cross_entropy(out, batch["label"]), out, batch["label"]
+    t["loss_of_batch"] = loss_of_batch
+    return t
+
+def setup_both():
+    t = setup_loss_of_batch()
+    t["loss_fn"] = loss
+    return t
+"""
+
+
+@pytest.mark.parametrize("function", ["setup_batch_fn", "setup_loss_of_batch"])
+@pytest.mark.parametrize("command", ["find", "sweep"])
+def test_a_target_with_dict_batches_runs_through_batch_fn_or_loss_of_batch(
+    command: str, function: str, tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    target = tiny_target(extra=DICT_BATCHES).replace(":setup", f":{function}")
+    options = ["--mode", "exp", "--num-iter", "20", "--out", tmp_path, "--no-progress"]
+    if command == "sweep":
+        options += ["--values", "0.9,0.5"]
+    ran = cli(command, target, *options)
+    assert ran.rc in (0, 1), ran
+    if command == "find":
+        result = cyclr.RangeTestResult.load(tmp_path / "range_test.json")
+        assert len(result) == 20 and result.metric_name == "accuracy"
+        assert ("loss_of_batch" in result.config) == (function == "setup_loss_of_batch")
+    else:
+        assert len(cyclr.SweepResult.load(tmp_path / "sweep.json").results) == 2
+
+
+def test_a_target_with_both_losses_exits_2(
+    tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    target = tiny_target(extra=DICT_BATCHES).replace(":setup", ":setup_both")
+    ran = cli("find", target, "--out", tmp_path)
+    assert ran.rc == 2
+    assert "returned both loss_fn and loss_of_batch; give one" in ran.error_line
+
+
+def test_a_target_with_neither_loss_names_both(
+    tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    extra = """
+        def setup_no_loss():
+            t = setup()
+            del t["loss_fn"]
+            return t
+    """
+    target = tiny_target(extra=extra).replace(":setup", ":setup_no_loss")
+    ran = cli("find", target, "--out", tmp_path)
+    assert ran.rc == 2
+    assert "returned a dict without 'loss_fn' (or 'loss_of_batch')" in ran.error_line

@@ -39,7 +39,9 @@ PARTIAL = "range_test_partial.json"
 _EPILOG = """\
 TARGET is 'path/to/file.py:function' or 'package.module:function'. The function takes no
 arguments and returns a dict with the keys model, optimizer, loss_fn, train_loader and,
-optionally, val_loader -- or a cyclr.cli.FindTarget with the same fields:
+optionally, val_loader, batch_fn (batch -> (inputs, targets), for loaders that yield dicts or
+other batches) and loss_of_batch (loss_of_batch(model, batch) -> loss, for a model that computes
+its own loss; it replaces loss_fn) -- or a cyclr.cli.FindTarget with the same fields:
 
   def setup():
       model = Net()

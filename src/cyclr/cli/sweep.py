@@ -38,7 +38,8 @@ PARTIAL = "sweep_partial.json"
 
 _EPILOG = """\
 TARGET is loaded as by 'cyclr find': 'path/to/file.py:function' or 'package.module:function',
-returning the model, optimizer, loss_fn, train_loader and, optionally, val_loader.
+returning the model, optimizer, loss_fn (or loss_of_batch), train_loader and, optionally,
+val_loader and batch_fn.
 
 One LR range test runs per value (the model and optimizer are restored after each), and the
 value is chosen whose loss stays low up to the largest LR (Smith 2018). The curves compared are

@@ -10,6 +10,11 @@ and returns the training setup, as a dict or a :class:`FindTarget`::
                 "train_loader": DataLoader(train_set, batch_size=64, shuffle=True),
                 "val_loader": DataLoader(val_set, batch_size=256)}  # optional
 
+A loader that yields dicts (or anything but ``(inputs, targets)`` pairs) takes ``batch_fn``
+(``batch -> (inputs, targets)``); a model that computes its own loss takes ``loss_of_batch``
+(``loss_of_batch(model, batch) -> loss``, or ``(loss, output, target)`` for the accuracy) in
+place of ``loss_fn``.
+
 Errors in your code (importing the file, calling the function, the range test on your model)
 become one line naming the exception and where it was raised; ``--traceback`` shows the rest.
 """
@@ -17,6 +22,7 @@ become one line naming the exception and where it was raised; ``--traceback`` sh
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib
 import importlib.util
 import inspect
@@ -46,9 +52,16 @@ class FindTarget:
         model: the ``torch.nn.Module`` to test.
         optimizer: its ``torch.optim.Optimizer`` (the range test sets the LR; other settings,
             such as momentum and weight decay, are used as given).
-        loss_fn: ``loss_fn(model(inputs), targets)`` -> a scalar tensor.
-        train_loader: an iterable of ``(inputs, targets)`` batches; restarted when it ends.
+        loss_fn: ``loss_fn(model(inputs), targets)`` -> a scalar tensor; ``None`` with
+            ``loss_of_batch``.
+        train_loader: an iterable of ``(inputs, targets)`` batches (or of what ``batch_fn`` or
+            ``loss_of_batch`` takes); restarted when it ends.
         val_loader: optional held-out batches; a few are scored during the test.
+        batch_fn: optional ``batch -> (inputs, targets)``, for loaders that yield dicts or
+            other batches.
+        loss_of_batch: optional ``loss_of_batch(model, batch)`` -> the loss (or ``(loss,
+            output, target)``, for the accuracy), for a model that computes its own loss; give it
+            instead of ``loss_fn``.
 
     Example:
         >>> import torch
@@ -67,10 +80,15 @@ class FindTarget:
     loss_fn: Any
     train_loader: Any
     val_loader: Any = None
+    batch_fn: Any = None
+    loss_of_batch: Any = None
 
 
 _TARGET_KEYS = tuple(f.name for f in dataclasses.fields(FindTarget))
-_REQUIRED_KEYS = _TARGET_KEYS[:4]
+_REQUIRED_KEYS = ("model", "optimizer", "loss_fn", "train_loader")
+_OPTIONAL_KEYS = tuple(k for k in _TARGET_KEYS if k not in _REQUIRED_KEYS)
+#: What the range test gets as keywords when the target gives them.
+_PASSED_KEYS = ("batch_fn", "loss_of_batch")
 
 
 def load_target(spec: str) -> Callable[[], Any]:
@@ -169,28 +187,51 @@ def as_target(value: Any, spec: str = "the target") -> FindTarget:
         ...     as_target({"model": object()}, "f")
         ... except CLIError as e:
         ...     print(e)
-        f returned a dict without 'optimizer', 'loss_fn', 'train_loader'
+        f returned a dict without 'optimizer', 'loss_fn' (or 'loss_of_batch'), 'train_loader'
+        >>> try:
+        ...     as_target({"model": object(), "optimiser": object()}, "f")
+        ... except CLIError as e:
+        ...     print(e)  # doctest: +ELLIPSIS
+        f returned unknown key 'optimiser' (did you mean 'optimizer'?); expected model, ...
     """
+    expected = (
+        f"{', '.join(_REQUIRED_KEYS)} (and optionally {', '.join(_OPTIONAL_KEYS)}), "
+        "loss_of_batch may replace loss_fn"
+    )
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         items = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     elif isinstance(value, Mapping):
-        items = dict(value)
+        items = {str(k): v for k, v in value.items()}
     else:
         raise CLIError(
-            f"{spec} returned {type(value).__name__}; expected a dict with the keys "
-            f"{', '.join(_REQUIRED_KEYS)} (and optionally val_loader), or a "
-            f"cyclr.cli.FindTarget"
+            f"{spec} returned {type(value).__name__}; expected a dict with the keys {expected}, "
+            "or a cyclr.cli.FindTarget"
         )
     kind = "a dict" if isinstance(value, Mapping) else type(value).__name__
-    missing = [k for k in _REQUIRED_KEYS if items.get(k) is None]
-    if missing:
-        raise CLIError(f"{spec} returned {kind} without {', '.join(map(repr, missing))}")
-    unknown = sorted(set(map(str, items)) - set(_TARGET_KEYS))
+    unknown = sorted(set(items) - set(_TARGET_KEYS))
     if unknown:
+        named = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, _TARGET_KEYS, n=1, cutoff=0.6)
+            named.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        plural = "s" if len(unknown) > 1 else ""
         raise CLIError(
-            f"{spec} returned unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"expected {', '.join(_TARGET_KEYS)}"
+            f"{spec} returned unknown key{plural} {', '.join(named)}; expected {expected}"
         )
+    own_loss = items.get("loss_of_batch") is not None
+    missing = [
+        f"{k!r} (or 'loss_of_batch')" if k == "loss_fn" else repr(k)
+        for k in _REQUIRED_KEYS
+        if items.get(k) is None and not (k == "loss_fn" and own_loss)
+    ]
+    if missing:
+        raise CLIError(f"{spec} returned {kind} without {', '.join(missing)}")
+    if own_loss and items.get("loss_fn") is not None:
+        raise CLIError(
+            f"{spec} returned both loss_fn and loss_of_batch; give one (loss_of_batch(model, "
+            "batch) computes the loss itself)"
+        )
+    items.setdefault("loss_fn", None)
     target = FindTarget(**items)
     _check_target_types(target, spec)
     return target
@@ -206,14 +247,18 @@ def _check_target_types(t: FindTarget, spec: str) -> None:
         raise bad("model", "a torch.nn.Module", t.model)
     if not isinstance(t.optimizer, torch.optim.Optimizer):
         raise bad("optimizer", "a torch.optim.Optimizer", t.optimizer)
-    if not callable(t.loss_fn):
+    if t.loss_fn is not None and not callable(t.loss_fn):
         raise bad("loss_fn", "a callable loss_fn(outputs, targets)", t.loss_fn)
+    if t.loss_of_batch is not None and not callable(t.loss_of_batch):
+        raise bad("loss_of_batch", "a callable loss_of_batch(model, batch)", t.loss_of_batch)
+    if t.batch_fn is not None and not callable(t.batch_fn):
+        raise bad("batch_fn", "a callable batch_fn(batch) -> (inputs, targets)", t.batch_fn)
     for key in ("train_loader", "val_loader"):
         loader = getattr(t, key)
         if loader is not None and (
             isinstance(loader, (str, bytes, Mapping)) or not hasattr(loader, "__iter__")
         ):
-            raise bad(key, "an iterable of (inputs, targets) batches", loader)
+            raise bad(key, "an iterable of batches", loader)
     held = {id(p) for g in t.optimizer.param_groups for p in g["params"]}
     if not any(id(p) in held for p in t.model.parameters()):
         raise CLIError(f"{spec} returned an optimizer that holds none of the model's parameters")
@@ -227,9 +272,12 @@ def run_on_target(
     keep: tuple[type[BaseException], ...] = (),
     **options: Any,
 ) -> _T:
-    """``loop(model, optimizer, loss_fn, train_loader, **options)`` on the target; cyclr's own
-    input errors and errors in the user's code become one line. Exceptions of the ``keep``
-    types propagate unchanged."""
+    """``loop(model, optimizer, loss_fn, train_loader, **options)`` on the target (with its
+    ``batch_fn`` and ``loss_of_batch`` when given); cyclr's own input errors and errors in the
+    user's code become one line. Exceptions of the ``keep`` types propagate unchanged."""
+    for key in _PASSED_KEYS:
+        if getattr(target, key) is not None:
+            options[key] = getattr(target, key)
     try:
         return loop(target.model, target.optimizer, target.loss_fn, target.train_loader, **options)
     except keep:
@@ -267,7 +315,16 @@ def _short_path(filename: str) -> str:
 
 
 def _user_error(exc: BaseException, what: str) -> CLIError:
-    """One line for an exception raised by the user's code: type, location, message."""
+    """One line for an exception raised by the user's code: type, location, message (for a
+    syntax error: the user's file, line and the offending text, not the importer's frame)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        code = " ".join((exc.text or "").split())
+        return CLIError(
+            f"{what} raised {type(exc).__name__} at {_short_path(exc.filename)}:{exc.lineno}: "
+            f"{exc.msg}" + (f" in {code!r}" if code else "") + " (rerun with --traceback for "
+            "details)",
+            exc,
+        )
     frames = _frames(exc.__traceback__)
     user = [f for f in frames if not _is_library(f.filename)]
     frame = user[-1] if user else (frames[-1] if frames else None)
