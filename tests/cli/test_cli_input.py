@@ -1,5 +1,5 @@
 """Bad input is one ``cyclr: error:`` line and exit 2, and says what to do: saved results that are
-not range tests, unknown target keys, syntax errors; and what a target may
+not range tests, unknown target keys, syntax errors, unavailable devices; and what a target may
 hold (``batch_fn``, ``loss_of_batch``)."""
 
 from __future__ import annotations
@@ -70,6 +70,17 @@ def test_suggest_on_a_folder_says_what_it_expects(tmp_path: Path, cli) -> None:
         f"{tmp_path} is a folder; expected a range-test JSON file (did you mean "
         f"{tmp_path / 'range_test.json'}?)"
     )
+
+
+# -- 19d: an unavailable device is an input error -----------------------------------------------
+@pytest.mark.parametrize("command", ["find", "sweep"])
+def test_an_unavailable_device_is_one_input_line(
+    command: str, tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    ran = cli(command, tiny_target(), "--device", "cuda:7", "--out", tmp_path, "--no-progress")
+    assert ran.rc == 2, ran
+    assert "device='cuda:7' is not available on this machine" in ran.error_line
+    assert "your model" not in ran.error_line and "raised" not in ran.error_line
 
 
 # -- the target --------------------------------------------------------------------------------
