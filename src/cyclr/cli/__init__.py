@@ -12,8 +12,8 @@
   weight-decay or batch-size values and the value to use (Smith 2018).
 
 Exit status: 0 success, 1 the range-test curve supports no suggestion, 2 bad input (one line on
-stderr, no traceback), 130 interrupted. Heavy libraries (torch, matplotlib, mnist1d) are imported
-only by the commands that need them.
+stderr, no traceback), 130 interrupted, 141 stdout was closed early (``cyclr ... | head -1``).
+Heavy libraries (torch, matplotlib, mnist1d) are imported only by the commands that need them.
 
 ``cyclr find`` and ``cyclr sweep`` call a function of yours that takes no arguments and returns
 the training setup, as a dict or a :class:`FindTarget` (see :mod:`cyclr.cli.target`).
@@ -22,6 +22,7 @@ the training setup, as a dict or a :class:`FindTarget` (see :mod:`cyclr.cli.targ
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import traceback
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 import cyclr
 from cyclr.cli import demo, find, plot, suggest, sweep
 from cyclr.cli._common import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_NO_SUGGESTION,
     EXIT_USAGE,
@@ -72,7 +74,10 @@ examples:
   cyclr sweep train.py:setup --param momentum --values 0.99,0.95,0.9
 
 Run 'cyclr COMMAND --help' for the options of each command.
-exit status: 0 ok, 1 no bounds could be read from the curve, 2 bad input, 130 interrupted."""
+exit status: 0 ok, 1 no bounds could be read from the curve, 2 bad input, 130 interrupted,
+141 the output pipe was closed."""
+
+_TRACEBACK_HELP = "on an error in your code, show the full traceback"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,12 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=FORMATTER,
     )
     parser.add_argument("--version", action="version", version=f"cyclr {cyclr.__version__}")
-    parser.add_argument(
-        "--traceback", action="store_true", help="on an error in your code, show the full traceback"
-    )
+    parser.add_argument("--traceback", action="store_true", help=_TRACEBACK_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
-        command.add_parser(sub).set_defaults(handler=command.run)
+        p = command.add_parser(sub)
+        p.set_defaults(handler=command.run)
+        # Also after the command; SUPPRESS keeps one given before it when this one is not.
+        p.add_argument(
+            "--traceback", action="store_true", default=argparse.SUPPRESS, help=_TRACEBACK_HELP
+        )
     return parser
 
 
@@ -104,6 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         ...
         0
     """
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:  # e.g. `cyclr plot ... | head -1`
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     show_traceback = False
     try:
@@ -122,6 +140,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else 1
-    except BrokenPipeError:  # e.g. `cyclr suggest r.json | head -1`
-        sys.stdout = open(os.devnull, "w")
-        return 1
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so that what is still buffered does not fail again
+    (with "Exception ignored ...") when the interpreter exits."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, sys.stdout.fileno())
+        finally:
+            os.close(null)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # stdout is not a file (captured, replaced): nothing is flushed at exit
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

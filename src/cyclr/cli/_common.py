@@ -5,25 +5,28 @@ The files the commands write are checked and written by :mod:`cyclr.cli._files`;
 target (``cyclr find``, ``cyclr sweep``) is loaded by :mod:`cyclr.cli.target`.
 
 Exit status: 0 success, 1 the range-test curve supports no suggestion, 2 bad input (one line on
-stderr, no traceback), 130 interrupted.
+stderr, no traceback), 130 interrupted, 141 stdout was closed (``cyclr ... | head -1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import importlib.util
 import math
+import re
 import sys
 import textwrap
-from collections.abc import Callable
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 import cyclr
 
 EXIT_NO_SUGGESTION = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer killed by a closed pipe
 
 
 class CLIError(Exception):
@@ -39,10 +42,56 @@ class CLIError(Exception):
 
 # -- argument parsing ---------------------------------------------------------------------------
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` that reports a usage error as one line and exit status 2."""
+    """An ``ArgumentParser`` that reports a usage error as one line and exit status 2, pointing
+    to the help of the command it is about; an unknown option or choice gets the closest known
+    one."""
 
     def error(self, message: str) -> NoReturn:
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if choice:
+            names = [c.strip(" '\"") for c in choice.group(2).split(",")]
+            close = difflib.get_close_matches(choice.group(1), names, n=1, cutoff=0.6)
+            message += f" (did you mean {close[0]!r}?)" if close else ""
         self.exit(EXIT_USAGE, f"cyclr: error: {message} (see '{self.prog} --help')\n")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse ignores a failed write; a closed pipe must reach cyclr.cli.main (exit 141)
+        if message:
+            (file or sys.stderr).write(message)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            owner = self._command_parser(parsed)
+            owner.error(f"unrecognized arguments: {' '.join(extras)}{owner.did_you_mean(extras)}")
+        return parsed
+
+    def _command_parser(self, parsed: argparse.Namespace) -> Parser:
+        """The parser of the command in ``parsed`` (this one if none was given)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
+                if isinstance(chosen, Parser):
+                    return chosen
+        return self
+
+    def did_you_mean(self, extras: Sequence[str]) -> str:
+        """`` (did you mean --num-iter?)`` for the unknown options in ``extras``, or ``""``."""
+        known = [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+        hints = []
+        for arg in extras:
+            name = arg.split("=", 1)[0]
+            if name.startswith("-"):
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                if close:
+                    hints.append((name, close[0]))
+        if not hints:
+            return ""
+        if len(hints) == 1:
+            return f" (did you mean {hints[0][1]}?)"
+        return f" (did you mean {', '.join(f'{c} for {n}' for n, c in hints)}?)"
 
 
 #: Help texts keep the epilogs' line breaks.
