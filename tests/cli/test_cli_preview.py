@@ -122,3 +122,13 @@ def test_plot_to_an_unknown_format_exits_2_before_any_output(tmp_path: Path, cli
     ran = cli("plot", "constant", "--value", "0.1", "--out", tmp_path / "s.xyz")
     assert ran.rc == 2 and ran.out == "", ran
     assert "unknown image format 'xyz'" in ran.error_line
+
+
+# -- install hints ------------------------------------------------------------------------------
+def test_install_hints_point_to_a_clone() -> None:
+    for path in Path(cyclr.cli.__file__).parent.glob("*.py"):
+        assert "pip install 'cyclr[" not in path.read_text(), path.name
+    from cyclr.cli._common import CLIError, require
+
+    with pytest.raises(CLIError, match=r"needs no_such_module_xyz: pip install -e '\.\[plot\]'"):
+        require("no_such_module_xyz", extra="plot")

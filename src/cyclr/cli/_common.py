@@ -162,7 +162,12 @@ def require(*modules: str, extra: str) -> None:
     """Raise :class:`CLIError` naming the pip extra when a module is not installed."""
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
-        raise CLIError(f"this command needs {', '.join(missing)}: pip install 'cyclr[{extra}]'")
+        raise CLIError(f"this command needs {', '.join(missing)}: {install_hint(extra)}")
+
+
+def install_hint(extra: str) -> str:
+    """How to install an extra: from a clone (cyclr is not on the package index yet)."""
+    return f"pip install -e '.[{extra}]' (in a clone of cyclr)"
 
 
 def out(*lines: str) -> None:

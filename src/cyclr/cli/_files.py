@@ -17,6 +17,7 @@ from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
     CLIError,
     bounds_text,
+    install_hint,
     out,
     scheduler_code,
 )
@@ -95,7 +96,7 @@ def save_plot(
     stderr) without matplotlib."""
     if importlib.util.find_spec("matplotlib") is None:
         print(
-            "cyclr: matplotlib is not installed; no plot (pip install 'cyclr[plot]')",
+            f"cyclr: matplotlib is not installed; no plot ({install_hint('plot')})",
             file=sys.stderr,
         )
         return False
