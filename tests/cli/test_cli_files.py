@@ -60,6 +60,21 @@ def test_a_folder_where_an_output_file_goes_exits_2_before_the_test(
     assert "the range test ran" not in line
 
 
+def test_demo_checks_its_report_folder_before_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    import cyclr.demo
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the demo ran")
+
+    monkeypatch.setattr(cyclr.demo, "run", never)
+    (tmp_path / "summary.md").mkdir()
+    ran = cli("demo", "--quick", "--out", tmp_path)
+    assert ran.rc == 2, ran
+    assert f"{tmp_path / 'summary.md'} is a folder" in ran.error_line
+
+
 def _read_only_folder(tmp_path: Path) -> Path:
     """A folder this process cannot write to: a mode 555 folder, or /sys for root."""
     if os.geteuid() != 0:

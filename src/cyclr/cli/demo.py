@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     """``cyclr demo``: run :func:`cyclr.demo.run` and print its table."""
     require("torch", "mnist1d", "matplotlib", "tqdm", extra="demo")
     from cyclr import demo
+    from cyclr.demo.config import REPORT_FILES
     from cyclr.suggest import SuggestionError
 
     check_method(args.method)
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         config = demo.DemoConfig.quick(**overrides) if args.quick else demo.DemoConfig(**overrides)
     except (TypeError, ValueError) as exc:
         raise CLIError(str(exc)) from None
-    folder = prepare_dir(args.out)
+    folder = prepare_dir(args.out, (*REPORT_FILES, "range_test_coarse.json"))
     progress = not args.no_progress and sys.stderr.isatty()
     start = time.perf_counter()
     try:
