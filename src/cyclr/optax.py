@@ -1,6 +1,6 @@
 """JAX/optax adapter: any cyclr schedule as an optax schedule (step → value), correct under jit.
 
-Requires the ``jax`` extra (``pip install 'cyclr[jax]'``, which brings ``jax`` and ``optax``).
+Requires the ``jax`` extra (from a clone: ``pip install -e '.[jax]'``, which brings ``jax`` and ``optax``).
 
 The schedule's single formula is evaluated with ``jax.numpy`` through :class:`JaxOps`: no Python
 branching on the traced step, so the function compiles once and gives the right value at every
@@ -26,7 +26,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     if importlib.util.find_spec("jax") is None:
         raise ImportError(
-            "cyclr.optax needs JAX; install it with: pip install 'cyclr[jax]'"
+            "cyclr.optax needs JAX; install it from a clone with: pip install -e '.[jax]'"
         ) from exc
     raise
 

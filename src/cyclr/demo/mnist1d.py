@@ -50,7 +50,7 @@ def _generate(seed: int) -> tuple[np.ndarray, ...]:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "the MNIST-1D task needs the 'mnist1d' package: pip install 'cyclr[demo]'"
+            "the MNIST-1D task needs the 'mnist1d' package: pip install -e '.[demo]' (from a clone)"
         ) from exc
     args = get_dataset_args()
     args.seed = seed

@@ -1,6 +1,6 @@
 """Lightning adapter: cyclr's LR range test, bounds and schedules for a LightningModule.
 
-Requires the ``lightning`` extra (``pip install cyclr[lightning]``).
+Requires the ``lightning`` extra (from a clone: ``pip install -e '.[lightning]'``).
 
 - :func:`range_test` and :func:`find_bounds`: the LR range test (Smith 2015, §3.3) and the
   two-stage bounds, with the module's ``training_step`` as the loss, its

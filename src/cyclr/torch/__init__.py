@@ -1,7 +1,7 @@
 """PyTorch adapter: the ``CyclicScheduler``, the LR range test, ``find_bounds``, ``auto_schedule``
 and ``sweep``.
 
-Requires the ``torch`` extra (``pip install cyclr[torch]``). Names are imported lazily so that
+Requires the ``torch`` extra (from a clone: ``pip install -e '.[torch]'``). Names are imported lazily so that
 ``import cyclr.torch`` stays cheap.
 """
 
