@@ -1,6 +1,7 @@
 """JAX/optax adapter: any cyclr schedule as an optax schedule (step → value), correct under jit.
 
-Requires the ``jax`` extra (from a clone: ``pip install -e '.[jax]'``, which brings ``jax`` and ``optax``).
+Requires the ``jax`` extra (from a clone: ``pip install -e '.[jax]'``, which brings ``jax`` and
+``optax``).
 
 The schedule's single formula is evaluated with ``jax.numpy`` through :class:`JaxOps`: no Python
 branching on the traced step, so the function compiles once and gives the right value at every

@@ -1,8 +1,8 @@
 """PyTorch adapter: the ``CyclicScheduler``, the LR range test, ``find_bounds``, ``auto_schedule``
 and ``sweep``.
 
-Requires the ``torch`` extra (from a clone: ``pip install -e '.[torch]'``). Names are imported lazily so that
-``import cyclr.torch`` stays cheap.
+Requires the ``torch`` extra (from a clone: ``pip install -e '.[torch]'``). Names are imported
+lazily so that ``import cyclr.torch`` stays cheap.
 """
 
 from __future__ import annotations
