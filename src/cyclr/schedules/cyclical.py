@@ -33,7 +33,7 @@ class _Cyclical(Schedule):
 
     kind: ClassVar[str] = "cyclical"
 
-    def _check(self) -> None:
+    def __post_init__(self) -> None:
         object.__setattr__(self, "base_lr", v.learning_rate("base_lr", self.base_lr))
         object.__setattr__(self, "max_lr", v.learning_rate("max_lr", self.max_lr))
         v.ordered("base_lr", self.base_lr, "max_lr", self.max_lr)
@@ -80,7 +80,19 @@ class _Cyclical(Schedule):
 
 
 @dataclass(frozen=True)
-class Triangular(_Cyclical):
+class _Triangle(_Cyclical):
+    """The fields of the policies whose LR is the triangle wave alone, times a per-cycle scale:
+    :class:`Triangular` and :class:`Triangular2` (:class:`ExpRange` adds ``gamma`` and
+    ``decay``)."""
+
+    base_lr: float
+    max_lr: float
+    step_size: int
+    step_size_down: int | None = None
+
+
+@dataclass(frozen=True)
+class Triangular(_Triangle):
     """Triangular CLR: linear from ``base_lr`` up to ``max_lr`` over ``step_size`` steps and back.
 
     ``lr = base_lr + (max_lr - base_lr) * max(0, 1 - x)`` (Smith 2015, §3.1). The paper
@@ -93,17 +105,9 @@ class Triangular(_Cyclical):
         (0.001, 0.006, 0.001)
     """
 
-    base_lr: float
-    max_lr: float
-    step_size: int
-    step_size_down: int | None = None
-
-    def __post_init__(self) -> None:
-        self._check()
-
 
 @dataclass(frozen=True)
-class Triangular2(_Cyclical):
+class Triangular2(_Triangle):
     """Triangular CLR whose amplitude halves after every cycle: ``scale = 1 / 2**(cycle - 1)``.
 
     Example:
@@ -112,14 +116,6 @@ class Triangular2(_Cyclical):
         >>> s(10), s(30), s(50)
         (1.0, 0.5, 0.25)
     """
-
-    base_lr: float
-    max_lr: float
-    step_size: int
-    step_size_down: int | None = None
-
-    def __post_init__(self) -> None:
-        self._check()
 
     def _scale(self, t: Any, cycle: Any, ops: type[Ops]) -> Any:
         return ops.pow(0.5, cycle - 1)  # = 1 / 2**(cycle - 1), without overflow
@@ -151,7 +147,7 @@ class ExpRange(_Cyclical):
     decay: str = "bounds"
 
     def __post_init__(self) -> None:
-        self._check()
+        super().__post_init__()
         gamma = v.finite("gamma", self.gamma)
         if not 0 < gamma <= 1:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
