@@ -26,7 +26,7 @@ from cyclr import _validate as v
 from cyclr.keras._data import KerasBatches
 from cyclr.keras._momentum import inner_optimizer, runs_eagerly
 from cyclr.keras._rng import global_rng_restored
-from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options
+from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options_in
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
 
@@ -174,17 +174,7 @@ def _check_args(a: dict[str, Any]) -> RangeTestOptions:
         raise TypeError(f"model must be a keras.Model, got {model!r} ({type(model).__name__})")
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
         raise ValueError("model must be compiled with an optimizer and a loss first")
-    opts = check_options(
-        start_lr=a["start_lr"],
-        end_lr=a["end_lr"],
-        num_iter=a["num_iter"],
-        mode=a["mode"],
-        smooth=a["smooth"],
-        diverge=a["diverge"],
-        val_every=a["val_every"],
-        seed=a["seed"],
-        metric=a["metric"],
-    )
+    opts = check_options_in(a)
     v.integer("batch_size", a["batch_size"], minimum=1)
     if not isinstance(a["shuffle"], bool):
         raise TypeError(f"shuffle must be a bool, got {a['shuffle']!r}")

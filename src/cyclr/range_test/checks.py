@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,17 +29,31 @@ from cyclr import _validate as check
 from cyclr.range_test.ramp import DEFAULT_RANGE, MIN_ITER, MODES, ramp_lr
 
 __all__ = [
+    "OPTION_NAMES",
     "SEED_LIMIT",
     "RangeTestOptions",
     "check_diverge",
     "check_loader",
     "check_metric",
     "check_options",
+    "check_options_in",
     "check_seed",
 ]
 
 #: Seeds must be below this (numpy's legacy seeding takes 32-bit seeds).
 SEED_LIMIT = 2**32
+#: The arguments :func:`check_options` checks, named as every range-test loop names them.
+OPTION_NAMES = (
+    "start_lr",
+    "end_lr",
+    "num_iter",
+    "mode",
+    "smooth",
+    "diverge",
+    "val_every",
+    "seed",
+    "metric",
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,19 @@ def check_options(
     return RangeTestOptions(
         start, end, n, mode, beta, check_diverge(diverge), every, check_seed(seed)
     )
+
+
+def check_options_in(args: Mapping[str, Any]) -> RangeTestOptions:
+    """:func:`check_options` on the shared options among a loop's arguments ``args`` (by name,
+    e.g. ``dict(locals())``; the others are the loop's own to check).
+
+    Example:
+        >>> args = dict(start_lr=None, end_lr=None, num_iter=50, mode="linear", smooth=0.98,
+        ...             diverge=None, val_every=10, seed=None, metric=None, batch_size=32)
+        >>> check_options_in(args).end_lr
+        1.0
+    """
+    return check_options(**{name: args[name] for name in OPTION_NAMES})
 
 
 def check_diverge(diverge: Any) -> float | None:

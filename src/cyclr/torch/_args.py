@@ -1,7 +1,7 @@
 """Argument checks for :func:`cyclr.torch.range_test`: every error names the argument and value.
 
 The options every range test shares (the ramp, ``smooth``, ``diverge``, ``val_every``, ``seed``,
-the metric's type) are checked by :func:`cyclr.range_test.checks.check_options`, with the same
+the metric's type) are checked by :func:`cyclr.range_test.checks.check_options_in`, with the same
 messages as :func:`cyclr.keras.range_test`; the PyTorch-only ones here.
 """
 
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from cyclr import _validate as check
-from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options
+from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options_in
 from cyclr.torch._batches import callable_name
 from cyclr.torch._snapshot import STORAGES
 
@@ -42,9 +42,9 @@ _METRICS = ("auto", "accuracy")
 class Config:
     """Validated options, resolved defaults, and the JSON-ready copy for the result.
 
-    The options every range test shares are in :attr:`options` (and read through as
-    ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``smooth``, ``diverge``, ``val_every``,
-    ``seed``); the fields are PyTorch's own.
+    The options every range test shares are in :attr:`options` (``start_lr``, ``end_lr``,
+    ``num_iter``, ``mode``, ``smooth``, ``diverge``, ``val_every``, ``seed``); the other fields
+    are PyTorch's own.
     """
 
     options: RangeTestOptions
@@ -62,38 +62,6 @@ class Config:
     group: Any
     plain: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def start_lr(self) -> float:
-        return self.options.start_lr
-
-    @property
-    def end_lr(self) -> float:
-        return self.options.end_lr
-
-    @property
-    def num_iter(self) -> int:
-        return self.options.num_iter
-
-    @property
-    def mode(self) -> str:
-        return self.options.mode
-
-    @property
-    def smooth(self) -> float:
-        return self.options.smooth
-
-    @property
-    def diverge(self) -> float | None:
-        return self.options.diverge
-
-    @property
-    def val_every(self) -> int:
-        return self.options.val_every
-
-    @property
-    def seed(self) -> int | None:
-        return self.options.seed
-
 
 def check_args(a: dict[str, Any]) -> Config:
     """Validate ``range_test``'s arguments (by name) without touching anything."""
@@ -108,17 +76,7 @@ def check_args(a: dict[str, Any]) -> Config:
     for name in ("train_loader", "val_loader"):
         check_loader(name, a[name], optional=name == "val_loader")
 
-    opts = check_options(
-        start_lr=a["start_lr"],
-        end_lr=a["end_lr"],
-        num_iter=a["num_iter"],
-        mode=a["mode"],
-        smooth=a["smooth"],
-        diverge=a["diverge"],
-        val_every=a["val_every"],
-        seed=a["seed"],
-        metric=a["metric"],
-    )
+    opts = check_options_in(a)
     accum = check.integer("accumulation_steps", a["accumulation_steps"], minimum=1)
     val_batches = check.integer("val_batches", a["val_batches"], minimum=1)
     metric = a["metric"]

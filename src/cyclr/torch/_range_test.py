@@ -233,13 +233,13 @@ class _Run:
 
     # -- driver ------------------------------------------------------------------------------
     def execute(self, train_loader: Iterable[Any], val_loader: Iterable[Any] | None) -> None:
-        cfg = self.cfg
-        if cfg.seed is not None:
-            random.seed(cfg.seed)
-            np.random.seed(cfg.seed)
-            torch.default_generator.manual_seed(cfg.seed)
+        cfg, seed = self.cfg, self.cfg.options.seed
+        if seed is not None:
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.default_generator.manual_seed(seed)
             if torch.cuda.is_available() and torch.cuda.is_initialized():
-                torch.cuda.manual_seed_all(cfg.seed)
+                torch.cuda.manual_seed_all(seed)
         stream = BatchStream(train_loader)
         pending = stream.take(cfg.accumulation_steps)
         if pending is None:
@@ -264,7 +264,7 @@ class _Run:
         hook = None
         if cfg.scaler is not None:
             hook = self.optimizer.register_step_post_hook(self._on_step)
-        bar = _progress_bar(cfg.num_iter) if cfg.progress else None
+        bar = _progress_bar(cfg.options.num_iter) if cfg.progress else None
         try:
             with torch.enable_grad(), CyclicScheduler.pause_counting(self.optimizer):
                 self._loop(stream, pending, val_subset, bar)
@@ -308,7 +308,7 @@ class _Run:
                     return
             loss_sum, num, den, skipped = self._update(pending)
             pending, exhausted = None, False
-            if world > 1 and (i + 1 < cfg.num_iter or cfg.scaler is not None):
+            if world > 1 and (i + 1 < cfg.options.num_iter or cfg.scaler is not None):
                 pending = stream.take(accum)
                 exhausted = pending is None
             vals = self._reduce([loss_sum, num, den, float(skipped), float(exhausted)])

@@ -183,13 +183,13 @@ def sweep(
     }
     results: list[RangeTestResult] = []
     try:
-        iters = [cfg.num_iter] * len(vals)
+        iters = [cfg.options.num_iter] * len(vals)
         if canonical == "batch_size":
             iters, seconds = _budget(
                 check.choice("budget", budget, BUDGETS),
                 vals,
-                cfg.num_iter,
-                cfg.start_lr,
+                cfg.options.num_iter,
+                cfg.options.start_lr,
                 loaders,
                 state.restore,
                 model,
