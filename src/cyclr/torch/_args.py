@@ -2,14 +2,15 @@
 
 The options every range test shares (the ramp, ``smooth``, ``diverge``, ``val_every``, ``seed``,
 the metric's type) are checked by :func:`cyclr.range_test.checks.check_options_in`, with the same
-messages as :func:`cyclr.keras.range_test`; the PyTorch-only ones here.
+messages as :func:`cyclr.keras.range_test`; the PyTorch-only ones here, and the snapshot the
+arguments say to restore (:func:`training_state`).
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from torch import nn
 from cyclr import _validate as check
 from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options_in
 from cyclr.torch._batches import callable_name
-from cyclr.torch._snapshot import STORAGES
+from cyclr.torch._snapshot import STORAGES, TrainingState
 
 __all__ = [
     "MAX_SKIPPED",
@@ -30,6 +31,7 @@ __all__ = [
     "check_loader",
     "check_loss",
     "group_ratios",
+    "training_state",
 ]
 
 #: Consecutive steps a GradScaler may skip (inf/NaN gradients) before the test gives up.
@@ -164,6 +166,22 @@ def check_args(a: dict[str, Any]) -> Config:
         rank=rank,
         group=group,
         plain=plain,
+    )
+
+
+def training_state(args: Mapping[str, Any], loaders: Iterable[Any]) -> TrainingState:
+    """The snapshot a range test with the arguments ``args`` (by name) puts back: the model (and
+    a loss that is a module), the optimizer, ``scheduler``, ``scaler`` and the shuffling of
+    ``loaders``, held in ``snapshot`` storage."""
+    losses = (args["loss_fn"], args["loss_of_batch"])
+    return TrainingState(
+        [args["model"], *(f for f in losses if isinstance(f, nn.Module))],
+        args["optimizer"],
+        scheduler=args["scheduler"],
+        scaler=args["scaler"],
+        storage=args["snapshot"],
+        directory=args["snapshot_dir"],
+        loaders=loaders,
     )
 
 

@@ -7,7 +7,6 @@ it, and :func:`cyclr.suggest.suggest` reads both bounds off the linear test.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +18,7 @@ from cyclr import _validate as v
 from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, linear_range
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds, check_method
-from cyclr.torch._args import check_args
-from cyclr.torch._range_test import range_test
+from cyclr.torch._range_test import checked_arguments, range_test
 
 __all__ = ["FoundBounds", "find_bounds"]
 
@@ -116,7 +114,9 @@ def find_bounds(
     if num_iter is None:
         num_iter = 100 if single else LINEAR_ITER
     kwargs = dict(range_test_kwargs, num_iter=num_iter)
-    _check_range_test_args(model, optimizer, loss_fn, train_loader, kwargs)
+    checked_arguments(
+        model, optimizer, loss_fn, train_loader, kwargs, "an argument range_test does not take"
+    )
 
     def run(**options: Any) -> RangeTestResult:
         result = range_test(model, optimizer, loss_fn, train_loader, **options)
@@ -132,17 +132,3 @@ def find_bounds(
         tests = [coarse, run(**dict(kwargs, mode="linear", start_lr=start_lr, end_lr=end_lr))]
     bounds = tests[-1].suggest(method, **dict(suggest_kwargs or {}))
     return FoundBounds(bounds, tuple(tests))
-
-
-def _check_range_test_args(
-    model: Any, optimizer: Any, loss_fn: Any, train_loader: Any, kwargs: dict[str, Any]
-) -> None:
-    """Validate the options :func:`range_test` will get, before any test runs."""
-    try:
-        bound = inspect.signature(range_test).bind(
-            model, optimizer, loss_fn, train_loader, **kwargs
-        )
-    except TypeError as exc:
-        raise TypeError(f"an argument range_test does not take: {exc}") from None
-    bound.apply_defaults()
-    check_args(dict(bound.arguments))

@@ -16,11 +16,12 @@ framework-free parts in :mod:`cyclr.range_test`.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import os
 import random
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,12 +31,11 @@ from torch import nn
 from cyclr.range_test.batch_stream import BatchStream
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
-from cyclr.torch._args import MAX_SKIPPED, Config, check_args
+from cyclr.torch._args import MAX_SKIPPED, Config, check_args, training_state
 from cyclr.torch._batches import batch_loss, host_floats, resolve_metric
 from cyclr.torch._scheduler import CyclicScheduler
-from cyclr.torch._snapshot import TrainingState
 
-__all__ = ["range_test"]
+__all__ = ["checked_arguments", "range_test"]
 
 
 def range_test(
@@ -172,34 +172,43 @@ def range_test(
         >>> r.metric_name, bool((r.loss == result.loss).all())  # the same curve, bit for bit
         ('accuracy', True)
     """
-    cfg = check_args(dict(locals()))
-    modules = [model] + [f for f in (loss_fn, loss_of_batch) if isinstance(f, nn.Module)]
-    state = TrainingState(
-        modules,
-        optimizer,
-        scheduler=scheduler,
-        scaler=scaler,
-        storage=snapshot,
-        directory=snapshot_dir,
-        loaders=[train_loader, val_loader],
-    )
+    args = dict(locals())
+    cfg = check_args(args)
     run = _Run(cfg, model, optimizer, loss_fn, loss_of_batch)
-    try:
-        run.execute(train_loader, val_loader)
-    except BaseException as exc:
-        if not isinstance(exc, _InputError):
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
-            with contextlib.suppress(Exception):
-                exc.range_test_result = run.result(  # type: ignore[attr-defined]
-                    reason, run.rec.error_message(exc)
-                )
-        raise
-    finally:
+    with training_state(args, [train_loader, val_loader]):  # put back however the test ends
         try:
-            state.restore()
-        finally:
-            state.close()
+            run.execute(train_loader, val_loader)
+        except BaseException as exc:
+            if not isinstance(exc, _InputError):
+                reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+                with contextlib.suppress(Exception):
+                    exc.range_test_result = run.result(  # type: ignore[attr-defined]
+                        reason, run.rec.error_message(exc)
+                    )
+            raise
     return run.result()
+
+
+def checked_arguments(
+    model: Any,
+    optimizer: Any,
+    loss_fn: Any,
+    train_loader: Any,
+    kwargs: Mapping[str, Any],
+    refused: str,
+) -> tuple[Config, dict[str, Any]]:
+    """:func:`range_test`'s arguments for these (by name, defaults filled in) and their checked
+    :class:`Config`, before any test runs; an argument it does not take is a ``TypeError``
+    ``"<refused>: <what bind() says>"``."""
+    try:
+        bound = inspect.signature(range_test).bind(
+            model, optimizer, loss_fn, train_loader, **kwargs
+        )
+    except TypeError as exc:
+        raise TypeError(f"{refused}: {exc}") from None
+    bound.apply_defaults()
+    args = dict(bound.arguments)
+    return check_args(args), args
 
 
 class _InputError(ValueError):

@@ -14,7 +14,6 @@ reproducible, hardware-independent alternatives.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -26,10 +25,9 @@ from cyclr import _validate as check
 from cyclr.range_test.ramp import MIN_ITER
 from cyclr.range_test.result import RangeTestResult
 from cyclr.sweep import DEFAULT_VALUES, SweepResult, check_values
-from cyclr.torch._args import check_args, check_loader
+from cyclr.torch._args import check_loader, training_state
 from cyclr.torch._batches import rebatch
-from cyclr.torch._range_test import range_test
-from cyclr.torch._snapshot import TrainingState
+from cyclr.torch._range_test import checked_arguments, range_test
 
 __all__ = ["BUDGETS", "PARAMS", "TIMING_UPDATES", "rebatch", "sweep"]
 
@@ -149,32 +147,19 @@ def sweep(
             raise TypeError("train_loader must be an iterable of batches, got None")
         loaders = [train_loader] * len(vals)
 
-    try:
-        bound = inspect.signature(range_test).bind(
-            model, optimizer, loss_fn, loaders[0], **range_test_kwargs
-        )
-    except TypeError as exc:
-        raise TypeError(f"sweep() got an argument range_test does not take: {exc}") from None
-    bound.apply_defaults()
-    cfg = check_args(dict(bound.arguments))
+    cfg, args = checked_arguments(
+        model,
+        optimizer,
+        loss_fn,
+        loaders[0],
+        range_test_kwargs,
+        "sweep() got an argument range_test does not take",
+    )
     kw = {
-        k: x
-        for k, x in bound.arguments.items()
-        if k not in ("model", "optimizer", "loss_fn", "train_loader")
+        k: x for k, x in args.items() if k not in ("model", "optimizer", "loss_fn", "train_loader")
     }
 
     original = _get(optimizer, idx[0], field)
-    losses = (loss_fn, kw["loss_of_batch"])
-    modules = [model] + [f for f in losses if isinstance(f, nn.Module)]
-    state = TrainingState(
-        modules,
-        optimizer,
-        scheduler=kw["scheduler"],
-        scaler=kw["scaler"],
-        storage=kw["snapshot"],
-        directory=kw["snapshot_dir"],
-        loaders=[*loaders, kw["val_loader"]],
-    )
     config: dict[str, Any] = {
         "field": field,
         "groups": idx,
@@ -182,53 +167,49 @@ def sweep(
         "optimizer": type(optimizer).__name__,
     }
     results: list[RangeTestResult] = []
-    try:
-        iters = [cfg.options.num_iter] * len(vals)
-        if canonical == "batch_size":
-            iters, seconds = _budget(
-                check.choice("budget", budget, BUDGETS),
-                vals,
-                cfg.options.num_iter,
-                cfg.options.start_lr,
-                loaders,
-                state.restore,
-                model,
-                optimizer,
-                loss_fn,
-                kw,
-            )
-            config.update(budget=budget, reference=vals[0], num_iter=iters)
-            if seconds is not None:
-                config["seconds_per_update"] = seconds
-        for value, loader, n in zip(vals, loaders, iters):
-            state.restore()
-            if canonical != "batch_size":
-                _set(optimizer, idx, field, value)
-            run_kw = dict(kw, num_iter=n)
-            try:
-                result = range_test(model, optimizer, loss_fn, loader, **run_kw)
-            except BaseException as exc:
-                partial = getattr(exc, "range_test_result", None)
-                if isinstance(partial, RangeTestResult):
-                    _tag(partial, canonical, value, field)
-                    results.append(partial)
-                raise
-            _tag(result, canonical, value, field)
-            results.append(result)
-    except BaseException as exc:
-        if results:
-            try:
-                exc.sweep_result = SweepResult(  # type: ignore[attr-defined]
-                    canonical, vals[: len(results)], tuple(results), config
-                )
-            except Exception:  # never mask the original error
-                pass
-        raise
-    finally:
+    with training_state(args, [*loaders, kw["val_loader"]]) as state:  # put back at the end
         try:
-            state.restore()
-        finally:
-            state.close()
+            iters = [cfg.options.num_iter] * len(vals)
+            if canonical == "batch_size":
+                iters, seconds = _budget(
+                    check.choice("budget", budget, BUDGETS),
+                    vals,
+                    cfg.options.num_iter,
+                    cfg.options.start_lr,
+                    loaders,
+                    state.restore,
+                    model,
+                    optimizer,
+                    loss_fn,
+                    kw,
+                )
+                config.update(budget=budget, reference=vals[0], num_iter=iters)
+                if seconds is not None:
+                    config["seconds_per_update"] = seconds
+            for value, loader, n in zip(vals, loaders, iters):
+                state.restore()
+                if canonical != "batch_size":
+                    _set(optimizer, idx, field, value)
+                run_kw = dict(kw, num_iter=n)
+                try:
+                    result = range_test(model, optimizer, loss_fn, loader, **run_kw)
+                except BaseException as exc:
+                    partial = getattr(exc, "range_test_result", None)
+                    if isinstance(partial, RangeTestResult):
+                        _tag(partial, canonical, value, field)
+                        results.append(partial)
+                    raise
+                _tag(result, canonical, value, field)
+                results.append(result)
+        except BaseException as exc:
+            if results:
+                try:
+                    exc.sweep_result = SweepResult(  # type: ignore[attr-defined]
+                        canonical, vals[: len(results)], tuple(results), config
+                    )
+                except Exception:  # never mask the original error
+                    pass
+            raise
     return SweepResult(canonical, vals, tuple(results), config)
 
 
