@@ -9,8 +9,8 @@ module's ``training_step``; :func:`fit_arguments` gives the same arguments insid
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import lightning.pytorch as pl
 from lightning.pytorch.utilities.model_helpers import is_overridden
@@ -36,6 +36,9 @@ from cyclr.torch._snapshot import _rng_state, _set_rng_state
 __all__ = ["find_bounds", "fit_arguments", "range_test"]
 
 Arguments = tuple[tuple[Any, ...], dict[str, Any]]
+_T = TypeVar("_T")
+#: What range_test and find_bounds are given: ``(trainer, model, datamodule, train, val)``.
+_Setup = tuple[Any, Any, Any, Any, Any]
 
 
 def range_test(
@@ -106,12 +109,12 @@ def range_test(
         >>> len(r), r.config["loss_of_batch"]
         (20, 'Net.training_step')
     """
-    check_options(options, "cyclr.lightning.range_test")
-    with _outside_fit(trainer, model, datamodule, train_dataloaders, val_dataloaders, options) as (
-        args,
-        kw,
-    ):
-        return torch_range_test(*args, **kw)
+    return _run_outside_fit(
+        torch_range_test,
+        "cyclr.lightning.range_test",
+        (trainer, model, datamodule, train_dataloaders, val_dataloaders),
+        options,
+    )
 
 
 def find_bounds(
@@ -162,12 +165,23 @@ def find_bounds(
         >>> [t.mode for t in found.tests], 0 < found.bounds.base_lr < found.bounds.max_lr
         (['exp', 'linear'], True)
     """
-    check_options(options, "cyclr.lightning.find_bounds")
-    with _outside_fit(trainer, model, datamodule, train_dataloaders, val_dataloaders, options) as (
-        args,
-        kw,
-    ):
-        return torch_find_bounds(*args, **kw)
+    return _run_outside_fit(
+        torch_find_bounds,
+        "cyclr.lightning.find_bounds",
+        (trainer, model, datamodule, train_dataloaders, val_dataloaders),
+        options,
+    )
+
+
+def _run_outside_fit(
+    loop: Callable[..., _T], where: str, setup: _Setup, options: dict[str, Any]
+) -> _T:
+    """``loop`` (:func:`cyclr.torch.range_test` or :func:`cyclr.torch.find_bounds`) on the
+    module outside ``trainer.fit``; ``setup`` is ``(trainer, model, datamodule, train, val)``
+    and ``where`` the name an option the adapter sets is refused under."""
+    check_options(options, where)
+    with _outside_fit(*setup, options) as (args, kw):
+        return loop(*args, **kw)
 
 
 @contextlib.contextmanager
@@ -213,18 +227,11 @@ def _outside_fit(
             batch_hooks(module, datamodule, device),
             options.pop("loss_of_batch", None),
         )
-        kw = dict(
-            options,
-            loss_of_batch=loss,
-            val_loader=val,
-            device=device,
-            accumulation_steps=trainer.accumulate_grad_batches,
-            scaler=scaler,
-            autocast_dtype=autocast,
-            scheduler=one_scheduler(schedulers),
+        arguments = _arguments(
+            trainer, module, optimizer, schedulers, (train, val), loss, options, scaler, autocast
         )
         with attached(trainer, module, optimizer), quiet_logging(module):
-            yield (module, optimizer, None, train), kw
+            yield arguments
     finally:
         if datamodule is not None:
             datamodule.trainer = previous_trainer
@@ -285,14 +292,34 @@ def fit_arguments(
         user,
         context=None if user is None else trainer.precision_plugin.train_step_context,
     )
+    schedulers = [c.scheduler for c in trainer.lr_scheduler_configs]
+    return _arguments(
+        trainer, module, optimizer, schedulers, (train, val), loss, options, trainer.scaler, False
+    )
+
+
+def _arguments(
+    trainer: Any,
+    module: Any,
+    optimizer: Any,
+    schedulers: list[Any],
+    loaders: tuple[Any, Any],
+    loss: TrainingStepLoss,
+    options: dict[str, Any],
+    scaler: Any,
+    autocast_dtype: Any,
+) -> Arguments:
+    """:func:`cyclr.torch.range_test`'s arguments: ``loss`` as ``loss_of_batch``, the training
+    and validation ``loaders``, the Trainer's device and accumulation, and ``options``."""
+    train, val = loaders
     kw = dict(
         options,
         loss_of_batch=loss,
         val_loader=val,
-        device=device,
+        device=trainer.strategy.root_device,
         accumulation_steps=trainer.accumulate_grad_batches,
-        scaler=trainer.scaler,
-        autocast_dtype=False,
-        scheduler=one_scheduler([c.scheduler for c in trainer.lr_scheduler_configs]),
+        scaler=scaler,
+        autocast_dtype=autocast_dtype,
+        scheduler=one_scheduler(schedulers),
     )
     return (module, optimizer, None, train), kw
