@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 import cyclr
 
-__all__ = ["MAX_STEPS", "SAMPLES", "Preview", "draw_sampled", "preview_steps"]
+__all__ = ["MAX_STEPS", "SAMPLES", "Preview", "preview_steps"]
 
 #: Steps evaluated one by one; longer previews are sampled.
 SAMPLES = 4096
@@ -86,32 +86,3 @@ def _turns(schedule: Any, offset: int, end: int) -> Iterator[float]:
             yield from _turns(part, offset, stop)
             yield stop - 1
             offset = stop
-
-
-def draw_sampled(
-    ax: Any, preview: Preview, lr: NDArray[np.float64], momentum: NDArray[np.float64] | None
-) -> None:
-    """Draw a sampled preview on ``ax`` as :func:`cyclr.plot.schedule` draws a full one."""
-    at = preview.at
-    (h_lr,) = ax.plot(at, lr, color="tab:blue", lw=1.2, label="learning rate")
-    ax.set_xlabel(f"iteration (sampled at {len(at):,} of {preview.steps:,} steps)")
-    ax.set_ylabel("learning rate", color="tab:blue")
-    ax.tick_params(axis="y", colors="tab:blue")
-    ax.set_xlim(0, preview.steps - 1)
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    handles = [h_lr]
-    if momentum is not None:
-        mx = ax.twinx()
-        (h_m,) = mx.plot(at, momentum, color="tab:orange", lw=1.0, ls="--", label="momentum")
-        mx.set_ylabel("momentum", color="tab:orange")
-        mx.tick_params(axis="y", colors="tab:orange")
-        handles.append(h_m)
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.15),
-        ncol=2,
-        fontsize=8,
-        frameon=False,
-    )

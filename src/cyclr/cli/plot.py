@@ -27,7 +27,7 @@ from cyclr.cli._common import (
     require,
 )
 from cyclr.cli._files import image_path, save_plot
-from cyclr.cli._preview import MAX_STEPS, Preview, draw_sampled, preview_steps
+from cyclr.cli._preview import MAX_STEPS, Preview, preview_steps
 from cyclr.schedules.policies import NAMES, POLICIES, policy
 
 if TYPE_CHECKING:
@@ -388,7 +388,7 @@ def run(args: argparse.Namespace) -> int:
     out(*lines)
     if png is not None:
         require("matplotlib", extra="plot")
-        _write_png(schedule, momentum, preview, lr, mom, png, title)
+        _write_png(schedule, momentum, preview, png, title)
         out(f"Wrote {png}")
     return 0
 
@@ -397,18 +397,16 @@ def _write_png(
     schedule: cyclr.Schedule,
     momentum: cyclr.Schedule | None,
     preview: Preview,
-    lr: np.ndarray,
-    mom: np.ndarray | None,
     path: Path,
     title: str,
 ) -> None:
     import cyclr.plot
 
     def draw(ax: Any) -> None:
+        cyclr.plot.schedule(schedule, preview.at, momentum=momentum, ax=ax)
         if preview.sampled:
-            draw_sampled(ax, preview, lr, mom)
-        else:
-            cyclr.plot.schedule(schedule, preview.steps, momentum=momentum, ax=ax)
+            at, steps = len(preview.at), preview.steps
+            ax.set_xlabel(f"iteration (sampled at {at:,} of {steps:,} steps)")
         ax.set_title(textwrap.fill(title, 90), fontsize=9)
 
     save_plot(path, draw, size=(8, 4))
