@@ -157,16 +157,8 @@ def range_test(
     else:
         fit = loss
     if result.val_step is not None and result.val_loss is not None:
-        (h,) = ax.plot(
-            lr[result.val_step],
-            result.val_loss,
-            "s-",
-            color=_VAL_LOSS,
-            ms=3.5,
-            lw=1.0,
-            label="validation loss",
-        )
-        handles.append(h)
+        x, y = lr[result.val_step], result.val_loss
+        handles.append(_held_out(ax, x, y, "s", _VAL_LOSS, "validation loss"))
     if result.mode == "exp":
         ax.set_xscale("log")
     limits = _loss_limits(loss, fit)
@@ -192,16 +184,8 @@ def range_test(
             (h,) = mx.plot(lr, m_fit, color=_METRIC, lw=1.6, label=f"{name} (smoothed)")
             handles.append(h)
         if has_val_metric and result.val_step is not None and result.val_metric is not None:
-            (h,) = mx.plot(
-                lr[result.val_step],
-                result.val_metric,
-                "o-",
-                color=_VAL_METRIC,
-                ms=3.5,
-                lw=1.0,
-                label=f"validation {name}",
-            )
-            handles.append(h)
+            x, y = lr[result.val_step], result.val_metric
+            handles.append(_held_out(mx, x, y, "o", _VAL_METRIC, f"validation {name}"))
         mx.set_ylabel(f"{name} (%)" if percent else name, color=_METRIC)
         mx.tick_params(axis="y", colors=_METRIC)
         if percent:
@@ -227,6 +211,12 @@ def range_test(
         frameon=False,
     )
     return RangeTestPlot(ax, mx, handles)
+
+
+def _held_out(ax: Any, lr: Any, values: Any, marker: str, color: str, label: str) -> Any:
+    """The held-out scores against the LR: ``marker`` at each, joined by a thin line."""
+    (line,) = ax.plot(lr, values, f"{marker}-", color=color, ms=3.5, lw=1.0, label=label)
+    return line
 
 
 def _value_texts(values: Any) -> list[str]:
