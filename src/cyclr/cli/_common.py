@@ -144,6 +144,37 @@ def diverge(text: str) -> float | None:
     return number(text)
 
 
+#: The range-test options ``cyclr find`` and ``cyclr sweep`` share, as ``add_argument`` keywords.
+_RANGE_TEST_OPTIONS: dict[str, dict[str, Any]] = {
+    "--val-every": {
+        "type": positive_int,
+        "default": 10,
+        "metavar": "K",
+        "help": "score the val_loader subset every K updates (default: %(default)s)",
+    },
+    "--val-batches": {
+        "type": positive_int,
+        "default": 4,
+        "metavar": "B",
+        "help": "batches of val_loader in the held-out subset (default: %(default)s)",
+    },
+    "--diverge": {
+        "type": diverge,
+        "default": 4.0,
+        "metavar": "K",
+        "help": "stop once the smoothed loss exceeds K x its best; 'none' never stops "
+        "(default: %(default)s)",
+    },
+}
+
+
+def add_range_test_options(group: Any, *names: str) -> None:
+    """Add the shared range-test options ``names`` (``"--val-every"``, ``"--val-batches"``,
+    ``"--diverge"``) to an argument group of ``cyclr find`` or ``cyclr sweep``."""
+    for name in names:
+        group.add_argument(name, **_RANGE_TEST_OPTIONS[name])
+
+
 def method_names() -> tuple[str, ...]:
     """The rules that read bounds off a range test."""
     from cyclr.suggest import methods

@@ -142,13 +142,21 @@ def _note(text: str) -> None:
     print(f"cyclr: {text}", file=sys.stderr)
 
 
-def _save(save: Callable[[Path], object], path: Path, what: str) -> None:
+def _save(
+    save: Callable[[Path], object],
+    path: Path,
+    what: str,
+    kept: str = "the curve so far is",
+    it: str = "it",
+) -> None:
+    """``save(path)``, then say on stderr ``what`` happened and where ``kept`` went (or why
+    ``it`` could not be saved)."""
     try:
         save(path)
     except (OSError, ValueError, TypeError) as exc:
-        _note(f"{what}; could not save it to {path}: {getattr(exc, 'strerror', None) or exc}")
+        _note(f"{what}; could not save {it} to {path}: {getattr(exc, 'strerror', None) or exc}")
     else:
-        _note(f"{what}; the curve so far is in {path}")
+        _note(f"{what}; {kept} in {path}")
 
 
 def keep_partial_test(exc: BaseException, path: Path) -> None:
@@ -173,9 +181,4 @@ def keep_partial_sweep(exc: BaseException, path: Path) -> None:
         f"interrupted at {result.label} = {result.values[-1]:g} after {len(last)} updates "
         f"({len(result.results)} range tests so far)"
     )
-    try:
-        result.save(path)
-    except (OSError, ValueError, TypeError) as error:
-        _note(f"{what}; could not save them to {path}: {getattr(error, 'strerror', None) or error}")
-    else:
-        _note(f"{what}; the tests so far are in {path}")
+    _save(result.save, path, what, "the tests so far are", "them")

@@ -14,8 +14,8 @@ from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
     FORMATTER,
     CLIError,
+    add_range_test_options,
     check_method,
-    diverge,
     int_at_least,
     learning_rate,
     no_bounds_note,
@@ -28,7 +28,7 @@ from cyclr.cli._common import (
     sweep_text,
 )
 from cyclr.cli._files import keep_partial_test, prepare_dir, report_bounds
-from cyclr.cli.target import call_target, load_target, run_on_target
+from cyclr.cli.target import call_target, load_target, range_test_options, run_on_target
 from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER
 
 __all__ = ["add_parser", "run"]
@@ -128,20 +128,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default="auto",
         help="training metric to record (default: accuracy for classifiers)",
     )
-    g.add_argument(
-        "--val-every",
-        type=positive_int,
-        default=10,
-        metavar="K",
-        help="score the val_loader subset every K updates (default: %(default)s)",
-    )
-    g.add_argument(
-        "--val-batches",
-        type=positive_int,
-        default=4,
-        metavar="B",
-        help="batches of val_loader in the held-out subset (default: %(default)s)",
-    )
+    add_range_test_options(g, "--val-every", "--val-batches")
     g.add_argument(
         "--smooth",
         type=number,
@@ -149,14 +136,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="BETA",
         help="EMA factor of the smoothed loss (default: %(default)s)",
     )
-    g.add_argument(
-        "--diverge",
-        type=diverge,
-        default=4.0,
-        metavar="K",
-        help="stop once the smoothed loss exceeds K x its best; 'none' never "
-        "stops (default: %(default)s)",
-    )
+    add_range_test_options(g, "--diverge")
     g.add_argument(
         "--accumulation-steps",
         type=positive_int,
@@ -200,18 +180,12 @@ def run(args: argparse.Namespace) -> int:
     from cyclr.suggest import SuggestionError
     from cyclr.torch import find_bounds
 
-    options: dict[str, Any] = {
-        "metric": None if args.metric == "none" else args.metric,
-        "val_loader": target.val_loader,
-        "val_every": args.val_every,
-        "val_batches": args.val_batches,
-        "smooth": args.smooth,
-        "diverge": args.diverge,
-        "accumulation_steps": args.accumulation_steps,
-        "device": args.device,
-        "seed": args.seed,
-        "progress": False if args.no_progress else None,
-    }
+    options = range_test_options(args, target)
+    options.update(
+        metric=None if args.metric == "none" else args.metric,
+        smooth=args.smooth,
+        accumulation_steps=args.accumulation_steps,
+    )
     if single:
         options.update(start_lr=args.start_lr, end_lr=args.end_lr, mode=args.mode or "exp")
     tests: list[cyclr.RangeTestResult] = []
@@ -228,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
             find_bounds,
             target,
             keep=(SuggestionError,),
+            interrupted=lambda exc: keep_partial_test(exc, folder / PARTIAL),
             method=args.method,
             coarse_iter=args.coarse_iter,
             num_iter=args.num_iter,
@@ -235,9 +210,6 @@ def run(args: argparse.Namespace) -> int:
             **options,
         )
         bounds: cyclr.Bounds | None = found.bounds
-    except KeyboardInterrupt as exc:
-        keep_partial_test(exc, folder / PARTIAL)
-        raise
     except SuggestionError as exc:
         if not tests:  # raised before any test ran
             raise CLIError(str(exc)) from None

@@ -18,9 +18,9 @@ from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
     FORMATTER,
     CLIError,
+    add_range_test_options,
     bounds_text,
     check_method,
-    diverge,
     learning_rate,
     nonneg_int,
     out,
@@ -29,7 +29,7 @@ from cyclr.cli._common import (
     sweep_text,
 )
 from cyclr.cli._files import keep_partial_sweep, prepare_dir, save_plot
-from cyclr.cli.target import call_target, load_target, run_on_target
+from cyclr.cli.target import call_target, load_target, range_test_options, run_on_target
 
 __all__ = ["add_parser", "run"]
 
@@ -125,28 +125,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default=None,
         help="batch size only: compare at equal wall time (default), samples or updates",
     )
-    g.add_argument(
-        "--val-every",
-        type=positive_int,
-        default=10,
-        metavar="K",
-        help="score the val_loader subset every K updates (default: %(default)s)",
-    )
-    g.add_argument(
-        "--val-batches",
-        type=positive_int,
-        default=4,
-        metavar="B",
-        help="batches of val_loader in the held-out subset (default: %(default)s)",
-    )
-    g.add_argument(
-        "--diverge",
-        type=diverge,
-        default=4.0,
-        metavar="K",
-        help="stop once the smoothed loss exceeds K x its best; 'none' never stops "
-        "(default: %(default)s)",
-    )
+    add_range_test_options(g, "--val-every", "--val-batches", "--diverge")
     g.add_argument("--device", default=None, help="torch device for the batches")
     g.add_argument(
         "--seed",
@@ -201,28 +180,21 @@ def run(args: argparse.Namespace) -> int:
     from cyclr.suggest import SuggestionError
     from cyclr.torch import sweep
 
-    options: dict[str, Any] = {
-        "param": args.param,
-        "values": values,
-        "budget": args.budget,
-        "start_lr": args.start_lr,
-        "end_lr": args.end_lr,
-        "mode": args.mode,
-        "num_iter": args.num_iter,
-        "val_loader": target.val_loader,
-        "val_every": args.val_every,
-        "val_batches": args.val_batches,
-        "diverge": args.diverge,
-        "device": args.device,
-        "seed": args.seed,
-        "progress": False if args.no_progress else None,
-    }
     start = time.perf_counter()
-    try:
-        result = run_on_target("the sweep", sweep, target, **options)
-    except KeyboardInterrupt as exc:
-        keep_partial_sweep(exc, folder / PARTIAL)
-        raise
+    result = run_on_target(
+        "the sweep",
+        sweep,
+        target,
+        interrupted=lambda exc: keep_partial_sweep(exc, folder / PARTIAL),
+        param=args.param,
+        values=values,
+        budget=args.budget,
+        start_lr=args.start_lr,
+        end_lr=args.end_lr,
+        mode=args.mode,
+        num_iter=args.num_iter,
+        **range_test_options(args, target),
+    )
     wall = time.perf_counter() - start
     json_path = result.save(folder / "sweep.json")
     try:

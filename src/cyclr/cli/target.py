@@ -21,6 +21,7 @@ become one line naming the exception and where it was raised; ``--traceback`` sh
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
 import importlib
@@ -264,17 +265,33 @@ def _check_target_types(t: FindTarget, spec: str) -> None:
         raise CLIError(f"{spec} returned an optimizer that holds none of the model's parameters")
 
 
+def range_test_options(args: argparse.Namespace, target: FindTarget) -> dict[str, Any]:
+    """The options of every range test ``cyclr find`` and ``cyclr sweep`` run on ``target``
+    that come from their shared command-line options."""
+    return {
+        "val_loader": target.val_loader,
+        "val_every": args.val_every,
+        "val_batches": args.val_batches,
+        "diverge": args.diverge,
+        "device": args.device,
+        "seed": args.seed,
+        "progress": False if args.no_progress else None,
+    }
+
+
 def run_on_target(
     what: str,
     loop: Callable[..., _T],
     target: FindTarget,
     *,
     keep: tuple[type[BaseException], ...] = (),
+    interrupted: Callable[[KeyboardInterrupt], None] | None = None,
     **options: Any,
 ) -> _T:
     """``loop(model, optimizer, loss_fn, train_loader, **options)`` on the target (with its
     ``batch_fn`` and ``loss_of_batch`` when given); cyclr's own input errors and errors in the
-    user's code become one line. Exceptions of the ``keep`` types propagate unchanged."""
+    user's code become one line. Exceptions of the ``keep`` types propagate unchanged; on Ctrl-C
+    ``interrupted(exc)`` runs first (to keep what was measured)."""
     for key in _PASSED_KEYS:
         if getattr(target, key) is not None:
             options[key] = getattr(target, key)
@@ -282,7 +299,11 @@ def run_on_target(
         return loop(target.model, target.optimizer, target.loss_fn, target.train_loader, **options)
     except keep:
         raise
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt as exc:
+        if interrupted is not None:
+            interrupted(exc)
+        raise
+    except SystemExit:
         raise
     except (TypeError, ValueError) as exc:
         if _from_cyclr_validation(exc):
