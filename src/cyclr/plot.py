@@ -100,6 +100,18 @@ def _loss_limits(loss: np.ndarray, smoothed: np.ndarray) -> tuple[float, float] 
     return lowest - 0.15 * span, start + 0.45 * span
 
 
+def _legend_below(ax: Any, handles: list[Any], top: float, columns: int) -> None:
+    """The legend of ``handles`` centred under the axes, its top at ``top`` (axes fraction)."""
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, top),
+        ncol=columns,
+        fontsize=8,
+        frameon=False,
+    )
+
+
 def _is_fraction(name: str | None, values: Any) -> bool:
     """An accuracy-like metric recorded as a fraction (shown in percent)."""
     y = np.asarray(values, dtype=np.float64)
@@ -202,14 +214,7 @@ def range_test(
             if read_by and read_by != bounds.method:
                 title += f" (read from the {read_by})"
     ax.set_title(title, fontsize=11, pad=18 if bounds is not None else 6)
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.13),
-        ncol=3,
-        fontsize=8,
-        frameon=False,
-    )
+    _legend_below(ax, handles, -0.13, columns=3)
     return RangeTestPlot(ax, mx, handles)
 
 
@@ -381,14 +386,7 @@ def schedule(
             )
         )
     ax.set_title(title, fontsize=11)
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.15),
-        ncol=2,
-        fontsize=8,
-        frameon=False,
-    )
+    _legend_below(ax, handles, -0.15, columns=2)
     return SchedulePlot(ax, mx)
 
 
