@@ -1,0 +1,30 @@
+"""Plots of range tests and schedules (matplotlib, imported only when a function is called).
+
+- :func:`range_test`: loss (raw and smoothed) and accuracy against the LR, validation curves when
+  recorded, the suggested range shaded and both bounds marked with their values.
+- :func:`schedule`: a schedule's LR (and momentum) against the iteration.
+- :func:`sweep`: the range tests of a hyper-parameter sweep overlaid, the chosen value marked.
+
+All draw into ``ax`` (or a new figure), never call ``show()``, and return a small record of
+what they drew (:class:`RangeTestPlot`, :class:`SchedulePlot`, :class:`SweepPlot`) whose ``ax``
+is the axes drawn into. Accuracy-like metrics are shown in percent.
+
+Example:
+    >>> import numpy as np, cyclr, cyclr.plot
+    >>> drawn = cyclr.plot.schedule(cyclr.OneCycle(0.2, 1000), 1000, momentum=True)
+    >>> drawn.ax.get_xlabel(), drawn.momentum_ax.get_ylabel()
+    ('iteration', 'momentum')
+"""
+
+from __future__ import annotations
+
+from cyclr.plot._common import RangeTestPlot, SchedulePlot, SweepPlot
+from cyclr.plot._range_test import range_test
+from cyclr.plot._schedule import schedule
+from cyclr.plot._sweep import sweep
+
+__all__ = ["RangeTestPlot", "SchedulePlot", "SweepPlot", "range_test", "schedule", "sweep"]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,80 @@
+"""What the plots of :mod:`cyclr.plot` share: the records they return, the colours, the axes
+and the legend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "LOSS",
+    "METRIC",
+    "RANGE",
+    "VAL_LOSS",
+    "VAL_METRIC",
+    "RangeTestPlot",
+    "SchedulePlot",
+    "SweepPlot",
+    "axes",
+    "fmt_lr",
+    "legend_below",
+]
+
+
+@dataclass
+class RangeTestPlot:
+    """What :func:`cyclr.plot.range_test` drew: the loss axes, the metric axes (a twin, or
+    ``None``) and the legend's handles."""
+
+    ax: Any
+    metric_ax: Any = None
+    handles: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class SchedulePlot:
+    """What :func:`cyclr.plot.schedule` drew: the LR axes and the momentum axes (a twin, or
+    ``None``)."""
+
+    ax: Any
+    momentum_ax: Any = None
+
+
+@dataclass
+class SweepPlot:
+    """What :func:`cyclr.plot.sweep` drew: the axes and the suggestion shown (or ``None``)."""
+
+    ax: Any
+    suggestion: Any = None
+
+
+LOSS = "tab:blue"
+METRIC = "tab:green"
+VAL_LOSS = "tab:purple"
+VAL_METRIC = "darkgreen"
+RANGE = "tab:orange"
+
+
+def axes(ax: Any, figsize: tuple[float, float] = (8.0, 4.8)) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def fmt_lr(lr: float) -> str:
+    return f"{lr:.3g}"
+
+
+def legend_below(ax: Any, handles: list[Any], top: float, columns: int) -> None:
+    """The legend of ``handles`` centred under the axes, its top at ``top`` (axes fraction)."""
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, top),
+        ncol=columns,
+        fontsize=8,
+        frameon=False,
+    )

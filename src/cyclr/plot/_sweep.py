@@ -1,0 +1,169 @@
+"""The plot of a hyper-parameter sweep, :func:`cyclr.plot.sweep`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cyclr.plot._common import axes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from cyclr.sweep import SweepResult, SweepSuggestion
+
+__all__ = ["sweep"]
+
+
+def _value_texts(values: Any) -> list[str]:
+    """The swept values written alike: all in scientific notation when ``:g`` would mix it with
+    plain decimals (``0.0001`` beside ``1e-05``), else with ``:g``.
+
+    Example:
+        >>> _value_texts([1e-3, 1e-4, 1e-5, 0.0]), _value_texts([0.99, 0.9])
+        (['1e-03', '1e-04', '1e-05', '0'], ['0.99', '0.9'])
+    """
+    plain = [f"{v:g}" for v in values]
+    if len({"e" in t for t, v in zip(plain, values) if v != 0}) <= 1:
+        return plain
+    return ["0" if v == 0 else f"{v:.0e}" for v in values]
+
+
+def sweep(
+    results: SweepResult,
+    ax: Axes | None = None,
+    *,
+    suggestion: SweepSuggestion | bool | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Overlay the range tests of a hyper-parameter sweep, one colour per value.
+
+    - the curve the suggestion compares (training loss, validation loss or a metric) against the
+      LR: raw values faint, the smoothed curve the rule read solid; a log LR axis for exponential
+      sweeps; each value's largest stable LR marked with a dot;
+    - the chosen value drawn thicker, labelled "(chosen)", its stable LR marked with a star and a
+      dotted line; with no clear winner the leader is labelled "(leader)" and the title says so.
+
+    ``suggestion``: ``None`` computes ``results.suggest()``; a :class:`~cyclr.SweepSuggestion`
+    is drawn as given; ``False`` draws the recorded training losses only. Returns the axes; the
+    suggestion drawn (or ``None``) is ``ax.cyclr_suggestion``.
+
+    Example:
+        >>> import numpy as np, cyclr, cyclr.plot
+        >>> lr = np.geomspace(1e-4, 10, 120)
+        >>> def loss(m):
+        ...     x = np.log10(lr / (1 - m))
+        ...     return 2.3 - 2 / (1 + np.exp(-3 * (x + 1))) + np.exp(2.5 * (x - 1))
+        >>> runs = [cyclr.RangeTestResult(lr=lr, loss=loss(m), smoothed_loss=loss(m), mode="exp")
+        ...         for m in (0.99, 0.9)]
+        >>> ax = cyclr.plot.sweep(cyclr.SweepResult("momentum", (0.99, 0.9), runs))
+        >>> ax.cyclr_suggestion.value, [t.get_text() for t in ax.get_legend().get_texts()]
+        (0.9, ['momentum=0.99', 'momentum=0.9 (chosen)'])
+    """
+    from cyclr.sweep import SweepResult, SweepSuggestion, curve_data
+
+    if not isinstance(results, SweepResult):
+        raise TypeError(f"results must be a cyclr.SweepResult, got {type(results).__name__}")
+    note = ""
+    if suggestion is None or suggestion is True:
+        from cyclr.suggest import SuggestionError
+
+        try:
+            suggestion = results.suggest()
+        except SuggestionError as exc:
+            suggestion, note = None, f"no suggestion ({exc.kind})"
+    elif suggestion is False:
+        suggestion = None
+    elif not isinstance(suggestion, SweepSuggestion):
+        raise TypeError(
+            f"suggestion must be a cyclr.SweepSuggestion, None or False, got "
+            f"{type(suggestion).__name__}"
+        )
+    import matplotlib as mpl
+
+    ax = axes(ax)
+    name = results.label
+    curve = suggestion.curve if suggestion is not None else "loss"
+    order = sorted(range(len(results)), key=lambda i: results.values[i])
+    # Ordered, strong colours (a dark-to-light map makes the lightest curve vanish on white).
+    cmap = mpl.colormaps["plasma"]
+    colors = {i: cmap(0.75 * k / max(1, len(order) - 1)) for k, i in enumerate(order)}
+    texts = _value_texts(results.values)
+    lows: list[float] = []
+    highs: list[float] = []
+    for i, (value, result) in enumerate(results.items()):
+        color = colors[i]
+        label = f"{name}={texts[i]}"
+        chosen = suggestion is not None and value == suggestion.leader
+        if chosen:
+            label += " (chosen)" if suggestion.clear else " (leader)"  # type: ignore[union-attr]
+        lr, y = curve_data(result, curve)
+        marker = "o" if curve.startswith("val") else "."
+        ax.plot(lr, y, marker, color=color, alpha=0.2, ms=2.5)
+        if suggestion is None:
+            sm = np.asarray(result.smoothed_loss)
+            ax.plot(result.lr, sm, color=color, lw=1.8, label=label)
+            finite = sm[np.isfinite(sm)]
+            if len(finite):
+                lows.append(float(finite.min()))
+                highs.append(float(np.median(finite[: max(3, len(finite) // 20)])))
+            continue
+        reading = suggestion.reading(value)
+        if not reading.ok:
+            ax.plot([], [], color=color, lw=1.0, ls=":", label=f"{label}: {reading.note}")
+            continue
+        ax.plot(
+            reading.lr,
+            reading.fit,
+            color=color,
+            lw=4.5 if chosen else 1.6,
+            alpha=0.5 if chosen else 1.0,
+            label=label,
+            zorder=2 if chosen else 3,  # a wide band under the others, hiding none
+        )
+        k = reading.stable_index
+        ax.plot(
+            [reading.stable_lr],
+            [reading.fit[k]],
+            "*" if chosen else "o",
+            color=color,
+            mec="black",
+            ms=14 if chosen else 6,
+            zorder=5,
+        )
+        if chosen:
+            ax.axvline(reading.stable_lr, color=color, ls=":", lw=1.4)
+        lows.append(min(reading.floor, reading.start))
+        highs.append(max(reading.floor, reading.start))
+    exp = bool(results.results) and results.results[0].mode == "exp"
+    if exp:
+        ax.set_xscale("log")
+    if lows and highs:
+        lo, hi = min(lows), max(highs)
+        span = (hi - lo) or abs(hi) * 0.1 or 1.0
+        ax.set_ylim(lo - 0.15 * span, hi + 0.45 * span)
+    ylabel = {"loss": "training loss", "val_loss": "validation loss"}.get(curve)
+    if ylabel is None:
+        metric = results.results[0].metric_name if results.results else None
+        ylabel = ("validation " if curve == "val_metric" else "") + (metric or "metric")
+    ax.set_xlabel("learning rate" + (" (log scale)" if exp else ""))
+    ax.set_ylabel(ylabel + (" (smoothed)" if suggestion is not None else " (EMA)"))
+    ax.grid(True, which="major", alpha=0.3)
+    if title is None:
+        title = f"LR range tests at {len(results)} values of {name}"
+        if suggestion is not None:
+            title += (
+                f"\nchosen: {name}={texts[results.values.index(suggestion.value)]} "
+                "(largest stable LR marked)"
+                if suggestion.clear
+                else f"\nno clear winner (leader {name}="
+                f"{texts[results.values.index(suggestion.leader)]}): "
+                "the curves overlap within noise"
+            )
+        elif note:
+            title += f"\n{note}"
+    ax.set_title(title, fontsize=11)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.cyclr_suggestion = suggestion  # type: ignore[union-attr]
+    return ax
