@@ -311,6 +311,31 @@ def test_all_nan(method: str) -> None:
     _expect("all_nan", empty, method, "no finite loss")
 
 
+@pytest.mark.parametrize("method", ALL)
+def test_an_empty_result_quotes_why_nothing_was_recorded(method: str) -> None:
+    """An empty range test whose message says why (the GradScaler skipped every step) is not
+    read as "all NaN": the error quotes the message. Recorded NaNs still read as before."""
+    why = (
+        "the GradScaler skipped every step (51 in a row from the first update, lr=1e-07) "
+        "because of inf/NaN gradients; the losses were finite"
+    )
+    empty = cyclr.RangeTestResult(
+        lr=[], loss=[], smoothed_loss=[], mode="exp", stop_reason="non_finite_loss", message=why
+    )
+    with pytest.raises(cyclr.SuggestionError) as e:
+        empty.suggest(method)
+    assert e.value.kind == "all_nan" and str(e.value) == f"nothing to read: {why}"
+    nans = cyclr.RangeTestResult(
+        lr=np.geomspace(1e-3, 1, 20),
+        loss=np.full(20, np.nan),
+        smoothed_loss=np.full(20, np.nan),
+        mode="exp",
+        stop_reason="non_finite_loss",
+        message="the loss was NaN",
+    )
+    _expect("all_nan", nans, method, "no finite loss was recorded \\(all NaN\\)")
+
+
 def with_metric(r: cyclr.RangeTestResult, metric: np.ndarray) -> cyclr.RangeTestResult:
     return cyclr.RangeTestResult(
         lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, metric=metric, mode=r.mode

@@ -180,10 +180,6 @@ def test_inf_gradients_after_some_updates_name_the_update():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cyclr.suggest's reason for an empty result does not yet quote result.message",
-)
 def test_suggest_on_a_curve_the_scaler_skipped_entirely_blames_the_gradients():
     from cyclr.suggest import SuggestionError
 

@@ -82,12 +82,15 @@ def usable_ramp(result: RangeTestResult, bandwidth: float = BANDWIDTH) -> Ramp:
     """The usable part of ``result``'s ramp (module docstring).
 
     Raises :class:`SuggestionError` (``"all_nan"``, ``"too_short"``, ``"diverged_at_once"``)
-    when fewer than ``MIN_POINTS`` points are usable.
+    when fewer than ``MIN_POINTS`` points are usable; for a test that recorded no point and
+    says why in ``result.message``, the error quotes it.
     """
     bandwidth = v.fraction("bandwidth", bandwidth, low_open=True)
     lr = np.asarray(result.lr, dtype=np.float64)
     loss = np.asarray(result.loss, dtype=np.float64)
     n = len(lr)
+    if n == 0 and result.message:  # the test says why it recorded nothing: quote it
+        raise SuggestionError(f"nothing to read: {result.message}", "all_nan")
     if n == 0 or not np.isfinite(loss).any():
         raise SuggestionError(
             "no finite loss was recorded (all NaN): nothing to read; check the model and the "
