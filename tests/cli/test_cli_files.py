@@ -198,12 +198,6 @@ def test_find_on_a_constant_loss_exits_1_with_the_flat_reason(
     assert "Suggested bounds" not in ran.out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cyclr.suggest: the accuracy rule reads bounds off the batch-to-batch accuracy of a "
-    "model whose loss is exactly constant, instead of raising kind 'flat' (the suggest package's "
-    "fix; remove this mark once it is in)",
-)
 def test_find_on_a_constant_loss_with_a_varying_accuracy_exits_1(
     tmp_path: Path, tiny_target: Callable[..., str], cli
 ) -> None:

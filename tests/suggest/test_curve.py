@@ -42,3 +42,26 @@ def test_usable_ramp_ends_at_the_blow_up() -> None:
     assert sg.blow_up_lr(r) == lr[ramp.end]
     with pytest.raises(ValueError, match="bandwidth must be in"):
         usable_ramp(r, bandwidth=0.0)
+
+
+def test_noise_level_of_a_discrete_curve_counts_every_difference() -> None:
+    """On a curve that takes a few values (a batch accuracy), more than half of the successive
+    differences may tie, and their MAD is 0 whatever the spread: the noise level is then the
+    standard deviation of the differences over sqrt(2), right for independent noise of any
+    distribution. A continuous curve keeps the MAD's reading."""
+    rng = np.random.default_rng(0)
+    alternating = np.resize([0.5, 0.625], 30)  # 15 of the 29 differences are +0.125
+    d = np.diff(alternating)
+    assert sg.noise_level(alternating) == pytest.approx(np.std(d) / np.sqrt(2))
+    for n in (30, 31):  # at least the curve's own standard deviation
+        assert sg.noise_level(np.resize([0.5, 0.625], n)) >= 0.0625
+    mostly_low = np.where(rng.random(20_000) < 0.9, 0.5, 0.625)  # 82% of the differences are 0
+    assert sg.noise_level(mostly_low) == pytest.approx(0.125 * 0.3, rel=0.05)
+    batch = rng.binomial(4, 0.9, 20_000) / 4  # batch accuracy of 4 samples, at 90%
+    assert sg.noise_level(batch) == pytest.approx(np.sqrt(0.9 * 0.1 / 4), rel=0.05)
+    gauss = rng.normal(0, 0.1, 20_000)
+    d = np.diff(gauss)
+    mad = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2)
+    assert sg.noise_level(gauss) == mad
+    assert sg.noise_level(np.linspace(0, 1, 50) * 0 + 0.3) == 0.0  # constant: no noise
+    assert sg.noise_level(np.arange(50.0)) == 0.0  # a straight line: no noise

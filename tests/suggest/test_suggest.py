@@ -260,6 +260,63 @@ def test_a_constant_metric_is_flat_and_auto_reads_the_loss() -> None:
     assert (b.base_lr, b.max_lr) == (r.suggest("loss").base_lr, r.suggest("loss").max_lr)
 
 
+def constant_loss(acc: np.ndarray) -> cyclr.RangeTestResult:
+    """A model whose output never changes: its loss is log 2 at every update, exactly, and its
+    batch accuracy ``acc`` varies only with the batch."""
+    loss = np.full(len(acc), math.log(2))
+    lr = np.geomspace(1e-7, 10, len(acc))
+    return cyclr.RangeTestResult(
+        lr=lr, loss=loss, smoothed_loss=loss, metric=acc, mode="exp", metric_name="accuracy"
+    )
+
+
+def two_valued(n: int, p: float, seed: int) -> np.ndarray:
+    """A batch accuracy of 0.5 (with probability ``p``) or 0.625, batch by batch."""
+    return np.where(np.random.default_rng(seed).random(n) < p, 0.5, 0.625)
+
+
+@pytest.mark.parametrize("n", [30, 200])
+@pytest.mark.parametrize(
+    "acc",
+    [
+        lambda n: np.resize([0.5, 0.625], n),  # four batches in turn, two kinds
+        lambda n: np.resize([0.625, 0.5], n),
+        lambda n: two_valued(n, 0.5, 0),
+        lambda n: two_valued(n, 0.9, 0),
+    ],
+    ids=["alternating", "alternating-high-first", "random", "random-mostly-low"],
+)
+def test_a_varying_accuracy_on_a_constant_loss_is_flat(
+    acc: Callable[[int], np.ndarray], n: int
+) -> None:
+    """An accuracy that takes two values at random, or in turn, around a constant level is
+    noise: flat for the accuracy rule, and "auto" then finds the loss flat too."""
+    r = constant_loss(acc(n))
+    _expect("flat", r, "accuracy", "training accuracy is flat")
+    _expect("flat", r, "auto", "the loss is flat")
+
+
+@pytest.mark.parametrize(("n", "p"), [(30, 0.5), (30, 0.9), (200, 0.5), (200, 0.9)])
+def test_a_two_valued_accuracy_is_significant_no_more_often_than_gaussian_noise(
+    n: int, p: float
+) -> None:
+    """Over 20 seeds, a two-valued accuracy around a constant level reads as a rise no more
+    often than Gaussian noise of the same standard deviation does (at z = 3, rarely)."""
+
+    def reads(acc: np.ndarray) -> bool:
+        try:
+            constant_loss(acc).suggest("accuracy")
+        except cyclr.SuggestionError as e:
+            assert e.kind == "flat"
+            return False
+        return True
+
+    sd = 0.125 * math.sqrt(p * (1 - p))
+    discrete = sum(reads(two_valued(n, p, seed)) for seed in range(20))
+    gauss = sum(reads(0.5 + np.random.default_rng(seed).normal(0, sd, n)) for seed in range(20))
+    assert discrete <= max(gauss, 1), (discrete, gauss)
+
+
 @pytest.mark.parametrize("method", ALL)
 def test_too_short(method: str) -> None:
     lr = np.geomspace(1e-3, 1, 5)

@@ -3,7 +3,8 @@
 - :func:`local_linear`: a Gaussian-kernel local-linear fit of width ``h`` steps, with
   ``h = kernel_width(n, bandwidth) = max(2, n * bandwidth)``; the standard error of a smoothed
   value is ``sigma * ||kernel||``. On a grid its sums are FFT convolutions, ``O(n log n)``.
-- :func:`noise_level`: ``sigma = 1.4826 * MAD(dy) / sqrt(2)`` over successive differences.
+- :func:`noise_level`: ``sigma = 1.4826 * MAD(dy) / sqrt(2)`` over successive differences;
+  ``std(dy) / sqrt(2)`` when their MAD is 0 but they vary (a discrete curve).
 - :func:`rounding_noise`: ``sqrt(n) * eps * max|y|``, the least noise a reading assumes: float64
   rounding of a sum of ``n`` values of that size.
 - :func:`blow_up_cut`: where a running median climbs back above the curve's start level after
@@ -275,17 +276,32 @@ def noise_level(y: NDArray[np.float64]) -> float:
     ``1.4826 * median(|dy - median(dy)|) / sqrt(2)`` over the successive differences ``dy``: the
     smooth trend cancels in the differences and outliers do not count.
 
+    On a discrete curve (a batch accuracy taking a few values) more than half of the differences
+    may tie, and their MAD is then 0 whatever the spread of the others: the MAD reads the curve
+    as constant with outliers, while the smoother, a weighted mean, moves with every point. When
+    the MAD is 0 but the differences vary, ``sigma = std(dy) / sqrt(2)``: for independent noise
+    ``var(dy) = 2 sigma**2`` whatever its distribution. A continuous curve never ties, and reads
+    as before.
+
     Example:
         >>> import numpy as np
         >>> y = np.sin(np.linspace(0, 3, 4000)) + np.random.default_rng(0).normal(0, 0.1, 4000)
         >>> round(noise_level(y), 2)
         0.1
+        >>> round(noise_level(np.resize([0.5, 0.625], 30)), 3)  # two values in turn
+        0.088
     """
     y = np.asarray(y, dtype=np.float64)
     d = np.diff(y[np.isfinite(y)])
     if len(d) == 0:
         return 0.0
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2.0))
+    dev = np.abs(d - np.median(d))
+    mad = float(np.median(dev))
+    if mad > 0 or not dev.any():
+        return 1.4826 * mad / math.sqrt(2.0)
+    # More than half of the differences tie, yet they vary: a discrete curve (a batch accuracy
+    # taking a few values), on which the MAD is 0 whatever the spread. Every difference counts.
+    return float(np.std(d) / math.sqrt(2.0))
 
 
 def rounding_noise(y: NDArray[np.float64]) -> float:

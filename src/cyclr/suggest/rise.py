@@ -3,9 +3,10 @@
 With ``fit`` the local-linear smooth of ``y`` (standard error ``se = sigma * ||kernel||``),
 ``start`` the median of the first points and ``rise = max(fit) - start``:
 
-- the rise is significant when ``rise > z * se`` (``z = 3``); otherwise the curve is flat.
-  ``sigma`` is at least :func:`~cyclr.suggest.curve.rounding_noise`, so that float64
-  rounding on a constant curve is never significant;
+- the rise is significant when ``max(fit) - level > z * se`` (``z = 3``), ``level`` the higher
+  of the median and the mean of the first points; otherwise the curve is flat. ``sigma`` is at
+  least :func:`~cyclr.suggest.curve.rounding_noise`, so that float64 rounding on a constant
+  curve is never significant;
 - ``base`` is the last crossing of ``start + max(z * se, base_frac * rise)`` before the peak;
 - the best plateau is the stretch around the peak within ``z * se`` of it; ``center`` is its
   middle in steps;
@@ -118,10 +119,16 @@ def read_rise(
     peak = int(np.nanargmax(fit))
     rise = float(fit[peak] - start_level)
     se_peak = sigma * float(norm[peak])
-    if not rise > z * math.hypot(se0, se_peak) or peak == 0:
+    # The test counts from the higher of two readings of the start level: the median (robust,
+    # and what base_lr is read from) and the mean, which se0 is the standard error of and which,
+    # like the fit, is a mean. On a discrete curve (a batch accuracy of 0.5 or 0.625) the median
+    # is one of its values, up to half a step off its level however many points it takes.
+    level = max(start_level, float(np.nanmean(y[first])))
+    change = float(fit[peak]) - level
+    if not change > z * math.hypot(se0, se_peak) or peak == 0:
         raise SuggestionError(
-            f"the {what} is flat: its best smoothed value is {rise:+.3g} from its start level "
-            f"{start_level:.3g}, within {z:g} standard errors of the noise "
+            f"the {what} is flat: its best smoothed value is {change:+.3g} from its start level "
+            f"{level:.3g}, within {z:g} standard errors of the noise "
             f"(sigma={sigma:.3g} per point); sweep a wider LR range or for longer",
             "flat",
         )
