@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -206,6 +207,38 @@ def test_flat_curve(method: str) -> None:
         mode="exp",
     )
     _expect("flat", r, method, "flat")
+
+
+@pytest.mark.parametrize("method", [m for m in ALL if m != "accuracy"])
+def test_the_flat_message_of_the_loss_is_in_the_losss_sign(method: str) -> None:
+    """The loss is read as -loss; its flat message prints the loss as recorded: a start level of
+    +2.3, and its lowest smoothed value a little below it."""
+    rng = np.random.default_rng(0)
+    lr = np.geomspace(1e-6, 1, 200)
+    r = loss_only(lr, 2.3 + rng.normal(0, 0.02, 200))
+    with pytest.raises(cyclr.SuggestionError) as e:
+        r.suggest(method)
+    msg = str(e.value)
+    assert e.value.kind == "flat" and msg.startswith("the loss is flat: its lowest smoothed value ")
+    low, change, level = (
+        float(x) for x in re.findall(r"value (\S+) is (\S+) from its start level (\S+),", msg)[0]
+    )
+    assert level == pytest.approx(2.3, abs=0.01) and -0.05 < change < 0
+    assert low == pytest.approx(level + change, abs=0.002)
+    assert "-2.3" not in msg
+
+
+def test_the_flat_message_of_a_lower_is_better_metric_is_in_its_own_sign() -> None:
+    rng = np.random.default_rng(0)
+    r = ramp(seed=3)
+    for level, maximize, best in ((0.9, False, "lowest"), (0.1, True, "highest")):
+        flat = with_metric(r, level + rng.normal(0, 0.02, len(r)))  # an error rate, an accuracy
+        with pytest.raises(cyclr.SuggestionError) as e:
+            flat.suggest("accuracy", maximize=maximize)
+        msg = str(e.value)
+        assert e.value.kind == "flat" and f"its {best} smoothed value" in msg
+        start = float(re.findall(r"from its start level (\S+),", msg)[0])
+        assert start == pytest.approx(level, abs=0.01)
 
 
 def dead_network(n: int = 200, drift_ulps: float = 0.0, seed: int = 0) -> cyclr.RangeTestResult:

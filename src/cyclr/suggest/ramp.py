@@ -156,7 +156,7 @@ def require_fall(result: RangeTestResult) -> Ramp:
     """
     ramp = usable_ramp(result, BANDWIDTH)
     x = np.arange(ramp.end, dtype=np.float64)
-    read_rise(x, -ramp.loss[: ramp.end], ramp.h, what="loss")
+    read_rise(x, -ramp.loss[: ramp.end], ramp.h, what="loss", sign=-1.0)
     return ramp
 
 

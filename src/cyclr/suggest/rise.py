@@ -69,8 +69,12 @@ def read_rise(
     z: float = 3.0,
     base_frac: float = 0.1,
     what: str = "curve",
+    sign: float = 1.0,
 ) -> Rise:
     """Smooth ``y(x)`` (``x`` in sweep steps, kernel width ``h``) and read its rise.
+
+    ``what`` names the curve and ``sign`` says how ``y`` was made from it (``y = sign * curve``:
+    ``-1`` for a loss, read as ``-loss``), so that messages print the curve as recorded.
 
     Leading non-finite values are skipped (the reading starts at the first finite point; the
     indices still count from ``x[0]``, and ``fit`` is NaN before it). Raises
@@ -98,7 +102,7 @@ def read_rise(
         )
     lead = leading_run(~finite)
     if lead:  # undefined at the first points: read from the first finite one
-        r = read_rise(x[lead:], y[lead:], h, z=z, base_frac=base_frac, what=what)
+        r = read_rise(x[lead:], y[lead:], h, z=z, base_frac=base_frac, what=what, sign=sign)
         return replace(
             r,
             fit=np.r_[np.full(lead, np.nan), r.fit],
@@ -126,10 +130,12 @@ def read_rise(
     level = max(start_level, float(np.nanmean(y[first])))
     change = float(fit[peak]) - level
     if not change > z * math.hypot(se0, se_peak) or peak == 0:
+        best = "highest" if sign > 0 else "lowest"
         raise SuggestionError(
-            f"the {what} is flat: its best smoothed value is {change:+.3g} from its start level "
-            f"{level:.3g}, within {z:g} standard errors of the noise "
-            f"(sigma={sigma:.3g} per point); sweep a wider LR range or for longer",
+            f"the {what} is flat: its {best} smoothed value {sign * fit[peak]:.3g} is "
+            f"{sign * change:+.3g} from its start level {sign * level:.3g}, within {z:g} "
+            f"standard errors of the noise (sigma={sigma:.3g} per point); sweep a wider LR range "
+            "or for longer",
             "flat",
         )
     threshold = np.maximum(z * np.hypot(se0, sigma * norm[:peak]), base_frac * rise)

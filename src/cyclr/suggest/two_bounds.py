@@ -209,6 +209,7 @@ def accuracy_rule(
         z=v.positive("z", z),
         base_frac=v.fraction("base_frac", base_frac),
         what=what,
+        sign=sign,
     )
     return _two_bounds("accuracy", ramp, curve, x, r, sign, margin, f"The {what}")
 
@@ -241,6 +242,7 @@ def loss_rule(
         z=v.positive("z", z),
         base_frac=v.fraction("base_frac", base_frac),
         what="loss",
+        sign=-1.0,
     )
     return _two_bounds("loss", ramp, "loss", x, r, -1.0, margin, "The training loss")
 
