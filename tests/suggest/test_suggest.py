@@ -94,7 +94,26 @@ def test_accuracy_on_a_noisy_sigmoid_ramp_linear(seed: int) -> None:
     assert 0.28 <= lo <= 0.37 and 0.5 <= hi <= 0.6  # the plateau, then the fall at 0.6
     assert b.max_lr == pytest.approx((lo + hi) / 2 / 2, rel=0.02)
     assert "starts to rise clearly at lr=" in b.reason and "max_lr =" in b.reason
-    assert {p.label for p in b.points} >= {"base_lr", "max_lr", "peak", "rise slows"}
+    assert {p.label for p in b.points} >= {"base_lr", "max_lr", "plateau centre", "rise slows"}
+
+
+@pytest.mark.parametrize(("method", "best"), [("accuracy", "peak"), ("loss", "minimum")])
+def test_the_plateau_centre_is_not_called_the_peak(method: str, best: str) -> None:
+    """max_lr is read at the centre of the best plateau, which is not the curve's highest (for
+    the loss, lowest) point: the point is labelled "plateau centre", and the reason keeps
+    "peak" ("minimum") for the best smoothed value, at its own LR."""
+    r = ramp(seed=0)
+    b = r.suggest(method)
+    labels = [p.label for p in b.points]
+    assert "peak" not in labels and "minimum" not in labels
+    centre = b.point("plateau centre")
+    assert centre is not None and centre.lr == b.details["peak_lr"]
+    assert b.max_lr == pytest.approx(centre.lr / b.details["margin"])
+    fit = np.asarray(b.curve_values)
+    i = int(np.argmax(fit) if method == "accuracy" else np.argmin(fit))
+    assert centre.lr != b.curve_lr[i]  # the plateau is wide: its centre is not the best point
+    assert f"reaches its {best} {fit[i]:.3g} at lr={b.curve_lr[i]:.3g}" in b.reason
+    assert f"plateau centre {centre.lr:.3g}" in b.reason
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -78,9 +78,9 @@ class Point:
         field has the wrong type.
 
         Example:
-            >>> Point.from_dict({"label": "peak", "lr": 0.1, "value": None}).lr
+            >>> Point.from_dict({"label": "plateau centre", "lr": 0.1, "value": None}).lr
             0.1
-            >>> Point.from_dict({"label": "peak"})
+            >>> Point.from_dict({"label": "plateau centre"})
             Traceback (most recent call last):
             ...
             ValueError: Point data is missing key: lr
@@ -147,7 +147,8 @@ class Bounds:
         reason: a short human-readable account of how they were read.
         curve: the name of the analysed curve (``"metric"``, ``"val_metric"``, ``"loss"``, ...).
         curve_lr, curve_values: the analysed (smoothed) curve, for plots; may be empty.
-        points: labelled points on that curve (``"base_lr"``, ``"max_lr"``, ``"peak"``, ...).
+        points: labelled points on that curve (``"base_lr"``, ``"max_lr"``, ``"plateau centre"``,
+            ...).
         details: other numbers the rule computed (noise level, other rules' readings, ...).
 
     Single-LR rules (``steepest``, ``minimum``, ``valley``, ``slide``) set ``max_lr`` to their

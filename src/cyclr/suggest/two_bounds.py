@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MARGIN", "accuracy_rule", "auto_rule", "loss_rule"]
 
-#: ``max_lr = (LR where the curve peaks and falls) / DEFAULT_MARGIN`` in the two-bound rules.
+#: ``max_lr = (LR at the centre of the curve's best plateau) / DEFAULT_MARGIN`` in the two-bound
+#: rules.
 DEFAULT_MARGIN = 2.0
 
 
@@ -118,7 +119,7 @@ def _two_bounds(
             int(steps[r.base]) if base_lr == float(lr[r.base]) else None,
         ),
         Point("max_lr", max_lr, float(np.interp(max_lr, lr, fit)), None),
-        Point(best, top_lr, float(np.interp(top_lr, lr, fit)), None),
+        Point("plateau centre", top_lr, float(np.interp(top_lr, lr, fit)), None),
     ]
     if r.slowed:
         points.append(Point(f"{rising} slows", knee_lr, float(fit[r.knee]), int(steps[r.knee])))
@@ -130,11 +131,12 @@ def _two_bounds(
     )
     slows = f", its {rising} slows at lr={fmt_lr(knee_lr)}" if r.slowed else ""
     plateau = (
-        f"{fmt_lr(float(lr[r.left]))}-{fmt_lr(float(lr[r.right]))}, centre {fmt_lr(top_lr)}"
+        f" on a plateau from lr={fmt_lr(float(lr[r.left]))} to {fmt_lr(float(lr[r.right]))} "
+        f"(plateau centre {fmt_lr(top_lr)})"
         if r.right > r.left
-        else fmt_lr(top_lr)
+        else ""  # a plateau of one point: its centre is the peak
     )
-    at = f"{best} {fit[r.peak]:.3g} at lr={plateau} and {falls} after it"
+    at = f"{best} {fit[r.peak]:.3g} at lr={fmt_lr(float(lr[r.peak]))}{plateau} and {falls} after it"
     reason = (
         f"{label} {start}{slows}, reaches its {at}; max_lr = {fmt_lr(top_lr)} / {margin:g} "
         f"= {fmt_lr(max_lr)}"
@@ -171,7 +173,9 @@ def _two_bounds(
 def _margin(margin: float) -> float:
     m = v.finite("margin", margin)
     if m < 1:
-        raise ValueError(f"margin must be >= 1 (max_lr = peak LR / margin), got {margin!r}")
+        raise ValueError(
+            f"margin must be >= 1 (max_lr = plateau-centre LR / margin), got {margin!r}"
+        )
     return m
 
 
