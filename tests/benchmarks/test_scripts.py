@@ -88,6 +88,20 @@ def test_suggest_quality_quick(tmp_path: Path) -> None:
     assert "| cyclr auto | 1cycle |" in md and "Targets for cyclr auto" in md
 
 
+def test_suggest_speed_quick(tmp_path: Path) -> None:
+    out = tmp_path / "suggest_speed.json"
+    proc = _run("suggest_speed.py", "--quick", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert report["points"] == [1_000, 10_000] and report["repeats"] == 1
+    cases = {"auto", "accuracy", "loss", "steepest", "minimum", "valley", "slide", "blow_up_lr"}
+    assert set(report["seconds"]) == cases | {"sweep (4 values)"}
+    for name, row in report["seconds"].items():
+        assert set(row) == {"1000", "10000"} and all(t > 0 for t in row.values()), name
+    md = out.with_suffix(".md").read_text()
+    assert "| case | 1,000 points | 10,000 points |" in md and "| auto |" in md
+    assert "auto    1000 points:" in proc.stdout
+
+
 def test_sweeps_quick(tmp_path: Path) -> None:
     proc = _run("sweeps.py", "--quick", "--out", str(tmp_path))
     report = json.loads((tmp_path / "sweeps_quick.json").read_text())
