@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"unknown task {t!r}; known: {', '.join(TASKS)}")
     if args.quick:
         seeds, total, grid = [0], 60, (0.01, 0.1)
-        rt = {"num_iter": 40, "coarse_iter": 30}
+        rt = {"num_iter": 100, "coarse_iter": 80}
         finder_rt = {"num_iter": 30}
     else:
         seeds, total, grid = list(range(args.seeds)), args.total, GRID

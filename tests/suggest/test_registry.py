@@ -110,3 +110,13 @@ def test_auto_refuses_an_unknown_option_with_and_without_a_metric(with_metric: b
     with pytest.raises(TypeError, match="takes no option 'windw'"):
         sg.suggest(r, "auto", margin=2.0, windw=3)
     assert r.suggest("auto", margin=3.0).details["margin"] == 3.0
+
+
+def test_a_suggestion_error_pickles_with_its_kind() -> None:
+    import pickle
+
+    from cyclr.suggest import SuggestionError
+
+    back = pickle.loads(pickle.dumps(SuggestionError("the loss is flat", "flat")))
+    assert isinstance(back, SuggestionError) and back.kind == "flat"
+    assert str(back) == "the loss is flat"

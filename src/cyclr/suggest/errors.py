@@ -26,3 +26,7 @@ class SuggestionError(ValueError):
             raise ValueError(f"kind must be one of {self.KINDS}, got {kind!r}")
         super().__init__(message)
         self.kind = kind
+
+    def __reduce__(self) -> tuple[type[SuggestionError], tuple[str, str]]:
+        """Pickle with its kind, so it crosses process boundaries (multiprocessing pools)."""
+        return type(self), (str(self), self.kind)
