@@ -125,7 +125,8 @@ def _plot_range_test(first: SeedRun, path: Path) -> None:
     b = first.bounds
     ax.set_title(
         f"LR range test, seed {first.seed}: base_lr {b.base_lr:.3g}, max_lr {b.max_lr:.3g} "
-        f"({b.method} rule)"
+        f"({b.method} rule)",
+        pad=18,  # the bounds are labelled just above the axes
     )
     fig.savefig(path)
 
