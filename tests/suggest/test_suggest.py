@@ -171,7 +171,7 @@ def test_auto_reads_the_metric_and_compares_with_the_loss() -> None:
     assert b.max_lr == r.suggest("accuracy").max_lr
     other = b.details["other"]
     assert other["method"] == "loss" and other["agree"] is True
-    assert "The loss reading agrees" in b.reason
+    assert "The loss reading agrees within x1.5" in b.reason
 
 
 def test_auto_without_a_metric_reads_the_loss() -> None:

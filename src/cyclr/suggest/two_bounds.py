@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MARGIN", "accuracy_rule", "auto_rule", "loss_rule"]
 
+#: Two readings of ``max_lr`` agree when they are within this factor of each other.
+AGREE_WITHIN = 1.5
+
 #: ``max_lr = (LR at the centre of the curve's best plateau) / DEFAULT_MARGIN`` in the two-bound
 #: rules.
 DEFAULT_MARGIN = 2.0
@@ -298,12 +301,13 @@ def auto_rule(
         why = f" (the metric gives no reading: {acc_err})" if acc_err else " (no metric recorded)"
         return _with(loss, "auto", loss.reason + why, None)
     ratio = acc.max_lr / loss.max_lr
-    agree = 1 / 1.5 <= ratio <= 1.5
+    agree = 1 / AGREE_WITHIN <= ratio <= AGREE_WITHIN
     verdict = (
-        f"The loss reading agrees (max_lr {fmt_lr(loss.max_lr)}, x{ratio:.2f})"
+        f"The loss reading agrees within x{AGREE_WITHIN:g} (max_lr {fmt_lr(loss.max_lr)}, "
+        f"x{ratio:.2f})"
         if agree
-        else f"The loss reading disagrees: max_lr {fmt_lr(loss.max_lr)} (the accuracy's is "
-        f"x{ratio:.2f} that)"
+        else f"The loss reading disagrees, beyond x{AGREE_WITHIN:g}: max_lr "
+        f"{fmt_lr(loss.max_lr)} (the accuracy's is x{ratio:.2f} that)"
     )
     return _with(acc, "auto", f"{acc.reason}. {verdict}", loss, agree)
 
