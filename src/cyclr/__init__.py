@@ -1,7 +1,8 @@
 """cyclr: cyclical learning rates, the LR range test and 1cycle super-convergence.
 
-The core (this package) needs only numpy. Framework adapters live in ``cyclr.torch``,
-``cyclr.keras`` and ``cyclr.optax``; plots in ``cyclr.plot``; the command line in ``cyclr.cli``.
+The core (this package: schedules, range_test, suggest, sweep, online) needs only numpy.
+Framework adapters live in ``cyclr.torch``, ``cyclr.keras`` and ``cyclr.optax``; plots in
+``cyclr.plot``; the command line in ``cyclr.cli``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ SUBPACKAGES = (
     "demo",
     "keras",
     "lightning",
+    "online",
     "optax",
     "plot",
     "range_test",

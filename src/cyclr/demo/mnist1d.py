@@ -183,6 +183,9 @@ def train(
 ) -> TrainResult:
     """Train for ``iters`` updates (cross-entropy), stepping ``scheduler`` after each update, and
     record test accuracy every ``eval_every`` updates and at the end."""
+    from cyclr.torch import OnlineScheduler
+
+    online = isinstance(scheduler, OnlineScheduler)  # reads the batch loss: step(loss)
     loss_fn = nn.CrossEntropyLoss()
     batches = loader(data, batch_size, seed)
     out = TrainResult()
@@ -199,7 +202,10 @@ def train(
             loss.backward()
             optimizer.step()
             if scheduler is not None:
-                scheduler.step()
+                if online:
+                    scheduler.step(loss.detach())
+                else:
+                    scheduler.step()
             it += 1
             if on_step is not None:
                 on_step(it)

@@ -14,6 +14,7 @@ __all__ = [
     "AutoScheduler",
     "CyclicScheduler",
     "FoundBounds",
+    "OnlineScheduler",
     "auto_schedule",
     "find_bounds",
     "range_test",
@@ -28,6 +29,7 @@ _LAZY = {
     "find_bounds": "cyclr.torch._find_bounds",
     "FoundBounds": "cyclr.torch._find_bounds",
     "sweep": "cyclr.torch._sweep",
+    "OnlineScheduler": "cyclr.torch._online",
 }
 
 

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 from cyclr import _validate as v
+from cyclr.online.schedule import POLICIES as ONLINE_POLICIES
+from cyclr.online.schedule import OnlineSchedule
 from cyclr.range_test.recipe import COARSE_ITER
 from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.base import Schedule
@@ -20,6 +22,7 @@ from cyclr.schedules.policies import CYCLICAL
 from cyclr.schedules.policies import policy as policy_of
 from cyclr.suggest import Bounds, check_method
 from cyclr.torch._find_bounds import FoundBounds, find_bounds
+from cyclr.torch._online import OnlineScheduler
 from cyclr.torch._scheduler import CyclicScheduler
 
 __all__ = ["POLICIES", "AutoScheduler", "auto_schedule"]
@@ -89,8 +92,9 @@ def auto_schedule(
     step_size: int | None = None,
     coarse_iter: int = COARSE_ITER,
     suggest_kwargs: Mapping[str, Any] | None = None,
+    online: bool = False,
     **range_test_kwargs: Any,
-) -> AutoScheduler:
+) -> AutoScheduler | OnlineScheduler:
     """Run an LR range test on ``model``, read both bounds, and return a ready scheduler.
 
     Args:
@@ -112,14 +116,23 @@ def auto_schedule(
             stops at the end of a cycle (§3.2); without, 4 epochs.
         coarse_iter: updates in the first, exponential sweep of the two-stage test.
         suggest_kwargs: options for the reading (e.g. ``{"margin": 2.5}``).
+        online: no separate range test: the run's own warm-up is read as one
+            (:mod:`cyclr.online`), and the returned :class:`OnlineScheduler` needs the batch
+            loss, ``scheduler.step(loss)``. Policies ``"one_cycle"`` and ``"triangular"``;
+            ``model``, ``loss_fn`` and ``train_loader`` are not used (``train_loader`` only
+            for ``epochs``).
         **range_test_kwargs: passed to :func:`cyclr.torch.range_test` (``loss_of_batch``,
             ``val_loader``, ``metric``, ``seed``, ``device``, ``progress``, ``num_iter``, ...).
             ``start_lr``, ``end_lr`` or ``mode`` switch to a single test with those settings.
+            With ``online=True``: the :class:`cyclr.online.OnlineSchedule` options
+            (``start_lr``, ``end_lr``, ``warmup_steps``, ``check_every``, ``process_group``).
 
     Returns:
         An :class:`AutoScheduler`: a :class:`cyclr.torch.CyclicScheduler` (already applied to
         ``optimizer``) whose ``.bounds``, ``.range_test_result`` (the test they were read from)
         and ``.range_test_results`` (every test run, coarse first) say where it came from.
+        With ``online=True`` an :class:`OnlineScheduler`, whose ``.bounds`` are ``None`` until
+        the warm-up has been read.
 
     Example:
         >>> import torch, cyclr.torch
@@ -152,7 +165,7 @@ def auto_schedule(
         total_steps = v.integer("total_steps", total_steps, minimum=2)
     if name == "one_cycle" and total_steps is None:
         raise ValueError("policy='one_cycle' needs total_steps or epochs")
-    if name != "one_cycle" and step_size is None and ipe is None:
+    if name != "one_cycle" and step_size is None and ipe is None and not online:
         raise ValueError(
             f"policy={name!r} needs step_size or iters_per_epoch (train_loader has no len())"
         )
@@ -161,6 +174,19 @@ def auto_schedule(
     if not (isinstance(momentum, (bool, Schedule)) or momentum is None):
         raise TypeError(f"momentum must be True, False, None or a cyclr.Schedule, got {momentum!r}")
 
+    if not isinstance(online, bool):
+        raise TypeError(f"online must be True or False, got {online!r}")
+    if online:
+        return _online(
+            optimizer,
+            name,
+            total_steps,
+            step_size,
+            method,
+            momentum,
+            suggest_kwargs,
+            range_test_kwargs,
+        )
     found = find_bounds(
         model,
         optimizer,
@@ -177,3 +203,42 @@ def auto_schedule(
     if momentum is False or (momentum is True and not _has_momentum(optimizer)):
         mom = None
     return AutoScheduler(optimizer, schedule, found, momentum=mom)
+
+
+#: ``auto_schedule(online=True)`` options that go to :class:`cyclr.online.OnlineSchedule`.
+_ONLINE_OPTIONS = ("start_lr", "end_lr", "warmup_steps", "check_every")
+
+
+def _online(
+    optimizer: torch.optim.Optimizer,
+    name: str,
+    total_steps: int | None,
+    step_size: int | None,
+    method: str,
+    momentum: bool | Schedule | None,
+    suggest_kwargs: Mapping[str, Any] | None,
+    options: dict[str, Any],
+) -> OnlineScheduler:
+    if name not in ONLINE_POLICIES:
+        raise ValueError(f"online=True supports policy in {ONLINE_POLICIES}, got {name!r}")
+    if isinstance(momentum, Schedule):
+        raise ValueError("online=True cycles momentum itself: pass momentum=True or False")
+    group = options.pop("process_group", None)
+    unknown = sorted(set(options) - set(_ONLINE_OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"online=True got unexpected options {unknown}; it takes {list(_ONLINE_OPTIONS)} "
+            "and process_group (it runs no separate range test)"
+        )
+    if name != "one_cycle" and total_steps is None and step_size is None:
+        options.setdefault("warmup_steps", COARSE_ITER)
+    schedule = OnlineSchedule(
+        name,
+        total_steps,
+        step_size=step_size,
+        method=method,
+        suggest_kwargs=suggest_kwargs,
+        cycle_momentum=bool(momentum) and _has_momentum(optimizer),
+        **options,
+    )
+    return OnlineScheduler(optimizer, schedule, process_group=group)

@@ -1,0 +1,10 @@
+"""Online bounds: the warm-up of a 1cycle or CLR run read as a range test (no separate test).
+
+See :mod:`cyclr.online.schedule`; ``cyclr.torch.auto_schedule(..., online=True)`` drives it.
+"""
+
+from __future__ import annotations
+
+from cyclr.online.schedule import DEFAULT_RANGE, POLICIES, OnlineSchedule
+
+__all__ = ["DEFAULT_RANGE", "POLICIES", "OnlineSchedule"]

@@ -1,0 +1,406 @@
+"""The warm-up read as a range test: 1cycle or CLR bounds read during training itself.
+
+The first half of a 1cycle is a rising LR (Smith 2018, §4.1), and an LR range test is a rising
+LR whose loss is read (Smith 2015, §3.3). :class:`OnlineSchedule` runs the warm-up as a real
+training phase that keeps its progress and reads its curve as it comes:
+
+1. **Rise.** The LR of update ``t`` climbs the exponential ramp of a range test of
+   ``warmup_steps`` updates (:func:`cyclr.range_test.ramp.ramp_lr`)::
+
+       lr_t = start_lr * (end_lr / start_lr) ** (t / (warmup_steps - 1))
+
+   so it climbs no faster than a range test of the same length. Every ``check_every``
+   updates the curve so far is read with the offline rule (``cyclr.suggest``, ``"loss"`` by
+   default): ``max_lr = (centre of the loss's lowest plateau) / margin``.
+2. **Decide.** The rise stops once the loss has left that plateau: the plateau ends at least
+   one kernel width (``details["smoothing_steps"]``) before the last update read, so the
+   loss has risen significantly above its floor, well before it diverges. The bounds are
+   fixed there and the LR drops to ``max_lr``.
+3. **Finish.** ``"one_cycle"``: linear down to ``max_lr / div_factor`` at
+   ``(1 - pct_annihilate) * (total_steps - 1)``, then annihilation down to
+   ``max_lr / div_factor / final_div_factor`` at the last update (the rest of Smith's 1cycle,
+   sized to the remaining budget). ``"triangular"``: the triangle wave between the read
+   ``base_lr`` and ``max_lr`` from its peak, half cycles of ``step_size`` (default: the
+   whole number of half cycles nearest to the warm-up's length that ends training at a cycle
+   end).
+
+Guard: when the smoothed loss blows up (``> diverge`` times its lowest value, or a
+non-finite loss) before the rise could be read, the bounds are read from the curve up to
+there, falling back to the ``"minimum"`` rule (the lowest smoothed loss's LR / 10); after the
+decision, each blow-up halves the rest of the schedule. Every such event is in :attr:`log`.
+
+Momentum (``cycle_momentum=True``) falls from ``max_momentum`` to ``base_momentum`` over the
+warm-up and rises back as the LR falls (Smith 2018, §4.3).
+
+Example:
+    >>> import numpy as np
+    >>> from cyclr.online import OnlineSchedule
+    >>> s = OnlineSchedule("one_cycle", total_steps=1000)
+    >>> ideal = lambda lr: 2.3 - 1.5 / (1 + (0.01 / lr) ** 2) + 20 * lr ** 2
+    >>> while s.decided_at is None:
+    ...     s.observe(ideal(s.lr()))
+    >>> 0.01 < s.bounds.max_lr < 0.1, s.lr() == s.bounds.max_lr, s.lr(999) < s.lr(900)
+    (True, True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from cyclr import _validate as v
+from cyclr.range_test.ramp import ramp_lr
+from cyclr.range_test.result import RangeTestResult
+from cyclr.range_test.smoothing import SmoothedLoss
+from cyclr.schedules.cyclical import Triangular
+from cyclr.schedules.one_cycle import Piecewise
+from cyclr.suggest import Bounds, SuggestionError, check_method, suggest
+from cyclr.suggest.curve import MIN_POINTS
+
+__all__ = ["DEFAULT_RANGE", "OnlineSchedule", "POLICIES"]
+
+#: Policies an online schedule can finish with.
+POLICIES = ("one_cycle", "triangular")
+#: ``(start_lr, end_lr)`` of the warm-up ramp when not given: seven decades.
+DEFAULT_RANGE = (1e-6, 10.0)
+#: Fewest warm-up updates: the curve needs enough points to be read.
+MIN_WARMUP = 4 * MIN_POINTS
+#: Divergence: the smoothed loss above this multiple of its lowest value (the range test's).
+DIVERGE = 4.0
+#: The rules whose reading gives the loss's lowest plateau (``details["best_range"]``).
+READINGS = ("loss", "auto")
+
+_STATE_KEYS = ("step", "lrs", "losses", "smoother", "decided_at", "bounds", "scale", "log")
+
+
+class OnlineSchedule:
+    """A 1cycle or CLR whose bounds are read from its own warm-up (module docstring).
+
+    Args:
+        policy: ``"one_cycle"`` (Smith 2018) or ``"triangular"`` (Smith 2015).
+        total_steps: training length in updates (needed for ``"one_cycle"``).
+        warmup_steps: length of the rising ramp (the range test it stands for). Default: the
+            1cycle's rising half, ``(1 - pct_annihilate) / 2 * (total_steps - 1)``.
+        start_lr, end_lr: the ramp's ends (default :data:`DEFAULT_RANGE`).
+        step_size: the triangular policy's half cycle after the decision.
+        method: the reading, ``"loss"`` or ``"auto"`` (the offline rules of ``cyclr.suggest``).
+        suggest_kwargs: options of the reading (``margin``, ``z``, ``bandwidth``, ...).
+        check_every: read the curve every this many updates (default ``warmup_steps // 100``).
+        beta: the smoothing of the recorded loss (the range test's EMA).
+        div_factor, final_div_factor, pct_annihilate: the 1cycle's (``cyclr.OneCycle``).
+        cycle_momentum, base_momentum, max_momentum: momentum cycling (Smith 2018, §4.3).
+
+    Call :meth:`lr` for the LR of the next update, and :meth:`observe` with that update's loss.
+    """
+
+    def __init__(
+        self,
+        policy: str = "one_cycle",
+        total_steps: int | None = None,
+        *,
+        warmup_steps: int | None = None,
+        start_lr: float = DEFAULT_RANGE[0],
+        end_lr: float = DEFAULT_RANGE[1],
+        step_size: int | None = None,
+        method: str = "loss",
+        suggest_kwargs: Mapping[str, Any] | None = None,
+        check_every: int | None = None,
+        beta: float = 0.98,
+        div_factor: float = 10.0,
+        final_div_factor: float = 1e3,
+        pct_annihilate: float = 0.1,
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+    ) -> None:
+        self.policy = v.choice("policy", policy, POLICIES)
+        self.total_steps = None if total_steps is None else v.integer("total_steps", total_steps)
+        self.start_lr = v.positive("start_lr", start_lr)
+        self.end_lr = v.positive("end_lr", end_lr)
+        if self.end_lr <= self.start_lr:
+            raise ValueError(
+                f"end_lr must be > start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}"
+            )
+        self.method = v.choice("method", method, READINGS)
+        self.suggest_kwargs = dict(suggest_kwargs or {})
+        check_method(self.method, self.suggest_kwargs)
+        self.beta = v.fraction("beta", beta, high_open=True)
+        self.div_factor = v.positive("div_factor", div_factor)
+        self.final_div_factor = v.positive("final_div_factor", final_div_factor)
+        self.pct_annihilate = v.fraction("pct_annihilate", pct_annihilate, high_open=True)
+        if not isinstance(cycle_momentum, bool):
+            raise TypeError(f"cycle_momentum must be a bool, got {cycle_momentum!r}")
+        self.cycle_momentum = cycle_momentum
+        self.base_momentum = v.fraction("base_momentum", base_momentum)
+        self.max_momentum = v.fraction("max_momentum", max_momentum)
+        v.ordered("base_momentum", self.base_momentum, "max_momentum", self.max_momentum)
+        self.step_size = None if step_size is None else v.integer("step_size", step_size, minimum=1)
+        if warmup_steps is None:
+            if self.total_steps is None:
+                raise ValueError(
+                    f"policy={self.policy!r} needs total_steps or warmup_steps (the length of "
+                    "the rising ramp)"
+                )
+            warmup_steps = int((1 - self.pct_annihilate) / 2 * (self.total_steps - 1))
+        self.warmup_steps = v.integer("warmup_steps", warmup_steps)
+        if self.warmup_steps < MIN_WARMUP:
+            raise ValueError(
+                f"warmup_steps must be >= {MIN_WARMUP} to read a curve, got {self.warmup_steps}"
+                + ("" if total_steps is None else f" (from total_steps={total_steps})")
+            )
+        if self.policy == "one_cycle":
+            if self.total_steps is None:
+                raise ValueError("policy='one_cycle' needs total_steps")
+            if self.total_steps < 2 * self.warmup_steps:
+                raise ValueError(
+                    f"total_steps={self.total_steps} leaves no room to come down after a "
+                    f"warm-up of {self.warmup_steps} updates (needs >= {2 * self.warmup_steps})"
+                )
+        every = max(1, self.warmup_steps // 100) if check_every is None else check_every
+        self.check_every = v.integer("check_every", every, minimum=1)
+        self.step = 0
+        self.lrs: list[float] = []
+        self.losses: list[float] = []
+        self._smoother = SmoothedLoss(self.beta, DIVERGE)
+        self.decided_at: int | None = None
+        self.bounds: Bounds | None = None
+        self.scale = 1.0
+        self.blew_up = False
+        self.log: list[str] = []
+        self._after: Any = None
+        self._momentum_at_decision = self.max_momentum
+
+    # -- what the next update uses --------------------------------------------------------
+    def lr(self, t: int | None = None) -> float:
+        """The LR of update ``t`` (default: the next one, :attr:`step`).
+
+        Before the decision only the updates up to it are known; later ones are the ramp's.
+        """
+        t = self.step if t is None else t
+        d = self.decided_at
+        if d is None or t < d:
+            return ramp_lr(
+                min(t, self.warmup_steps - 1), self.start_lr, self.end_lr, self.warmup_steps, "exp"
+            )
+        return self.scale * float(self._after.at(t - d))
+
+    def momentum(self, t: int | None = None) -> float:
+        """The momentum of update ``t`` (default: the next one): down over the warm-up, then up
+        as the LR comes down (constant ``max_momentum`` with ``cycle_momentum=False``)."""
+        t = self.step if t is None else t
+        hi, lo = self.max_momentum, self.base_momentum
+        if not self.cycle_momentum:
+            return hi
+        d = self.decided_at
+        if d is None or t < d:
+            return hi - (hi - lo) * min(t / (self.warmup_steps - 1), 1.0)
+        top, low = self.bounds.max_lr, self._after_low  # type: ignore[union-attr]
+        lr = float(self._after.at(t - d))
+        frac = 0.0 if top <= low else min(max((top - lr) / (top - low), 0.0), 1.0)
+        m0 = self._momentum_at_decision
+        return m0 + (hi - m0) * frac
+
+    # -- the loss of each update ----------------------------------------------------------
+    def observe(self, loss: float) -> None:
+        """Record the loss of update :attr:`step` (run at :meth:`lr`) and move to the next.
+
+        A non-finite loss counts as a blow-up (see the module docstring); the caller checks
+        that the weights are still finite.
+        """
+        loss = float(loss)
+        t = self.step
+        self.step += 1
+        finite = math.isfinite(loss)
+        if self.decided_at is None:
+            if finite:
+                self.lrs.append(self.lr(t))
+                self.losses.append(loss)
+                self._smoother.add(loss)
+            blown = not finite or self._smoother.diverged(len(self.losses) - 1)
+            n = len(self.losses)
+            if blown:
+                self._decide_after_blow_up(t, loss)
+            elif n >= MIN_WARMUP and (n % self.check_every == 0 or t + 1 >= self.warmup_steps):
+                self._try_decide(end=t + 1 >= self.warmup_steps)
+            return
+        if finite:
+            self._smoother.add(loss)
+        if not finite or self._smoother.diverged(self._smoother.n - 1):
+            self.scale /= 2
+            self._smoother = SmoothedLoss(self.beta, DIVERGE)
+            self.log.append(
+                f"update {t}: the loss blew up at lr={self.lr(t) * 2:.3g}; the rest of the "
+                f"schedule is halved (x{self.scale:g})"
+            )
+
+    # -- reading ----------------------------------------------------------------------------
+    def result(self) -> RangeTestResult:
+        """The warm-up so far as a range test (its curve, ``mode="exp"``)."""
+        lr = np.asarray(self.lrs, dtype=np.float64)
+        loss = np.asarray(self.losses, dtype=np.float64)
+        smooth = SmoothedLoss(self.beta, None)
+        smoothed = np.array([smooth.add(x) for x in self.losses], dtype=np.float64)
+        stop = "diverged" if self.blew_up else "end"
+        return RangeTestResult(
+            lr=lr,
+            loss=loss,
+            smoothed_loss=smoothed,
+            mode="exp",
+            stop_reason=stop,
+            message=self.log[-1] if self.log else "",
+            config={
+                "start_lr": self.start_lr,
+                "end_lr": self.end_lr,
+                "num_iter": self.warmup_steps,
+                "mode": "exp",
+                "online": True,
+            },
+        )
+
+    def read(self) -> Bounds:
+        """The offline rule's reading of the warm-up so far (raises ``SuggestionError``)."""
+        return suggest(self.result(), self.method, **self.suggest_kwargs)
+
+    def _try_decide(self, *, end: bool) -> None:
+        try:
+            b = self.read()
+        except SuggestionError as exc:
+            if end:
+                self._fallback(f"the warm-up ended without a reading ({exc})")
+            return
+        right = float(b.details["best_range"][1])
+        right_at = int(np.searchsorted(np.asarray(self.lrs), right, side="left"))
+        past = len(self.lrs) - 1 - right_at
+        if past >= float(b.details["smoothing_steps"]):
+            self._decide(b, f"the loss left its lowest plateau {past} updates ago")
+        elif end:
+            self._decide(b, "the warm-up reached end_lr")
+
+    def _decide_after_blow_up(self, t: int, loss: float) -> None:
+        self.blew_up = True
+        what = "non-finite" if not math.isfinite(loss) else f"{loss:.3g}, past {DIVERGE:g}x its low"
+        self.log.append(
+            f"update {t}: the loss blew up ({what}) at lr={self.lr(t):.3g} in the warm-up"
+        )
+        try:
+            b = self.read()
+        except SuggestionError as exc:
+            self._fallback(f"no reading before the blow-up ({exc})")
+            return
+        self._decide(b, "the loss blew up")
+
+    def _fallback(self, why: str) -> None:
+        try:
+            b = suggest(self.result(), "minimum")
+        except SuggestionError as exc:
+            raise SuggestionError(
+                f"the online warm-up could not be read: {why}; the 'minimum' rule neither: {exc}",
+                exc.kind,
+            ) from None
+        self.log.append(f"{why}; max_lr from the 'minimum' rule")
+        self._decide(b, why)
+
+    def _decide(self, b: Bounds, why: str) -> None:
+        d = self.step
+        self.decided_at = d
+        self._momentum_at_decision = self.momentum(d - 1) if d else self.max_momentum
+        self.bounds = Bounds(
+            b.base_lr,
+            b.max_lr,
+            b.method,
+            f"{b.reason}. Read online at update {d}: {why}",
+            b.curve,
+            b.curve_lr,
+            b.curve_values,
+            b.points,
+            dict(b.details, online_decided_at=d),
+        )
+        self._finish(self.bounds)
+        self.log.append(
+            f"update {d}: bounds read ({why}): base_lr={b.base_lr:.3g}, max_lr={b.max_lr:.3g}"
+        )
+
+    def _finish(self, b: Bounds) -> None:
+        """The schedule after the decision at :attr:`decided_at`, from the bounds ``b``."""
+        d = self.decided_at
+        if d is None:  # pragma: no cover - only called once decided
+            raise RuntimeError("no decision yet")
+        top = b.max_lr
+        if self.policy == "one_cycle":
+            total = self.total_steps or 0  # one_cycle has it (checked in __init__)
+            low = top / self.div_factor
+            last = total - 1 - d
+            end_cycle = max((1 - self.pct_annihilate) * (total - 1) - d, 1.0)
+            knots: tuple[float, ...] = (0.0, max(float(last), 1.0))
+            values: tuple[float, ...] = (top, low)
+            if last > end_cycle and self.pct_annihilate > 0:
+                knots, values = (
+                    (0.0, end_cycle, float(last)),
+                    (top, low, low / self.final_div_factor),
+                )
+            self._after = Piecewise(knots, values)
+            self._after_low = low
+        else:
+            size = self.step_size or self._half_cycle(d)
+            tri = Triangular(b.base_lr, top, size)
+            self._after = _Shifted(tri, size)
+            self._after_low = b.base_lr
+
+    def _half_cycle(self, d: int) -> int:
+        if self.total_steps is None:
+            return max(d, 1)
+        rest = self.total_steps - d
+        k = max(0, round((rest / max(d, 1) - 1) / 2))
+        return max(1, rest // (1 + 2 * k))
+
+    # -- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data: the curve so far, the decision and the phase (loads with
+        ``torch.load(..., weights_only=True)``)."""
+        sm = self._smoother
+        return {
+            "step": self.step,
+            "lrs": list(self.lrs),
+            "losses": list(self.losses),
+            "smoother": [sm.n, sm.best, sm.last, sm._avg],
+            "decided_at": self.decided_at,
+            "bounds": None if self.bounds is None else self.bounds.to_dict(),
+            "scale": self.scale,
+            "log": list(self.log),
+            "blew_up": self.blew_up,
+            "momentum_at_decision": self._momentum_at_decision,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; the same losses then give the same trajectory."""
+        missing = set(_STATE_KEYS) - set(state)
+        if missing:
+            raise ValueError(f"not an OnlineSchedule state_dict: missing {sorted(missing)}")
+        self.step = int(state["step"])
+        self.lrs = [float(x) for x in state["lrs"]]
+        self.losses = [float(x) for x in state["losses"]]
+        n, best, last, avg = state["smoother"]
+        self._smoother = SmoothedLoss(self.beta, DIVERGE)
+        self._smoother.n, self._smoother.best = int(n), float(best)
+        self._smoother.last, self._smoother._avg = float(last), float(avg)
+        self.scale = float(state["scale"])
+        self.log = [str(x) for x in state["log"]]
+        self.blew_up = bool(state.get("blew_up", False))
+        self._momentum_at_decision = float(state.get("momentum_at_decision", self.max_momentum))
+        self.decided_at = None if state["decided_at"] is None else int(state["decided_at"])
+        self.bounds = None if state["bounds"] is None else Bounds.from_dict(state["bounds"])
+        if self.bounds is not None:
+            self._finish(self.bounds)
+
+
+class _Shifted:
+    """``schedule(t + offset)``: a triangle wave entered at its peak."""
+
+    def __init__(self, schedule: Triangular, offset: int) -> None:
+        self.schedule, self.offset = schedule, offset
+
+    def at(self, t: int) -> float:
+        return self.schedule.at(t + self.offset)

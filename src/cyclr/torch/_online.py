@@ -1,0 +1,218 @@
+"""``OnlineScheduler``: 1cycle or CLR whose bounds are read from the run's own warm-up.
+
+The reading is :class:`cyclr.online.OnlineSchedule` (numpy, the offline rules of
+``cyclr.suggest``); this module feeds it the batch loss (averaged over ranks under
+``torch.distributed``) and writes its LR and momentum into the optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from cyclr.online.schedule import OnlineSchedule
+from cyclr.range_test.result import RangeTestResult
+from cyclr.suggest import Bounds
+
+__all__ = ["OnlineScheduler"]
+
+
+def _momentum_key(optimizer: Optimizer) -> str | None:
+    group = optimizer.param_groups[0]
+    if "betas" in group:
+        return "betas"
+    m = group.get("momentum", 0)
+    return "momentum" if isinstance(m, (int, float)) and m > 0 else None
+
+
+def _set(group: dict[str, Any], key: str, value: float) -> None:
+    cur = group[key]
+    if isinstance(cur, torch.Tensor):
+        cur.fill_(value)
+    else:
+        group[key] = value
+
+
+class OnlineScheduler(LRScheduler):
+    """Drive an optimizer with an :class:`cyclr.online.OnlineSchedule`: call
+    ``scheduler.step(loss)`` after every ``optimizer.step()``, with that update's batch loss.
+
+    The warm-up is an LR range test that keeps its progress: once its curve shows where the
+    loss leaves its floor, the bounds are fixed (:attr:`bounds`) and the rest of the 1cycle
+    (or CLR) follows. Nothing is restored and no update is spent outside training. Every
+    param group gets the same LR; momentum (SGD's ``momentum`` > 0, or ``betas[0]``) cycles
+    inversely when the schedule's ``cycle_momentum`` is on.
+
+    Under ``torch.distributed`` the loss is averaged over the ranks (one ``all_reduce`` per
+    update), so every rank reads the same curve and decides the same. A non-finite loss with
+    non-finite weights raises ``FloatingPointError``; a blow-up with finite weights is handled
+    as the schedule says (bounds read up to it, or the rest halved) and warned about.
+
+    ``state_dict()`` holds the curve so far, the decision and the phase: resuming from it (and
+    the model's and optimizer's states) continues the identical trajectory.
+
+    Example:
+        >>> import torch
+        >>> from cyclr.torch import auto_schedule
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> x = torch.randn(2048, 10); y = (x[:, 0] + x[:, 1] > 0).long()
+        >>> model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.ReLU(),
+        ...                             torch.nn.Linear(32, 2))
+        >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> sched = auto_schedule(model, opt, None, None, total_steps=600, online=True)
+        >>> for i in range(600):
+        ...     idx = torch.randint(0, 2048, (32,))
+        ...     loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        ...     opt.zero_grad(); loss.backward(); opt.step()
+        ...     sched.step(loss)
+        >>> sched.bounds is not None and sched.decided_at < 300
+        True
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        online: OnlineSchedule,
+        *,
+        process_group: Any = None,
+        last_epoch: int = -1,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {optimizer!r}")
+        if not isinstance(online, OnlineSchedule):
+            raise TypeError(f"online must be a cyclr.online.OnlineSchedule, got {online!r}")
+        self.online = online
+        self.process_group = process_group
+        self._momentum_key = _momentum_key(optimizer) if online.cycle_momentum else None
+        self._warned = 0
+        super().__init__(optimizer, last_epoch)
+
+    # -- what the user reads ------------------------------------------------------------------
+    @property
+    def bounds(self) -> Bounds | None:
+        """The bounds read from the warm-up (``None`` until they are)."""
+        return self.online.bounds
+
+    @property
+    def decided_at(self) -> int | None:
+        """The update at which the bounds were fixed (``None`` before)."""
+        return self.online.decided_at
+
+    @property
+    def range_test_result(self) -> RangeTestResult:
+        """The warm-up so far, as a range test (for ``cyclr.plot.range_test``)."""
+        return self.online.result()
+
+    @property
+    def log(self) -> list[str]:
+        """What the schedule decided and every blow-up it handled, in order."""
+        return list(self.online.log)
+
+    # -- the LRScheduler contract ---------------------------------------------------------------
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        """The LR of the next update, for every param group."""
+        return [self.online.lr()] * len(self.optimizer.param_groups)
+
+    def step(self, loss: Any = None, epoch: None = None) -> None:  # type: ignore[override]
+        """Record ``loss`` (the batch loss of the update just taken) and set the next LR.
+
+        The first call, from ``LRScheduler.__init__``, only applies the first LR.
+        """
+        if epoch is not None:
+            raise TypeError("OnlineScheduler.step takes the batch loss, not an epoch")
+        if self._step_count == 0:  # the call from LRScheduler.__init__
+            self._step_count = 1
+            self.last_epoch += 1
+            self._apply()
+            return
+        if loss is None:
+            raise TypeError(
+                "OnlineScheduler.step needs the batch loss: call scheduler.step(loss) after "
+                "optimizer.step() (it reads the bounds from the losses of the warm-up)"
+            )
+        value = self._reduce(loss)
+        if not math.isfinite(value):
+            self._check_weights(value)
+        before = len(self.online.log)
+        self.online.observe(value)
+        self._step_count += 1
+        self.last_epoch += 1
+        for line in self.online.log[before:]:
+            if "blew up" in line or "could not" in line or "without a reading" in line:
+                warnings.warn(f"cyclr online schedule: {line}", RuntimeWarning, stacklevel=2)
+        self._apply()
+
+    def _reduce(self, loss: Any) -> float:
+        if isinstance(loss, torch.Tensor):
+            t = loss.detach()
+            if t.numel() != 1:
+                raise ValueError(
+                    f"loss must be a scalar (one number per update), got shape {tuple(t.shape)}"
+                )
+            t = t.reshape(()).to(torch.float64 if t.device.type != "mps" else torch.float32)
+        elif isinstance(loss, (int, float)) and not isinstance(loss, bool):
+            t = torch.tensor(float(loss), dtype=torch.float64)
+        else:
+            raise TypeError(f"loss must be a tensor or a number, got {type(loss).__name__}")
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            t = t.clone()
+            dist.all_reduce(t, group=self.process_group)
+            t /= dist.get_world_size(self.process_group)
+        return float(t.item())
+
+    def _check_weights(self, value: float) -> None:
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                if not torch.isfinite(p.detach()).all():
+                    raise FloatingPointError(
+                        f"the loss is {value} and the weights are no longer finite at update "
+                        f"{self.online.step} (lr={self.online.lr():.3g}); restore a checkpoint "
+                        "and start the warm-up lower (start_lr) or check the model"
+                    )
+
+    def _apply(self) -> None:
+        lr = self.online.lr()
+        for g in self.optimizer.param_groups:
+            _set(g, "lr", lr)
+        key = self._momentum_key
+        if key is not None:
+            m = self.online.momentum()
+            for g in self.optimizer.param_groups:
+                if key == "momentum":
+                    _set(g, "momentum", m)
+                elif isinstance(g["betas"][0], torch.Tensor):
+                    g["betas"][0].fill_(m)
+                else:
+                    g["betas"] = (m, *g["betas"][1:])
+        self._last_lr = [lr] * len(self.optimizer.param_groups)
+
+    # -- state --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data only (loads with ``torch.load(..., weights_only=True)``)."""
+        return {
+            "last_epoch": self.last_epoch,
+            "step_count": self._step_count,
+            "online": self.online.state_dict(),
+            "base_lrs": [float(x) for x in self.base_lrs],
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict` and write the next update's LR into the optimizer."""
+        if "online" not in state_dict:
+            raise ValueError("not an OnlineScheduler state_dict: missing 'online'")
+        self.online.load_state_dict(state_dict["online"])
+        self.last_epoch = int(state_dict["last_epoch"])
+        self._step_count = int(state_dict["step_count"])
+        self.base_lrs = list(state_dict.get("base_lrs", self.base_lrs))
+        self._apply()
+
+    def __repr__(self) -> str:
+        state = "warming up" if self.decided_at is None else f"bounds read at {self.decided_at}"
+        return f"OnlineScheduler(policy={self.online.policy!r}, step={self.online.step}, {state})"
