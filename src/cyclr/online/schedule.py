@@ -11,11 +11,21 @@ training phase that keeps its progress and reads its curve as it comes:
 
    so it climbs no faster than a range test of the same length. Every ``check_every``
    updates the curve so far is read with the offline rule (``cyclr.suggest``, ``"loss"`` by
-   default): ``max_lr = (centre of the loss's lowest plateau) / margin``.
-2. **Decide.** The rise stops once the loss has left that plateau: the plateau ends at least
-   one kernel width (``details["smoothing_steps"]``) before the last update read, so the
-   loss has risen significantly above its floor, well before it diverges. The bounds are
-   fixed there and the LR drops to ``max_lr``.
+   default), which finds where the loss falls, its lowest plateau and the plateau's end.
+2. **Decide.** The rise stops once the loss has left that plateau, well before it diverges:
+
+   - the fall passes the rule's significance test at ``z_looks`` rather than ``z``, so that the
+     chance of a false reading over all ``warmup_steps / check_every`` looks at the growing
+     curve is that of one look at ``z`` (``P(Z > z_looks) = P(Z > z) / looks``);
+   - the plateau ends at least one kernel width (``details["smoothing_steps"]``) before the
+     last update read;
+   - the smoothed loss has risen above its floor by ``base_frac`` (0.1) of its fall.
+
+   The bounds are fixed there and the LR drops to ``max_lr``: for ``"one_cycle"`` the
+   plateau's end, the largest LR at which the loss still sat on its floor (1cycle's peak is
+   the range test's largest stable LR, Smith 2018 §4.1; ``max_lr_from="rule"`` takes the
+   rule's ``centre / margin`` instead); for ``"triangular"`` the rule's bounds (Smith 2015,
+   §3.3).
 3. **Finish.** ``"one_cycle"``: linear down to ``max_lr / div_factor`` at
    ``(1 - pct_annihilate) * (total_steps - 1)``, then annihilation down to
    ``max_lr / div_factor / final_div_factor`` at the last update (the rest of Smith's 1cycle,
@@ -92,6 +102,8 @@ class OnlineSchedule:
         beta: the smoothing of the recorded loss (the range test's EMA).
         div_factor, final_div_factor, pct_annihilate: the 1cycle's (``cyclr.OneCycle``).
         cycle_momentum, base_momentum, max_momentum: momentum cycling (Smith 2018, §4.3).
+        max_lr_from: ``"plateau_end"`` (the default for ``"one_cycle"``) or ``"rule"`` (the
+            default for ``"triangular"``), see step 2 of the module docstring.
 
     Call :meth:`lr` for the LR of the next update, and :meth:`observe` with that update's loss.
     """
@@ -115,6 +127,7 @@ class OnlineSchedule:
         cycle_momentum: bool = True,
         base_momentum: float = 0.85,
         max_momentum: float = 0.95,
+        max_lr_from: str | None = None,
     ) -> None:
         self.policy = v.choice("policy", policy, POLICIES)
         self.total_steps = None if total_steps is None else v.integer("total_steps", total_steps)
@@ -127,6 +140,11 @@ class OnlineSchedule:
         self.method = v.choice("method", method, READINGS)
         self.suggest_kwargs = dict(suggest_kwargs or {})
         check_method(self.method, self.suggest_kwargs)
+        z = v.positive("z", self.suggest_kwargs.get("z", 3.0))
+        self.base_frac = v.fraction("base_frac", self.suggest_kwargs.get("base_frac", 0.1))
+        if max_lr_from is None:
+            max_lr_from = "plateau_end" if self.policy == "one_cycle" else "rule"
+        self.max_lr_from = v.choice("max_lr_from", max_lr_from, ("plateau_end", "rule"))
         self.beta = v.fraction("beta", beta, high_open=True)
         self.div_factor = v.positive("div_factor", div_factor)
         self.final_div_factor = v.positive("final_div_factor", final_div_factor)
@@ -161,6 +179,10 @@ class OnlineSchedule:
                 )
         every = max(1, self.warmup_steps // 100) if check_every is None else check_every
         self.check_every = v.integer("check_every", every, minimum=1)
+        looks = max(1, math.ceil(self.warmup_steps / self.check_every))
+        #: The significance the fall must reach before a reading is taken (``z`` corrected
+        #: for the ``looks`` at the curve: ``P(Z > z_looks) = P(Z > z) / looks``).
+        self.z_looks = _normal_isf(_normal_sf(z) / looks)
         self.step = 0
         self.lrs: list[float] = []
         self.losses: list[float] = []
@@ -267,6 +289,10 @@ class OnlineSchedule:
     def _try_decide(self, *, end: bool) -> None:
         try:
             b = self.read()
+            # The curve is looked at many times: the fall must pass the test at the z that
+            # keeps the chance of a false reading over all looks at that of one look at z.
+            opts = dict(self.suggest_kwargs, z=self.z_looks)
+            suggest(self.result(), self.method, **opts)
         except SuggestionError as exc:
             if end:
                 self._fallback(f"the warm-up ended without a reading ({exc})")
@@ -274,8 +300,15 @@ class OnlineSchedule:
         right = float(b.details["best_range"][1])
         right_at = int(np.searchsorted(np.asarray(self.lrs), right, side="left"))
         past = len(self.lrs) - 1 - right_at
-        if past >= float(b.details["smoothing_steps"]):
-            self._decide(b, f"the loss left its lowest plateau {past} updates ago")
+        fit = b.curve_values
+        risen = fit[-1] - min(fit) if fit else 0.0
+        needed = self.base_frac * float(b.details["change"])
+        if past >= float(b.details["smoothing_steps"]) and risen >= needed:
+            self._decide(
+                b,
+                f"the loss left its lowest plateau {past} updates ago and has risen {risen:.3g} "
+                f"(>= {self.base_frac:g} of its fall)",
+            )
         elif end:
             self._decide(b, "the warm-up reached end_lr")
 
@@ -305,6 +338,20 @@ class OnlineSchedule:
 
     def _decide(self, b: Bounds, why: str) -> None:
         d = self.step
+        if self.max_lr_from == "plateau_end" and "best_range" in b.details:
+            end = float(b.details["best_range"][1])
+            why += f"; max_lr = the plateau's end, {end:.3g}"
+            b = Bounds(
+                min(b.base_lr, end),
+                end,
+                b.method,
+                b.reason,
+                b.curve,
+                b.curve_lr,
+                b.curve_values,
+                b.points,
+                b.details,
+            )
         self.decided_at = d
         self._momentum_at_decision = self.momentum(d - 1) if d else self.max_momentum
         self.bounds = Bounds(
@@ -404,3 +451,20 @@ class _Shifted:
 
     def at(self, t: int) -> float:
         return self.schedule.at(t + self.offset)
+
+
+def _normal_sf(z: float) -> float:
+    """``P(Z > z)`` for a standard normal ``Z``."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def _normal_isf(p: float) -> float:
+    """The ``z`` with ``P(Z > z) = p`` (bisection; ``0 < p < 0.5``)."""
+    lo, hi = 0.0, 40.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if _normal_sf(mid) > p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
