@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -338,37 +339,28 @@ class OnlineSchedule:
 
     def _decide(self, b: Bounds, why: str) -> None:
         d = self.step
-        if self.max_lr_from == "plateau_end" and "best_range" in b.details:
-            end = float(b.details["best_range"][1])
-            why += f"; max_lr = the plateau's end, {end:.3g}"
-            b = Bounds(
-                min(b.base_lr, end),
-                end,
-                b.method,
-                b.reason,
-                b.curve,
-                b.curve_lr,
-                b.curve_values,
-                b.points,
-                b.details,
-            )
         self.decided_at = d
         self._momentum_at_decision = self.momentum(d - 1) if d else self.max_momentum
+        base, top, points = b.base_lr, b.max_lr, b.points
+        details = dict(b.details, online_decided_at=d, max_lr_from="rule")
+        reason = f"{b.reason}. Read online at update {d}: {why}"
+        if self.max_lr_from == "plateau_end" and "best_range" in b.details:
+            top = float(b.details["best_range"][1])
+            base = min(base, top)
+            details.update(max_lr_from="plateau_end", rule_max_lr=b.max_lr)
+            points = tuple(
+                replace(p, lr=top, index=None) if p.label == "max_lr" else p for p in points
+            )
+            reason += (
+                f". For 1cycle max_lr is the plateau's end, {top:.3g}, not the rule's "
+                f"{b.max_lr:.3g}: the largest LR at which the loss still sat on its floor "
+                "(Smith 2018, §4.1)"
+            )
         self.bounds = Bounds(
-            b.base_lr,
-            b.max_lr,
-            b.method,
-            f"{b.reason}. Read online at update {d}: {why}",
-            b.curve,
-            b.curve_lr,
-            b.curve_values,
-            b.points,
-            dict(b.details, online_decided_at=d),
+            base, top, b.method, reason, b.curve, b.curve_lr, b.curve_values, points, details
         )
         self._finish(self.bounds)
-        self.log.append(
-            f"update {d}: bounds read ({why}): base_lr={b.base_lr:.3g}, max_lr={b.max_lr:.3g}"
-        )
+        self.log.append(f"update {d}: bounds read ({why}): base_lr={base:.3g}, max_lr={top:.3g}")
 
     def _finish(self, b: Bounds) -> None:
         """The schedule after the decision at :attr:`decided_at`, from the bounds ``b``."""

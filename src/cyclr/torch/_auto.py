@@ -236,7 +236,7 @@ def _online(
         name,
         total_steps,
         step_size=step_size,
-        method=method,
+        method="loss" if method == "auto" else method,  # only the loss is seen online
         suggest_kwargs=suggest_kwargs,
         cycle_momentum=bool(momentum) and _has_momentum(optimizer),
         **options,
