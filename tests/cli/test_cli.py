@@ -284,8 +284,10 @@ def test_plot_takes_every_policy_and_alias_of_the_registry(
         DemoConfig.quick(),
         DemoConfig.quick(seeds=(3,)),
         DemoConfig(seeds=(1, 2), third_policy="exp_range", baseline_lr=0.02, method="loss"),
+        DemoConfig(one_cycle_bounds="range_test"),
+        DemoConfig.quick(seeds=(4,), one_cycle_bounds="range_test", method="accuracy"),
     ],
-    ids=["default", "quick", "quick-seed-3", "options"],
+    ids=["default", "quick", "quick-seed-3", "options", "range-test", "quick-range-test"],
 )
 def test_demo_flags_rebuild_the_config_its_command_names(
     config: DemoConfig,
@@ -311,6 +313,7 @@ def test_demo_flags_rebuild_the_config_its_command_names(
     out = capsys.readouterr().out
     assert out.startswith("the setup line\n\nTHE TABLE\n\nThe footnote.\n")
     assert f"Report: {folder / 'summary.md'} (with accuracy.png" in out
+    assert ("one_cycle_warmup.png" in out) == (config.one_cycle_bounds == "online")
 
 
 def test_demo_help_states_the_configs_defaults(capsys: pytest.CaptureFixture[str]) -> None:
@@ -323,6 +326,10 @@ def test_demo_help_states_the_configs_defaults(capsys: pytest.CaptureFixture[str
     assert f"{quick.cycles} CLR cycles instead of {full.cycles}" in text
     assert f"1cycle over {quick.one_cycle_epochs} epochs" in text
     assert f"(default: {full.baseline_lr:g}," in text
+    assert full.one_cycle_bounds == "online"
+    assert "--one-cycle-bounds {online,range-test}" in text
+    assert "reads them from its own warm-up as it trains" in text
+    assert "(default: online)" in text
 
 
 def test_demo_without_bounds_exits_1(
@@ -659,6 +666,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["demo", "--seeds", "1,x"], "expected comma-separated integers >= 0, got '1,x'"),
         (["demo", "--seeds", "1,1"], "seeds has duplicates"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+        (["demo", "--one-cycle-bounds", "range_test"], "invalid choice: 'range_test'"),
     ],
 )
 def test_errors_exit_2_with_one_line(

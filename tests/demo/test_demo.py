@@ -1,4 +1,5 @@
-"""``cyclr demo`` end to end: the report folder, determinism, and the configuration."""
+"""``cyclr demo`` end to end: the report folder, determinism, the online 1cycle (and the range-test
+one), and the configuration."""
 
 from __future__ import annotations
 
@@ -11,22 +12,26 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import cyclr
 from cyclr.demo import DemoConfig, run
-from cyclr.demo.config import REPORT_FILES
+from cyclr.demo.config import ONLINE_FILES, REPORT_FILES
+from cyclr.demo.results import recorded_schedule
 from cyclr.range_test.recipe import linear_range
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
 
-#: A demo small enough to run twice in a test (about 2 s).
+#: A demo small enough to run twice in a test (about 3 s). Its 1cycle has 100 updates, about the
+#: fewest whose warm-up (45 updates) the online reading accepts; it reads badly (the loss blows
+#: up in the ramp and again after the reading), which the tests of the recorded path want.
 TINY: dict[str, Any] = {
     "seeds": (5,),
     "cycles": 3,
     "step_epochs": 2,
-    "one_cycle_epochs": 4,
+    "one_cycle_epochs": 10,
     "coarse_iters": 50,
     "range_test_iters": 100,
     "n_train": 1000,
@@ -100,12 +105,33 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
         charge = rt_iters if r["uses_range_test"] else 0
         cost = reached[0] + charge if reached else None
         assert data["summary"][key]["iters_to_target"] == [cost], key
-        assert r["uses_range_test"] == (key != "fixed")
+        assert r["uses_range_test"] == (key in ("triangular", "triangular2")), key
+        assert (r["online"] is not None) == (key == "one_cycle"), key
+    assert rt["used_by"] == ["triangular", "triangular2"]
     for key in ("fixed", "triangular", "triangular2"):  # whole cycles, at least 3
         assert runs[key]["iterations"] % cycle == 0 and runs[key]["iterations"] >= 3 * cycle
     assert runs["one_cycle"]["iterations"] <= runs["fixed"]["iterations"] / 3
     assert runs["one_cycle"]["momentum"]["type"] == "Piecewise"
     assert data["summary"]["fixed"]["speedup"] == 1.0
+
+    # The 1cycle read its bounds from its own warm-up: the reading, its curve and its LR path.
+    one = runs["one_cycle"]
+    online = one["online"]
+    assert config["one_cycle_bounds"] == "online"
+    assert 0 < online["decided_at"] < one["iterations"] / 2
+    assert online["warmup"]["iterations"] == online["decided_at"]
+    warmup = cyclr.RangeTestResult.load(out / "one_cycle_warmup.json")
+    assert len(warmup) == online["decided_at"] and warmup.config["online"] is True
+    assert max(warmup.lr) == pytest.approx(online["warmup"]["lr_peak"], rel=1e-5)
+    path = cyclr.schedule_from_dict(one["schedule"])
+    lr = path(np.arange(one["iterations"]))
+    d = online["decided_at"]
+    assert lr[:d] == pytest.approx(warmup.lr)  # the exponential ramp, as recorded
+    assert lr[d] == online["max_lr"] < lr[d - 1]  # then down to max_lr, and on down
+    assert np.all(np.diff(lr[d:]) < 0) and lr[-1] < online["max_lr"] / 1000
+    assert one["lr"] == f"max_lr {online['max_lr']:.3g}"
+    for name in ONLINE_FILES:
+        assert (out / name).stat().st_size > 0, name
 
     # The printed table is the one in results.json and in summary.md.
     for row in data["table"][1:]:
@@ -113,9 +139,18 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     summary = (out / "summary.md").read_text()
     for row in data["table"]:
         assert "| " + " | ".join(c or " " for c in row) + " |" in summary
-    for name in ("range_test.png", "schedules.png", "accuracy.png"):
+    for name in ("range_test.png", "schedules.png", "accuracy.png", "one_cycle_warmup.png"):
         assert f"]({name})" in summary
+    assert "**the 1cycle run is\n  charged nothing else**" in summary
+    assert f"| 0 | {online['max_lr']:.3g} | {d} |" in summary
     assert proc.stdout.count("Seed 0: range test (") == 1  # the one line saying what was chosen
+    assert (
+        proc.stdout.count(
+            f"Seed 0: 1cycle + momentum (online): max_lr {online['max_lr']:.3g} read online at "
+            f"update {d} "
+        )
+        == 1
+    )
     assert f"Report: {out / 'summary.md'}" in proc.stdout
     assert len(proc.stdout.splitlines()) < 25  # no clutter
 
@@ -153,6 +188,105 @@ def test_demo_exp_range_and_report_without_grid_claim(tmp_path: Path) -> None:
     assert data["command"].startswith('python -c "import cyclr.demo as d; d.run(d.DemoConfig(')
 
 
+@pytest.mark.slow
+def test_demo_online_one_cycle_records_what_it_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The online 1cycle's schedule is the LR and momentum the optimizer held at each of its
+    updates; it is charged no range test, the CLR runs are; the report says so. (TINY's warm-up
+    is too short to read well: the loss blows up, which the recorded path must hold too.)"""
+    from cyclr.demo import mnist1d
+
+    applied: dict[str, list[tuple[float, float]]] = {}
+    train = mnist1d.train
+
+    def spy(model: Any, optimizer: Any, *args: Any, scheduler: Any = None, **kw: Any) -> Any:
+        seen = applied.setdefault(type(scheduler).__name__, [])
+        step = optimizer.step
+
+        def recording_step(*a: Any, **k: Any) -> Any:
+            group = optimizer.param_groups[0]
+            seen.append((group["lr"], group["momentum"]))
+            return step(*a, **k)
+
+        optimizer.step = recording_step
+        return train(model, optimizer, *args, scheduler=scheduler, **kw)
+
+    monkeypatch.setattr(mnist1d, "train", spy)
+    result = run(DemoConfig(**TINY), out=tmp_path)
+    (seed,) = result.seeds
+    one = seed.run("one_cycle")
+    reading = one.online
+    assert reading is not None and reading.bounds is not None
+    lr, mom = np.array(applied["OnlineScheduler"]).T
+    assert one.iterations == 100
+    assert len(lr) == (one.iters[-1] if one.diverged else one.iterations)
+    steps = np.arange(len(lr))
+    np.testing.assert_allclose(one.schedule(steps), lr, rtol=1e-12)
+    np.testing.assert_allclose(one.momentum(steps), mom, rtol=1e-12)
+    assert one.schedule(len(lr) - 1) == one.schedule(one.iterations)  # held after the last
+    d = reading.decided_at
+    assert d is not None and d < len(lr)
+    assert one.schedule(d) == reading.bounds.max_lr < one.schedule(d - 1)  # dropped at the reading
+
+    # Charged nothing: its cost is its own iterations; the CLR runs pay for the range test.
+    assert not one.uses_range_test and seed.range_test_users == ["triangular", "triangular2"]
+    for key, charge in (("one_cycle", 0), ("triangular", seed.range_test_iters)):
+        r = seed.run(key)
+        for target in (0.1, 0.2):
+            reach = r.iters_to_reach(target)
+            want = None if reach is None else reach + charge
+            assert seed.cost_to_reach(key, target) == want, (key, target)
+    note = result.footnote()
+    assert "the CLR runs are also charged the" in note
+    assert "The 1cycle run read its bounds from its own warm-up" in note
+    assert result.rows()[1][0] == "LR range test (CLR)"
+    assert result.rows()[-1][1] == f"max_lr {reading.bounds.max_lr:.3g}"
+
+    data = json.loads((tmp_path / "results.json").read_text())
+    saved = data["seeds"][0]["runs"][3]
+    assert saved["online"]["decided_at"] == reading.decided_at
+    assert saved["online"]["max_lr"] == reading.bounds.max_lr
+    assert saved["online"]["log"] == reading.log
+    assert cyclr.schedule_from_dict(saved["schedule"]) == one.schedule
+    summary = (tmp_path / "summary.md").read_text()
+    assert "which only the CLR runs use" in summary
+    assert ("Blow-ups handled:" in summary) == bool(reading.blow_ups)
+
+
+@pytest.mark.slow
+def test_demo_one_cycle_between_the_range_tests_bounds(tmp_path: Path) -> None:
+    """``one_cycle_bounds="range_test"``: the demo as before the online reading."""
+    config = DemoConfig(**{**TINY, "one_cycle_bounds": "range_test"})
+    result = run(config, out=tmp_path)
+    (seed,) = result.seeds
+    one = seed.run("one_cycle")
+    assert one.uses_range_test and one.online is None and one.label == "1cycle + momentum"
+    assert one.schedule == seed.bounds.one_cycle(total_steps=one.iterations)
+    assert seed.range_test_users == ["triangular", "triangular2", "one_cycle"]
+    assert "CLR and 1cycle runs are also charged" in result.footnote()
+    assert "own warm-up" not in result.footnote()
+    assert result.rows()[1][0] == "LR range test"
+    for name in ONLINE_FILES:
+        assert not (tmp_path / name).exists()
+    assert "online" not in (tmp_path / "summary.md").read_text()
+
+
+def test_recorded_schedule_gives_back_every_value() -> None:
+    ramp = list(np.geomspace(1e-6, 0.4, 60))
+    down = list(np.linspace(0.3, 0.03, 50)) + list(np.linspace(0.03, 3e-5, 11)[1:])
+    values = ramp + down
+    s = recorded_schedule(values)
+    steps = np.arange(len(values))
+    np.testing.assert_allclose(s(steps), values, rtol=1e-12)
+    assert [s(int(t)) for t in steps[::7]] == pytest.approx(values[::7], rel=1e-12)
+    assert len(s.knots) == 60 + 3  # every step of the ramp; each straight stretch by its ends
+    assert s(len(values) + 5) == values[-1]  # held after the last update
+    assert recorded_schedule([0.1]).values == (0.1, 0.1)
+    with pytest.raises(ValueError, match="finite"):
+        recorded_schedule([0.1, float("nan")])
+
+
 def test_demo_config_command_and_validation() -> None:
     assert DemoConfig().command() == "cyclr demo"
     assert DemoConfig.quick(seeds=(3,)).command() == "cyclr demo --quick --seeds 3"
@@ -162,6 +296,20 @@ def test_demo_config_command_and_validation() -> None:
         DemoConfig.quick(baseline_lr=0.02, method="loss").command()
         == "cyclr demo --quick --baseline-lr 0.02 --method loss"
     )
+    assert (
+        DemoConfig(one_cycle_bounds="range_test").command()
+        == "cyclr demo --one-cycle-bounds range-test"
+    )
+    ranged = DemoConfig.quick(seeds=(2,), one_cycle_bounds="range_test")
+    assert ranged.command() == "cyclr demo --quick --seeds 2 --one-cycle-bounds range-test"
+    assert DemoConfig.quick().one_cycle_bounds == "online"
+    assert DemoConfig(**TINY).command().startswith('python -c "')
+    with pytest.raises(ValueError, match="one_cycle_bounds"):
+        DemoConfig(one_cycle_bounds="range-test")  # the command line's spelling
+    short = {**TINY, "one_cycle_epochs": 4}  # 40 updates: a warm-up of 17, too short to read
+    with pytest.raises(ValueError, match=r"needs a longer 1cycle run than 40 updates"):
+        DemoConfig(**short)
+    assert DemoConfig(**short, one_cycle_bounds="range_test").one_cycle_steps == 40
     with pytest.raises(ValueError, match="cycles must be >= 3"):
         DemoConfig(cycles=2)
     with pytest.raises(ValueError, match="third_policy"):

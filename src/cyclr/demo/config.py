@@ -5,8 +5,10 @@ Example:
     >>> DemoConfig().seeds, DemoConfig.quick().seeds
     ((0, 1, 2), (0,))
     >>> c = DemoConfig.quick(seeds=(3,))
-    >>> c.seeds, c.cycles, c.one_cycle_epochs
-    ((3,), 4, 10)
+    >>> c.seeds, c.cycles, c.one_cycle_epochs, c.one_cycle_bounds
+    ((3,), 4, 10, 'online')
+    >>> DemoConfig(one_cycle_bounds="range_test").command()
+    'cyclr demo --one-cycle-bounds range-test'
 """
 
 from __future__ import annotations
@@ -17,13 +19,28 @@ from typing import Any
 from cyclr import _validate as v
 from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER
 
-__all__ = ["BASELINE_GRID", "COLORS", "RANGE_TESTS", "REPORT_FILES", "THIRD_POLICIES", "DemoConfig"]
+#: Training sequences of MNIST-1D when ``n_train`` is ``None`` (the package's default split).
+N_TRAIN = 4000
+
+__all__ = [
+    "BASELINE_GRID",
+    "COLORS",
+    "ONE_CYCLE_BOUNDS",
+    "ONLINE_FILES",
+    "RANGE_TESTS",
+    "REPORT_FILES",
+    "THIRD_POLICIES",
+    "DemoConfig",
+]
 
 #: The grid search that chose the default fixed LR, 0.05: mean final test accuracy of 3 seeds
 #: after 3200 iterations at each LR (SGD momentum 0.9, batch 100, the demo's CNN).
 BASELINE_GRID = {0.01: 0.859, 0.02: 0.897, 0.05: 0.933, 0.1: 0.917, 0.2: 0.102}
 #: How the demo runs the LR range test.
 RANGE_TESTS = ("two_stage", "linear")
+#: Where the 1cycle run's bounds come from: its own warm-up, read as it runs
+#: (:func:`cyclr.torch.auto_schedule` with ``online=True``), or the range test the CLR runs use.
+ONE_CYCLE_BOUNDS = ("online", "range_test")
 #: Policies for the third run (the CLR paper's two decaying variants).
 THIRD_POLICIES = ("triangular2", "exp_range")
 #: Colours of the four policies, the same in every plot.
@@ -43,6 +60,8 @@ REPORT_FILES = (
     "schedules.png",
     "accuracy.png",
 )
+#: The files a report folder also holds when the 1cycle reads its bounds online (its warm-up).
+ONLINE_FILES = ("one_cycle_warmup.json", "one_cycle_warmup.png")
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,10 @@ class DemoConfig:
             cycle (the paper: at least 3 cycles).
         step_epochs: the CLR half-cycle ``step_size`` in epochs (the paper: 2–10).
         one_cycle_epochs: the 1cycle run's budget in epochs.
+        one_cycle_bounds: ``"online"`` (the 1cycle run reads its bounds from its own warm-up,
+            :func:`cyclr.torch.auto_schedule` with ``online=True``: no separate range test, so
+            it is charged nothing) or ``"range_test"`` (it uses the bounds of the range test
+            that the CLR runs use, and is charged that test's updates).
         baseline_lr: the fixed LR of the baseline. 0.05 is the best fixed LR of a grid search
             on this task (:data:`BASELINE_GRID`; about 93% test accuracy after 3200
             iterations); the cyclical runs need no such search.
@@ -83,6 +106,7 @@ class DemoConfig:
     cycles: int = 10
     step_epochs: int = 4
     one_cycle_epochs: int = 25
+    one_cycle_bounds: str = "online"
     baseline_lr: float = 0.05
     third_policy: str = "triangular2"
     range_test: str = "two_stage"
@@ -111,6 +135,7 @@ class DemoConfig:
         v.integer("step_epochs", self.step_epochs, minimum=1)
         v.integer("one_cycle_epochs", self.one_cycle_epochs, minimum=1)
         v.positive("baseline_lr", self.baseline_lr)
+        v.choice("one_cycle_bounds", self.one_cycle_bounds, ONE_CYCLE_BOUNDS)
         v.choice("third_policy", self.third_policy, THIRD_POLICIES)
         v.choice("range_test", self.range_test, RANGE_TESTS)
         v.integer("coarse_iters", self.coarse_iters, minimum=10)
@@ -131,6 +156,27 @@ class DemoConfig:
         if self.n_train is not None:
             v.integer("n_train", self.n_train, minimum=self.batch_size)
         v.integer("threads", self.threads, minimum=1)
+        if self.one_cycle_bounds == "online":
+            self._check_online_budget()
+
+    @property
+    def one_cycle_steps(self) -> int:
+        """The 1cycle run's budget in updates (``one_cycle_epochs`` epochs)."""
+        n_train = N_TRAIN if self.n_train is None else self.n_train
+        return self.one_cycle_epochs * max(1, n_train // self.batch_size)
+
+    def _check_online_budget(self) -> None:
+        """An online 1cycle needs a warm-up long enough to read (its first ~45%)."""
+        from cyclr.online import OnlineSchedule
+
+        try:
+            OnlineSchedule("one_cycle", total_steps=self.one_cycle_steps)
+        except ValueError as exc:
+            raise ValueError(
+                f"one_cycle_bounds='online' needs a longer 1cycle run than "
+                f"{self.one_cycle_steps} updates ({exc}); raise one_cycle_epochs or use "
+                "one_cycle_bounds='range_test'"
+            ) from None
 
     @classmethod
     def quick(cls, **overrides: Any) -> DemoConfig:
@@ -145,6 +191,7 @@ class DemoConfig:
         the command line does not offer, the Python call)."""
         given: dict[str, Any] = {
             "seeds": self.seeds,
+            "one_cycle_bounds": self.one_cycle_bounds,
             "third_policy": self.third_policy,
             "baseline_lr": self.baseline_lr,
             "method": self.method,
@@ -162,5 +209,7 @@ class DemoConfig:
                 args.append(f"--baseline-lr {self.baseline_lr:g}")
             if self.method != ref.method:
                 args.append(f"--method {self.method}")
+            if self.one_cycle_bounds != ref.one_cycle_bounds:
+                args.append("--one-cycle-bounds " + self.one_cycle_bounds.replace("_", "-"))
             return " ".join(["cyclr demo", *args])
         return f'python -c "import cyclr.demo as d; d.run(d.{self!r})"'

@@ -14,11 +14,19 @@ For each seed (three by default, side by side in two processes), with nothing do
      2–10), for a whole number of cycles (>= 3);
    - **triangular2** (or **exp_range**) with the same bounds and cycles;
    - **1cycle** with cyclical momentum 0.95 → 0.85 → 0.95 (Smith & Topin 2017; Smith 2018) on
-     under a third of the budget: super-convergence;
+     under a third of the budget: super-convergence. By default it reads its bounds from its
+     own warm-up (:func:`cyclr.torch.auto_schedule` with ``online=True``: the LR rises as in a
+     range test until the loss leaves its floor, then drops to ``max_lr`` and the cycle
+     finishes), so it runs no range test and is charged none; with
+     ``one_cycle_bounds="range_test"`` it uses the CLR runs' bounds instead;
 
 3. a table over seeds (mean ± standard deviation): final test accuracy, iterations to reach the
    fixed LR's mean final accuracy (the range test charged to the runs that use its bounds), the
    speed-up, and wall time; and the report folder (:func:`cyclr.demo.write_report`).
+
+The online 1cycle's schedule is the LR and momentum it applied at every update, as recorded
+(:func:`cyclr.demo.results.recorded_schedule`), so the plots, ``results.json`` and the table
+show what ran.
 
 Everything is deterministic for a given seed: PyTorch runs on one thread per process and every
 random number comes from the seed.
@@ -29,13 +37,15 @@ from __future__ import annotations
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cyclr.demo.config import DemoConfig
+from cyclr.demo.config import N_TRAIN, DemoConfig
 from cyclr.demo.report import write_report
-from cyclr.demo.results import DemoResult, PolicyRun, SeedRun
+from cyclr.demo.results import DemoResult, OnlineReading, PolicyRun, SeedRun, recorded_schedule
+from cyclr.online import DEFAULT_RANGE
 from cyclr.schedules.compose import Constant
 from cyclr.schedules.policies import policy
 
@@ -78,7 +88,7 @@ def run(
 
 
 def _setup_line(c: DemoConfig) -> str:
-    n_train = c.n_train if c.n_train is not None else 4000  # the MNIST-1D default split
+    n_train = c.n_train if c.n_train is not None else N_TRAIN
     ipe = max(1, n_train // c.batch_size)
     seeds = ", ".join(map(str, c.seeds))
     return (
@@ -120,7 +130,10 @@ def _as_completed(futures: Any) -> Any:
 
 
 def run_seed(c: DemoConfig, seed: int, progress: bool = False) -> SeedRun:
-    """The range test and the four policies for one seed (on ``c.threads`` torch threads)."""
+    """The range test and the four policies for one seed (on ``c.threads`` torch threads).
+
+    Raises :class:`cyclr.SuggestionError` if the range test (or the online 1cycle's warm-up)
+    gives no bounds."""
     import torch
 
     threads = torch.get_num_threads()
@@ -167,7 +180,7 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
     step = c.step_epochs * ipe
     budget = c.cycles * 2 * step
     hold = Constant(c.momentum)
-    one = bounds.one_cycle(total_steps=c.one_cycle_epochs * ipe)
+    total = c.one_cycle_epochs * ipe
     runs = [
         PolicyRun("fixed", policy("constant").label, Constant(c.baseline_lr), hold, budget, False)
     ]
@@ -175,16 +188,26 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
         clr = bounds.triangular(step_size=step, policy=name)
         runs.append(PolicyRun(name, policy(name).label, clr, hold, budget, True))
     label = f"{policy('one_cycle').label} + momentum"
-    runs.append(PolicyRun("one_cycle", label, one, one.momentum(), one.total_steps, True))
+    if c.one_cycle_bounds == "online":
+        # Its schedule is known once it has run (recorded by _train_online); until then, the
+        # warm-up's first LR and momentum.
+        lr0, m0 = Constant(DEFAULT_RANGE[0]), Constant(0.95)
+        runs.append(PolicyRun("one_cycle", f"{label} (online)", lr0, m0, total, False))
+    else:
+        one = bounds.one_cycle(total_steps=total)
+        runs.append(PolicyRun("one_cycle", label, one, one.momentum(), total, True))
     for r in runs:
         model = mnist1d.cnn(seed)
-        opt = torch.optim.SGD(model.parameters(), lr=r.schedule(0), momentum=c.momentum)
-        sched = None
-        if r.key != "fixed":
-            mom = r.momentum if r.key == "one_cycle" else None
-            sched = CyclicScheduler(opt, r.schedule, momentum=mom)
         bar = _bar(r.iterations, r.label, progress)
         try:
+            if r.key == "one_cycle" and c.one_cycle_bounds == "online":
+                _train_online(c, r, model, data, seed, bar)
+                continue
+            opt = torch.optim.SGD(model.parameters(), lr=r.schedule(0), momentum=c.momentum)
+            sched = None
+            if r.key != "fixed":
+                mom = r.momentum if r.key == "one_cycle" else None
+                sched = CyclicScheduler(opt, r.schedule, momentum=mom)
             tr = mnist1d.train(
                 model,
                 opt,
@@ -199,10 +222,66 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
         finally:
             if bar is not None:
                 bar.close()
-        r.iters, r.test_acc, r.final_acc = tr.iters, tr.test_acc, tr.final_acc
-        r.diverged, r.wall_s = tr.diverged, tr.seconds
+        _record(r, tr)
     n_train, n_test = len(data.x_train), len(data.x_test)
     return SeedRun(seed, list(found.tests), bounds, rt_wall, runs, n_train, n_test)
+
+
+def _train_online(c: DemoConfig, r: PolicyRun, model: Any, data: Any, seed: int, bar: Any) -> None:
+    """Train ``r`` as a 1cycle that reads its bounds from its own warm-up, and record the LR
+    and momentum it applied at every update as ``r.schedule`` and ``r.momentum``."""
+    import torch
+    from torch import nn
+
+    from cyclr.demo import mnist1d
+    from cyclr.torch import OnlineScheduler, auto_schedule
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=c.momentum)
+    sched = auto_schedule(
+        model,
+        opt,
+        nn.CrossEntropyLoss(),
+        mnist1d.loader(data, c.batch_size, seed),
+        total_steps=r.iterations,
+        online=True,
+    )
+    if not isinstance(sched, OnlineScheduler):  # pragma: no cover - online=True returns one
+        raise TypeError(f"auto_schedule(online=True) returned {type(sched).__name__}")
+    group = opt.param_groups[0]
+    lrs, moms = [float(group["lr"])], [float(group["momentum"])]  # those of update 0
+
+    def on_step(it: int) -> None:  # after update it - 1: the scheduler has set update it's
+        if it < r.iterations:
+            lrs.append(float(group["lr"]))
+            moms.append(float(group["momentum"]))
+        if bar is not None:
+            bar.update()
+
+    with warnings.catch_warnings():
+        # A blow-up it handles is warned about; here it is in the log, and the report says so.
+        warnings.filterwarnings("ignore", "cyclr online schedule:", RuntimeWarning)
+        tr = mnist1d.train(
+            model,
+            opt,
+            data,
+            r.iterations,
+            scheduler=sched,
+            batch_size=c.batch_size,
+            eval_every=c.eval_every,
+            seed=seed,
+            on_step=on_step,
+        )
+    _record(r, tr)
+    if tr.diverged:  # the last LR set was never applied: the loss was not finite
+        del lrs[max(tr.iters[-1], 1) :], moms[max(tr.iters[-1], 1) :]
+    r.schedule, r.momentum = recorded_schedule(lrs), recorded_schedule(moms)
+    r.online = OnlineReading(sched.bounds, sched.decided_at, sched.range_test_result, sched.log)
+
+
+def _record(r: PolicyRun, tr: Any) -> None:
+    """Copy what :func:`cyclr.demo.mnist1d.train` measured into ``r``."""
+    r.iters, r.test_acc, r.final_acc = tr.iters, tr.test_acc, tr.final_acc
+    r.diverged, r.wall_s = tr.diverged, tr.seconds
 
 
 def _advance(bar: Any) -> Callable[[int], None]:

@@ -1,5 +1,6 @@
-"""What a demo run measured: per seed, the range test and one :class:`PolicyRun` per policy;
-over seeds, the :class:`DemoResult` and its table (mean ± standard deviation)."""
+"""What a demo run measured: per seed, the range test and one :class:`PolicyRun` per policy
+(the online 1cycle with its :class:`OnlineReading`); over seeds, the :class:`DemoResult` and its
+table (mean ± standard deviation)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,107 @@ from cyclr.demo.config import BASELINE_GRID, DemoConfig
 from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.base import Schedule
 from cyclr.schedules.compose import Constant
-from cyclr.schedules.one_cycle import OneCycle
+from cyclr.schedules.one_cycle import OneCycle, Piecewise
 from cyclr.suggest.bounds import Bounds
 
-__all__ = ["DemoResult", "PolicyRun", "SeedRun", "mean_sd", "one_line", "ramp_span"]
+__all__ = [
+    "DemoResult",
+    "OnlineReading",
+    "PolicyRun",
+    "SeedRun",
+    "mean_sd",
+    "one_line",
+    "ramp_span",
+    "recorded_schedule",
+]
+
+
+@dataclass
+class OnlineReading:
+    """How a run read its bounds from its own warm-up (:class:`cyclr.torch.OnlineScheduler`).
+
+    Attributes:
+        bounds: the bounds read (``None`` if the run ended before a reading).
+        decided_at: the update at which they were read.
+        warmup: the warm-up's curve, as the range test it stands for.
+        log: what the schedule decided, and every blow-up it handled.
+    """
+
+    bounds: Bounds | None
+    decided_at: int | None
+    warmup: RangeTestResult
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def lr_peak(self) -> float:
+        """The highest LR the warm-up reached (before it dropped to ``max_lr``)."""
+        return float(np.max(self.warmup.lr)) if len(self.warmup) else math.nan
+
+    @property
+    def blow_ups(self) -> list[str]:
+        """The blow-ups the schedule handled (from :attr:`log`)."""
+        return [x for x in self.log if "blew up" in x]
+
+    def line(self) -> str:
+        """One line: the bounds read, when and why, and any blow-up handled."""
+        b = self.bounds
+        if b is None:
+            text = "the run ended before its warm-up was read"
+        else:
+            text = (
+                f"max_lr {b.max_lr:.3g} read online at update {self.decided_at} "
+                f"(the warm-up's LR up to {self.lr_peak:.3g}). {one_line(b.reason)}"
+            )
+        if self.blow_ups:
+            text += f". Blow-ups handled: {'; '.join(self.blow_ups)}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        b, w = self.bounds, self.warmup
+        return {
+            "base_lr": None if b is None else b.base_lr,
+            "max_lr": None if b is None else b.max_lr,
+            "method": None if b is None else b.method,
+            "decided_at": self.decided_at,
+            "reason": None if b is None else b.reason,
+            "log": list(self.log),
+            "warmup": {
+                "mode": w.mode,
+                "start_lr": w.config.get("start_lr"),
+                "end_lr": w.config.get("end_lr"),
+                "warmup_steps": w.config.get("num_iter"),
+                "iterations": len(w),
+                "lr_peak": _round(self.lr_peak),
+            },
+        }
+
+
+def recorded_schedule(values: Sequence[float]) -> Piecewise:
+    """The values applied at updates ``0, 1, ..., len(values) - 1`` as a schedule that gives
+    each of them back at its update (held after the last).
+
+    Knots inside a straight stretch are left out (the descent of a 1cycle is two knots), but
+    only when every recorded value is still given back to 1e-12 of the largest one.
+
+    Example:
+        >>> s = recorded_schedule([0.1, 0.2, 0.4, 0.3, 0.2, 0.1])
+        >>> s.knots, s(4), s(9)
+        ((0.0, 1.0, 2.0, 5.0), 0.2, 0.1)
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if y.ndim != 1 or len(y) == 0 or not np.isfinite(y).all():
+        raise ValueError("values must be a non-empty sequence of finite numbers")
+    if len(y) == 1:
+        y = np.concatenate([y, y])
+    t = np.arange(len(y), dtype=np.float64)
+    tol = 1e-12 * max(float(np.abs(y).max()), 1e-300)
+    bend = np.abs(y[2:] - 2 * y[1:-1] + y[:-2]) > tol  # 0 on a straight stretch
+    keep = np.concatenate([[True], bend, [True]])
+    short = Piecewise(knots=tuple(t[keep]), values=tuple(y[keep]))
+    if np.abs(short(t.astype(np.int64)) - y).max() <= tol:
+        return short
+    return Piecewise(knots=tuple(t), values=tuple(y))  # pragma: no cover - every knot kept
 
 
 @dataclass
@@ -36,10 +134,15 @@ class PolicyRun:
     final_acc: float = math.nan
     diverged: bool = False
     wall_s: float = 0.0
+    online: OnlineReading | None = None
 
     @property
     def lr_text(self) -> str:
-        """The LR or LR range, e.g. ``"0.05"`` or ``"0.0811–0.191"``."""
+        """The LR or LR range, e.g. ``"0.05"`` or ``"0.0811–0.191"``; for a run that read its
+        bounds online, the ``max_lr`` it read, e.g. ``"max_lr 0.221"``."""
+        if self.online is not None:
+            b = self.online.bounds
+            return "not read" if b is None else f"max_lr {b.max_lr:.3g}"
         return _lr_text(self.schedule)
 
     def iters_to_reach(self, target: float) -> int | None:
@@ -59,6 +162,7 @@ class PolicyRun:
             "momentum": self.momentum.to_dict(),
             "iterations": self.iterations,
             "uses_range_test": self.uses_range_test,
+            "online": None if self.online is None else self.online.to_dict(),
             "final_acc": _round(self.final_acc),
             "best_acc": _round(max(self.test_acc)) if self.test_acc else None,
             "diverged": self.diverged,
@@ -100,6 +204,11 @@ class SeedRun:
         """Updates of all range-test ramps (a ramp stops early when the loss diverges)."""
         return sum(len(r) for r in self.range_tests)
 
+    @property
+    def range_test_users(self) -> list[str]:
+        """The policies that use the range test's bounds (and are charged its updates)."""
+        return [r.key for r in self.runs if r.uses_range_test]
+
     def run(self, key: str) -> PolicyRun:
         """The run of policy ``key``."""
         return next(r for r in self.runs if r.key == key)
@@ -113,13 +222,18 @@ class SeedRun:
         return reach + (self.range_test_iters if r.uses_range_test else 0)
 
     def choice_line(self) -> str:
-        """One line: which bounds this seed's range test chose, and why."""
+        """One line: which bounds this seed's range test chose, and why; and a second one for
+        a run that read its bounds online."""
         b = self.bounds
         ramps = ", ".join(f"{r.mode} {ramp_span(r)} ({len(r)} it)" for r in self.range_tests)
-        return (
+        line = (
             f"Seed {self.seed}: range test ({ramps}): base_lr {b.base_lr:.3g}, max_lr "
             f"{b.max_lr:.3g} ({b.method} rule). {one_line(b.reason)}"
         )
+        for r in self.runs:
+            if r.online is not None:
+                line += f"\nSeed {self.seed}: {r.label}: {r.online.line()}"
+        return line
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
@@ -138,6 +252,7 @@ class SeedRun:
                     for r in self.range_tests
                 ],
                 "wall_s": round(self.range_test_wall_s, 3),
+                "used_by": self.range_test_users,
                 "bounds": {
                     "base_lr": self.bounds.base_lr,
                     "max_lr": self.bounds.max_lr,
@@ -219,9 +334,10 @@ class DemoResult:
         head = ["policy", "LR", "iterations", "final acc %", f"iters to {target}", "speed-up*"]
         rows = [[*head, "wall"]]
         ends = [s.range_test.config.get("end_lr", math.nan) for s in self.seeds]
+        users = self.seeds[0].range_test_users
         rows.append(
             [
-                "LR range test",
+                "LR range test" if "one_cycle" in users else "LR range test (CLR)",
                 f"ramp to {np.mean(ends):.2g}",
                 f"{self.range_test_iters:,.0f}",
                 "",
@@ -253,7 +369,14 @@ class DemoResult:
         return rows
 
     def _lr_column(self, key: str) -> str:
-        schedules = [s.run(key).schedule for s in self.seeds]
+        runs = [s.run(key) for s in self.seeds]
+        if runs[0].online is not None:
+            read = [r.online.bounds.max_lr for r in runs if r.online and r.online.bounds]
+            if len(runs) == 1 or not read:
+                return runs[0].lr_text
+            more = "" if len(read) == len(runs) else f" ({len(read)}/{len(runs)} read)"
+            return f"max_lr {np.mean(read):.2g}{more}"
+        schedules = [r.schedule for r in runs]
         if key == "fixed" or len(schedules) == 1:
             return _lr_text(schedules[0])
         lo = [s(0) if isinstance(s, OneCycle) else s.base_lr for s in schedules]  # type: ignore[attr-defined]
@@ -276,13 +399,22 @@ class DemoResult:
                 f"Iterations to the target count the seeds that reach it. "
             )
         mean = " averaged over seeds" if n > 1 else ""
+        charged = "CLR and 1cycle runs are" if self._one_cycle_charged() else "CLR runs are"
         text = (
             f"{over}* speed-up = the fixed-LR run's iterations to the target "
-            f"({100 * self.target:.1f}%, its final accuracy{mean}) / the policy's, where the CLR "
-            f"and 1cycle runs are also charged the "
-            f"{self.range_test_iters:,.0f} iterations of the range test that chose their LRs. "
+            f"({100 * self.target:.1f}%, its final accuracy{mean}) / the policy's, where the "
+            f"{charged} also charged the {self.range_test_iters:,.0f} iterations of the range "
+            f"test that chose their LRs. "
         )
+        if not self._one_cycle_charged():
+            text += (
+                "The 1cycle run read its bounds from its own warm-up (online, no separate range "
+                "test): its warm-up is part of its iterations, and it is charged nothing else. "
+            )
         return f"{text}The fixed LR {self.config.baseline_lr:g} is {self.baseline_source()}."
+
+    def _one_cycle_charged(self) -> bool:
+        return "one_cycle" in self.seeds[0].range_test_users
 
     def baseline_source(self) -> str:
         """Where the fixed LR came from, e.g. ``"the best of a grid search over ..."``."""
@@ -320,7 +452,7 @@ class DemoResult:
         """Everything, as plain JSON data (the content of ``results.json``)."""
         c = self.config
         return {
-            "format": "cyclr.demo/2",
+            "format": "cyclr.demo/3",
             "command": c.command(),
             "config": asdict(c),
             "task": {
