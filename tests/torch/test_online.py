@@ -1,0 +1,503 @@
+"""cyclr.torch.OnlineScheduler and auto_schedule(online=True): the bounds read from the run's
+own warm-up, written into a real optimizer; resume; non-finite losses; momentum; DDP.
+
+The DDP test starts two copies of this file as gloo worker processes (see ``_worker``)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import cyclr  # noqa: E402
+import cyclr.suggest  # noqa: E402
+from cyclr.online import OnlineSchedule  # noqa: E402
+from cyclr.torch import OnlineScheduler, auto_schedule  # noqa: E402
+
+nn = torch.nn
+F = torch.nn.functional
+
+ROOT = Path(__file__).resolve().parents[2]
+TOTAL = 400  # warm-up of int(0.45 * 399) = 179 updates, a look at every update
+WARMUP = 179
+
+
+def data() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1024, 10, generator=g)
+    return x, (x[:, 0] + x[:, 1] > 0).long()
+
+
+X, Y = data()
+
+
+def batch(t: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch of update ``t``: the same for every run, without a loader's RNG."""
+    idx = (torch.arange(32) + 32 * t) % len(X)
+    return X[idx], Y[idx]
+
+
+def make(opt: str = "sgd", seed: int = 0, groups: bool = False, **kwargs):
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2))
+    params = (
+        [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
+        if groups
+        else model.parameters()
+    )
+    if opt == "sgd":
+        optimizer = torch.optim.SGD(params, lr=0.1, momentum=0.9)
+    elif opt == "sgd_plain":
+        optimizer = torch.optim.SGD(params, lr=0.1)
+    else:
+        optimizer = torch.optim.Adam(params, lr=1e-3)
+        kwargs.setdefault("start_lr", 1e-5)
+        kwargs.setdefault("end_lr", 1.0)
+    kwargs.setdefault("total_steps", TOTAL)
+    sched = auto_schedule(model, optimizer, None, None, online=True, **kwargs)
+    return model, optimizer, sched
+
+
+def train_step(model, optimizer, sched, t: int) -> torch.Tensor:
+    xb, yb = batch(t)
+    loss = F.cross_entropy(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    sched.step(loss)
+    return loss
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    yield
+
+
+# ---------------------------------------------------------------------------------------------
+# A plain training loop.
+
+
+def test_a_training_loop_reads_the_bounds_and_drives_every_param_group():
+    model, opt, sched = make(groups=True)
+    assert isinstance(sched, OnlineScheduler) and sched.bounds is None
+    online = sched.online
+    assert online.warmup_steps == WARMUP and online.method == "loss"
+    applied, fed = [], []
+    for t in range(TOTAL):
+        lr = online.lr()
+        assert online.step == t
+        assert [g["lr"] for g in opt.param_groups] == [lr, lr]
+        assert sched.get_last_lr() == [lr, lr]
+        assert [g["momentum"] for g in opt.param_groups] == [online.momentum()] * 2
+        if t == 0:  # the first update runs at start_lr: SGD's first step is -lr * grad
+            assert lr == 1e-6
+            before = model[2].weight.detach().clone()
+            loss = train_step(model, opt, sched, t)
+            delta = model[2].weight.detach() - before
+            # float32 weights of ~0.2: a delta of ~1e-7 is known to ~2e-8 (0.1, the optimizer's own
+            # lr, would move them by ~1e-2)
+            torch.testing.assert_close(delta, -1e-6 * model[2].weight.grad, rtol=0, atol=3e-8)
+        else:
+            loss = train_step(model, opt, sched, t)
+        applied.append(lr)
+        fed.append(float(loss.detach().double()))
+    d = sched.decided_at
+    assert d is not None and 32 <= d < WARMUP
+    # the curve read is what the optimizer ran at and the losses it gave
+    r = sched.range_test_result
+    assert list(r.lr) == applied[:d] and list(r.loss) == fed[:d]
+    # the bounds are the offline loss rule's reading of that curve (1cycle: the plateau's end)
+    b = cyclr.suggest.suggest(r, "loss")
+    assert sched.bounds.max_lr == b.details["best_range"][1]
+    assert sched.bounds.base_lr == min(b.base_lr, sched.bounds.max_lr)
+    assert applied[d] == sched.bounds.max_lr
+    assert applied[-1] == pytest.approx(sched.bounds.max_lr / 1e4, rel=1e-12)
+    assert sched.log == online.log and "bounds read" in sched.log[-1]
+    assert "bounds read at" in repr(sched)
+    # and the model learned
+    with torch.no_grad():
+        assert F.cross_entropy(model(X), Y).item() < 0.2
+
+
+def test_step_needs_a_scalar_loss():
+    _, _, sched = make()
+    with pytest.raises(TypeError, match=r"needs the batch loss.*scheduler\.step\(loss\)"):
+        sched.step()
+    with pytest.raises(ValueError, match=r"scalar.*\(4,\)"):
+        sched.step(torch.ones(4))
+    with pytest.raises(TypeError, match="tensor or a number"):
+        sched.step("0.5")
+    with pytest.raises(TypeError, match="tensor or a number"):
+        sched.step(True)
+    with pytest.raises(TypeError, match="not an epoch"):
+        sched.step(0.5, epoch=3)
+    assert sched.online.step == 0  # nothing was recorded
+    sched.step(torch.tensor([0.7]))  # one number in a 1-element tensor is fine
+    sched.step(0.7)
+    assert sched.online.losses == [pytest.approx(0.7), 0.7]
+
+
+def test_the_constructor_checks_its_arguments():
+    model, opt, sched = make()
+    with pytest.raises(TypeError, match="optimizer"):
+        OnlineScheduler(model, sched.online)
+    with pytest.raises(TypeError, match="OnlineSchedule"):
+        OnlineScheduler(opt, {"policy": "one_cycle"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Resume.
+
+
+def run(opt_name: str, stop: int, start: int = 0, objs=None):
+    objs = objs or make(opt_name)
+    for t in range(start, stop):
+        train_step(*objs, t)
+    return objs
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+@pytest.mark.parametrize("k", [80, 260])  # mid-warm-up, after the decision
+def test_resume_from_a_checkpoint_is_bitwise_the_uninterrupted_run(tmp_path, opt_name, k):
+    full = run(opt_name, TOTAL)
+    d = full[2].decided_at
+    assert (k < d) if k == 80 else (k > d)
+
+    model, opt, sched = run(opt_name, k)
+    path = tmp_path / "ckpt.pt"
+    torch.save(
+        {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}, path
+    )
+    json.dumps(sched.state_dict())  # plain data
+    del model, opt, sched
+
+    fresh = make(opt_name, seed=123)  # other initial weights: the checkpoint must restore them
+    ckpt = torch.load(path, weights_only=True)
+    fresh[0].load_state_dict(ckpt["model"])
+    fresh[1].load_state_dict(ckpt["opt"])
+    fresh[2].load_state_dict(ckpt["sched"])
+    assert fresh[2].online.step == k
+    assert fresh[1].param_groups[0]["lr"] == fresh[2].online.lr() == fresh[2].get_last_lr()[0]
+    run(opt_name, TOTAL, start=k, objs=fresh)
+
+    assert fresh[2].decided_at == d
+    assert fresh[2].bounds.max_lr == full[2].bounds.max_lr
+    assert fresh[2].bounds.base_lr == full[2].bounds.base_lr
+    for a, b in zip(full[0].parameters(), fresh[0].parameters()):
+        assert torch.equal(a, b)
+    assert fresh[1].param_groups[0]["lr"] == full[1].param_groups[0]["lr"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-finite losses.
+
+
+def test_non_finite_weights_raise_floating_point_error():
+    model, opt, sched = run("sgd", 50)
+    with torch.no_grad():
+        model[0].weight[0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="weights are no longer finite at update 50"):
+        sched.step(torch.tensor(float("nan")))
+    # the same through an optimizer step on a NaN loss
+    model, opt, sched = run("sgd", 50)
+    xb, yb = batch(50)
+    loss = F.cross_entropy(model(xb), yb) * float("nan")
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    with pytest.raises(FloatingPointError):
+        sched.step(loss)
+
+
+def test_a_nan_loss_with_finite_weights_in_the_warmup_warns_and_decides():
+    # an update skipped on a NaN loss (as GradScaler skips it), once the loss is falling
+    model, opt, sched = run("sgd", 120)
+    assert sched.decided_at is None
+    lr_nan = sched.online.lr()
+    with pytest.warns(RuntimeWarning, match="blew up"):
+        sched.step(torch.tensor(float("nan")))
+    assert sched.decided_at == 121 and sched.online.blew_up
+    assert sched.bounds.max_lr < lr_nan
+    assert opt.param_groups[0]["lr"] == sched.bounds.max_lr
+    run("sgd", 200, start=121, objs=(model, opt, sched))  # training goes on
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_a_nan_loss_with_finite_weights_after_the_decision_halves_the_rest():
+    _, opt, sched = run("sgd", 200)
+    d = sched.decided_at
+    assert d is not None
+    with pytest.warns(RuntimeWarning, match="halved"):
+        sched.step(float("nan"))
+    assert sched.online.scale == 0.5
+    full = OnlineSchedule("one_cycle", TOTAL)
+    full.load_state_dict(sched.online.state_dict())
+    full.scale = 1.0
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.5 * full.lr(201), rel=1e-12)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=cyclr.suggest.SuggestionError,
+    reason="bug: a NaN loss early in the warm-up (curve still flat) raises SuggestionError "
+    "from sched.step even though the weights are finite",
+)
+def test_a_nan_loss_early_in_the_warmup_does_not_stop_training():
+    _, opt, sched = run("sgd", 60)  # lr ~ 2e-4: the loss has not started to fall
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sched.step(torch.tensor(float("nan")))  # an update skipped on a NaN loss
+    assert any("blew up" in str(w.message) for w in caught)
+    assert sched.decided_at == 61
+    assert 0 < opt.param_groups[0]["lr"] <= sched.online.lrs[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Momentum.
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_momentum_cycles_inversely_to_the_lr(opt_name):
+    model, opt, sched = make(opt_name)
+    online = sched.online
+    seen = []
+    for t in range(TOTAL):
+        g = opt.param_groups[0]
+        m = g["momentum"] if opt_name == "sgd" else g["betas"][0]
+        if opt_name == "adam":
+            assert g["betas"][1] == 0.999
+        assert m == online.momentum()
+        seen.append(m)
+        train_step(model, opt, sched, t)
+    d = sched.decided_at
+    assert seen[0] == 0.95
+    # down with the rising LR ...
+    want = [0.95 - 0.1 * t / (WARMUP - 1) for t in range(d)]
+    np.testing.assert_allclose(seen[:d], want, rtol=1e-12)
+    # ... and back up as it falls, to 0.95 by the end of the cycle
+    assert all(b >= a - 1e-15 for a, b in zip(seen[d:], seen[d + 1 :]))
+    assert seen[d] == pytest.approx(seen[d - 1]) and seen[-1] == 0.95
+
+
+def test_momentum_false_leaves_it_alone():
+    model, opt, sched = make("sgd", momentum=False)
+    assert not sched.online.cycle_momentum
+    for t in range(100):
+        assert opt.param_groups[0]["momentum"] == 0.9
+        train_step(model, opt, sched, t)
+    model, opt, sched = make("adam", momentum=False)
+    for t in range(20):
+        assert opt.param_groups[0]["betas"] == (0.9, 0.999)
+        train_step(model, opt, sched, t)
+
+
+def test_sgd_without_momentum_gets_none():
+    model, opt, sched = make("sgd_plain")
+    for t in range(20):
+        train_step(model, opt, sched, t)
+    assert opt.param_groups[0]["momentum"] == 0
+    assert "betas" not in opt.param_groups[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# auto_schedule(online=True) options.
+
+
+@pytest.mark.parametrize("policy", ["exp_range", "triangular2"])
+def test_online_supports_one_cycle_and_triangular_only(policy):
+    torch.manual_seed(0)
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="online=True supports policy"):
+        auto_schedule(model, opt, None, None, policy=policy, total_steps=400, online=True)
+
+
+def test_online_rejects_options_of_the_range_test():
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="num_iter"):
+        auto_schedule(model, opt, None, None, total_steps=400, online=True, num_iter=50)
+    with pytest.raises(TypeError, match="online"):
+        auto_schedule(model, opt, None, None, total_steps=400, online="yes")
+    with pytest.raises(ValueError, match="momentum"):
+        auto_schedule(
+            model, opt, None, None, total_steps=400, online=True, momentum=cyclr.Constant(0.9)
+        )
+
+
+def test_online_takes_epochs_from_the_loader():
+    model = nn.Linear(10, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, Y), batch_size=32)
+    sched = auto_schedule(model, opt, None, loader, epochs=5, online=True)
+    assert sched.online.total_steps == 5 * 32 and sched.online.warmup_steps == int(0.45 * 159)
+
+
+def test_online_passes_its_options_on():
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = auto_schedule(
+        model,
+        opt,
+        None,
+        None,
+        policy="triangular",
+        online=True,
+        start_lr=1e-4,
+        end_lr=2.0,
+        warmup_steps=64,
+        check_every=8,
+        step_size=30,
+    )
+    s = sched.online
+    assert (s.policy, s.start_lr, s.end_lr) == ("triangular", 1e-4, 2.0)
+    assert (s.warmup_steps, s.check_every, s.step_size, s.total_steps) == (64, 8, 30, None)
+    assert opt.param_groups[0]["lr"] == 1e-4
+
+
+# ---------------------------------------------------------------------------------------------
+# torch.distributed: two gloo processes on localhost.
+
+WORLD = 2
+JOIN_TIMEOUT_S = 120
+DDP_TOTAL = 600
+NAN_AT = 400  # after the decision: a NaN loss on rank 1 only
+
+
+def ddp_loss(rank: int, t: int, lr: float) -> float:
+    """Each rank's own loss: a loss-vs-LR curve with a rank-dependent offset and noise."""
+    noise = np.random.default_rng([rank, t]).standard_normal()
+    clean = 2.3 - 1.8 / (1 + (0.01 / lr) ** 1.5) + 3 * (lr / 0.3) ** 3
+    return float(np.float32(clean + 0.3 * rank + 0.05 * noise))  # the float32 a model gives
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not torch.distributed.is_available(), reason="torch.distributed is not available"
+)
+def test_ranks_with_different_losses_decide_together_on_the_mean(tmp_path):
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path, GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
+    port = _free_port()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, str(rank), str(WORLD), str(port), str(tmp_path)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for rank in range(WORLD)
+    ]
+    logs = []
+    try:
+        for p in procs:
+            logs.append(p.communicate(timeout=JOIN_TIMEOUT_S)[0].decode(errors="replace"))
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+        pytest.fail(f"distributed workers did not finish within {JOIN_TIMEOUT_S} s")
+    for rank, (p, log) in enumerate(zip(procs, logs)):
+        assert p.returncode == 0, f"rank {rank} failed:\n{log[-4000:]}"
+    out = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD)]
+
+    # each rank fed its own losses ...
+    assert out[0]["local"] != out[1]["local"]
+    # ... and both read the same curve and decided the same
+    for key in ("decided_at", "bounds", "lrs", "momenta", "state", "group_state"):
+        assert out[0][key] == out[1][key], key
+    assert out[0]["state"] == out[0]["group_state"]  # process_group=the world: the same
+    assert out[0]["decided_at"] is not None and out[0]["decided_at"] < DDP_TOTAL * 0.45
+
+    # a single process fed the mean loss reads exactly the same
+    single = OnlineSchedule("one_cycle", DDP_TOTAL)
+    lrs = []
+    for t in range(DDP_TOTAL):
+        lrs.append(single.lr())
+        single.observe((out[0]["local"][t] + out[1]["local"][t]) / 2)
+    assert out[0]["lrs"] == lrs
+    assert out[0]["decided_at"] == single.decided_at
+    assert out[0]["bounds"] == [single.bounds.base_lr, single.bounds.max_lr]
+    assert out[0]["state"]["losses"] == single.losses
+
+    # a NaN loss on one rank only: the mean is NaN on both, and both halve the rest together
+    assert out[0]["nan_state"] == out[1]["nan_state"]
+    assert out[0]["nan_state"]["scale"] == 0.5
+    assert f"update {NAN_AT}" in out[0]["nan_state"]["log"][-1]
+    assert all(len(o["nan_warnings"]) == 1 and "halved" in o["nan_warnings"][0] for o in out)
+
+
+def _worker(rank: int, world: int, port: int, out: Path) -> None:
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group(
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=world,
+        timeout=datetime.timedelta(seconds=60),
+    )
+
+    def drive(process_group=None, nan_at=None):
+        weight = nn.Parameter(torch.zeros(3))
+        opt = torch.optim.SGD([weight], lr=0.1, momentum=0.9)
+        sched = OnlineScheduler(
+            opt, OnlineSchedule("one_cycle", DDP_TOTAL), process_group=process_group
+        )
+        local, lrs, momenta = [], [], []
+        for t in range(DDP_TOTAL):
+            lr = opt.param_groups[0]["lr"]
+            lrs.append(lr)
+            momenta.append(opt.param_groups[0]["momentum"])
+            loss = ddp_loss(rank, t, lr)
+            local.append(loss)
+            opt.step()
+            sched.step(torch.tensor(math.nan if t == nan_at else loss, dtype=torch.float32))
+        b = sched.bounds
+        return sched, local, lrs, momenta, None if b is None else [b.base_lr, b.max_lr]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no blow-up warnings expected
+        sched, local, lrs, momenta, bounds = drive()
+        group_sched = drive(dist.new_group(list(range(world))))[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nan_sched = drive(nan_at=NAN_AT if rank == 1 else None)[0]
+    payload = {
+        "local": local,
+        "lrs": lrs,
+        "momenta": momenta,
+        "decided_at": sched.decided_at,
+        "bounds": bounds,
+        "state": sched.online.state_dict(),
+        "group_state": group_sched.online.state_dict(),
+        "nan_state": nan_sched.online.state_dict(),
+        "nan_warnings": [str(w.message) for w in caught if w.category is RuntimeWarning],
+    }
+    (out / f"rank{rank}.json").write_text(json.dumps(payload))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    _worker(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
