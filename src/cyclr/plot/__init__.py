@@ -4,10 +4,13 @@
   recorded, the suggested range shaded and both bounds marked with their values.
 - :func:`schedule`: a schedule's LR (and momentum) against the iteration.
 - :func:`sweep`: the range tests of a hyper-parameter sweep overlaid, the chosen value marked.
+- :func:`online`: what an online schedule (:mod:`cyclr.online`) read: its warm-up's loss against
+  the LR with the bounds, and the LR of every update, the decision and any blow-up marked.
 
 All draw into ``ax`` (or a new figure), never call ``show()``, and return a small record of
-what they drew (:class:`RangeTestPlot`, :class:`SchedulePlot`, :class:`SweepPlot`) whose ``ax``
-is the axes drawn into. Accuracy-like metrics are shown in percent.
+what they drew (:class:`RangeTestPlot`, :class:`SchedulePlot`, :class:`SweepPlot`,
+:class:`OnlinePlot`) whose ``ax`` is the axes drawn into (:func:`online`: the LR's; ``ax`` takes
+both of its axes). Accuracy-like metrics are shown in percent.
 
 Example:
     >>> import numpy as np, cyclr, cyclr.plot
@@ -18,12 +21,22 @@ Example:
 
 from __future__ import annotations
 
-from cyclr.plot._common import RangeTestPlot, SchedulePlot, SweepPlot
+from cyclr.plot._common import OnlinePlot, RangeTestPlot, SchedulePlot, SweepPlot
+from cyclr.plot._online import online
 from cyclr.plot._range_test import range_test
 from cyclr.plot._schedule import schedule
 from cyclr.plot._sweep import sweep
 
-__all__ = ["RangeTestPlot", "SchedulePlot", "SweepPlot", "range_test", "schedule", "sweep"]
+__all__ = [
+    "OnlinePlot",
+    "RangeTestPlot",
+    "SchedulePlot",
+    "SweepPlot",
+    "online",
+    "range_test",
+    "schedule",
+    "sweep",
+]
 
 
 def __dir__() -> list[str]:

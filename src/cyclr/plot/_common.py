@@ -9,6 +9,7 @@ from typing import Any
 __all__ = [
     "LOSS",
     "METRIC",
+    "OnlinePlot",
     "RANGE",
     "VAL_LOSS",
     "VAL_METRIC",
@@ -29,6 +30,19 @@ class RangeTestPlot:
     ax: Any
     metric_ax: Any = None
     handles: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class OnlinePlot:
+    """What :func:`cyclr.plot.online` drew: the warm-up's curve (a :class:`RangeTestPlot`), the
+    LR axes, the update at which the bounds were read (``None`` before), the LR panel's legend
+    handles and the figure."""
+
+    curve: RangeTestPlot
+    ax: Any
+    decided_at: int | None = None
+    handles: list[Any] = field(default_factory=list)
+    figure: Any = None
 
 
 @dataclass

@@ -1,0 +1,295 @@
+"""The plot of an online schedule, :func:`cyclr.plot.online`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cyclr.plot._common import LOSS, RANGE, OnlinePlot, fmt_lr, legend_below
+from cyclr.plot._range_test import range_test
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.axes import Axes
+
+    from cyclr.online.schedule import OnlineSchedule
+    from cyclr.suggest.bounds import Bounds
+
+__all__ = ["online"]
+
+BLOW_UP = "tab:red"
+#: A line of the schedule's log about update ``t``: ``"update t: ..."``.
+_EVENT = re.compile(r"^update (\d+): (.*)$", re.DOTALL)
+#: The back-off after the decision: ``"... halved (x0.5)"``.
+_HALVED = re.compile(r"halved \(x([0-9.eE+-]+)\)")
+
+
+def _core(schedule: Any) -> OnlineSchedule:
+    """The :class:`cyclr.online.OnlineSchedule` of ``schedule`` (itself, or its ``.online``)."""
+    from cyclr.online.schedule import OnlineSchedule
+
+    core = getattr(schedule, "online", schedule)
+    if not isinstance(core, OnlineSchedule):
+        raise TypeError(
+            "schedule must be a cyclr.online.OnlineSchedule or have one as .online (a "
+            f"cyclr.torch.OnlineScheduler), got {type(schedule).__name__}"
+        )
+    return core
+
+
+def _events(log: Sequence[str]) -> list[tuple[int, str]]:
+    """``(update, text)`` of every log line about one update, in order."""
+    out = []
+    for line in log:
+        m = _EVENT.match(line)
+        if m:
+            out.append((int(m.group(1)), m.group(2)))
+    return out
+
+
+def _realised(core: OnlineSchedule, halvings: list[tuple[int, float]]) -> np.ndarray:
+    """The LR each update so far ran at.
+
+    ``core.lr(t)`` gives a past update after the decision at the current scale; each back-off
+    (logged at update ``u``, ``"... halved (xS)"``) applies from update ``u + 1`` on, so the
+    updates before it ran at the scale before it.
+    """
+    lr = np.array([core.lr(t) for t in range(core.step)], dtype=np.float64)
+    if not halvings or core.decided_at is None or core.scale == 0:
+        return lr
+    d = core.decided_at
+    scale_at = np.ones(core.step)  # the scale each update ran at (the ramp's is never scaled)
+    for u, scale in halvings:
+        scale_at[u + 1 :] = scale
+    lr[d:] = lr[d:] / core.scale * scale_at[d:]
+    return lr
+
+
+def _horizon(core: OnlineSchedule) -> int:
+    """How many updates the LR panel shows: the whole run, or (a CLR without ``total_steps``)
+    the warm-up and two cycles after the decision."""
+    if core.total_steps is not None:
+        return max(core.total_steps, core.step)
+    d = core.decided_at
+    if d is None:
+        return max(core.warmup_steps, core.step)
+    return max(core.step, d + 4 * (core.step_size or max(d, 1)))
+
+
+def online(
+    schedule: Any,
+    ax: Sequence[Axes] | None = None,
+    *,
+    title: str | None = None,
+) -> OnlinePlot:
+    """Plot what an online schedule read and the LR it runs: two panels.
+
+    - left, the warm-up read as a range test: its loss against the LR, with the bounds read
+      (:func:`cyclr.plot.range_test`: the range shaded, both bounds marked, the points the rule
+      read, e.g. the plateau);
+    - right, the LR of every update (log scale): realised so far (solid), planned for the rest
+      of the run once the bounds are read (dashed; before, the ramp still ahead, dotted); the
+      update at which the bounds were read, ``max_lr`` and ``base_lr``, and every blow-up and
+      back-off of the schedule's ``log`` marked.
+
+    ``schedule`` is a :class:`cyclr.online.OnlineSchedule` or anything holding one as
+    ``.online`` (a :class:`cyclr.torch.OnlineScheduler`, the ``scheduler`` of
+    ``cyclr.lightning.AutoSchedule(online=True)``). ``ax``: the two axes to draw into (the
+    curve's, the LR's), or ``None`` for a new figure.
+
+    Example:
+        >>> import cyclr.plot
+        >>> from cyclr.online import OnlineSchedule
+        >>> s = OnlineSchedule("one_cycle", total_steps=1000)
+        >>> ideal = lambda lr: 2.3 - 1.5 / (1 + (0.01 / lr) ** 2) + 20 * lr ** 2
+        >>> for _ in range(600):
+        ...     s.observe(ideal(s.lr()))
+        >>> drawn = cyclr.plot.online(s)
+        >>> drawn.decided_at == s.decided_at, drawn.ax.get_yscale()
+        (True, 'log')
+    """
+    core = _core(schedule)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig: Any
+        fig, (curve_ax, lr_ax) = plt.subplots(1, 2, figsize=(14.0, 5.2), layout="constrained")
+    else:
+        try:
+            curve_ax, lr_ax = ax
+        except (TypeError, ValueError):
+            raise TypeError(
+                "ax must be two axes (the warm-up's curve, the LR path) or None"
+            ) from None
+        fig = lr_ax.figure
+    d = core.decided_at
+    result = core.result()
+    ramp = f"{len(result)} updates of a {core.warmup_steps}-update ramp"
+    read = "bounds not read yet" if d is None else f"bounds read by '{core.method}'"
+    curve_title = f"Warm-up read as a range test: {ramp}\n{read}"
+    bounds = None if core.bounds is None else _on_the_curve(core.bounds)
+    curve = range_test(result, bounds, curve_ax, title=curve_title)
+    if bounds is not None:
+        curve.handles += _plateau(curve_ax, bounds)
+        legend_below(curve_ax, curve.handles, -0.13, columns=3)
+        _clear_of_bounds(curve_ax, bounds)
+
+    events = _events(core.log)
+    halvings = []
+    for u, text in events:
+        m = _HALVED.search(text)
+        if m:
+            halvings.append((u, float(m.group(1))))
+    realised = _realised(core, halvings)
+    steps = np.arange(core.step)
+    handles: list[Any] = []
+    (h,) = lr_ax.plot(steps, realised, color=LOSS, lw=1.8, label="LR so far")
+    handles.append(h)
+    end = _horizon(core)
+    if d is None:
+        ahead = np.arange(core.step, max(core.step, core.warmup_steps))
+        if len(ahead):
+            (h,) = lr_ax.plot(
+                ahead,
+                [core.lr(int(t)) for t in ahead],
+                ":",
+                color=LOSS,
+                lw=1.4,
+                label="the ramp ahead (until the bounds are read)",
+            )
+            handles.append(h)
+    else:
+        rest = np.arange(core.step, end)
+        if len(rest):
+            (h,) = lr_ax.plot(
+                rest,
+                [core.lr(int(t)) for t in rest],
+                "--",
+                color=LOSS,
+                lw=1.4,
+                label="LR planned",
+            )
+            handles.append(h)
+        b = core.bounds
+        if b is not None:
+            h = lr_ax.axvspan(0, d, color="0.5", alpha=0.1, lw=0, label="warm-up (read)")
+            handles.append(h)
+            h = lr_ax.axvline(d, color=RANGE, lw=1.5, label=f"bounds read at update {d}")
+            handles.append(h)
+            levels = [("max_lr", b.max_lr, "-")]
+            if core.policy != "one_cycle":  # 1cycle comes down to max_lr / div_factor instead
+                levels.append(("base_lr", b.base_lr, ":"))
+            for name, value, ls in levels:
+                lr_ax.axhline(value, color=RANGE, lw=1.0, ls=ls, alpha=0.7)
+                lr_ax.annotate(
+                    f"{name} = {fmt_lr(value)}",
+                    (0.0, value),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                    fontsize=8,
+                    color="0.25",
+                )
+    blown = [(u, text) for u, text in events if text.startswith("the loss blew up")]
+    if blown:
+        at = [u for u, _ in blown]
+        lrs = [realised[u] if u < len(realised) else core.lr(u) for u in at]
+        (h,) = lr_ax.plot(
+            at,
+            lrs,
+            "x",
+            color=BLOW_UP,
+            ms=8,
+            mew=2,
+            zorder=5,
+            label="loss blew up" + (" (rest halved)" if halvings else ""),
+        )
+        handles.append(h)
+    lr_ax.set_yscale("log")
+    lr_ax.set_xlim(0, max(end - 1, 1))
+    lr_ax.set_xlabel("update")
+    lr_ax.set_ylabel("learning rate (log scale)", color=LOSS)
+    lr_ax.tick_params(axis="y", colors=LOSS)
+    lr_ax.grid(True, which="major", alpha=0.3)
+    if title is None:
+        title = f"Online {core.policy}: the LR of every update ({core.step} of {end} run)"
+        if d is not None and core.bounds is not None:
+            title += f"\nmax_lr {fmt_lr(core.bounds.max_lr)} read at update {d}"
+        else:
+            title += "\nwarming up"
+    lr_ax.set_title(title, fontsize=11, pad=18 if core.bounds is not None else 6)
+    legend_below(lr_ax, handles, -0.13, columns=2)
+    return OnlinePlot(curve, lr_ax, d, handles, fig)
+
+
+def _on_the_curve(bounds: Bounds) -> Bounds:
+    """``bounds`` with its ``max_lr`` point on the curve read.
+
+    For 1cycle the online schedule moves ``max_lr`` to the plateau's end but keeps the value of
+    the rule's own ``max_lr`` point; the point is drawn at the curve's value there instead.
+    """
+    lr = np.asarray(bounds.curve_lr, dtype=np.float64)
+    values = np.asarray(bounds.curve_values, dtype=np.float64)
+    ok = np.isfinite(values) & (lr > 0)
+    if ok.sum() < 2:
+        return bounds
+    x, y = np.log(lr[ok]), values[ok]
+    points = tuple(
+        replace(p, value=float(np.interp(np.log(p.lr), x, y)))
+        if p.label == "max_lr" and p.lr > 0
+        else p
+        for p in bounds.points
+    )
+    return replace(bounds, points=points)
+
+
+def _plateau(ax: Any, bounds: Bounds) -> list[Any]:
+    """The lowest plateau the rule found (``details["best_range"]``), as a bar at the foot of
+    the axes: for 1cycle its end is ``max_lr``."""
+    span = bounds.details.get("best_range")
+    if not span or len(span) != 2:
+        return []
+    lo, hi = float(span[0]), float(span[1])
+    import matplotlib.transforms as mtransforms
+
+    # at the foot of the axes, clear of the curve and the labels of the points read
+    foot = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+    (h,) = ax.plot(
+        [lo, hi],
+        [0.03, 0.03],
+        color="black",
+        lw=4.0,
+        solid_capstyle="butt",
+        transform=foot,
+        label=f"lowest plateau {fmt_lr(lo)} - {fmt_lr(hi)}",
+    )
+    return [h]
+
+
+def _clear_of_bounds(ax: Any, bounds: Bounds) -> None:
+    """Move a point's label (drawn below right of it) below left of it when a bound's marker
+    sits in it: 1cycle's ``max_lr``, the plateau's end, lies just right of the plateau's
+    centre."""
+    from matplotlib.text import Annotation
+
+    try:
+        ax.figure.draw_without_rendering()  # the layout as it will be drawn
+        renderer = ax.figure.canvas.get_renderer()
+    except AttributeError:  # a canvas that cannot measure text before it is drawn
+        return
+    marks = [
+        ax.transData.transform((p.lr, p.value))
+        for p in bounds.points
+        if p.label in ("base_lr", "max_lr") and np.isfinite(p.value) and p.lr > 0
+    ]
+    for text in ax.texts:
+        if not isinstance(text, Annotation):
+            continue
+        box = text.get_window_extent(renderer).expanded(1.0, 1.0).padded(4)
+        if any(box.contains(x, y) for x, y in marks):
+            text.set_position((-6, -18))
+            text.set_horizontalalignment("right")
