@@ -188,6 +188,7 @@ def test_a_training_step_that_returns_no_loss_is_a_clear_error(tmp_path):
     assert module.calls == 4
 
 
+@pytest.mark.filterwarnings("ignore:cyclr online schedule:RuntimeWarning")  # a fast ramp
 def test_a_scheduler_of_configure_optimizers_is_dropped_and_options_pass_on(tmp_path):
     callback = AutoSchedule(online=True, start_lr=1e-5, end_lr=5.0, warmup_steps=40, check_every=4)
     t = trainer(tmp_path, max_steps=90, callbacks=[callback])

@@ -7,7 +7,9 @@ Requires the ``lightning`` extra (from a clone: ``pip install -e '.[lightning]'`
   ``configure_optimizers()`` as the optimizer, and the Trainer's device, precision and
   ``accumulate_grad_batches``; the module, optimizer and RNGs are restored bitwise.
 - :class:`AutoSchedule`: a callback that finds the bounds at fit start and trains on a 1cycle
-  (Smith 2018) or CLR schedule between them, stepped after every update.
+  (Smith 2018) or CLR schedule between them, stepped after every update; with ``online=True``
+  it runs no range test and reads the bounds from the fit's own warm-up
+  (:class:`cyclr.torch.OnlineScheduler`, fed the training loss of every update).
 
 Example:
     >>> import cyclr.lightning
