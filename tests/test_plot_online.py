@@ -152,7 +152,7 @@ def test_blow_ups_after_the_decision_are_marked_and_the_lr_realised_before_each_
     assert d is not None and s.scale == 0.25 and len(s.log) == 3
     drawn = cyclr.plot.online(s)
     full = OnlineSchedule("one_cycle", total_steps=TOTAL)
-    full.load_state_dict(dict(s.state_dict(), scale=1.0))
+    full.load_state_dict(dict(s.state_dict(), scale=1.0, halvings=[]))
     scale = np.where(np.arange(800) <= 600, 1.0, np.where(np.arange(800) <= 700, 0.5, 0.25))
     want = np.array([full.lr(t) for t in range(800)]) * np.where(np.arange(800) < d, 1.0, scale)
     np.testing.assert_allclose(line(drawn.ax, "LR so far").get_ydata(), want, rtol=1e-12)

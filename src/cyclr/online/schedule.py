@@ -36,8 +36,11 @@ training phase that keeps its progress and reads its curve as it comes:
 
 Guard: when the smoothed loss blows up (``> diverge`` times its lowest value, or a
 non-finite loss) before the rise could be read, the bounds are read from the curve up to
-there, falling back to the ``"minimum"`` rule (the lowest smoothed loss's LR / 10); after the
-decision, each blow-up halves the rest of the schedule. Every such event is in :attr:`log`.
+there, falling back to the ``"minimum"`` rule (the lowest smoothed loss's LR / 10), and when
+the curve is still too short or flat for that, to cautious bounds: ``max_lr`` a tenth of the
+LR that blew up, ``base_lr = max_lr / 4`` (neither below ``start_lr``). After the decision,
+each blow-up halves the rest of the schedule (:attr:`halvings`). Every such event is in
+:attr:`log`.
 
 Momentum (``cycle_momentum=True``) falls from ``max_momentum`` to ``base_momentum`` over the
 warm-up and rises back as the LR falls (Smith 2018, §4.3).
@@ -85,6 +88,8 @@ DIVERGE = 4.0
 READINGS = ("loss", "auto")
 
 _STATE_KEYS = ("step", "lrs", "losses", "smoother", "decided_at", "bounds", "scale", "log")
+#: ``base_lr = max_lr / CAUTIOUS_BASE`` for bounds read from no curve (Smith 2015, §3.2).
+CAUTIOUS_BASE = 4.0
 
 
 class OnlineSchedule:
@@ -191,6 +196,9 @@ class OnlineSchedule:
         self.decided_at: int | None = None
         self.bounds: Bounds | None = None
         self.scale = 1.0
+        #: ``(update, scale)`` of every back-off after the decision: the loss blew up at
+        #: ``update`` and the schedule runs at ``scale`` from the next update on.
+        self.halvings: list[tuple[int, float]] = []
         self.blew_up = False
         self.log: list[str] = []
         self._after: Any = None
@@ -201,6 +209,7 @@ class OnlineSchedule:
         """The LR of update ``t`` (default: the next one, :attr:`step`).
 
         Before the decision only the updates up to it are known; later ones are the ramp's.
+        A past update after the decision is given at the scale it ran at (:attr:`halvings`).
         """
         t = self.step if t is None else t
         d = self.decided_at
@@ -208,7 +217,15 @@ class OnlineSchedule:
             return ramp_lr(
                 min(t, self.warmup_steps - 1), self.start_lr, self.end_lr, self.warmup_steps, "exp"
             )
-        return self.scale * float(self._after.at(t - d))
+        return self._scale_at(t) * float(self._after.at(t - d))
+
+    def _scale_at(self, t: int) -> float:
+        """The scale update ``t`` runs at: that of the last back-off before it."""
+        scale = 1.0
+        for u, s in self.halvings:
+            if u < t:
+                scale = s
+        return scale
 
     def momentum(self, t: int | None = None) -> float:
         """The momentum of update ``t`` (default: the next one): down over the warm-up, then up
@@ -252,10 +269,12 @@ class OnlineSchedule:
         if finite:
             self._smoother.add(loss)
         if not finite or self._smoother.diverged(self._smoother.n - 1):
+            at = self.lr(t)
             self.scale /= 2
+            self.halvings.append((t, self.scale))
             self._smoother = SmoothedLoss(self.beta, DIVERGE)
             self.log.append(
-                f"update {t}: the loss blew up at lr={self.lr(t) * 2:.3g}; the rest of the "
+                f"update {t}: the loss blew up at lr={at:.3g}; the rest of the "
                 f"schedule is halved (x{self.scale:g})"
             )
 
@@ -315,27 +334,49 @@ class OnlineSchedule:
 
     def _decide_after_blow_up(self, t: int, loss: float) -> None:
         self.blew_up = True
+        # The blow-up is handled here, once: the schedule after the decision watches a fresh
+        # average, not one still holding the spike.
+        self._smoother = SmoothedLoss(self.beta, DIVERGE)
+        blown_at = self.lr(t)
         what = "non-finite" if not math.isfinite(loss) else f"{loss:.3g}, past {DIVERGE:g}x its low"
         self.log.append(
-            f"update {t}: the loss blew up ({what}) at lr={self.lr(t):.3g} in the warm-up"
+            f"update {t}: the loss blew up ({what}) at lr={blown_at:.3g} in the warm-up"
         )
         try:
             b = self.read()
         except SuggestionError as exc:
-            self._fallback(f"no reading before the blow-up ({exc})")
+            self._fallback(f"no reading before the blow-up ({exc})", blown_at=blown_at)
             return
         self._decide(b, "the loss blew up")
 
-    def _fallback(self, why: str) -> None:
+    def _fallback(self, why: str, *, blown_at: float | None = None) -> None:
         try:
             b = suggest(self.result(), "minimum")
         except SuggestionError as exc:
-            raise SuggestionError(
-                f"the online warm-up could not be read: {why}; the 'minimum' rule neither: {exc}",
-                exc.kind,
-            ) from None
+            if blown_at is None:  # a whole warm-up without a fall: nothing to stand on
+                raise SuggestionError(
+                    f"the online warm-up could not be read: {why}; the 'minimum' rule "
+                    f"neither: {exc}",
+                    exc.kind,
+                ) from None
+            self.log.append(f"{why}; the 'minimum' rule neither ({exc}): cautious bounds")
+            self._decide(self._cautious(blown_at), f"{why}; cautious bounds")
+            return
         self.log.append(f"{why}; max_lr from the 'minimum' rule")
         self._decide(b, why)
+
+    def _cautious(self, blown_at: float) -> Bounds:
+        """Bounds from no curve: a tenth of the LR that blew up, ``base = max_lr / 4``."""
+        top = max(self.start_lr, blown_at / 10)
+        base = max(self.start_lr, top / CAUTIOUS_BASE)
+        return Bounds(
+            base,
+            top,
+            "cautious",
+            f"the loss blew up at lr={blown_at:.3g} before the curve could be read: max_lr is "
+            f"a tenth of that LR and base_lr = max_lr / {CAUTIOUS_BASE:g} (Smith 2015, §3.2)",
+            details={"blown_at": blown_at},
+        )
 
     def _decide(self, b: Bounds, why: str) -> None:
         d = self.step
@@ -348,8 +389,10 @@ class OnlineSchedule:
             top = float(b.details["best_range"][1])
             base = min(base, top)
             details.update(max_lr_from="plateau_end", rule_max_lr=b.max_lr)
+            value = _value_at(b, top)
             points = tuple(
-                replace(p, lr=top, index=None) if p.label == "max_lr" else p for p in points
+                replace(p, lr=top, value=value, index=None) if p.label == "max_lr" else p
+                for p in points
             )
             reason += (
                 f". For 1cycle max_lr is the plateau's end, {top:.3g}, not the rule's "
@@ -409,6 +452,7 @@ class OnlineSchedule:
             "bounds": None if self.bounds is None else self.bounds.to_dict(),
             "scale": self.scale,
             "log": list(self.log),
+            "halvings": [[u, s] for u, s in self.halvings],
             "blew_up": self.blew_up,
             "momentum_at_decision": self._momentum_at_decision,
         }
@@ -427,6 +471,9 @@ class OnlineSchedule:
         self._smoother.last, self._smoother._avg = float(last), float(avg)
         self.scale = float(state["scale"])
         self.log = [str(x) for x in state["log"]]
+        # (a state without halvings ran at its scale from its last update on)
+        halved = [[self.step - 1, self.scale]] if self.scale != 1.0 else []
+        self.halvings = [(int(u), float(s)) for u, s in state.get("halvings", halved)]
         self.blew_up = bool(state.get("blew_up", False))
         self._momentum_at_decision = float(state.get("momentum_at_decision", self.max_momentum))
         self.decided_at = None if state["decided_at"] is None else int(state["decided_at"])
@@ -443,6 +490,15 @@ class _Shifted:
 
     def at(self, t: int) -> float:
         return self.schedule.at(t + self.offset)
+
+
+def _value_at(b: Bounds, lr: float) -> float:
+    """The analysed curve's value at ``lr`` (interpolated in log LR), NaN without a curve."""
+    x = np.log(np.asarray(b.curve_lr, dtype=np.float64))
+    y = np.asarray(b.curve_values, dtype=np.float64)
+    if x.size == 0:
+        return float("nan")
+    return float(np.interp(math.log(lr), x, y))
 
 
 def _normal_sf(z: float) -> float:

@@ -24,8 +24,6 @@ __all__ = ["online"]
 BLOW_UP = "tab:red"
 #: A line of the schedule's log about update ``t``: ``"update t: ..."``.
 _EVENT = re.compile(r"^update (\d+): (.*)$", re.DOTALL)
-#: The back-off after the decision: ``"... halved (x0.5)"``.
-_HALVED = re.compile(r"halved \(x([0-9.eE+-]+)\)")
 
 
 def _core(schedule: Any) -> OnlineSchedule:
@@ -51,22 +49,10 @@ def _events(log: Sequence[str]) -> list[tuple[int, str]]:
     return out
 
 
-def _realised(core: OnlineSchedule, halvings: list[tuple[int, float]]) -> np.ndarray:
-    """The LR each update so far ran at.
-
-    ``core.lr(t)`` gives a past update after the decision at the current scale; each back-off
-    (logged at update ``u``, ``"... halved (xS)"``) applies from update ``u + 1`` on, so the
-    updates before it ran at the scale before it.
-    """
-    lr = np.array([core.lr(t) for t in range(core.step)], dtype=np.float64)
-    if not halvings or core.decided_at is None or core.scale == 0:
-        return lr
-    d = core.decided_at
-    scale_at = np.ones(core.step)  # the scale each update ran at (the ramp's is never scaled)
-    for u, scale in halvings:
-        scale_at[u + 1 :] = scale
-    lr[d:] = lr[d:] / core.scale * scale_at[d:]
-    return lr
+def _realised(core: OnlineSchedule) -> np.ndarray:
+    """The LR each update so far ran at (``core.lr(t)``: the ramp's, or the schedule's at the
+    scale of its time, :attr:`~cyclr.online.OnlineSchedule.halvings`)."""
+    return np.array([core.lr(t) for t in range(core.step)], dtype=np.float64)
 
 
 def _horizon(core: OnlineSchedule) -> int:
@@ -139,12 +125,8 @@ def online(
         _clear_of_bounds(curve_ax, bounds)
 
     events = _events(core.log)
-    halvings = []
-    for u, text in events:
-        m = _HALVED.search(text)
-        if m:
-            halvings.append((u, float(m.group(1))))
-    realised = _realised(core, halvings)
+    halvings = core.halvings
+    realised = _realised(core)
     steps = np.arange(core.step)
     handles: list[Any] = []
     (h,) = lr_ax.plot(steps, realised, color=LOSS, lw=1.8, label="LR so far")
