@@ -805,3 +805,24 @@ def test_linear_range_reads_the_blow_up() -> None:
     with pytest.raises(cyclr.SuggestionError) as e:
         linear_range(loss_only(lr, 2.3 + rng.normal(0, 0.01, len(lr))))
     assert e.value.kind == "flat"
+
+
+def test_the_standard_errors_of_the_best_and_last_points_are_the_kernels() -> None:
+    """details["se_best"] and ["se_last"] are sigma * ||kernel|| of the local-linear fit at the
+    lowest smoothed loss and at the last point read (here the whole curve: it never climbs back
+    to its start level)."""
+    from cyclr.suggest.curve import local_linear
+
+    rng = np.random.default_rng(0)
+    lr = np.geomspace(1e-4, 1.0, 300)
+    loss = 2 - 1 / (1 + (0.01 / lr) ** 2) + 0.3 * lr**2 + 0.02 * rng.standard_normal(300)
+    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+    b = r.suggest("loss")
+    assert b.details["points_used"] == 300
+    fit, norm = local_linear(np.arange(300.0), loss, b.details["smoothing_steps"])
+    np.testing.assert_allclose(b.curve_values, fit, rtol=1e-12)
+    sigma = b.details["noise"]
+    best = int(np.argmin(fit))
+    assert b.details["se_best"] == pytest.approx(sigma * norm[best], rel=1e-12)
+    assert b.details["se_last"] == pytest.approx(sigma * norm[-1], rel=1e-12)
+    assert b.details["se_last"] > b.details["se_best"]  # a one-sided kernel at the end

@@ -19,7 +19,9 @@ training phase that keeps its progress and reads its curve as it comes:
      curve is that of one look at ``z`` (``P(Z > z_looks) = P(Z > z) / looks``);
    - the plateau ends at least one kernel width (``details["smoothing_steps"]``) before the
      last update read;
-   - the smoothed loss has risen above its floor by ``base_frac`` (0.1) of its fall.
+   - the smoothed loss has risen above its floor by ``base_frac`` (0.1) of its fall, and by
+     more than ``z_looks`` standard errors of that difference (the loss has left its floor,
+     not wandered on it).
 
    The bounds are fixed there and the LR drops to ``max_lr``: for ``"one_cycle"`` the
    plateau's end, the largest LR at which the loss still sat on its floor (1cycle's peak is
@@ -323,11 +325,13 @@ class OnlineSchedule:
         fit = b.curve_values
         risen = fit[-1] - min(fit) if fit else 0.0
         needed = self.base_frac * float(b.details["change"])
-        if past >= float(b.details["smoothing_steps"]) and risen >= needed:
+        se = math.hypot(float(b.details["se_best"]), float(b.details["se_last"]))
+        significant = risen > self.z_looks * se
+        if past >= float(b.details["smoothing_steps"]) and risen >= needed and significant:
             self._decide(
                 b,
                 f"the loss left its lowest plateau {past} updates ago and has risen {risen:.3g} "
-                f"(>= {self.base_frac:g} of its fall)",
+                f"(>= {self.base_frac:g} of its fall, {risen / se:.1f} standard errors)",
             )
         elif end:
             self._decide(b, "the warm-up reached end_lr")

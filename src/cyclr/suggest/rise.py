@@ -59,6 +59,8 @@ class Rise:
     sigma: float
     slowed: bool  # False: the rise never slowed and ``knee`` is the peak
     started_at_once: bool  # True: already rising at the first point
+    se_peak: float = math.nan  # standard error of ``fit[peak]``
+    se_last: float = math.nan  # standard error of ``fit[-1]``, the last point read
 
 
 def read_rise(
@@ -170,4 +172,6 @@ def read_rise(
         sigma,
         slowed,
         started_at_once,
+        se_peak,
+        sigma * float(norm[-1]),
     )

@@ -149,6 +149,8 @@ def _two_bounds(
     reason += f" [{ramp.note}]"
     details = {
         "noise": r.sigma,
+        "se_best": r.se_peak,
+        "se_last": r.se_last,
         "start_level": sign * r.start_level,
         "change": r.rise,
         "smoothing_steps": ramp.h,
