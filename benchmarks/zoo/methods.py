@@ -129,6 +129,9 @@ def train(
     finite, or worse than the untrained model's, is recorded as the untrained model's
     (``capped``): a broken run counts as no training at all, not as an infinite loss.
     """
+    from cyclr.torch import OnlineScheduler
+
+    online = isinstance(scheduler, OnlineScheduler)
     data = load(task.data)
     fn = loss_fn(task)
     init_metric = None if task.higher_is_better else evaluate(task, model, data)
@@ -149,7 +152,10 @@ def train(
             loss.backward()
             optimizer.step()
             if scheduler is not None:
-                scheduler.step()
+                if online:  # an OnlineScheduler reads the batch loss
+                    scheduler.step(loss.detach())
+                else:
+                    scheduler.step()
             if on_step is not None:
                 on_step()
             steps += 1

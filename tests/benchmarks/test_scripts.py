@@ -206,3 +206,19 @@ def test_overhead_quick(tmp_path):
     assert "cyclr" in report["range_test"]["variants"]
     md = (tmp_path / "overhead.md").read_text()
     assert "Scheduler step" in md and "Range test" in md
+
+
+def test_online_quick(tmp_path: Path) -> None:
+    _run("online.py", "--quick", "--out", str(tmp_path))
+    report = json.loads((tmp_path / "online_quick.json").read_text())
+    assert report["seeds"] == [0]
+    kinds = {r["kind"]: r for r in report["mnist1d"]["rows"]}
+    assert set(kinds) == {"fixed", "two_stage", "online"}
+    assert kinds["two_stage"]["rt_updates"] > 0 and kinds["online"]["rt_updates"] == 0
+    (zoo,) = report["zoo"]
+    assert zoo["task"] == "friedman_mlp_sgd" and zoo["errors"] == {"two_stage": {}, "online": {}}
+    assert zoo["decided_at"][0] is not None and 0 < zoo["decided_at"][0] < 200
+    assert zoo["within_noise"] == (zoo["gain"][0] >= -zoo["tolerance"])
+    md = (tmp_path / "online_quick.md").read_text()
+    assert "online auto 1cycle" in md and "`friedman_mlp_sgd`" in md
+    assert (tmp_path / "online_quick.png").stat().st_size > 10_000
