@@ -439,6 +439,28 @@ def test_state_round_trip_keeps_the_divergence_test():
     assert b_path == a_path and b.log == a.log
 
 
+@pytest.mark.parametrize("rollback", [True, False])
+def test_the_decision_records_where_the_weights_go_back_to(rollback):
+    s = OnlineSchedule("one_cycle", total_steps=1000, rollback=rollback)
+    floors, rng = [], np.random.default_rng(0)
+    while s.decided_at is None:
+        before = s.floor_at
+        s.observe(curve(s.lr()) + NOISE * rng.standard_normal())
+        if s.floor_at != before:
+            floors.append(s.floor_at)
+    d = s.decided_at
+    # floor_at only moves forward, to the update count at a look
+    assert floors == sorted(floors) and all(f % s.check_every == 0 for f in floors)
+    if rollback:
+        assert s.rolled_back_to == floors[-1] < d
+        assert f"go back to those after update {floors[-1]}" in s.log[-1]
+    else:
+        assert s.rolled_back_to is None and "go back" not in s.log[-1]
+    b = OnlineSchedule("one_cycle", total_steps=1000, rollback=rollback)
+    b.load_state_dict(json.loads(json.dumps(s.state_dict())))
+    assert (b.floor_at, b.rolled_back_to) == (s.floor_at, s.rolled_back_to)
+
+
 def test_load_state_dict_rejects_other_data():
     s = OnlineSchedule("one_cycle", total_steps=1000)
     with pytest.raises(ValueError, match="missing"):
@@ -469,6 +491,7 @@ def test_load_state_dict_rejects_other_data():
         ({"policy": "triangular", "warmup_steps": 31}, ValueError, "warmup_steps"),
         ({"total_steps": 1000, "warmup_steps": 100.5}, TypeError, "warmup_steps"),
         ({"total_steps": 1000, "check_every": 0}, ValueError, "check_every"),
+        ({"total_steps": 1000, "rollback": 1}, TypeError, "rollback"),
         ({"total_steps": 1000, "step_size": 0}, ValueError, "step_size"),
         ({"total_steps": 1000, "beta": 1.0}, ValueError, "beta"),
         ({"total_steps": 1000, "pct_annihilate": 1.0}, ValueError, "pct_annihilate"),

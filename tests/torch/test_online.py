@@ -23,6 +23,7 @@ torch = pytest.importorskip("torch")
 import cyclr  # noqa: E402
 import cyclr.suggest  # noqa: E402
 from cyclr.online import OnlineSchedule  # noqa: E402
+from cyclr.range_test.result import RangeTestResult  # noqa: E402
 from cyclr.torch import OnlineScheduler, auto_schedule  # noqa: E402
 
 nn = torch.nn
@@ -179,7 +180,10 @@ def test_resume_from_a_checkpoint_is_bitwise_the_uninterrupted_run(tmp_path, opt
     torch.save(
         {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}, path
     )
-    json.dumps(sched.state_dict())  # plain data
+    state = sched.state_dict()
+    snap = state.pop("rollback_snapshot", None)  # the weights to go back to: tensors
+    json.dumps(state)  # the rest is plain data
+    assert (snap is not None) == (k < d)  # held only until the decision
     del model, opt, sched
 
     fresh = make(opt_name, seed=123)  # other initial weights: the checkpoint must restore them
@@ -267,6 +271,93 @@ def test_a_nan_loss_early_in_the_warmup_does_not_stop_training():
     assert b.max_lr == pytest.approx(lr_nan / 10, rel=1e-12)
     assert b.base_lr == pytest.approx(lr_nan / 40, rel=1e-12)
     assert opt.param_groups[0]["lr"] == b.max_lr
+
+
+# ---------------------------------------------------------------------------------------------
+# Rollback: at the decision the weights go back to the last look on the floor.
+
+
+def make_bn(rollback: bool = True):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sched = auto_schedule(
+        model,
+        opt,
+        None,
+        None,
+        online=True,
+        total_steps=TOTAL,
+        start_lr=1e-5,
+        end_lr=1.0,
+        rollback=rollback,
+    )
+    return model, opt, sched
+
+
+def states_equal(a: dict, b: dict) -> bool:
+    if a.keys() != b.keys():
+        return False
+    return all(
+        torch.equal(x, y) if isinstance(x, torch.Tensor) else x == y
+        for k in a
+        for x, y in zip(a[k].values(), b[k].values())
+    )
+
+
+@pytest.mark.parametrize("build", ["sgd", "adam", "batchnorm"])
+def test_at_the_decision_the_weights_are_those_of_the_last_look_on_the_floor(build):
+    new = make_bn if build == "batchnorm" else (lambda: make(build))
+    model, opt, sched = new()
+    while sched.decided_at is None:
+        train_step(model, opt, sched, sched.online.step)
+    d, f = sched.decided_at, sched.online.rolled_back_to
+    assert f is not None and 0 < f < d and f % sched.online.check_every == 0
+    assert f"go back to those after update {f}" in sched.log[-1]
+    # a twin stopped after update f: the same weights, buffers and optimizer state, bitwise
+    twin = new()
+    for t in range(f):
+        train_step(*twin, t)
+    for a, b in zip(model.state_dict().values(), twin[0].state_dict().values()):
+        assert torch.equal(a, b)
+    assert states_equal(opt.state_dict()["state"], twin[1].state_dict()["state"])
+    # and the schedule goes on from the decision: max_lr next, nothing held any more
+    assert opt.param_groups[0]["lr"] == sched.bounds.max_lr and sched._snapshot is None
+
+
+def test_the_last_look_on_the_floor_is_the_rules_reading_at_each_look():
+    model, opt, sched = make("sgd")
+    while sched.decided_at is None:
+        train_step(model, opt, sched, sched.online.step)
+    on, d = sched.online, sched.decided_at
+    r = on.result()
+
+    def on_floor(n: int) -> bool:  # the reading of n updates: no fall yet, or on its plateau
+        p = RangeTestResult(
+            lr=r.lr[:n], loss=r.loss[:n], smoothed_loss=r.smoothed_loss[:n], mode="exp"
+        )
+        try:
+            b = cyclr.suggest.suggest(p, "loss")
+            cyclr.suggest.suggest(p, "loss", z=on.z_looks)
+        except cyclr.suggest.SuggestionError:
+            return True
+        return int(np.flatnonzero(p.lr >= b.details["best_range"][1])[0]) >= n - 1
+
+    looks = [n for n in range(32, d) if n % on.check_every == 0]
+    assert on.rolled_back_to == max(n for n in looks if on_floor(n))
+
+
+def test_without_rollback_the_weights_stay():
+    model, opt, sched = make("adam", rollback=False)
+    while sched.decided_at is None:
+        train_step(model, opt, sched, sched.online.step)
+    assert sched.online.rolled_back_to is None and "go back" not in sched.log[-1]
+    assert "rollback_snapshot" not in sched.state_dict() and sched._snapshot is None
+    twin = make("adam", rollback=False)
+    for t in range(sched.decided_at):
+        train_step(*twin, t)
+    for a, b in zip(model.parameters(), twin[0].parameters()):
+        assert torch.equal(a, b)  # the same run: nothing restored
 
 
 # ---------------------------------------------------------------------------------------------

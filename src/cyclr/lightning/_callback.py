@@ -70,7 +70,7 @@ class AutoSchedule(pl.Callback):
     of an update loses that update's partial loss. Options: ``policy`` ``"one_cycle"`` or
     ``"triangular"``, ``method`` ``"auto"`` or ``"loss"`` (only the loss is seen online),
     ``momentum`` ``True``/``False``/``None``, ``step_size``, ``suggest_kwargs`` and, as keyword
-    options, ``start_lr``, ``end_lr``, ``warmup_steps``, ``check_every`` and
+    options, ``start_lr``, ``end_lr``, ``warmup_steps``, ``check_every``, ``rollback`` and
     ``process_group`` (see :func:`cyclr.torch.auto_schedule`); ``validate`` is not used.
 
     Args:
@@ -238,6 +238,7 @@ class AutoSchedule(pl.Callback):
             total -= trainer.global_step
         options = dict(self.options)
         scheduler = _online(
+            pl_module,
             optimizer,
             self.policy,
             total,
@@ -403,6 +404,7 @@ _CONFIG = (
     "method",
     "check_every",
     "cycle_momentum",
+    "rollback",
 )
 
 

@@ -112,6 +112,10 @@ class OnlineSchedule:
         cycle_momentum, base_momentum, max_momentum: momentum cycling (Smith 2018, §4.3).
         max_lr_from: ``"plateau_end"`` (the default for ``"one_cycle"``) or ``"rule"`` (the
             default for ``"triangular"``), see step 2 of the module docstring.
+        rollback: at the decision, go back to the weights of :attr:`floor_at`, the last look
+            at which the loss was still on its floor (or had not yet fallen), undoing the
+            climb past it. The schedule records it (:attr:`rolled_back_to`); an adapter that
+            holds the weights (``cyclr.torch.OnlineScheduler``) restores them.
 
     Call :meth:`lr` for the LR of the next update, and :meth:`observe` with that update's loss.
     """
@@ -136,6 +140,7 @@ class OnlineSchedule:
         base_momentum: float = 0.85,
         max_momentum: float = 0.95,
         max_lr_from: str | None = None,
+        rollback: bool = True,
     ) -> None:
         self.policy = v.choice("policy", policy, POLICIES)
         self.total_steps = None if total_steps is None else v.integer("total_steps", total_steps)
@@ -191,6 +196,14 @@ class OnlineSchedule:
         #: The significance the fall must reach before a reading is taken (``z`` corrected
         #: for the ``looks`` at the curve: ``P(Z > z_looks) = P(Z > z) / looks``).
         self.z_looks = _normal_isf(_normal_sf(z) / looks)
+        if not isinstance(rollback, bool):
+            raise TypeError(f"rollback must be a bool, got {rollback!r}")
+        self.rollback = rollback
+        #: Updates done when the loss was last seen on its floor, or before it fell (a look
+        #: with no significant fall, or whose lowest plateau reaches the last update).
+        self.floor_at = 0
+        #: ``floor_at`` at the decision, when ``rollback`` is on: the weights go back there.
+        self.rolled_back_to: int | None = None
         self.step = 0
         self.lrs: list[float] = []
         self.losses: list[float] = []
@@ -318,10 +331,14 @@ class OnlineSchedule:
         except SuggestionError as exc:
             if end:
                 self._fallback(f"the warm-up ended without a reading ({exc})")
+            else:
+                self.floor_at = self.step  # no significant fall yet
             return
         right = float(b.details["best_range"][1])
         right_at = int(np.searchsorted(np.asarray(self.lrs), right, side="left"))
         past = len(self.lrs) - 1 - right_at
+        if past <= 0 and not end:
+            self.floor_at = self.step  # the lowest plateau reaches this update
         fit = b.curve_values
         risen = fit[-1] - min(fit) if fit else 0.0
         needed = self.base_frac * float(b.details["change"])
@@ -407,7 +424,15 @@ class OnlineSchedule:
             base, top, b.method, reason, b.curve, b.curve_lr, b.curve_values, points, details
         )
         self._finish(self.bounds)
-        self.log.append(f"update {d}: bounds read ({why}): base_lr={base:.3g}, max_lr={top:.3g}")
+        line = f"update {d}: bounds read ({why}): base_lr={base:.3g}, max_lr={top:.3g}"
+        if self.rollback and self.floor_at < d:
+            self.rolled_back_to = self.floor_at
+            at = self.lr(max(self.floor_at - 1, 0))
+            line += (
+                f"; the weights go back to those after update {self.floor_at}, the last look "
+                f"with the loss on its floor (lr={at:.3g})"
+            )
+        self.log.append(line)
 
     def _finish(self, b: Bounds) -> None:
         """The schedule after the decision at :attr:`decided_at`, from the bounds ``b``."""
@@ -458,6 +483,8 @@ class OnlineSchedule:
             "log": list(self.log),
             "halvings": [[u, s] for u, s in self.halvings],
             "blew_up": self.blew_up,
+            "floor_at": self.floor_at,
+            "rolled_back_to": self.rolled_back_to,
             "momentum_at_decision": self._momentum_at_decision,
         }
 
@@ -479,6 +506,9 @@ class OnlineSchedule:
         halved = [[self.step - 1, self.scale]] if self.scale != 1.0 else []
         self.halvings = [(int(u), float(s)) for u, s in state.get("halvings", halved)]
         self.blew_up = bool(state.get("blew_up", False))
+        self.floor_at = int(state.get("floor_at", 0))
+        back = state.get("rolled_back_to")
+        self.rolled_back_to = None if back is None else int(back)
         self._momentum_at_decision = float(state.get("momentum_at_decision", self.max_momentum))
         self.decided_at = None if state["decided_at"] is None else int(state["decided_at"])
         self.bounds = None if state["bounds"] is None else Bounds.from_dict(state["bounds"])

@@ -125,7 +125,8 @@ def auto_schedule(
             ``val_loader``, ``metric``, ``seed``, ``device``, ``progress``, ``num_iter``, ...).
             ``start_lr``, ``end_lr`` or ``mode`` switch to a single test with those settings.
             With ``online=True``: the :class:`cyclr.online.OnlineSchedule` options
-            (``start_lr``, ``end_lr``, ``warmup_steps``, ``check_every``, ``process_group``).
+            (``start_lr``, ``end_lr``, ``warmup_steps``, ``check_every``, ``rollback``,
+            ``process_group``).
 
     Returns:
         An :class:`AutoScheduler`: a :class:`cyclr.torch.CyclicScheduler` (already applied to
@@ -178,6 +179,7 @@ def auto_schedule(
         raise TypeError(f"online must be True or False, got {online!r}")
     if online:
         return _online(
+            model,
             optimizer,
             name,
             total_steps,
@@ -206,10 +208,11 @@ def auto_schedule(
 
 
 #: ``auto_schedule(online=True)`` options that go to :class:`cyclr.online.OnlineSchedule`.
-_ONLINE_OPTIONS = ("start_lr", "end_lr", "warmup_steps", "check_every")
+_ONLINE_OPTIONS = ("start_lr", "end_lr", "warmup_steps", "check_every", "rollback")
 
 
 def _online(
+    model: nn.Module,
     optimizer: torch.optim.Optimizer,
     name: str,
     total_steps: int | None,
@@ -241,4 +244,4 @@ def _online(
         cycle_momentum=bool(momentum) and _has_momentum(optimizer),
         **options,
     )
-    return OnlineScheduler(optimizer, schedule, process_group=group)
+    return OnlineScheduler(optimizer, schedule, process_group=group, model=model)

@@ -7,6 +7,7 @@ The reading is :class:`cyclr.online.OnlineSchedule` (numpy, the offline rules of
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from typing import Any
@@ -44,7 +45,11 @@ class OnlineScheduler(LRScheduler):
 
     The warm-up is an LR range test that keeps its progress: once its curve shows where the
     loss leaves its floor, the bounds are fixed (:attr:`bounds`) and the rest of the 1cycle
-    (or CLR) follows. Nothing is restored and no update is spent outside training. Every
+    (or CLR) follows. No update is spent outside training. With the schedule's ``rollback``
+    (the default), the weights, the optimizer's state and (given ``model``) the model's buffers
+    go back at the decision to those of the last look at which the loss was on its floor: a copy
+    is kept during the warm-up (memory for one more set of weights and optimizer state), and the
+    few dozen updates past the floor are undone rather than trained on. Every
     param group gets the same LR; momentum (SGD's ``momentum`` > 0, or ``betas[0]``) cycles
     inversely when the schedule's ``cycle_momentum`` is on.
 
@@ -53,8 +58,9 @@ class OnlineScheduler(LRScheduler):
     non-finite weights raises ``FloatingPointError``; a blow-up with finite weights is handled
     as the schedule says (bounds read up to it, or the rest halved) and warned about.
 
-    ``state_dict()`` holds the curve so far, the decision and the phase: resuming from it (and
-    the model's and optimizer's states) continues the identical trajectory.
+    ``state_dict()`` holds the curve so far, the decision and the phase (and, during the
+    warm-up, the rollback copy as tensors): resuming from it (and the model's and optimizer's
+    states) continues the identical trajectory.
 
     Example:
         >>> import torch
@@ -81,17 +87,24 @@ class OnlineScheduler(LRScheduler):
         online: OnlineSchedule,
         *,
         process_group: Any = None,
+        model: torch.nn.Module | None = None,
         last_epoch: int = -1,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {optimizer!r}")
         if not isinstance(online, OnlineSchedule):
             raise TypeError(f"online must be a cyclr.online.OnlineSchedule, got {online!r}")
+        if model is not None and not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module or None, got {model!r}")
         self.online = online
         self.process_group = process_group
+        self.model = model
+        self._snapshot: dict[str, Any] | None = None
         self._momentum_key = _momentum_key(optimizer) if online.cycle_momentum else None
         self._warned = 0
         super().__init__(optimizer, last_epoch)
+        if online.rollback and online.decided_at is None:
+            self._snapshot = self._take()
 
     # -- what the user reads ------------------------------------------------------------------
     @property
@@ -140,7 +153,10 @@ class OnlineScheduler(LRScheduler):
         if not math.isfinite(value):
             self._check_weights(value)
         before = len(self.online.log)
+        undecided = self.online.decided_at is None
         self.online.observe(value)
+        if undecided and self.online.rollback:
+            self._after_look()
         self._step_count += 1
         self.last_epoch += 1
         for line in self.online.log[before:]:
@@ -149,6 +165,44 @@ class OnlineScheduler(LRScheduler):
             if "blew up" in line or "could not" in line or "without a reading" in line:
                 warnings.warn(f"cyclr online schedule: {line}", RuntimeWarning, stacklevel=2)
         self._apply()
+
+    # -- rollback -------------------------------------------------------------------------------
+    def _tensors(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        buffers = [] if self.model is None else list(self.model.buffers())
+        return params, buffers
+
+    def _take(self) -> dict[str, Any]:
+        """A copy of the weights, the optimizer's state and the model's buffers, now."""
+        params, buffers = self._tensors()
+        return {
+            "step": self.online.step,
+            "params": [p.detach().clone() for p in params],
+            "buffers": [b.detach().clone() for b in buffers],
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+        }
+
+    def _after_look(self) -> None:
+        on = self.online
+        if on.decided_at is None:
+            if on.floor_at == on.step:
+                self._snapshot = self._take()
+            return
+        snap, self._snapshot = self._snapshot, None
+        if on.rolled_back_to is None or snap is None:
+            return
+        if snap["step"] != on.rolled_back_to:  # pragma: no cover - kept in step by _after_look
+            raise RuntimeError(
+                f"the snapshot is from update {snap['step']}, the schedule goes back to "
+                f"{on.rolled_back_to}"
+            )
+        params, buffers = self._tensors()
+        with torch.no_grad():
+            for p, saved in zip(params, snap["params"]):
+                p.copy_(saved)
+            for b, saved in zip(buffers, snap["buffers"]):
+                b.copy_(saved)
+        self.optimizer.load_state_dict(snap["optimizer"])
 
     def _reduce(self, loss: Any) -> float:
         if isinstance(loss, torch.Tensor):
@@ -197,13 +251,17 @@ class OnlineScheduler(LRScheduler):
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Plain data only (loads with ``torch.load(..., weights_only=True)``)."""
-        return {
+        """Plain data, and the rollback copy's tensors until the decision (loads with
+        ``torch.load(..., weights_only=True)``)."""
+        state: dict[str, Any] = {
             "last_epoch": self.last_epoch,
             "step_count": self._step_count,
             "online": self.online.state_dict(),
             "base_lrs": [float(x) for x in self.base_lrs],
         }
+        if self._snapshot is not None:  # tensors: still loads with weights_only=True
+            state["rollback_snapshot"] = self._snapshot
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` and write the next update's LR into the optimizer."""
@@ -213,6 +271,13 @@ class OnlineScheduler(LRScheduler):
         self.last_epoch = int(state_dict["last_epoch"])
         self._step_count = int(state_dict["step_count"])
         self.base_lrs = list(state_dict.get("base_lrs", self.base_lrs))
+        snap = state_dict.get("rollback_snapshot")
+        if snap is not None:
+            params, buffers = self._tensors()
+            snap = dict(snap)
+            snap["params"] = [s.to(p.device) for s, p in zip(snap["params"], params)]
+            snap["buffers"] = [s.to(b.device) for s, b in zip(snap["buffers"], buffers)]
+        self._snapshot = snap if self.online.decided_at is None else None
         self._apply()
 
     def __repr__(self) -> str:
