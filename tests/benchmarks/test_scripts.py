@@ -216,7 +216,9 @@ def test_online_quick(tmp_path: Path) -> None:
     assert set(kinds) == {"fixed", "two_stage", "online"}
     assert kinds["two_stage"]["rt_updates"] > 0 and kinds["online"]["rt_updates"] == 0
     (zoo,) = report["zoo"]
-    assert zoo["task"] == "friedman_mlp_sgd" and zoo["errors"] == {"two_stage": {}, "online": {}}
+    assert zoo["task"] == "friedman_mlp_sgd"
+    assert zoo["errors"] == {"two_stage": {}, "online": {}, "online_keep": {}}
+    assert len(zoo["online_keep"]) == 2  # online with rollback=False, mean and SE
     assert zoo["decided_at"][0] is not None and 0 < zoo["decided_at"][0] < 200
     assert zoo["within_noise"] == (zoo["gain"][0] >= -zoo["tolerance"])
     md = (tmp_path / "online_quick.md").read_text()

@@ -225,3 +225,51 @@ class StepCounter:
     def remove(self) -> None:
         self.handle.remove()
         self.post.remove()
+
+
+# -- torch.distributed: worker processes on localhost ------------------------------------------
+def free_port() -> int:
+    """A free TCP port on the loopback address."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_ranks(script: str, world: int, out: Any, timeout_s: float) -> None:
+    """Run ``python script RANK WORLD PORT OUT`` for every rank (gloo on 127.0.0.1, one thread
+    each) from the repository root; fail the test if one fails or any outlives ``timeout_s``."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    root = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path, GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
+    port = free_port()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, script, str(rank), str(world), str(port), str(out)],
+            env=env,
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for rank in range(world)
+    ]
+    logs = []
+    try:
+        for p in procs:
+            logs.append(p.communicate(timeout=timeout_s)[0].decode(errors="replace"))
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+        pytest.fail(f"distributed workers did not finish within {timeout_s} s")
+    for rank, (p, log) in enumerate(zip(procs, logs)):
+        assert p.returncode == 0, f"rank {rank} failed:\n{log[-4000:]}"

@@ -8,9 +8,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import os
-import socket
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -19,6 +16,8 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from tests.torch.support import run_ranks  # noqa: E402
 
 import cyclr  # noqa: E402
 import cyclr.suggest  # noqa: E402
@@ -29,7 +28,6 @@ from cyclr.torch import OnlineScheduler, auto_schedule  # noqa: E402
 nn = torch.nn
 F = torch.nn.functional
 
-ROOT = Path(__file__).resolve().parents[2]
 TOTAL = 400  # warm-up of int(0.45 * 399) = 179 updates, a look at every update
 WARMUP = 179
 
@@ -309,6 +307,7 @@ def states_equal(a: dict, b: dict) -> bool:
 def test_at_the_decision_the_weights_are_those_of_the_last_look_on_the_floor(build):
     new = make_bn if build == "batchnorm" else (lambda: make(build))
     model, opt, sched = new()
+    group = opt.param_groups[0]  # held by user code (an LR monitor, a recorder)
     while sched.decided_at is None:
         train_step(model, opt, sched, sched.online.step)
     d, f = sched.decided_at, sched.online.rolled_back_to
@@ -321,8 +320,10 @@ def test_at_the_decision_the_weights_are_those_of_the_last_look_on_the_floor(bui
     for a, b in zip(model.state_dict().values(), twin[0].state_dict().values()):
         assert torch.equal(a, b)
     assert states_equal(opt.state_dict()["state"], twin[1].state_dict()["state"])
-    # and the schedule goes on from the decision: max_lr next, nothing held any more
-    assert opt.param_groups[0]["lr"] == sched.bounds.max_lr and sched._snapshot is None
+    # and the schedule goes on from the decision: max_lr next, nothing held any more; the
+    # param groups are the same objects (restored in place), so a held one sees the new LR
+    assert opt.param_groups[0] is group and group["lr"] == sched.bounds.max_lr
+    assert sched._snapshot is None
 
 
 def test_the_last_look_on_the_floor_is_the_rules_reading_at_each_look():
@@ -479,42 +480,12 @@ def ddp_loss(rank: int, t: int, lr: float) -> float:
     return float(np.float32(clean + 0.3 * rank + 0.05 * noise))  # the float32 a model gives
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(
     not torch.distributed.is_available(), reason="torch.distributed is not available"
 )
 def test_ranks_with_different_losses_decide_together_on_the_mean(tmp_path):
-    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=path, GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
-    port = _free_port()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, __file__, str(rank), str(WORLD), str(port), str(tmp_path)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for rank in range(WORLD)
-    ]
-    logs = []
-    try:
-        for p in procs:
-            logs.append(p.communicate(timeout=JOIN_TIMEOUT_S)[0].decode(errors="replace"))
-    except subprocess.TimeoutExpired:
-        for p in procs:
-            p.kill()
-        for p in procs:
-            p.wait()
-        pytest.fail(f"distributed workers did not finish within {JOIN_TIMEOUT_S} s")
-    for rank, (p, log) in enumerate(zip(procs, logs)):
-        assert p.returncode == 0, f"rank {rank} failed:\n{log[-4000:]}"
+    run_ranks(__file__, WORLD, tmp_path, JOIN_TIMEOUT_S)
     out = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD)]
 
     # each rank fed its own losses ...

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from tests.torch.support import run_ranks
 
-ROOT = Path(__file__).resolve().parents[2]
 WORLD = 2
 JOIN_TIMEOUT_S = 150
 
@@ -31,41 +28,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> Path:
     """Run both ranks once; every test below reads what they wrote."""
     out = tmp_path_factory.mktemp("dist")
-    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=path, GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
-    port = _free_port()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, __file__, str(rank), str(WORLD), str(port), str(out)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for rank in range(WORLD)
-    ]
-    logs = []
-    try:
-        for p in procs:
-            logs.append(p.communicate(timeout=JOIN_TIMEOUT_S)[0].decode(errors="replace"))
-    except subprocess.TimeoutExpired:
-        for p in procs:
-            p.kill()
-        for p in procs:
-            p.wait()
-        pytest.fail(f"distributed workers did not finish within {JOIN_TIMEOUT_S} s")
-    for rank, (p, log) in enumerate(zip(procs, logs)):
-        assert p.returncode == 0, f"rank {rank} failed:\n{log[-4000:]}"
+    run_ranks(__file__, WORLD, out, JOIN_TIMEOUT_S)
     return out
 
 

@@ -67,6 +67,9 @@ class OnlineReading:
                 f"max_lr {b.max_lr:.3g} read online at update {self.decided_at} "
                 f"(the warm-up's LR up to {self.lr_peak:.3g}). {one_line(b.reason)}"
             )
+        back = [x.split("; the weights go back", 1)[1] for x in self.log if "weights go back" in x]
+        if back:
+            text += f". The weights go back{back[0]}"
         if self.blow_ups:
             text += f". Blow-ups handled: {'; '.join(self.blow_ups)}"
         return text

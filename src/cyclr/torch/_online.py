@@ -23,6 +23,23 @@ from cyclr.suggest import Bounds
 __all__ = ["OnlineScheduler"]
 
 
+def _copy_state(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of one parameter's optimizer state (tensors cloned), ``None`` if it has none."""
+    if not state:
+        return None
+    return {
+        k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
+        for k, v in state.items()
+    }
+
+
+def _to(value: Any, device: torch.device) -> Any:
+    """A loaded state value on the device of its parameter (a scalar step stays where it is)."""
+    if isinstance(value, torch.Tensor) and value.dim() > 0:
+        return value.to(device)
+    return value
+
+
 def _momentum_key(optimizer: Optimizer) -> str | None:
     group = optimizer.param_groups[0]
     if "betas" in group:
@@ -179,7 +196,8 @@ class OnlineScheduler(LRScheduler):
             "step": self.online.step,
             "params": [p.detach().clone() for p in params],
             "buffers": [b.detach().clone() for b in buffers],
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            # per parameter (None: no state yet); the param groups are the schedule's to set
+            "optimizer": [_copy_state(self.optimizer.state.get(p)) for p in params],
         }
 
     def _after_look(self) -> None:
@@ -202,7 +220,12 @@ class OnlineScheduler(LRScheduler):
                 p.copy_(saved)
             for b, saved in zip(buffers, snap["buffers"]):
                 b.copy_(saved)
-        self.optimizer.load_state_dict(snap["optimizer"])
+        # In place: code holding the optimizer's param groups keeps seeing the live ones.
+        for p, saved in zip(params, snap["optimizer"]):
+            if saved is None:
+                self.optimizer.state.pop(p, None)
+            else:
+                self.optimizer.state[p] = saved
 
     def _reduce(self, loss: Any) -> float:
         if isinstance(loss, torch.Tensor):
@@ -277,6 +300,10 @@ class OnlineScheduler(LRScheduler):
             snap = dict(snap)
             snap["params"] = [s.to(p.device) for s, p in zip(snap["params"], params)]
             snap["buffers"] = [s.to(b.device) for s, b in zip(snap["buffers"], buffers)]
+            snap["optimizer"] = [
+                None if st is None else {k: _to(v, p.device) for k, v in st.items()}
+                for st, p in zip(snap["optimizer"], params)
+            ]
         self._snapshot = snap if self.online.decided_at is None else None
         self._apply()
 
