@@ -110,8 +110,16 @@ def _zoo_job(job: dict[str, Any]) -> dict[str, Any]:
     opt = make_optimizer(task, model.parameters(), 1e-3)
     t0 = time.perf_counter()
     try:
-        if kind == "online":
-            sched = auto_schedule(model, opt, None, None, total_steps=budget, online=True)
+        if kind in ("online", "online_keep"):  # online_keep: rollback=False
+            sched = auto_schedule(
+                model,
+                opt,
+                None,
+                None,
+                total_steps=budget,
+                online=True,
+                rollback=kind == "online",
+            )
             rt = 0
         else:
             sched = auto_schedule(
@@ -131,7 +139,7 @@ def _zoo_job(job: dict[str, Any]) -> dict[str, Any]:
     out = {**job, **run, "rt_updates": rt, "seconds": time.perf_counter() - t0}
     if sched.bounds is not None:
         out.update(max_lr=sched.bounds.max_lr, base_lr=sched.bounds.base_lr)
-    if kind == "online":
+    if kind in ("online", "online_keep"):
         out.update(decided_at=sched.decided_at, log=sched.log)
     return out
 
@@ -197,7 +205,7 @@ def summarize_zoo(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         task = TASKS[key]
         by = {
             k: {r["seed"]: r for r in records if r["task"] == key and r["kind"] == k}
-            for k in ("two_stage", "online")
+            for k in ("two_stage", "online", "online_keep")
         }
         seeds = sorted(set(by["two_stage"]) & set(by["online"]))
         ok = [s for s in seeds if "metric" in by["two_stage"][s] and "metric" in by["online"][s]]
@@ -215,6 +223,9 @@ def summarize_zoo(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row["errors"] = {
             k: {s: by[k][s]["error"] for s in seeds if "error" in by[k][s]} for k in by
         }
+        keep = [r["metric"] for r in by["online_keep"].values() if "metric" in r]
+        if keep:
+            row["online_keep"] = [float(np.mean(keep)), _se(keep)]
         alone = [by["online"][s] for s in seeds if "metric" in by["online"][s]]
         if alone and not ok:  # online trained where two-stage could not read its test
             on = [r["metric"] for r in alone]
@@ -234,7 +245,7 @@ def summarize_zoo(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 online=[float(np.mean(on)), _se(on)],
                 gain=[float(np.mean(gain)), _se(gain)],
                 gain_unit="pp" if task.higher_is_better else "%",
-                max_lr={k: [by[k][s].get("max_lr") for s in ok] for k in by},
+                max_lr={k: [by[k][s].get("max_lr") for s in ok] for k in ("two_stage", "online")},
                 rt_updates=float(np.mean([by["two_stage"][s]["rt_updates"] for s in ok])),
                 decided_at=[by["online"][s].get("decided_at") for s in ok],
             )
@@ -272,6 +283,10 @@ def add_oracle(zoo: list[dict[str, Any]], path: Path) -> None:
             "regret_online": _regret(oracle, row["online"][0], higher),
             "tolerance": goals.get("regret_tolerance"),
         }
+
+
+def _keep(r: dict[str, Any]) -> str:
+    return _metric(r["metric"], *r["online_keep"]) if "online_keep" in r else "—"
 
 
 def _signed(x: float | None, unit: str) -> str:
@@ -346,12 +361,13 @@ def markdown(report: dict[str, Any]) -> str:
         "at least -tolerance, the zoo's regret goal for the metric (0.3 pp accuracy, 5% MSE, 1% "
         "validation loss of the language model) or one standard error of the two-stage seed "
         "mean if larger. Updates: two-stage spends its range test on top of the budget; online "
-        "spends none.",
+        "spends none. *No rollback*: online with `rollback=False` (the weights are kept as the "
+        "warm-up left them at the decision), for comparison.",
         "",
         "| task | metric | two-stage (mean ± SE) | online (mean ± SE) | gain of online | worst "
-        "seed | within noise (tolerance) | max_lr two-stage | max_lr online | online read at | "
-        "two-stage test updates |",
-        "|---|---|---:|---:|---:|---:|---|---|---|---|---:|",
+        "seed | within noise (tolerance) | online, no rollback | max_lr two-stage | max_lr "
+        "online | online read at | two-stage test updates |",
+        "|---|---|---:|---:|---:|---:|---|---:|---|---|---|---:|",
     ]
     for holdout in (False, True):
         for r in zoo:
@@ -363,8 +379,8 @@ def markdown(report: dict[str, Any]) -> str:
                 lr = _lrs(r["max_lr"]["online"]) if "online" in r else ""
                 at = ", ".join(str(d) for d in r.get("decided_at", []))
                 lines.append(
-                    f"| {name} | {r['metric']} | errors (below) | {on} | | | — | | {lr} | "
-                    f"{at} / {r['budget']:,} | |"
+                    f"| {name} | {r['metric']} | errors (below) | {on} | | | — | {_keep(r)} | | "
+                    f"{lr} | {at} / {r['budget']:,} | |"
                 )
                 continue
             g, se = r["gain"]
@@ -374,7 +390,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {name} | {r['metric']} | {_metric(r['metric'], *r['two_stage'])} | "
                 f"{_metric(r['metric'], *r['online'])} | {g:+.2f} ± {se:.2f} {unit} | "
                 f"{r['worst_gain']:+.2f} {unit} | {verdict} ({r['tolerance']:.2f} {unit}) | "
-                f"{_lrs(r['max_lr']['two_stage'])} | {_lrs(r['max_lr']['online'])} "
+                f"{_keep(r)} | {_lrs(r['max_lr']['two_stage'])} | {_lrs(r['max_lr']['online'])} "
                 f"| {', '.join(str(d) for d in r['decided_at'])} / {r['budget']:,} | "
                 f"{r['rt_updates']:,.0f} |"
             )
@@ -553,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         keys = ["friedman_mlp_sgd"] if args.quick else list(TASKS)
         for k in keys:
             for s in seeds:
-                for kind in ("two_stage", "online"):
+                for kind in ("two_stage", "online", "online_keep"):
                     job = {"part": "zoo", "task": k, "seed": s, "kind": kind}
                     if args.quick:
                         job.update(budget=200, rt={"coarse_iter": 40, "num_iter": 60})
