@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from tests.torch.support import (
     loader,
     mlp,
     mnist1d,
+    run_ranks,
     warm_up,
 )
 from torch import nn
@@ -36,7 +34,6 @@ import cyclr
 from cyclr.torch import auto_schedule, find_bounds, range_test, sweep
 
 CE = nn.functional.cross_entropy
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -474,23 +471,7 @@ WORLD = 2
 def test_ddp_all_reduces_the_loss_of_batch_like_the_loss_fn(tmp_path):
     """Two gloo ranks run a DDP model through loss_fn and through loss_of_batch: the recorded
     curves (means over ranks) are the same on every rank and for both."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
-    procs = [
-        subprocess.Popen(
-            [sys.executable, __file__, str(rank), str(port), str(tmp_path)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for rank in range(WORLD)
-    ]
-    logs = [p.communicate(timeout=150)[0].decode(errors="replace") for p in procs]
-    for p, log in zip(procs, logs):
-        assert p.returncode == 0, log[-3000:]
+    run_ranks(__file__, WORLD, tmp_path, timeout_s=150)
     out = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD)]
     assert out[0] == out[1]
     assert out[0]["loss_fn"]["loss"] == out[0]["loss_of_batch"]["loss"]
@@ -499,11 +480,11 @@ def test_ddp_all_reduces_the_loss_of_batch_like_the_loss_fn(tmp_path):
     assert all(r["restored"] for r in out)
 
 
-def _ddp_worker(rank: int, port: int, out: Path) -> None:
+def _ddp_worker(rank: int, world: int, port: int, out: Path) -> None:
     import torch.distributed as dist
 
     dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
     )
     torch.set_num_threads(1)
     x, y = digits()
@@ -530,8 +511,9 @@ def _ddp_worker(rank: int, port: int, out: Path) -> None:
         results[name] = d
     results["restored"] = restored
     (out / f"rank{rank}.json").write_text(json.dumps(results))
+    dist.barrier()  # no rank tears gloo down while the other still talks to it
     dist.destroy_process_group()
 
 
 if __name__ == "__main__":
-    _ddp_worker(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
+    _ddp_worker(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
