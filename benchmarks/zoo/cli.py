@@ -120,7 +120,10 @@ def updates_per_seed(task: Task, spec: GridSpec) -> dict[str, float]:
         a = rt.get("cyclr_auto", {})
         rt_updates += a.get("coarse_iter", COARSE_ITER) + a.get("num_iter", LINEAR_ITER)
     if "cyclr_readme" in spec.methods:
-        rt_updates += rt.get("cyclr_readme", {}).get("num_iter", 100)
+        # the README's range test (the recipe), and the valley stand-in's own test
+        rt_updates += (
+            COARSE_ITER + LINEAR_ITER + rt.get("cyclr_readme", {}).get("valley_num_iter", 100)
+        )
     if "lr_finder" in spec.methods:
         rt_updates += rt.get("lr_finder", {}).get("num_iter", 100)
     return {

@@ -65,7 +65,8 @@ METHODS: dict[str, Method] = {
         "cyclr range_test → suggest() → 1cycle",
         "cyclr README → 1cycle",
         "cyclr",
-        "range_test with defaults, result.suggest(), bounds.one_cycle(budget)",
+        "range_test with defaults (the two-stage recipe), result.suggest(), "
+        "bounds.one_cycle(budget)",
     ),
     "cyclr_auto_triangular": Method(
         "cyclr auto bounds → triangular",
@@ -83,7 +84,7 @@ METHODS: dict[str, Method] = {
         "fastai valley rule (cyclr stand-in) → fit_one_cycle schedule",
         "fastai valley (stand-in)",
         "peer",
-        "fastai not installed: cyclr range_test (fastai's lr_find range) + "
+        "fastai not installed: cyclr range_test (fastai's lr_find ramp: exp, 100 updates) + "
         "result.suggest('valley'), OneCycle.fastai(valley) with moms 0.95/0.85/0.95",
     ),
     "schedulefree": Method(
@@ -289,39 +290,59 @@ def _cyclr_auto(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _cyclr_readme(job: dict[str, Any]) -> list[dict[str, Any]]:
-    """The README's path: ``range_test`` with its defaults, ``result.suggest()``,
-    ``bounds.one_cycle(budget)``; and fastai's valley rule read off the same test."""
+    """The README's path: ``range_test`` with its defaults (the two-stage recipe),
+    ``result.suggest()``, ``bounds.one_cycle(budget)``; and fastai's valley rule, read off a
+    test with fastai's ``lr_find`` ramp (exp, 1e-7 to 10, 100 updates)."""
     from cyclr.torch import range_test
 
     task, seed, budget = TASKS[job["task"]], job["seed"], job["budget"]
-    model = make_model(task, seed)
-    opt = make_optimizer(task, model.parameters(), 1e-3)
-    t0 = time.perf_counter()
-    try:
-        result = range_test(
-            model,
-            opt,
-            loss_fn(task),
-            _rt_loader(task, seed),
-            seed=seed,
-            progress=False,
-            **job.get("rt", {}),
-        )
-    except Exception as exc:
-        fail = {"error": _error(exc), "rt_updates": 0, "updates": 0}
-        return [dict(fail, method="cyclr_readme"), dict(fail, method="valley_standin")]
-    cost = _rt_cost([result])
-    common = {"rt_updates": cost, "rt_seconds": time.perf_counter() - t0, "updates": budget + cost}
+    rt = dict(job.get("rt", {}))
+    valley_iter = rt.pop("valley_num_iter", 100)
+
+    def test(**ramp: Any) -> tuple[Any, dict[str, Any]]:
+        """A range test on a fresh model; its result (or the error) and its cost."""
+        model = make_model(task, seed)
+        opt = make_optimizer(task, model.parameters(), 1e-3)
+        t0 = time.perf_counter()
+        try:
+            result = range_test(
+                model,
+                opt,
+                loss_fn(task),
+                _rt_loader(task, seed),
+                seed=seed,
+                progress=False,
+                **rt,
+                **ramp,
+            )
+        except Exception as exc:
+            return (model, opt, None), {"error": _error(exc), "rt_updates": 0, "updates": 0}
+        cost = _rt_cost([r for r in (result.coarse, result) if r is not None])
+        seconds = time.perf_counter() - t0
+        return (model, opt, result), {
+            "rt_updates": cost,
+            "rt_seconds": seconds,
+            "updates": budget + cost,
+        }
+
     out = []
-    try:
-        b = result.suggest()
-        res = train(task, seed, model, opt, budget, _cyclic(opt, b.one_cycle(budget)))
-        out.append(
-            dict(res, **common, method="cyclr_readme", max_lr=b.max_lr, base_lr=b.base_lr)
-            | {"read_by": b.details.get("read_by"), "reason": b.reason}
-        )
-    except cyclr.SuggestionError as exc:
-        out.append(dict(common, method="cyclr_readme", error=_error(exc)))
+    (model, opt, result), common = test()
+    if result is None:
+        out.append(dict(common, method="cyclr_readme"))
+    else:
+        try:
+            b = result.suggest()
+            res = train(task, seed, model, opt, budget, _cyclic(opt, b.one_cycle(budget)))
+            out.append(
+                dict(res, **common, method="cyclr_readme", max_lr=b.max_lr, base_lr=b.base_lr)
+                | {"read_by": b.details.get("read_by"), "reason": b.reason}
+            )
+        except cyclr.SuggestionError as exc:
+            out.append(dict(common, method="cyclr_readme", error=_error(exc)))
+    (_, _, result), common = test(mode="exp", num_iter=valley_iter)
+    if result is None:
+        out.append(dict(common, method="valley_standin"))
+        return out
     try:
         lr = result.suggest("valley").max_lr
         res = _scheduled(task, seed, cyclr.OneCycle.fastai(lr, budget), budget)

@@ -79,7 +79,7 @@ class GridSpec:
             budget_scale=0.03,
             rt={
                 "cyclr_auto": {"coarse_iter": 60, "num_iter": 60},
-                "cyclr_readme": {"num_iter": 60},
+                "cyclr_readme": {"valley_num_iter": 60},
                 "lr_finder": {"num_iter": 40},
             },
         )
@@ -145,7 +145,7 @@ class Planner:
 
     # -- queue -------------------------------------------------------------------------------
     def _cost(self, job: dict[str, Any]) -> float:
-        runs = {"cyclr_auto": 2.5, "cyclr_readme": 2.1, "lr_finder": 1.1}.get(job["kind"], 1.0)
+        runs = {"cyclr_auto": 2.5, "cyclr_readme": 3.6, "lr_finder": 1.1}.get(job["kind"], 1.0)
         return runs * job["budget"] * self.ms.get(job["task"], 1.0)
 
     def _key(self, job: dict[str, Any]) -> tuple[int, float]:

@@ -525,3 +525,24 @@ def test_without_a_backend_the_import_error_says_how_to_pick_one(tmp_path: Path)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert "torch, jax and tensorflow backends" in last and "KERAS_BACKEND=torch" in last
+
+
+def test_range_test_given_no_ramp_runs_the_two_stage_recipe() -> None:
+    """As in cyclr.torch: an exponential test over the default range, then the paper's linear
+    test from a thousandth of where its loss blew up to there; the model is left as it was."""
+    from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, linear_range
+
+    x, y = _data(512)
+    model = _compile(_model(), keras.optimizers.SGD(0.1, momentum=0.9))
+    model(x[:1])
+    model.optimizer.build(model.trainable_variables)  # its state exists before the test
+    before = _state(model)
+    r = range_test(model, x, y, batch_size=32)
+    _assert_bitwise(before, _state(model))
+    assert r.coarse is not None and r.coarse.mode == "exp" and r.mode == "linear"
+    assert r.coarse.config["num_iter"] == COARSE_ITER and r.config["num_iter"] == LINEAR_ITER
+    lo, hi = linear_range(r.coarse)
+    assert (r.config["start_lr"], r.config["end_lr"]) == (lo, hi)
+    assert r.lr[0] == np.float32(lo) or abs(r.lr[0] / lo - 1) < 1e-6
+    single = range_test(model, x, y, batch_size=32, num_iter=20, diverge=None)
+    assert single.coarse is None and single.mode == "exp" and len(single) == 20

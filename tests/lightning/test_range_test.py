@@ -289,6 +289,26 @@ def test_training_after_a_test_is_as_if_it_never_ran(tmp_path):
     assert_same(weights[0], weights[1])
 
 
+def test_range_test_given_no_ramp_reads_what_find_bounds_reads():
+    """The module's range test with its defaults runs the two-stage recipe: the same two tests,
+    and the same bounds, as cyclr.lightning.find_bounds."""
+    runs = []
+    for via in ("range_test", "find_bounds"):
+        module = Classifier()
+        kw = dict(train_dataloaders=train_loader(), progress=False, seed=0)
+        if via == "range_test":
+            r = cyclr.lightning.range_test(trainer(), module, **kw)
+            runs.append(((r.coarse, r), r.suggest()))
+        else:
+            found = cyclr.lightning.find_bounds(trainer(), module, **kw)
+            runs.append((found.tests, found.bounds))
+    (tests_a, bounds_a), (tests_b, bounds_b) = runs
+    assert [t.mode for t in tests_a] == ["exp", "linear"]
+    for a, b in zip(tests_a, tests_b):
+        same_curve(a, b)
+    assert bounds_a == bounds_b
+
+
 # -- bad arguments -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("kw", "error", "match"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import cyclr
+from cyclr import RangeTestResult
 
 
 def good() -> dict[str, Any]:
@@ -67,3 +69,25 @@ def test_a_missing_required_field_is_named() -> None:
     del data["loss"]
     with pytest.raises(ValueError, match=r"missing.*loss"):
         cyclr.RangeTestResult.from_dict(data)
+
+
+# -- the recipe's linear test carries its coarse test ------------------------------------------
+def _tiny(mode: str = "exp", n: int = 12) -> RangeTestResult:
+    lr = np.geomspace(1e-4, 1.0, n) if mode == "exp" else np.linspace(1e-3, 1.0, n)
+    loss = np.linspace(2.0, 1.0, n)
+    return RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode=mode)
+
+
+def test_a_coarse_test_round_trips_through_json(tmp_path) -> None:
+    coarse = _tiny("exp")
+    linear = dataclasses.replace(_tiny("linear", 20), coarse=coarse)
+    back = RangeTestResult.load(linear.save(tmp_path / "r.json"))
+    assert back.coarse is not None and back.coarse.coarse is None
+    assert back.coarse.lr.tobytes() == coarse.lr.tobytes() and back.coarse.mode == "exp"
+    assert back.lr.tobytes() == linear.lr.tobytes()
+    assert RangeTestResult.load(_tiny().save(tmp_path / "s.json")).coarse is None
+
+
+def test_coarse_must_be_a_result() -> None:
+    with pytest.raises(ValueError, match="coarse must be a RangeTestResult or None, got list"):
+        dataclasses.replace(_tiny(), coarse=[1, 2])

@@ -237,6 +237,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def leave_group(rank: int, world: int, out: Any, timeout_s: float = 60.0) -> None:
+    """End a worker's ``torch.distributed`` group so that no rank aborts on the way out.
+
+    Every rank meets at a barrier and destroys the group, then marks ``out/left_RANK``. Rank 0,
+    whose process holds the rendezvous store, waits (at most ``timeout_s``) for every other
+    rank's mark before it exits: a rank still tearing gloo down when the store disappears can
+    die with ``terminate called without an active exception``.
+    """
+    import time
+    from pathlib import Path
+
+    import torch.distributed as dist
+
+    dist.barrier()
+    dist.destroy_process_group()
+    folder = Path(out)
+    (folder / f"left_{rank}").write_text("")
+    if rank == 0:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all((folder / f"left_{r}").exists() for r in range(1, world)):
+                return
+            time.sleep(0.05)
+
+
 def run_ranks(script: str, world: int, out: Any, timeout_s: float) -> None:
     """Run ``python script RANK WORLD PORT OUT`` for every rank (gloo on 127.0.0.1, one thread
     each) from the repository root; fail the test if one fails or any outlives ``timeout_s``."""

@@ -136,3 +136,70 @@ def test_auto_scheduler_declares_what_it_read_and_saves_as_plain_data() -> None:
     assert state["schedules"][0]["max_lr"] == sched.bounds.max_lr
     copy = pickle.loads(pickle.dumps(sched))
     assert copy.bounds == sched.bounds
+
+
+# -- range_test given no ramp runs the same recipe ---------------------------------------------
+def test_range_test_given_no_ramp_is_the_recipe_of_find_bounds_bit_for_bit() -> None:
+    """The README's first example (``range_test`` with its defaults, then ``suggest()``) reads
+    exactly the bounds ``find_bounds`` (and so ``auto_schedule``) reads."""
+    from tests.torch.support import assert_same, capture
+
+    model, opt, loader = setup()
+    before = capture(model, opt)
+    result = cyclr.torch.range_test(model, opt, F.cross_entropy, loader, progress=False, seed=0)
+    assert_same(before, capture(model, opt))
+    found = cyclr.torch.find_bounds(model, opt, F.cross_entropy, loader, progress=False, seed=0)
+    coarse, fine = found.tests
+    assert result.mode == "linear" and result.coarse is not None
+    assert result.coarse.mode == "exp" and result.coarse.config["num_iter"] == COARSE_ITER
+    assert result.config["num_iter"] == LINEAR_ITER
+    for mine, theirs in ((result.coarse, coarse), (result, fine)):
+        for name in ("lr", "loss", "smoothed_loss", "metric"):
+            assert getattr(mine, name).tobytes() == getattr(theirs, name).tobytes(), name
+    lo, hi = linear_range(result.coarse)
+    assert (result.config["start_lr"], result.config["end_lr"]) == (lo, hi)
+    assert result.suggest() == found.bounds
+
+
+@pytest.mark.parametrize(
+    ("given", "mode", "n"),
+    [
+        ({"num_iter": 30}, "exp", 30),
+        ({"mode": "linear"}, "linear", 100),
+        ({"mode": "exp"}, "exp", 100),
+        ({"end_lr": 1.0}, "exp", 100),
+    ],
+)
+def test_range_test_given_any_ramp_option_runs_one_test(given, mode, n) -> None:
+    model, opt, loader = setup()
+    counting = CountingLoss()
+    r = cyclr.torch.range_test(
+        model, opt, counting, loader, progress=False, seed=0, diverge=None, **given
+    )
+    assert r.coarse is None and r.mode == mode and len(r) == n == counting.calls
+    assert r.config["num_iter"] == n
+
+
+def test_a_recipe_whose_first_test_cannot_be_read_returns_that_test_saying_why() -> None:
+    """A loss that never falls gives the linear ramp no range: the exponential test comes back,
+    its message saying why, and nothing ran after it."""
+    model, opt, loader = setup()
+    counting = CountingLoss()
+
+    def flat(out: Any, target: Any) -> Any:  # the same value whatever the LR, with a gradient
+        counting(out, target)
+        return 0.0 * out.sum() + 1.0
+
+    r = cyclr.torch.range_test(model, opt, flat, loader, progress=False, seed=0)
+    assert r.coarse is None and r.mode == "exp" and len(r) == COARSE_ITER == counting.calls
+    assert "the two-stage recipe stopped after its exponential test: the loss is flat" in r.message
+    with pytest.raises(cyclr.SuggestionError, match="flat"):
+        cyclr.torch.find_bounds(model, opt, flat, loader, progress=False, seed=0)
+
+
+def test_a_bad_argument_in_the_recipe_fails_before_the_first_update() -> None:
+    model, opt, loader = setup()
+    counting = CountingLoss()
+    with pytest.raises(ValueError, match="val_every"):
+        cyclr.torch.range_test(model, opt, counting, loader, val_every=0)
+    assert counting.calls == 0

@@ -22,6 +22,7 @@ from tests.torch.support import (
     bn_cnn,
     capture,
     digits,
+    leave_group,
     loader,
     mlp,
     mnist1d,
@@ -511,8 +512,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: Path) -> None:
         results[name] = d
     results["restored"] = restored
     (out / f"rank{rank}.json").write_text(json.dumps(results))
-    dist.barrier()  # no rank tears gloo down while the other still talks to it
-    dist.destroy_process_group()
+    leave_group(rank, world, out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tests.torch.support import run_ranks  # noqa: E402
+from tests.torch.support import leave_group, run_ranks  # noqa: E402
 
 import cyclr  # noqa: E402
 import cyclr.suggest  # noqa: E402
@@ -563,8 +563,7 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
         "nan_warnings": [str(w.message) for w in caught if w.category is RuntimeWarning],
     }
     (out / f"rank{rank}.json").write_text(json.dumps(payload))
-    dist.barrier()
-    dist.destroy_process_group()
+    leave_group(rank, world, out)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.torch.support import run_ranks
+from tests.torch.support import leave_group, run_ranks
 
 WORLD = 2
 JOIN_TIMEOUT_S = 150
@@ -160,8 +160,7 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
         data = batches(shard)
     run("exhausted_on_one_rank", DDP(mlp(0)), data=data, num_iter=20)
     run("diverged", DDP(mlp(0)), num_iter=60, start_lr=1e-2, end_lr=1e4, smooth=0.5)
-    dist.barrier()
-    dist.destroy_process_group()
+    leave_group(rank, world, out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from cyclr.keras._data import KerasBatches
 from cyclr.keras._momentum import inner_optimizer, runs_eagerly
 from cyclr.keras._rng import global_rng_restored
 from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options_in
+from cyclr.range_test.recipe import recipe_test, wants_recipe
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
 
@@ -41,8 +42,8 @@ def range_test(
     *,
     start_lr: float | None = None,
     end_lr: float | None = None,
-    num_iter: int = 100,
-    mode: str = "exp",
+    num_iter: int | None = None,
+    mode: str | None = None,
     batch_size: int = 32,
     sample_weight: Any = None,
     shuffle: bool = True,
@@ -81,7 +82,10 @@ def range_test(
             ``(x, y, sample_weight)``: a ``keras.utils.PyDataset``, ``tf.data.Dataset``, torch
             ``DataLoader``, list or generator.
         start_lr, end_lr, num_iter, mode: the ramp; the LRs default to ``1e-7 → 10`` (exp)
-            or ``1e-3 → 1`` (linear), as in ``cyclr.torch.range_test``.
+            or ``1e-3 → 1`` (linear), ``num_iter`` to 100, ``mode`` to ``"exp"``, as in
+            ``cyclr.torch.range_test``. Given none of them, the test runs the two-stage recipe
+            as ``cyclr.torch.range_test`` does (:mod:`cyclr.range_test.recipe`): the linear
+            test is returned, with the exponential one as its ``coarse``.
         metric: the training metric to record per batch: ``"auto"`` (the first compiled metric,
             e.g. ``"accuracy"``, if any), a name in the train logs, or ``None``.
         smooth: EMA factor in [0, 1) for ``smoothed_loss``.
@@ -101,7 +105,10 @@ def range_test(
                                         num_iter=200, batch_size=64)
         result.save("range_test.json")
     """
-    opts = _check_args(dict(locals()))
+    args = dict(locals())
+    if wants_recipe(args):
+        return recipe_test(range_test, args)
+    opts = _check_args(args)
     with global_rng_restored():  # the data and dropout may draw from them
         bs = int(batch_size)
         # Data: the first batch now, so an empty source fails before the model is touched.

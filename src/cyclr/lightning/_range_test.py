@@ -55,6 +55,9 @@ def range_test(
     At update ``i`` the LR is ``start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))``
     (``mode="exp"``) or the paper's linear ramp (``mode="linear"``); the loss of each batch is
     what ``model.training_step(batch, batch_idx)`` returns (a tensor, or a dict's ``"loss"``).
+    Given none of ``start_lr``, ``end_lr``, ``num_iter`` and ``mode``, it runs the two-stage
+    recipe, as :func:`cyclr.torch.range_test` does, and returns the linear test with the
+    exponential one as its ``coarse``.
 
     From the module: the optimizer (and LR schedulers, restored but not stepped) of
     ``configure_optimizers()``, in any form Lightning accepts (an optimizer, a list, a dict with

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cyclr import _validate as check
-from cyclr.range_test.ramp import DEFAULT_RANGE, MIN_ITER, MODES, ramp_lr
+from cyclr.range_test.ramp import DEFAULT_RANGE, MIN_ITER, MODES, SINGLE_ITER, ramp_lr
 
 __all__ = [
     "OPTION_NAMES",
@@ -98,20 +98,22 @@ def check_options(
     seed: Any,
     metric: Any,
 ) -> RangeTestOptions:
-    """Check the shared options; ``start_lr``/``end_lr`` default to :data:`DEFAULT_RANGE`.
+    """Check the shared options of one test; ``mode=None`` is ``"exp"``, ``num_iter=None``
+    :data:`~cyclr.range_test.ramp.SINGLE_ITER`, ``start_lr``/``end_lr`` default to
+    :data:`DEFAULT_RANGE`.
 
     ``0 < start_lr < end_lr`` (finite), ``num_iter >= MIN_ITER``, ``mode`` in ``MODES``,
     ``0 <= smooth < 1``, ``diverge > 1`` or ``None``, ``val_every >= 1``, ``seed`` in
     ``[0, 2**32)`` or ``None``, ``metric`` a str, a callable or ``None`` (the adapter checks
     which names it knows).
     """
-    mode = check.choice("mode", mode, MODES)
+    mode = check.choice("mode", "exp" if mode is None else mode, MODES)
     lo, hi = DEFAULT_RANGE[mode]
     start = lo if start_lr is None else check.positive("start_lr", start_lr)
     end = hi if end_lr is None else check.positive("end_lr", end_lr)
     if start >= end:
         raise ValueError(f"start_lr ({start!r}) must be < end_lr ({end!r})")
-    n = check.integer("num_iter", num_iter, minimum=MIN_ITER)
+    n = check.integer("num_iter", SINGLE_ITER if num_iter is None else num_iter, minimum=MIN_ITER)
     beta = check.fraction("smooth", smooth, high_open=True)
     every = check.integer("val_every", val_every, minimum=1)
     check_metric(metric)

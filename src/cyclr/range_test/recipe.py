@@ -6,8 +6,11 @@
    LR up to it (:func:`linear_range`); the bounds are read off it.
 
 The linear ramp spends its updates where the accuracy rises, peaks and falls, which a short
-exponential ramp crosses in a few dozen updates. ``cyclr.torch.find_bounds`` runs the plan;
-``auto_schedule``, ``cyclr find``, the demo and the benchmarks call it.
+exponential ramp crosses in a few dozen updates. :func:`run_recipe` runs the plan with an
+adapter's single test: ``cyclr.torch.range_test`` and ``cyclr.keras.range_test`` run it when
+given no ramp (no ``start_lr``, ``end_lr``, ``num_iter`` or ``mode``), so that
+``range_test(...).suggest()`` reads the same bounds as ``cyclr.torch.find_bounds``,
+``auto_schedule``, ``cyclr find`` and the demo, which all run it too.
 
 Example:
     >>> import numpy as np, cyclr
@@ -22,11 +25,27 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
 from cyclr import _validate as v
 from cyclr.range_test.result import RangeTestResult
-from cyclr.suggest import blow_up_lr
+from cyclr.suggest import SuggestionError, blow_up_lr
 
-__all__ = ["COARSE_ITER", "LINEAR_ITER", "LOW_RATIO", "linear_range"]
+__all__ = [
+    "COARSE_ITER",
+    "LINEAR_ITER",
+    "LOW_RATIO",
+    "RAMP_OPTIONS",
+    "linear_range",
+    "recipe_test",
+    "run_recipe",
+    "wants_recipe",
+]
+
+#: The options that set one test's ramp; a range test given none of them runs the recipe.
+RAMP_OPTIONS = ("start_lr", "end_lr", "num_iter", "mode")
 
 #: Updates of the first, exponential ramp.
 COARSE_ITER = 200
@@ -43,3 +62,66 @@ def linear_range(coarse: RangeTestResult, *, low_ratio: float = LOW_RATIO) -> tu
     low_ratio = v.fraction("low_ratio", low_ratio, low_open=True, high_open=True)
     end_lr = blow_up_lr(coarse)
     return end_lr * low_ratio, end_lr
+
+
+def wants_recipe(options: dict[str, Any]) -> bool:
+    """Whether a range test with these arguments (by name) runs the recipe: every one of
+    :data:`RAMP_OPTIONS` is absent or ``None``."""
+    return all(options.get(name) is None for name in RAMP_OPTIONS)
+
+
+def run_recipe(
+    run_test: Callable[..., RangeTestResult],
+    *,
+    coarse_iter: int = COARSE_ITER,
+    num_iter: int = LINEAR_ITER,
+    on_test: Callable[[RangeTestResult], None] | None = None,
+) -> RangeTestResult:
+    """Run the two-stage plan with ``run_test(mode=, num_iter=, [start_lr=, end_lr=])``, one
+    adapter's single range test, and return the linear test with the coarse one attached as
+    its ``coarse``. ``on_test`` sees each test as soon as it ends.
+
+    Raises :class:`cyclr.SuggestionError` when the coarse test's loss never falls
+    significantly, with that test as the error's ``range_test_result``.
+
+    Example:
+        >>> import numpy as np, cyclr
+        >>> from cyclr.range_test.recipe import run_recipe
+        >>> def run_test(mode, num_iter, start_lr=1e-7, end_lr=10.0):  # a stand-in model
+        ...     lr = (np.geomspace if mode == "exp" else np.linspace)(start_lr, end_lr, num_iter)
+        ...     loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 8 * lr
+        ...     return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode=mode)
+        >>> r = run_recipe(run_test)
+        >>> r.mode, len(r), r.coarse.mode, len(r.coarse), bool(np.isclose(r.lr[-1], 1000 * r.lr[0]))
+        ('linear', 400, 'exp', 200, True)
+    """
+    coarse_iter = v.integer("coarse_iter", coarse_iter, minimum=10)
+    num_iter = v.integer("num_iter", num_iter, minimum=10)
+    coarse = run_test(mode="exp", num_iter=coarse_iter)
+    if on_test is not None:
+        on_test(coarse)
+    try:
+        start_lr, end_lr = linear_range(coarse)
+    except SuggestionError as exc:
+        exc.range_test_result = coarse  # type: ignore[attr-defined]
+        raise
+    linear = run_test(mode="linear", num_iter=num_iter, start_lr=start_lr, end_lr=end_lr)
+    linear = dataclasses.replace(linear, coarse=coarse)
+    if on_test is not None:
+        on_test(linear)
+    return linear
+
+
+def recipe_test(
+    run_test: Callable[..., RangeTestResult], options: dict[str, Any]
+) -> RangeTestResult:
+    """What a range test given no ramp returns: :func:`run_recipe` with ``run_test`` given
+    ``options`` (by name, the ramp's dropped) and the ramp of each stage; or, when the coarse
+    test's loss never falls, that test, its ``message`` saying why the linear one did not run."""
+    fixed = {k: x for k, x in options.items() if k not in RAMP_OPTIONS}
+    try:
+        return run_recipe(lambda **ramp: run_test(**fixed, **ramp))
+    except SuggestionError as exc:
+        coarse: RangeTestResult = exc.range_test_result  # type: ignore[attr-defined]
+        note = f"the two-stage recipe stopped after its exponential test: {exc}"
+        return dataclasses.replace(coarse, message="; ".join(filter(None, [coarse.message, note])))

@@ -96,6 +96,9 @@ class RangeTestResult:
         message: a human-readable note on how the test ended.
         config: the options the test ran with.
         versions: library versions (cyclr, torch, python, ...).
+        coarse: for the linear test of the two-stage recipe
+            (:mod:`cyclr.range_test.recipe`), the coarse exponential test that set its range;
+            ``None`` otherwise.
 
     Example:
         >>> import numpy as np, cyclr
@@ -119,8 +122,15 @@ class RangeTestResult:
     message: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    coarse: RangeTestResult | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.coarse, dict):  # read back from JSON
+            self.coarse = RangeTestResult.from_dict(self.coarse)
+        if self.coarse is not None and not isinstance(self.coarse, RangeTestResult):
+            raise ValueError(
+                f"coarse must be a RangeTestResult or None, got {type(self.coarse).__name__}"
+            )
         for name in _ARRAYS:
             dtype = np.int64 if name == "val_step" else np.float64
             ndim = 2 if name == "group_lrs" else 1
@@ -190,7 +200,8 @@ class RangeTestResult:
         """Plain JSON-ready data (NaN stored as ``null``)."""
         out: dict[str, Any] = {"format": _FORMAT}
         for f in fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+            value = getattr(self, f.name)
+            out[f.name] = value.to_dict() if isinstance(value, RangeTestResult) else _plain(value)
         return out
 
     @classmethod

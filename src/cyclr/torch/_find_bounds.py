@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from cyclr import _validate as v
-from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, linear_range
+from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, run_recipe
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds, check_method
 from cyclr.torch._range_test import checked_arguments, range_test
@@ -118,17 +118,17 @@ def find_bounds(
         model, optimizer, loss_fn, train_loader, kwargs, "an argument range_test does not take"
     )
 
-    def run(**options: Any) -> RangeTestResult:
-        result = range_test(model, optimizer, loss_fn, train_loader, **options)
-        if on_test is not None:
-            on_test(result)
-        return result
+    fixed = {k: x for k, x in kwargs.items() if k != "num_iter"}
+
+    def run(**ramp: Any) -> RangeTestResult:
+        return range_test(model, optimizer, loss_fn, train_loader, **fixed, **ramp)
 
     if single:
-        tests = [run(**kwargs)]
+        tests: tuple[RangeTestResult, ...] = (run(num_iter=num_iter),)
+        if on_test is not None:
+            on_test(tests[0])
     else:
-        coarse = run(**dict(kwargs, mode="exp", num_iter=coarse_iter))
-        start_lr, end_lr = linear_range(coarse)
-        tests = [coarse, run(**dict(kwargs, mode="linear", start_lr=start_lr, end_lr=end_lr))]
+        linear = run_recipe(run, coarse_iter=coarse_iter, num_iter=num_iter, on_test=on_test)
+        tests = (linear.coarse, linear) if linear.coarse is not None else (linear,)
     bounds = tests[-1].suggest(method, **dict(suggest_kwargs or {}))
-    return FoundBounds(bounds, tuple(tests))
+    return FoundBounds(bounds, tests)

@@ -6,7 +6,8 @@ Train for a while as the LR rises from ``start_lr`` to ``end_lr``, once per opti
     linear (the paper):  lr_i = start_lr + (end_lr - start_lr) * i / (num_iter - 1)
     exp (modern tools):  lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))
 
-record the loss and metric at every update, then put everything back exactly as it was.
+record the loss and metric at every update, then put everything back exactly as it was. Given
+no ramp, it runs the two-stage recipe (:mod:`cyclr.range_test.recipe`): two such tests.
 
 Only the update itself is PyTorch's here; the ramp, the argument checks shared with
 :func:`cyclr.keras.range_test`, the batch stream, the smoothed loss and the recording are the
@@ -29,6 +30,7 @@ import torch
 from torch import nn
 
 from cyclr.range_test.batch_stream import BatchStream
+from cyclr.range_test.recipe import recipe_test, wants_recipe
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
 from cyclr.torch._args import MAX_SKIPPED, Config, check_args, training_state
@@ -47,8 +49,8 @@ def range_test(
     loss_of_batch: Callable[[Any, Any], Any] | None = None,
     start_lr: float | None = None,
     end_lr: float | None = None,
-    num_iter: int = 100,
-    mode: str = "exp",
+    num_iter: int | None = None,
+    mode: str | None = None,
     metric: str | Callable[[Any, Any], Any] | None = "auto",
     val_loader: Iterable[Any] | None = None,
     val_every: int = 10,
@@ -91,8 +93,20 @@ def range_test(
             gradients on ``val_loader``'s batches.
         start_lr, end_lr: the ramp's ends (``0 < start_lr < end_lr``, finite); defaults in
             :data:`cyclr.range_test.ramp.DEFAULT_RANGE`: exp ``1e-7 → 10``, linear ``1e-3 → 1``.
-        num_iter: optimizer updates in the ramp (>= :data:`cyclr.range_test.ramp.MIN_ITER`).
-        mode: ``"exp"`` (default; the usual loss-based reading) or ``"linear"`` (the paper).
+        num_iter: optimizer updates in the ramp (>= :data:`cyclr.range_test.ramp.MIN_ITER`;
+            default 100 for a single test).
+        mode: ``"exp"`` (the default for a single test; the usual loss-based reading) or
+            ``"linear"`` (the paper).
+
+            Given none of ``start_lr``, ``end_lr``, ``num_iter`` and ``mode``, the test runs
+            the two-stage recipe (:mod:`cyclr.range_test.recipe`, what
+            :func:`cyclr.torch.find_bounds` and ``auto_schedule`` run): a 200-update
+            exponential ramp over the default range finds where the loss blows up, then the
+            paper's 400-update linear ramp rises from a thousandth of that LR to it. The result
+            is the linear test, with the exponential one as its ``coarse``, so that
+            ``result.suggest()`` reads the bounds ``find_bounds`` reads. When the first test's
+            loss never falls (no range for the second), that test is returned, and its
+            ``message`` says why.
         metric: ``"auto"`` (accuracy when outputs are logits ``(N, C, …)`` and targets integer
             classes, otherwise none), ``"accuracy"``, ``None`` (none), or a callable
             ``metric(output, target)`` returning a number, a 0-d/1-element tensor, or ``None``
@@ -173,6 +187,8 @@ def range_test(
         ('accuracy', True)
     """
     args = dict(locals())
+    if wants_recipe(args):
+        return recipe_test(range_test, args)
     cfg = check_args(args)
     run = _Run(cfg, model, optimizer, loss_fn, loss_of_batch)
     with training_state(args, [train_loader, val_loader]):  # put back however the test ends

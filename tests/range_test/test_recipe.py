@@ -1,0 +1,93 @@
+"""cyclr.range_test.recipe: the two-stage plan, with a stand-in for an adapter's single test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cyclr
+from cyclr.range_test.recipe import (
+    COARSE_ITER,
+    LINEAR_ITER,
+    LOW_RATIO,
+    recipe_test,
+    run_recipe,
+    wants_recipe,
+)
+
+
+class StandIn:
+    """A single test over a loss that falls, then blows up at ``10**blow``; records its calls."""
+
+    def __init__(self, blow: float = -0.5, flat: bool = False) -> None:
+        self.blow, self.flat = blow, flat
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, **ramp: Any) -> cyclr.RangeTestResult:
+        self.calls.append(ramp)
+        lo, hi = ramp.get("start_lr", 1e-7), ramp.get("end_lr", 10.0)
+        space = np.geomspace if ramp["mode"] == "exp" else np.linspace
+        lr = space(lo, hi, ramp["num_iter"])
+        x = np.log10(lr)
+        loss = np.full_like(lr, 2.3) if self.flat else 2.3 - 1.5 / (1 + np.exp(-(x + 3) * 3))
+        if not self.flat:
+            loss = loss + np.where(x > self.blow, 50 * (x - self.blow), 0.0)
+        return cyclr.RangeTestResult(
+            lr=lr, loss=loss, smoothed_loss=loss, mode=ramp["mode"], config=dict(ramp)
+        )
+
+
+def test_the_recipe_runs_the_coarse_test_then_a_linear_one_up_to_its_blow_up() -> None:
+    run, seen = StandIn(), []
+    r = run_recipe(run, on_test=seen.append)
+    assert [c["mode"] for c in run.calls] == ["exp", "linear"]
+    assert run.calls[0] == {"mode": "exp", "num_iter": COARSE_ITER}
+    assert run.calls[1]["num_iter"] == LINEAR_ITER
+    blow = cyclr.suggest.blow_up_lr(r.coarse)
+    assert run.calls[1]["end_lr"] == blow and run.calls[1]["start_lr"] == blow * LOW_RATIO
+    assert seen[0] is r.coarse and seen[1] is r and r.coarse.coarse is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(blow=st.floats(-2.0, 0.5))
+def test_the_linear_test_ends_where_the_coarse_one_blew_up(blow: float) -> None:
+    r = run_recipe(StandIn(blow), coarse_iter=120, num_iter=50)
+    end = r.config["end_lr"]
+    assert end == cyclr.suggest.blow_up_lr(r.coarse)
+    # the blow-up is read within a few of the coarse ramp's steps of where it starts
+    assert abs(np.log10(end) - blow) < 8 / 119 * 8
+
+
+def test_a_flat_coarse_test_raises_with_that_test_attached() -> None:
+    run = StandIn(flat=True)
+    with pytest.raises(cyclr.SuggestionError, match="flat") as info:
+        run_recipe(run)
+    assert len(run.calls) == 1 and info.value.range_test_result.mode == "exp"
+    r = recipe_test(lambda **kw: run(**{k: v for k, v in kw.items() if k != "seed"}), {"seed": 0})
+    assert r.coarse is None and "stopped after its exponential test" in r.message
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, True),
+        ({"num_iter": None, "mode": None, "seed": 3}, True),
+        ({"num_iter": 100}, False),
+        ({"mode": "exp"}, False),
+        ({"start_lr": 1e-5}, False),
+        ({"end_lr": 1.0}, False),
+    ],
+)
+def test_only_a_test_given_no_ramp_runs_the_recipe(options, expected) -> None:
+    assert wants_recipe(options) is expected
+
+
+def test_bad_lengths_are_refused() -> None:
+    with pytest.raises(ValueError, match="coarse_iter"):
+        run_recipe(StandIn(), coarse_iter=3)
+    with pytest.raises(TypeError, match="num_iter"):
+        run_recipe(StandIn(), num_iter=1.5)
