@@ -90,6 +90,18 @@ def test_range_test_plot_with_bounds(mode: str, tmp_path: Path) -> None:
     assert out.stat().st_size > 10_000
 
 
+def test_the_title_names_the_recipe_s_first_test() -> None:
+    import dataclasses
+
+    plain = cyclr.plot.range_test(sweep("linear"))
+    assert (
+        "(linear ramp, " in plain.ax.get_title() and "exponential one" not in plain.ax.get_title()
+    )
+    coarse = sweep("exp")
+    both = cyclr.plot.range_test(dataclasses.replace(sweep("linear"), coarse=coarse))
+    assert f"after a {len(coarse)}-update exponential one)" in both.ax.get_title()
+
+
 def test_the_smoothed_loss_does_not_lag_the_ramp() -> None:
     """On a loss that falls at a known LR, the drawn smoothed loss falls there too (the EMA the
     test records trails it by about 1 / (1 - beta) updates)."""

@@ -136,6 +136,8 @@ def range_test(
     if bounds is not None:
         handles += _draw_bounds(ax, mx, bounds)
     ramp = f"{'exponential' if result.mode == 'exp' else 'linear'} ramp, {len(result)} updates"
+    if result.coarse is not None:  # the second test of the two-stage recipe
+        ramp += f", after a {len(result.coarse)}-update exponential one"
     if title is None:
         title = f"LR range test ({ramp})"
         if bounds is not None:
