@@ -43,11 +43,13 @@ JOB_OVERHEAD_S = 0.3
 NOTES = [
     "fastai was not run: its `lr_find` needs fastai, and fastai needs torchvision, which does "
     "not work beside this torch (2.13.0, CPU), so neither is installed. The row *fastai valley "
-    "rule (cyclr stand-in)* reproduces it: cyclr's `range_test` with its defaults (exponential "
-    "1e-7 → 10 over 100 updates, smoothing 0.98, stop at 4× the minimum: fastai's `lr_find` "
-    "settings), `result.suggest('valley')` (fastai's valley rule), then fastai's "
-    "`fit_one_cycle` schedule (`cyclr.OneCycle.fastai`, moms 0.95/0.85/0.95). It shares its "
-    "range test with the *cyclr range_test → suggest() → 1cycle* row (the README's path).",
+    "rule (cyclr stand-in)* reproduces it: cyclr's `range_test` with fastai's `lr_find` ramp "
+    "(`mode='exp'`, 1e-7 → 10 over 100 updates, smoothing 0.98, stop at 4× the minimum), "
+    "`result.suggest('valley')` (fastai's valley rule), then fastai's `fit_one_cycle` schedule "
+    "(`cyclr.OneCycle.fastai`, moms 0.95/0.85/0.95).",
+    "The *cyclr range_test → suggest() → 1cycle* row is the README's first example: "
+    "`range_test` with its defaults, which run the two-stage recipe (the test `auto_schedule` "
+    "runs), then `result.suggest()` and `bounds.one_cycle(budget)`.",
     "torch-lr-finder: `LRFinder.range_test(end_lr=10, num_iter=100)` from LR 1e-7, the "
     "steepest-gradient suggestion of `plot(suggest_lr=True)`, then torch's "
     "`OneCycleLR(max_lr=suggestion, total_steps=budget)` at its defaults (cos, pct_start 0.3, "
