@@ -407,6 +407,45 @@ def test_diverged_at_once_rising_loss(method: str) -> None:
     _expect("diverged_at_once", r, method, "start_lr is already too large")
 
 
+def _flat_then_blow_up(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """An exponential sweep whose loss stays at ln 10 (noise 0.03) until it blows up in its last
+    tenth, and whose running median crosses the start level by noise within the first points."""
+    rng = np.random.default_rng(seed)
+    lr = np.geomspace(1e-7, 1, 180)
+    loss = math.log(10) + rng.normal(0, 0.03, 180)
+    loss[162:] = np.geomspace(3, 50, 18)
+    return lr, loss
+
+
+def _early_noise_crossing(loss: np.ndarray) -> bool:
+    """The unconditional blow-up reading would cut this curve before ``MIN_POINTS``."""
+    h = sg.kernel_width(len(loss), sg.BANDWIDTH)
+    start = float(np.median(loss[: max(5, int(2 * h))]))
+    cut = sg.blow_up_cut(loss, start, max(2, round(h)))
+    return cut is not None and cut < sg.MIN_POINTS
+
+
+@pytest.mark.parametrize("method", ["auto", "accuracy", "loss"])
+def test_a_flat_loss_that_crosses_its_start_by_noise_reads_as_flat_not_diverged(
+    method: str,
+) -> None:
+    """A model that learns nothing until the loss blows up is flat, not "too large from the
+    first steps": an early crossing of the start level must be significant to cut the ramp."""
+    seeds = [s for s in range(60) if _early_noise_crossing(_flat_then_blow_up(s)[1])]
+    assert len(seeds) >= 5  # the case is common, not contrived
+    for seed in seeds[:5]:
+        lr, loss = _flat_then_blow_up(seed)
+        acc = np.full(180, 0.1) + np.random.default_rng(seed + 1).normal(0, 0.02, 180)
+        r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, metric=acc, mode="exp")
+        with pytest.raises(cyclr.SuggestionError) as e:
+            r.suggest(method)
+        assert e.value.kind == "flat", str(e.value)
+        found = re.search(r"stayed flat up to lr=(\S+), where the loss blew up", str(e.value))
+        assert found is not None, str(e.value)
+        assert float(found.group(1).rstrip(":")) > lr[sg.MIN_POINTS]
+        assert "wider LR range" not in str(e.value)
+
+
 @pytest.mark.parametrize("method", ALL)
 def test_all_nan(method: str) -> None:
     lr = np.geomspace(1e-3, 1, 20)

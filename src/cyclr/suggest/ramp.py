@@ -5,7 +5,12 @@ loss over ``2k + 1`` points (``k = round(h)``, ``h = max(2, n * bandwidth)``) cl
 its start level (the median of the first ``max(5, 2h)`` losses) after its minimum; a loss
 that varies by no more than float64 rounding (:func:`~cyclr.suggest.curve.rounding_noise`)
 does not blow up. A reading needs :data:`~cyclr.suggest.curve.MIN_POINTS` usable points (Smith
-2015, §3.3). ``docs/suggest.md`` says why.
+2015, §3.3). A crossing that would leave fewer must be significant: the median must go on to
+climb ``z = 3`` standard errors above the start level without falling back to it, ``se = sqrt(pi / 2) * sigma * sqrt(1 / (2k +
+1) + 1 / m)`` for the difference of two medians, of ``2k + 1`` and of ``m`` points with noise
+``sigma`` (per point, :func:`~cyclr.suggest.curve.noise_level`); a loss that only
+wanders across its start level by noise is read on, to its real blow-up, and is then reported
+flat if it never fell. ``docs/suggest.md`` says why.
 
 Example:
     >>> import numpy as np, cyclr
@@ -33,7 +38,9 @@ from cyclr.suggest.curve import (
     blow_up_cut,
     kernel_width,
     leading_run,
+    noise_level,
     rounding_noise,
+    running_median,
 )
 from cyclr.suggest.errors import SuggestionError
 from cyclr.suggest.rise import read_rise
@@ -50,6 +57,13 @@ __all__ = [
     "require_fall",
     "usable_ramp",
 ]
+
+
+#: The standard error of a median of ``m`` points with Gaussian noise ``sigma`` is
+#: ``MEDIAN_SE * sigma / sqrt(m)``.
+MEDIAN_SE = math.sqrt(math.pi / 2)
+#: Standard errors above the start level an early blow-up must reach (the rules' ``z``).
+BLOW_UP_Z = 3.0
 
 
 def check_result(result: Any) -> None:
@@ -117,10 +131,21 @@ def usable_ramp(result: RangeTestResult, bandwidth: float = BANDWIDTH) -> Ramp:
             "iterations: the paper sweeps over a few epochs)",
             "too_short",
         )
-    start_level = float(np.median(loss[: max(5, int(2 * h))]))
+    first = max(5, int(2 * h))
+    start_level = float(np.median(loss[:first]))
     cut = None
-    if np.ptp(loss[:end]) > rounding_noise(loss[:end]):  # else flat: nothing blows up
-        cut = blow_up_cut(loss[:end], start_level, max(2, round(h)))
+    floor = rounding_noise(loss[:end])
+    if np.ptp(loss[:end]) > floor:  # else flat: nothing blows up
+        k = max(2, round(h))
+        cut = blow_up_cut(loss[:end], start_level, k)
+        if cut is not None and cut < MIN_POINTS:  # too early to read: it must be significant
+            sigma = max(noise_level(loss[:end]), floor)
+            se = MEDIAN_SE * sigma * math.sqrt(1 / (2 * k + 1) + 1 / min(first, end))
+            sig = blow_up_cut(loss[:end], start_level + BLOW_UP_Z * se, k)
+            # A rise that carries on until it is significant is a rise; a median that falls
+            # back to the start level on the way was wandering by noise.
+            if sig is None or (running_median(loss[:end], k)[cut:sig] <= start_level).any():
+                cut = sig
     note = "the sweep ran to the end"
     if cut is not None:
         end = cut

@@ -72,11 +72,13 @@ def read_rise(
     base_frac: float = 0.1,
     what: str = "curve",
     sign: float = 1.0,
+    flat_advice: str = "sweep a wider LR range or for longer",
 ) -> Rise:
     """Smooth ``y(x)`` (``x`` in sweep steps, kernel width ``h``) and read its rise.
 
     ``what`` names the curve and ``sign`` says how ``y`` was made from it (``y = sign * curve``:
     ``-1`` for a loss, read as ``-loss``), so that messages print the curve as recorded.
+    ``flat_advice`` ends the message of a flat curve.
 
     Leading non-finite values are skipped (the reading starts at the first finite point; the
     indices still count from ``x[0]``, and ``fit`` is NaN before it). Raises
@@ -104,7 +106,16 @@ def read_rise(
         )
     lead = leading_run(~finite)
     if lead:  # undefined at the first points: read from the first finite one
-        r = read_rise(x[lead:], y[lead:], h, z=z, base_frac=base_frac, what=what, sign=sign)
+        r = read_rise(
+            x[lead:],
+            y[lead:],
+            h,
+            z=z,
+            base_frac=base_frac,
+            what=what,
+            sign=sign,
+            flat_advice=flat_advice,
+        )
         return replace(
             r,
             fit=np.r_[np.full(lead, np.nan), r.fit],
@@ -136,8 +147,7 @@ def read_rise(
         raise SuggestionError(
             f"the {what} is flat: its {best} smoothed value {sign * fit[peak]:.3g} is "
             f"{sign * change:+.3g} from its start level {sign * level:.3g}, within {z:g} "
-            f"standard errors of the noise (sigma={sigma:.3g} per point); sweep a wider LR range "
-            "or for longer",
+            f"standard errors of the noise (sigma={sigma:.3g} per point); {flat_advice}",
             "flat",
         )
     threshold = np.maximum(z * np.hypot(se0, sigma * norm[:peak]), base_frac * rise)

@@ -175,6 +175,18 @@ def _two_bounds(
     )
 
 
+def _flat_advice(ramp: Ramp) -> str:
+    """How to rerun a test whose curve read flat: a ramp that blew up already reached LRs too
+    large, so only a longer sweep (or a model that trains) can help."""
+    if ramp.end >= ramp.n:
+        return "sweep a wider LR range or for longer"
+    return (
+        f"it stayed flat up to lr={fmt_lr(float(ramp.lr[ramp.end]))}, where the loss blew up: "
+        "no LR of the sweep trained the model within it, so sweep for longer (more "
+        "iterations), or check the model, the data and the loss"
+    )
+
+
 def _margin(margin: float) -> float:
     m = v.finite("margin", margin)
     if m < 1:
@@ -219,6 +231,7 @@ def accuracy_rule(
         base_frac=v.fraction("base_frac", base_frac),
         what=what,
         sign=sign,
+        flat_advice=_flat_advice(ramp),
     )
     return _two_bounds("accuracy", ramp, curve, x, r, sign, margin, f"The {what}")
 
@@ -252,6 +265,7 @@ def loss_rule(
         base_frac=v.fraction("base_frac", base_frac),
         what="loss",
         sign=-1.0,
+        flat_advice=_flat_advice(ramp),
     )
     return _two_bounds("loss", ramp, "loss", x, r, -1.0, margin, "The training loss")
 
