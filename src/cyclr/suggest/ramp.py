@@ -6,11 +6,12 @@ its start level (the median of the first ``max(5, 2h)`` losses) after its minimu
 that varies by no more than float64 rounding (:func:`~cyclr.suggest.curve.rounding_noise`)
 does not blow up. A reading needs :data:`~cyclr.suggest.curve.MIN_POINTS` usable points (Smith
 2015, §3.3). A crossing that would leave fewer must be significant: the median must go on to
-climb ``z = 3`` standard errors above the start level without falling back to it, ``se = sqrt(pi / 2) * sigma * sqrt(1 / (2k +
-1) + 1 / m)`` for the difference of two medians, of ``2k + 1`` and of ``m`` points with noise
-``sigma`` (per point, :func:`~cyclr.suggest.curve.noise_level`); a loss that only
-wanders across its start level by noise is read on, to its real blow-up, and is then reported
-flat if it never fell. ``docs/suggest.md`` says why.
+climb ``z = 3`` standard errors above the start level without falling back to it, with
+``se = sqrt(pi / 2) * sigma * sqrt(1 / (2k + 1) + 1 / m)`` for the difference of two medians,
+of ``2k + 1`` and of ``m`` points with noise ``sigma`` per point
+(:func:`~cyclr.suggest.curve.noise_level`). A loss that only wanders across its start level by
+noise is read on, to its real blow-up, and is then reported flat if it never fell.
+``docs/suggest.md`` says why.
 
 Example:
     >>> import numpy as np, cyclr
