@@ -425,7 +425,7 @@ def _early_noise_crossing(loss: np.ndarray) -> bool:
     return cut is not None and cut < sg.MIN_POINTS
 
 
-@pytest.mark.parametrize("method", ["auto", "accuracy", "loss"])
+@pytest.mark.parametrize("method", ALL)
 def test_a_flat_loss_that_crosses_its_start_by_noise_reads_as_flat_not_diverged(
     method: str,
 ) -> None:

@@ -53,6 +53,7 @@ __all__ = [
     "Ramp",
     "blow_up_lr",
     "check_result",
+    "flat_advice",
     "fmt_lr",
     "lr_at",
     "require_fall",
@@ -162,6 +163,18 @@ def usable_ramp(result: RangeTestResult, bandwidth: float = BANDWIDTH) -> Ramp:
     return Ramp(lr, loss, end, n, h, note, result.mode == "exp")
 
 
+def flat_advice(ramp: Ramp) -> str:
+    """How to rerun a test whose curve reads flat. A ramp that blew up already reached LRs too
+    large, so a wider range cannot help: only a longer sweep, or a model that trains, can."""
+    if ramp.end >= ramp.n:
+        return "sweep a wider LR range or for longer"
+    return (
+        f"it stayed flat up to lr={fmt_lr(float(ramp.lr[ramp.end]))}, where the loss blew up: "
+        "no LR of the sweep trained the model within it, so sweep for longer (more "
+        "iterations), or check the model, the data and the loss"
+    )
+
+
 def lr_at(ramp: Ramp, step: float) -> float:
     """The ramp's LR at a fractional step (linear in LR, or in log-LR on an exponential ramp)."""
     i = min(max(step, 0.0), len(ramp.lr) - 1.0)
@@ -182,7 +195,9 @@ def require_fall(result: RangeTestResult) -> Ramp:
     """
     ramp = usable_ramp(result, BANDWIDTH)
     x = np.arange(ramp.end, dtype=np.float64)
-    read_rise(x, -ramp.loss[: ramp.end], ramp.h, what="loss", sign=-1.0)
+    read_rise(
+        x, -ramp.loss[: ramp.end], ramp.h, what="loss", sign=-1.0, flat_advice=flat_advice(ramp)
+    )
     return ramp
 
 

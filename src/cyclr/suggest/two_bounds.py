@@ -30,7 +30,7 @@ from cyclr import _validate as v
 from cyclr.suggest.bounds import SINGLE_LR_DIVISOR, Bounds, Point
 from cyclr.suggest.curve import BANDWIDTH, MIN_POINTS, leading_run
 from cyclr.suggest.errors import SuggestionError
-from cyclr.suggest.ramp import Ramp, check_result, fmt_lr, lr_at, usable_ramp
+from cyclr.suggest.ramp import Ramp, check_result, flat_advice, fmt_lr, lr_at, usable_ramp
 from cyclr.suggest.registry import register
 from cyclr.suggest.rise import Rise, read_rise
 
@@ -175,18 +175,6 @@ def _two_bounds(
     )
 
 
-def _flat_advice(ramp: Ramp) -> str:
-    """How to rerun a test whose curve read flat: a ramp that blew up already reached LRs too
-    large, so only a longer sweep (or a model that trains) can help."""
-    if ramp.end >= ramp.n:
-        return "sweep a wider LR range or for longer"
-    return (
-        f"it stayed flat up to lr={fmt_lr(float(ramp.lr[ramp.end]))}, where the loss blew up: "
-        "no LR of the sweep trained the model within it, so sweep for longer (more "
-        "iterations), or check the model, the data and the loss"
-    )
-
-
 def _margin(margin: float) -> float:
     m = v.finite("margin", margin)
     if m < 1:
@@ -231,7 +219,7 @@ def accuracy_rule(
         base_frac=v.fraction("base_frac", base_frac),
         what=what,
         sign=sign,
-        flat_advice=_flat_advice(ramp),
+        flat_advice=flat_advice(ramp),
     )
     return _two_bounds("accuracy", ramp, curve, x, r, sign, margin, f"The {what}")
 
@@ -265,7 +253,7 @@ def loss_rule(
         base_frac=v.fraction("base_frac", base_frac),
         what="loss",
         sign=-1.0,
-        flat_advice=_flat_advice(ramp),
+        flat_advice=flat_advice(ramp),
     )
     return _two_bounds("loss", ramp, "loss", x, r, -1.0, margin, "The training loss")
 
