@@ -44,6 +44,26 @@ def test_usable_ramp_ends_at_the_blow_up() -> None:
         usable_ramp(r, bandwidth=0.0)
 
 
+def test_noise_level_of_second_differences_ignores_a_changing_slope() -> None:
+    """``order=2`` reads the second differences, scaled by sqrt(6) (var = 6 sigma**2 for
+    independent noise): it agrees with ``order=1`` on white noise and, unlike it, is not inflated
+    by an exponential trend, whose first differences grow along the curve."""
+    rng = np.random.default_rng(1)
+    gauss = rng.normal(0, 0.1, 20_000)
+    d2 = np.diff(gauss, n=2)
+    assert sg.noise_level(gauss, order=2) == 1.4826 * np.median(
+        np.abs(d2 - np.median(d2))
+    ) / np.sqrt(6)
+    assert sg.noise_level(gauss, order=2) == pytest.approx(0.1, rel=0.03)
+    trend = 2.3 * np.exp(np.linspace(0, 3, 100))
+    noisy = trend + rng.normal(0, 0.01, 100)
+    assert sg.noise_level(noisy, order=1) > 10 * 0.01  # the growing slope read as noise
+    assert sg.noise_level(noisy, order=2) == pytest.approx(0.01, rel=0.5)
+    assert sg.noise_level(np.arange(50.0) ** 2, order=2) == 0.0  # constant curvature
+    with pytest.raises(ValueError, match="order must be 1 or 2, got 3"):
+        sg.noise_level(gauss, order=3)
+
+
 def test_noise_level_of_a_discrete_curve_counts_every_difference() -> None:
     """On a curve that takes a few values (a batch accuracy), more than half of the successive
     differences may tie, and their MAD is 0 whatever the spread: the noise level is then the

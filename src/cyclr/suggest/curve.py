@@ -270,11 +270,13 @@ def _direct_sums(
     return s0, s1, s2, q0, q1, q2, t0, t1
 
 
-def noise_level(y: NDArray[np.float64]) -> float:
+def noise_level(y: NDArray[np.float64], order: int = 1) -> float:
     """Robust noise standard deviation of a sampled curve.
 
     ``1.4826 * median(|dy - median(dy)|) / sqrt(2)`` over the successive differences ``dy``: the
-    smooth trend cancels in the differences and outliers do not count.
+    smooth trend cancels in the differences and outliers do not count. ``order=2`` reads the
+    second differences instead (``/ sqrt(6)``: ``var(d2y) = 6 sigma**2`` for independent noise),
+    in which a trend whose slope changes along the curve (an exponential rise) cancels too.
 
     On a discrete curve (a batch accuracy taking a few values) more than half of the differences
     may tie, and their MAD is then 0 whatever the spread of the others: the MAD reads the curve
@@ -291,17 +293,20 @@ def noise_level(y: NDArray[np.float64]) -> float:
         >>> round(noise_level(np.resize([0.5, 0.625], 30)), 3)  # two values in turn
         0.088
     """
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
     y = np.asarray(y, dtype=np.float64)
-    d = np.diff(y[np.isfinite(y)])
+    d = np.diff(y[np.isfinite(y)], n=order)
     if len(d) == 0:
         return 0.0
+    scale = math.sqrt(2.0 if order == 1 else 6.0)  # var of the differences / sigma**2
     dev = np.abs(d - np.median(d))
     mad = float(np.median(dev))
     if mad > 0 or not dev.any():
-        return 1.4826 * mad / math.sqrt(2.0)
+        return 1.4826 * mad / scale
     # More than half of the differences tie, yet they vary: a discrete curve (a batch accuracy
     # taking a few values), on which the MAD is 0 whatever the spread. Every difference counts.
-    return float(np.std(d) / math.sqrt(2.0))
+    return float(np.std(d) / scale)
 
 
 def rounding_noise(y: NDArray[np.float64]) -> float:

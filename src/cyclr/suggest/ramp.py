@@ -5,12 +5,14 @@ loss over ``2k + 1`` points (``k = round(h)``, ``h = max(2, n * bandwidth)``) cl
 its start level (the median of the first ``max(5, 2h)`` losses) after its minimum; a loss
 that varies by no more than float64 rounding (:func:`~cyclr.suggest.curve.rounding_noise`)
 does not blow up. A reading needs :data:`~cyclr.suggest.curve.MIN_POINTS` usable points (Smith
-2015, §3.3). A crossing that would leave fewer must be significant: the median must go on to
-climb ``z = 3`` standard errors above the start level without falling back to it, with
+2015, §3.3). A crossing that would leave fewer must be significant within them: the median
+must climb ``z = 3`` standard errors above the start level before point ``MIN_POINTS``, with
 ``se = sqrt(pi / 2) * sigma * sqrt(1 / (2k + 1) + 1 / m)`` for the difference of two medians,
-of ``2k + 1`` and of ``m`` points with noise ``sigma`` per point
-(:func:`~cyclr.suggest.curve.noise_level`). A loss that only wanders across its start level by
-noise is read on, to its real blow-up, and is then reported flat if it never fell.
+of ``2k + 1`` and of ``m`` points, and ``sigma`` read from the second differences
+(:func:`~cyclr.suggest.curve.noise_level` with ``order=2``: a loss that rises exponentially
+from the first step has a trend the first differences would count as noise). A loss that only
+wanders across its start level by noise is read on, to its first significant blow-up, and is
+then reported flat if it never fell.
 ``docs/suggest.md`` says why.
 
 Example:
@@ -41,7 +43,6 @@ from cyclr.suggest.curve import (
     leading_run,
     noise_level,
     rounding_noise,
-    running_median,
 )
 from cyclr.suggest.errors import SuggestionError
 from cyclr.suggest.rise import read_rise
@@ -141,12 +142,10 @@ def usable_ramp(result: RangeTestResult, bandwidth: float = BANDWIDTH) -> Ramp:
         k = max(2, round(h))
         cut = blow_up_cut(loss[:end], start_level, k)
         if cut is not None and cut < MIN_POINTS:  # too early to read: it must be significant
-            sigma = max(noise_level(loss[:end]), floor)
+            sigma = max(noise_level(loss[:end], order=2), floor)
             se = MEDIAN_SE * sigma * math.sqrt(1 / (2 * k + 1) + 1 / min(first, end))
             sig = blow_up_cut(loss[:end], start_level + BLOW_UP_Z * se, k)
-            # A rise that carries on until it is significant is a rise; a median that falls
-            # back to the start level on the way was wandering by noise.
-            if sig is None or (running_median(loss[:end], k)[cut:sig] <= start_level).any():
+            if sig is None or sig >= MIN_POINTS:  # the first points were flat within noise
                 cut = sig
     note = "the sweep ran to the end"
     if cut is not None:
