@@ -415,6 +415,46 @@ def test_find_without_a_blow_up_keeps_the_coarse_test_and_exits_1(
     assert err.startswith("cyclr: no range for the linear sweep (flat): ") and "\n" not in err
 
 
+def test_find_reading_the_coarse_test_says_so_and_points_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When the loss never falls but the exponential test can still be read (a metric rose),
+    find_bounds reads it: the command says the linear sweep did not run, and why, and points
+    to the file it read."""
+    import cyclr.torch
+
+    lr = np.geomspace(1e-7, 10, 30)
+    x = np.log10(lr)
+    acc = 0.1 + 0.8 / (1 + np.exp(-(x + 3) * 3)) / (1 + np.exp((x + 1) * 3))
+    raw = cyclr.RangeTestResult(
+        lr=lr, loss=np.ones(30), smoothed_loss=np.ones(30), metric=acc, mode="exp"
+    )
+    why = "the two-stage recipe stopped after its exponential test: the loss is flat: (reason)"
+    coarse = cyclr.RangeTestResult.from_dict(dict(raw.to_dict(), message=why))
+
+    def fake_find_bounds(*args: Any, on_test: Any, **kwargs: Any) -> Any:
+        on_test(raw)
+        return cyclr.torch.FoundBounds(coarse.suggest("accuracy"), (coarse,))
+
+    monkeypatch.setattr(cyclr.torch, "find_bounds", fake_find_bounds)
+    (tmp_path / "flat.py").write_text(FLAT)
+    out_dir = tmp_path / "out"
+    rc = main(["find", f"{tmp_path}/flat.py:f", "--out", str(out_dir)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert captured.err == ""
+    saved = out_dir / "range_test_coarse.json"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["range_test.png", saved.name]
+    assert cyclr.RangeTestResult.load(saved).message == why
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("Range test: 30 updates (exp 1e-07 → 10) in ")
+    assert lines[1] == "T" + why[1:] + "."
+    assert lines[2] == "The bounds are read off the exponential test."
+    assert f"Wrote {saved}, {out_dir / 'range_test.png'}." in captured.out
+    assert "Suggested bounds" in captured.out
+    assert f"cyclr suggest {saved} --method all" in captured.out
+
+
 def test_find_with_no_reading_keeps_the_files_and_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

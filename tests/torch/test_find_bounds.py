@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import pickle
 from typing import Any
 
@@ -193,8 +194,36 @@ def test_a_recipe_whose_first_test_cannot_be_read_returns_that_test_saying_why()
     r = cyclr.torch.range_test(model, opt, flat, loader, progress=False, seed=0)
     assert r.coarse is None and r.mode == "exp" and len(r) == COARSE_ITER == counting.calls
     assert "the two-stage recipe stopped after its exponential test: the loss is flat" in r.message
-    with pytest.raises(cyclr.SuggestionError, match="flat"):
+    with pytest.raises(cyclr.SuggestionError, match="flat"):  # and nothing else can be read
         cyclr.torch.find_bounds(model, opt, flat, loader, progress=False, seed=0)
+
+
+def test_find_bounds_reads_the_coarse_test_when_it_cannot_run_the_linear_one() -> None:
+    """When the loss never falls, find_bounds reads the exponential test, as
+    ``range_test(...).suggest()`` does: a metric that rose gives bounds, the same bounds."""
+    model, opt, loader = setup()
+
+    def flat(out: Any, target: Any) -> Any:
+        return 0.0 * out.sum() + 1.0
+
+    def score(out: Any, target: Any) -> float:  # rises around lr 1e-3, falls past 1e-1
+        x = math.log10(opt.param_groups[0]["lr"])
+        return 0.1 + 0.8 / (1 + math.exp(-(x + 3) * 3)) / (1 + math.exp((x + 1) * 3))
+
+    seen: list[cyclr.RangeTestResult] = []
+    found = cyclr.torch.find_bounds(
+        model, opt, flat, loader, metric=score, progress=False, seed=0, on_test=seen.append
+    )
+    (coarse,) = found.tests
+    assert coarse.mode == "exp" and len(coarse) == COARSE_ITER
+    assert [t.mode for t in seen] == ["exp"] and (seen[0].loss == coarse.loss).all()
+    assert "the two-stage recipe stopped after its exponential test: the loss is flat" in (
+        coarse.message
+    )
+    assert found.bounds.details["read_by"] == "accuracy"
+    assert 1e-4 < found.bounds.base_lr < found.bounds.max_lr < 1e-1
+    r = cyclr.torch.range_test(model, opt, flat, loader, metric=score, progress=False, seed=0)
+    assert r.suggest() == found.bounds
 
 
 def test_a_bad_argument_in_the_recipe_fails_before_the_first_update() -> None:

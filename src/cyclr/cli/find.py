@@ -177,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
     folder = prepare_dir(args.out, files if single else [*files, "range_test_coarse.json"])
     target = call_target(load_target(args.target), args.target)
 
+    from cyclr.range_test.recipe import STOPPED
     from cyclr.suggest import SuggestionError
     from cyclr.torch import find_bounds
 
@@ -224,6 +225,19 @@ def run(args: argparse.Namespace) -> int:
         no_bounds_note(exc)
         bounds = None
     wall = time.perf_counter() - start
+    ipe = args.iters_per_epoch or _loader_len(target.train_loader)
+
+    if not single and len(tests) == 1:  # no blow-up, no linear sweep: read off the coarse test
+        coarse = found.tests[0]
+        json_path = folder / "range_test_coarse.json"
+        coarse.save(json_path)  # with the message that says why the linear sweep did not run
+        out(
+            f"Range test: {len(coarse)} updates ({sweep_text(coarse)}) in {wall:.1f} s; "
+            f"{stop_text(coarse)}.",
+            f"T{STOPPED[1:]}{coarse.message.rsplit(STOPPED, 1)[-1]}.",
+            "The bounds are read off the exponential test.",
+        )
+        return report_bounds(coarse, bounds, ipe, json_path, folder / "range_test.png")
 
     result = tests[-1]
     sweeps = "" if single else f"{len(tests[0])} updates ({sweep_text(tests[0])}), then "
@@ -231,7 +245,6 @@ def run(args: argparse.Namespace) -> int:
         f"Range test: {sweeps}{len(result)} updates ({sweep_text(result)}) in {wall:.1f} s; "
         f"{stop_text(result)}."
     )
-    ipe = args.iters_per_epoch or _loader_len(target.train_loader)
     json_path = folder / "range_test.json"
     return report_bounds(result, bounds, ipe, json_path, folder / "range_test.png")
 

@@ -38,6 +38,7 @@ __all__ = [
     "LINEAR_ITER",
     "LOW_RATIO",
     "RAMP_OPTIONS",
+    "STOPPED",
     "linear_range",
     "recipe_test",
     "run_recipe",
@@ -48,6 +49,9 @@ __all__ = [
 RAMP_OPTIONS = ("start_lr", "end_lr", "num_iter", "mode")
 
 #: Updates of the first, exponential ramp.
+#: How the message of a recipe that ran no linear test begins (the reason follows).
+STOPPED = "the two-stage recipe stopped after its exponential test: "
+
 COARSE_ITER = 200
 #: Updates of the second, linear ramp (the paper's).
 LINEAR_ITER = 400
@@ -113,15 +117,26 @@ def run_recipe(
 
 
 def recipe_test(
-    run_test: Callable[..., RangeTestResult], options: dict[str, Any]
+    run_test: Callable[..., RangeTestResult],
+    options: dict[str, Any],
+    *,
+    coarse_iter: int = COARSE_ITER,
+    num_iter: int = LINEAR_ITER,
+    on_test: Callable[[RangeTestResult], None] | None = None,
 ) -> RangeTestResult:
-    """What a range test given no ramp returns: :func:`run_recipe` with ``run_test`` given
-    ``options`` (by name, the ramp's dropped) and the ramp of each stage; or, when the coarse
-    test's loss never falls, that test, its ``message`` saying why the linear one did not run."""
+    """What a range test given no ramp returns, and what ``find_bounds`` reads: :func:`run_recipe`
+    with ``run_test`` given ``options`` (by name, the ramp's dropped) and the ramp of each stage;
+    or, when the coarse test's loss never falls, that test, its ``message`` saying why the
+    linear one did not run."""
     fixed = {k: x for k, x in options.items() if k not in RAMP_OPTIONS}
     try:
-        return run_recipe(lambda **ramp: run_test(**fixed, **ramp))
+        return run_recipe(
+            lambda **ramp: run_test(**fixed, **ramp),
+            coarse_iter=coarse_iter,
+            num_iter=num_iter,
+            on_test=on_test,
+        )
     except SuggestionError as exc:
         coarse: RangeTestResult = exc.range_test_result  # type: ignore[attr-defined]
-        note = f"the two-stage recipe stopped after its exponential test: {exc}"
+        note = f"{STOPPED}{exc}"
         return dataclasses.replace(coarse, message="; ".join(filter(None, [coarse.message, note])))

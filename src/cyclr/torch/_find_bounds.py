@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from cyclr import _validate as v
-from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, run_recipe
+from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, recipe_test
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds, check_method
 from cyclr.torch._range_test import checked_arguments, range_test
@@ -64,6 +64,10 @@ def find_bounds(
     2. A linear ramp (the paper's) of ``num_iter`` updates (default 400) runs from a thousandth
        of that LR up to it, and ``method`` reads the bounds off it.
 
+    When the coarse test's loss never falls, there is no blow-up to end the linear ramp at:
+    ``method`` reads the coarse test instead (as ``range_test(...).suggest(method)`` does, the
+    test's ``message`` saying why the linear one did not run).
+
     Passing ``start_lr``, ``end_lr`` or ``mode`` runs a single test with exactly those settings
     (``num_iter`` then defaults to 100). Every argument, ``method``, ``suggest_kwargs`` and the
     range test's options included, is checked before the first update.
@@ -85,8 +89,8 @@ def find_bounds(
         A :class:`FoundBounds`: ``.bounds`` and ``.tests``.
 
     Raises:
-        cyclr.SuggestionError: the coarse test's loss never fell, or the linear test's curve
-            supports no reading (``on_test`` has seen every test that ran).
+        cyclr.SuggestionError: the last test's curve supports no reading (``on_test`` has seen
+            every test that ran).
 
     Example:
         >>> import torch, cyclr.torch
@@ -128,7 +132,7 @@ def find_bounds(
         if on_test is not None:
             on_test(tests[0])
     else:
-        linear = run_recipe(run, coarse_iter=coarse_iter, num_iter=num_iter, on_test=on_test)
-        tests = (linear.coarse, linear) if linear.coarse is not None else (linear,)
+        last = recipe_test(run, {}, coarse_iter=coarse_iter, num_iter=num_iter, on_test=on_test)
+        tests = (last.coarse, last) if last.coarse is not None else (last,)
     bounds = tests[-1].suggest(method, **dict(suggest_kwargs or {}))
     return FoundBounds(bounds, tests)
