@@ -258,7 +258,8 @@ def _cyclr_auto(job: dict[str, Any]) -> list[dict[str, Any]]:
         )
     except Exception as exc:
         partial = getattr(exc, "range_test_result", None)
-        cost = _rt_cost([*tests, *([partial] if partial is not None else [])])
+        seen = any(t is partial for t in tests)  # on_test may have had it already
+        cost = _rt_cost([*tests, *([partial] if partial is not None and not seen else [])])
         fail = {"error": _error(exc), "rt_updates": cost, "updates": cost}
         return [dict(fail, method="cyclr_auto"), dict(fail, method="cyclr_auto_triangular")]
     rt_seconds = time.perf_counter() - t0
