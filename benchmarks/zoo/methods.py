@@ -339,7 +339,8 @@ def _cyclr_readme(job: dict[str, Any]) -> list[dict[str, Any]]:
                 | {"read_by": b.details.get("read_by"), "reason": b.reason}
             )
         except cyclr.SuggestionError as exc:
-            out.append(dict(common, method="cyclr_readme", error=_error(exc)))
+            failed = dict(common, updates=common["rt_updates"])  # nothing trained
+            out.append(dict(failed, method="cyclr_readme", error=_error(exc)))
     (_, _, result), common = test(mode="exp", num_iter=valley_iter)
     if result is None:
         out.append(dict(common, method="valley_standin"))
@@ -349,7 +350,8 @@ def _cyclr_readme(job: dict[str, Any]) -> list[dict[str, Any]]:
         res = _scheduled(task, seed, cyclr.OneCycle.fastai(lr, budget), budget)
         out.append(dict(res, **common, method="valley_standin", max_lr=lr))
     except cyclr.SuggestionError as exc:
-        out.append(dict(common, method="valley_standin", error=_error(exc)))
+        failed = dict(common, updates=common["rt_updates"])  # nothing trained
+        out.append(dict(failed, method="valley_standin", error=_error(exc)))
     return out
 
 

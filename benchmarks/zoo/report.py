@@ -343,17 +343,25 @@ def _goal_table(summary: dict[str, Any], keys: list[str]) -> list[str]:
         tol = _fmt_regret(s, g["regret_tolerance"]).lstrip("+")
         lost = [p for p, b in g["peers"].items() if not (b["mean"] and b["worst"])]
         peers = _yes(g["peers_met"]) + (f" (not: {', '.join(lost)})" if lost else "")
+        if not lost and not g["peers_met"] and s["rows"]["cyclr_auto"]["failures"]:
+            peers += " (seeds failed)"
+        auto = s["rows"]["cyclr_auto"]
+        failed = ""
+        if auto["failures"]:  # every goal but the cost needs every seed
+            n = auto["failures"] + len(auto["values"])
+            failed = f" ({auto['failures']} of {n} seeds failed)"
         tri = "—: **missed**"
         if g["triangular_gap"] is not None:
             tol_t = _fmt_regret(s, g["triangular_tolerance"]).lstrip("+")
             gap = _fmt_regret(s, g["triangular_gap"])
-            tri = f"{gap} (≤ {tol_t}): {_yes(g['triangular_met'])}"
-        spread = f"{g['spread']:.2f}×" if _finite(g["spread"]) else "—"
+            tri = f"{gap}{failed} (≤ {tol_t}): {_yes(g['triangular_met'])}"
+        spread = f"{g['spread']:.2f}×{failed}" if _finite(g["spread"]) else "—"
         cost = "—"
         if _finite(g["rt_cost"]):
             cost = f"1/{1 / g['rt_cost']:.0f}" if g["rt_cost"] > 0 else "0"
         lines.append(
-            f"| `{key}` | {_fmt_regret(s, g['regret'])} (≤ {tol}): {_yes(g['regret_met'])} "
+            f"| `{key}` | {_fmt_regret(s, g['regret'])}{failed} (≤ {tol}): "
+            f"{_yes(g['regret_met'])} "
             f"| {peers} | {spread}: {_yes(g['spread_met'])} "
             f"| {cost}: {_yes(g['rt_cost_met'])} | {tri} "
             f"| {'yes' if g['all_met'] else 'no'} |"
@@ -492,6 +500,16 @@ def plot(report: dict[str, Any], path: Any) -> None:
                 continue
             ax.barh(yi, r["regret_mean"], color=_COLORS[r["family"]], alpha=0.55, height=0.7)
             ax.plot(r["regret_seeds"], [yi] * len(r["regret_seeds"]), "k.", ms=4)
+            if r["failures"]:  # the bar is the mean of the seeds that ran
+                n = r["failures"] + len(r["regret_seeds"])
+                ax.text(
+                    0,
+                    yi,
+                    f" {r['failures']} of {n} failed",
+                    va="center",
+                    fontsize=7,
+                    color="#d62728",
+                )
         g = s["goals"]
         if g.get("available"):
             ax.axvline(g["regret_tolerance"], color="#d62728", ls="--", lw=1, label="goal")
