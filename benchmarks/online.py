@@ -240,9 +240,11 @@ def summarize_zoo(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             sign = 1.0 if task.higher_is_better else -1.0
             scale = 100.0 if task.higher_is_better else 100.0 / abs(float(np.mean(two)))
             gain = [sign * (b - a) * scale for a, b in zip(two, on)]  # > 0: online better
+            every = [r["metric"] for r in alone]  # online on every seed it trained
             row.update(
                 two_stage=[float(np.mean(two)), _se(two)],
-                online=[float(np.mean(on)), _se(on)],
+                online=[float(np.mean(every)), _se(every)],
+                paired=len(ok),
                 gain=[float(np.mean(gain)), _se(gain)],
                 gain_unit="pp" if task.higher_is_better else "%",
                 max_lr={k: [by[k][s].get("max_lr") for s in ok] for k in ("two_stage", "online")},
@@ -283,6 +285,10 @@ def add_oracle(zoo: list[dict[str, Any]], path: Path) -> None:
             "regret_online": _regret(oracle, row["online"][0], higher),
             "tolerance": goals.get("regret_tolerance"),
         }
+
+
+def _plural_seeds(n: int) -> str:
+    return f"{n} seed" + ("" if n == 1 else "s")
 
 
 def _keep(r: dict[str, Any]) -> str:
@@ -386,9 +392,16 @@ def markdown(report: dict[str, Any]) -> str:
             g, se = r["gain"]
             verdict = "yes" if r["within_noise"] else "**no**"
             unit = r["gain_unit"]
+            paired = r.get("paired", r["seeds"])
+            two = _metric(r["metric"], *r["two_stage"])
+            note = ""
+            if paired < r["seeds"]:  # the gain is over the seeds both trained
+                two += f" ({r['seeds'] - paired} of {r['seeds']} seeds failed)"
+                note = f" (over {_plural_seeds(paired)} both trained)"
             lines.append(
-                f"| {name} | {r['metric']} | {_metric(r['metric'], *r['two_stage'])} | "
-                f"{_metric(r['metric'], *r['online'])} | {g:+.2f} ± {se:.2f} {unit} | "
+                f"| {name} | {r['metric']} | {two} | "
+                f"{_metric(r['metric'], *r['online'])} | {g:+.2f}"
+                f"{f' ± {se:.2f}' if math.isfinite(se) else ''} {unit}{note} | "
                 f"{r['worst_gain']:+.2f} {unit} | {verdict} ({r['tolerance']:.2f} {unit}) | "
                 f"{_keep(r)} | {_lrs(r['max_lr']['two_stage'])} | {_lrs(r['max_lr']['online'])} "
                 f"| {', '.join(str(d) for d in r['decided_at'])} / {r['budget']:,} | "
@@ -498,7 +511,13 @@ def plot(report: dict[str, Any], path: Path) -> None:
     )
     a2.set_yticks(
         y,
-        [r["task"] + (" (holdout)" if r["holdout"] else "") + f" [{r['gain_unit']}]" for r in rows],
+        [
+            r["task"]
+            + (" (holdout)" if r["holdout"] else "")
+            + f" [{r['gain_unit']}]"
+            + (f"\n{_plural_seeds(r['paired'])} paired" if r["paired"] < r["seeds"] else "")
+            for r in rows
+        ],
         fontsize=8,
     )
     a2.axvline(0, color="k", lw=0.8)
@@ -531,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         report["zoo"] = summarize_zoo([r for r in records if r["part"] == "zoo"])
         add_oracle(report["zoo"], RESULTS / "zoo.json")
         name = args.from_json.stem
+        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / f"{name}.md").write_text(markdown(report))
         plot(report, args.out / f"{name}.png")
         print(f"Wrote {args.out / name}.{{md,png}}.")
