@@ -48,10 +48,10 @@ __all__ = [
 #: The options that set one test's ramp; a range test given none of them runs the recipe.
 RAMP_OPTIONS = ("start_lr", "end_lr", "num_iter", "mode")
 
-#: Updates of the first, exponential ramp.
 #: How the message of a recipe that ran no linear test begins (the reason follows).
 STOPPED = "the two-stage recipe stopped after its exponential test: "
 
+#: Updates of the first, exponential ramp.
 COARSE_ITER = 200
 #: Updates of the second, linear ramp (the paper's).
 LINEAR_ITER = 400
