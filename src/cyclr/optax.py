@@ -3,7 +3,7 @@
 Requires the ``jax`` extra (from a clone: ``pip install -e '.[jax]'``, which brings ``jax`` and
 ``optax``).
 
-The schedule's single formula is evaluated with ``jax.numpy`` through :class:`JaxOps`: no Python
+The schedule's single formula is evaluated with ``jax.numpy`` as its array namespace: no Python
 branching on the traced step, so the function compiles once and gives the right value at every
 step under ``jax.jit``, ``jax.lax.scan`` and ``optax.inject_hyperparams``.
 
@@ -31,49 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         ) from exc
     raise
 
-__all__ = ["JaxOps", "JaxSchedule", "schedule"]
-
-
-class JaxOps:
-    """The operations of a cyclr schedule formula, in ``jax.numpy`` (traceable, branch-free).
-
-    Written as static methods (not ``staticmethod(jnp.floor)`` attributes) so that the class
-    matches the :class:`cyclr.schedules.base.Ops` protocol for the type checker.
-    """
-
-    branch_free = True
-
-    @staticmethod
-    def floor(x: Any, /) -> jax.Array:
-        return jnp.floor(x)
-
-    @staticmethod
-    def abs(x: Any, /) -> jax.Array:
-        return jnp.abs(x)
-
-    @staticmethod
-    def maximum(a: Any, b: Any, /) -> jax.Array:
-        return jnp.maximum(a, b)
-
-    @staticmethod
-    def minimum(a: Any, b: Any, /) -> jax.Array:
-        return jnp.minimum(a, b)
-
-    @staticmethod
-    def where(cond: Any, a: Any, b: Any, /) -> jax.Array:
-        return jnp.where(cond, a, b)
-
-    @staticmethod
-    def cos(x: Any, /) -> jax.Array:
-        return jnp.cos(x)
-
-    @staticmethod
-    def pow(a: Any, b: Any, /) -> jax.Array:
-        return jnp.power(a, b)
-
-    @staticmethod
-    def full(t: Any, value: float, /) -> jax.Array:
-        return jnp.full(jnp.shape(t), value, dtype=jnp.result_type(t))
+__all__ = ["JaxSchedule", "schedule"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +51,7 @@ class JaxSchedule:
         dtype = jnp.dtype(float) if self.dtype is None else self.dtype
         dtype = jax.dtypes.canonicalize_dtype(dtype)
         t = jnp.asarray(count).astype(dtype)
-        value = self.schedule.evaluate(t, JaxOps)
+        value = self.schedule.evaluate(t, jnp)
         return jnp.asarray(value, dtype=dtype)
 
 

@@ -264,6 +264,39 @@ def test_scalar_equals_vector_exactly(s, steps):
 
 
 @settings(max_examples=200, deadline=None)
+@given(any_schedule(), st.lists(st.integers(0, 2**53), min_size=1, max_size=40))
+def test_scalar_equals_vector_exactly_up_to_step_2_to_the_53(s, steps):
+    vec = s(np.array(steps, dtype=np.int64))
+    assert vec.tolist() == [s(i) for i in steps] == [s.at(i) for i in steps]
+
+
+@settings(max_examples=100, deadline=None)
+@given(any_schedule())
+def test_the_formula_is_written_once_for_any_array_namespace(s):
+    steps = np.arange(0, 12000, 7)
+    plain = s.evaluate(steps.astype(np.float64), np)  # numpy itself: vectorised cos and power
+    np.testing.assert_allclose(plain, s(steps), rtol=1e-12, atol=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Decay(cyclr.Schedule):
+    """A user's schedule written against the array namespace: ``lr * gamma**t``."""
+
+    lr: float
+    gamma: float
+
+    def evaluate(self, t, xp):
+        return self.lr * xp.power(self.gamma, t)
+
+
+def test_a_user_schedule_runs_on_ints_and_arrays_with_the_same_values():
+    s = Decay(0.1, 0.99)
+    assert s(0) == 0.1 and s(3) == 0.1 * math.pow(0.99, 3)
+    assert s(np.arange(50)).tolist() == [0.1 * math.pow(0.99, i) for i in range(50)]
+    assert Triangular(0.25)(7) == 0.25 and Triangular(0.25)(np.arange(3)).tolist() == [0.25] * 3
+
+
+@settings(max_examples=200, deadline=None)
 @given(any_schedule())
 def test_json_and_pickle_round_trips(s):
     spec = json.loads(json.dumps(s.to_dict()))
@@ -431,8 +464,8 @@ class Triangular(cyclr.Schedule):
 
     value: float = 0.5
 
-    def evaluate(self, t, ops):
-        return ops.full(t, self.value)
+    def evaluate(self, t, xp):
+        return xp.full_like(t, self.value)
 
 
 def test_a_user_class_with_a_builtin_name_does_not_replace_the_builtin():
@@ -454,8 +487,8 @@ def test_a_user_class_with_a_builtin_name_does_not_replace_the_builtin():
 class UserLinear(cyclr.Schedule):
     value: float
 
-    def evaluate(self, t, ops):
-        return ops.full(t, self.value)
+    def evaluate(self, t, xp):
+        return xp.full_like(t, self.value)
 
 
 def test_one_cycle_pct_start_past_the_cycle_names_pct_start_not_total_steps():

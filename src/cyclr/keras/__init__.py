@@ -53,9 +53,9 @@ if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - Keras 2 insta
 
 from cyclr.keras._momentum import MomentumCallback
 from cyclr.keras._range_test import range_test
-from cyclr.keras._schedule import KerasOps, Schedule
+from cyclr.keras._schedule import Schedule
 
-__all__ = ["KerasOps", "MomentumCallback", "Schedule", "range_test"]
+__all__ = ["MomentumCallback", "Schedule", "range_test"]
 
 
 def __dir__() -> list[str]:

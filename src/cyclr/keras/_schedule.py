@@ -1,8 +1,8 @@
 """A cyclr schedule as a Keras ``LearningRateSchedule``, evaluated with ``keras.ops``.
 
 ``Schedule(s)(step) == s(step)``: the formula of ``s`` runs through the public hook
-``s.evaluate(t, KerasOps)`` with branch-free ``keras.ops`` operations, so it traces and compiles
-on every backend (Smith 2015, §3.1 for the cyclical policies; Smith 2018, §4 for 1cycle).
+``s.evaluate(t, keras.ops)``, branch-free, so it traces and compiles on every backend (Smith 2015,
+§3.1 for the cyclical policies; Smith 2018, §4 for 1cycle).
 """
 
 from __future__ import annotations
@@ -15,54 +15,7 @@ from keras import ops
 from cyclr.schedules.base import Schedule as CyclrSchedule
 from cyclr.schedules.base import schedule_from_dict
 
-__all__ = ["KerasOps", "Schedule", "check_schedule", "compute_dtype"]
-
-
-class KerasOps:
-    """The operations of a cyclr schedule formula in ``keras.ops`` (any backend, traceable).
-
-    Example:
-        >>> import cyclr
-        >>> from keras import ops
-        >>> from cyclr.keras import KerasOps
-        >>> s = cyclr.Triangular(0.1, 0.5, step_size=10)
-        >>> round(float(s.evaluate(ops.convert_to_tensor(5.0), KerasOps)), 6)
-        0.3
-    """
-
-    branch_free = True
-
-    @staticmethod
-    def floor(x: Any, /) -> Any:
-        return ops.floor(x)
-
-    @staticmethod
-    def abs(x: Any, /) -> Any:
-        return ops.abs(x)
-
-    @staticmethod
-    def maximum(a: Any, b: Any, /) -> Any:
-        return ops.maximum(a, b)
-
-    @staticmethod
-    def minimum(a: Any, b: Any, /) -> Any:
-        return ops.minimum(a, b)
-
-    @staticmethod
-    def cos(x: Any, /) -> Any:
-        return ops.cos(x)
-
-    @staticmethod
-    def pow(a: Any, b: Any, /) -> Any:
-        return ops.power(a, b)
-
-    @staticmethod
-    def where(cond: Any, a: Any, b: Any, /) -> Any:
-        return ops.where(cond, a, b)
-
-    @staticmethod
-    def full(t: Any, value: float, /) -> Any:
-        return ops.full_like(t, value)
+__all__ = ["Schedule", "check_schedule", "compute_dtype"]
 
 
 def compute_dtype() -> str:
@@ -108,7 +61,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, compute_dtype())
-        return self.schedule.evaluate(t, KerasOps)
+        return self.schedule.evaluate(t, ops)
 
     def get_config(self) -> dict[str, Any]:
         return {"schedule": self.schedule.to_dict()}

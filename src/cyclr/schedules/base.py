@@ -1,10 +1,12 @@
 """The ``Schedule`` base class: frozen, picklable, JSON-serialisable functions of the step.
 
 Every schedule is a frozen dataclass. ``schedule(step)`` takes a non-negative ``int`` (returning a
-``float``) or a numpy integer array (returning a float64 array of the same shape). Both paths run
-the same formula with the same floating-point operations, so they give identical values: plain
-arithmetic is IEEE-exact in Python and numpy alike, and the two transcendental functions used
-(``cos`` and ``pow``) call Python's ``math`` module element by element in both paths.
+``float``) or a numpy integer array (returning a float64 array of the same shape). Each formula is
+written once, in :meth:`Schedule.evaluate`, against an array namespace ``xp``: numpy here,
+``jax.numpy`` in :mod:`cyclr.optax`, ``keras.ops`` in :mod:`cyclr.keras`, which share ``floor``,
+``abs``, ``maximum``, ``minimum``, ``cos``, ``power``, ``where`` and ``full_like``. An int and an
+array run the same numpy operations, with ``cos`` and ``power`` from Python's ``math`` element by
+element, so they give identical values.
 
 Every field holds plain Python data (``int``, ``float``, ``bool``, ``str``, ``None``, tuples and
 schedules): numbers given as numpy scalars are converted when the schedule is built, so
@@ -24,7 +26,8 @@ import dataclasses
 import math
 import numbers
 import reprlib
-from typing import Any, ClassVar, Protocol, TypeVar, overload
+import types
+from typing import Any, ClassVar, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,7 +73,11 @@ S = TypeVar("S", bound="Schedule")
 
 
 def _elementwise(fn: Any) -> Any:
-    def apply(*args: Any) -> NDArray[np.float64]:
+    """``fn`` of Python floats, applied element by element to arrays (scalars take it directly)."""
+
+    def apply(*args: Any) -> Any:
+        if not any(isinstance(a, np.ndarray) and a.ndim for a in args):
+            return fn(*map(float, args))
         arrays = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in args])
         flat = [a.ravel().tolist() for a in arrays]
         out = np.fromiter(map(fn, *flat), dtype=np.float64, count=arrays[0].size)
@@ -79,114 +86,19 @@ def _elementwise(fn: Any) -> Any:
     return apply
 
 
-_cos_each = _elementwise(math.cos)
-_pow_each = _elementwise(math.pow)
-
-
-class ScalarOps:
-    """Operations on Python floats (the scalar path, also used by the PyTorch scheduler)."""
-
-    @staticmethod
-    def floor(x: Any, /) -> Any:
-        return math.floor(x)
-
-    @staticmethod
-    def abs(x: Any, /) -> Any:
-        return abs(x)
-
-    @staticmethod
-    def maximum(a: Any, b: Any, /) -> Any:
-        return max(a, b)
-
-    @staticmethod
-    def minimum(a: Any, b: Any, /) -> Any:
-        return min(a, b)
-
-    @staticmethod
-    def cos(x: Any, /) -> Any:
-        return math.cos(x)
-
-    @staticmethod
-    def pow(a: Any, b: Any, /) -> Any:
-        return math.pow(a, b)
-
-    @staticmethod
-    def where(cond: Any, a: Any, b: Any, /) -> Any:
-        return a if cond else b
-
-    @staticmethod
-    def full(t: Any, value: float, /) -> Any:
-        return value
-
-
-class ArrayOps:
-    """The same operations on float64 arrays; ``cos``/``pow`` go through ``math`` per element."""
-
-    @staticmethod
-    def floor(x: Any, /) -> Any:
-        return np.floor(x)
-
-    @staticmethod
-    def abs(x: Any, /) -> Any:
-        return np.abs(x)
-
-    @staticmethod
-    def maximum(a: Any, b: Any, /) -> Any:
-        return np.maximum(a, b)
-
-    @staticmethod
-    def minimum(a: Any, b: Any, /) -> Any:
-        return np.minimum(a, b)
-
-    @staticmethod
-    def cos(x: Any, /) -> Any:
-        return _cos_each(x)
-
-    @staticmethod
-    def pow(a: Any, b: Any, /) -> Any:
-        return _pow_each(a, b)
-
-    @staticmethod
-    def where(cond: Any, a: Any, b: Any, /) -> Any:
-        return np.where(cond, a, b)
-
-    @staticmethod
-    def full(t: Any, value: float, /) -> Any:
-        return np.full(np.shape(t), value, dtype=np.float64)
-
-
-class Ops(Protocol):
-    """The operations a schedule formula is written in; every adapter supplies its own.
-
-    ``ScalarOps`` (Python floats) and ``ArrayOps`` (numpy) ship with the core; ``KerasOps``
-    (``keras.ops``) and ``JaxOps`` (``jax.numpy``) live in their adapters. An implementation
-    whose tensors cannot be indexed by data (traced JAX arrays, Keras symbolic tensors) sets
-    ``branch_free = True``: the formulas then select with ``where`` instead of masks.
-    """
-
-    @staticmethod
-    def floor(x: Any, /) -> Any: ...
-
-    @staticmethod
-    def abs(x: Any, /) -> Any: ...
-
-    @staticmethod
-    def maximum(a: Any, b: Any, /) -> Any: ...
-
-    @staticmethod
-    def minimum(a: Any, b: Any, /) -> Any: ...
-
-    @staticmethod
-    def cos(x: Any, /) -> Any: ...
-
-    @staticmethod
-    def pow(a: Any, b: Any, /) -> Any: ...
-
-    @staticmethod
-    def where(cond: Any, a: Any, b: Any, /) -> Any: ...
-
-    @staticmethod
-    def full(t: Any, value: float, /) -> Any: ...
+#: The array namespace of ``schedule(step)``: numpy, except that ``cos`` and ``power`` are
+#: Python's ``math.cos`` and ``math.pow`` applied element by element, so an array of steps gets
+#: the very bits each step gets alone.
+_NUMPY = types.SimpleNamespace(
+    floor=np.floor,
+    abs=np.abs,
+    maximum=np.maximum,
+    minimum=np.minimum,
+    where=np.where,
+    full_like=np.full_like,
+    cos=_elementwise(math.cos),
+    power=_elementwise(math.pow),
+)
 
 
 class Schedule:
@@ -225,19 +137,20 @@ class Schedule:
         _REGISTRY[name] = cls
 
     # -- evaluation -------------------------------------------------------------------------
-    def evaluate(self, t: Any, ops: type[Ops]) -> Any:  # pragma: no cover - abstract
-        """The schedule's formula at step ``t``, computed with the operations ``ops``.
+    def evaluate(self, t: Any, xp: Any) -> Any:  # pragma: no cover - abstract
+        """The schedule's formula at the float step(s) ``t``, in the array namespace ``xp``.
 
-        This is the hook adapters use: ``t`` is an int with ``ops=ScalarOps``, a float64 array
-        with ``ops=ArrayOps``, or a framework tensor with that framework's operations
-        (``cyclr.keras.KerasOps``, ``cyclr.optax.JaxOps``). Prefer ``schedule(step)``, which
-        checks its input, outside adapters.
+        This is the hook adapters use, with their own namespace (``jax.numpy``, ``keras.ops``).
+        A formula uses only ``xp.floor``, ``abs``, ``maximum``, ``minimum``, ``cos``, ``power``,
+        ``where``, ``full_like`` and arithmetic, and selects with ``where``, never by branching
+        on ``t``, so it also runs on traced tensors. Outside adapters prefer ``schedule(step)``,
+        which checks its input.
 
         Example:
-            >>> import cyclr
-            >>> from cyclr.schedules import ScalarOps
-            >>> cyclr.Triangular(0.1, 0.5, step_size=4).evaluate(4, ScalarOps)
-            0.5
+            >>> import numpy as np, cyclr
+            >>> s = cyclr.Triangular(0.1, 0.5, step_size=4)
+            >>> s.evaluate(np.arange(9.0), np).round(6).tolist()
+            [0.1, 0.2, 0.3, 0.4, 0.5, 0.4, 0.3, 0.2, 0.1]
         """
         raise NotImplementedError
 
@@ -252,7 +165,7 @@ class Schedule:
         if isinstance(step, numbers.Integral) and not isinstance(step, bool):
             if step < 0:
                 raise ValueError(f"step must be >= 0, got {step!r}")
-            return float(self.evaluate(int(step), ScalarOps))
+            return float(self.evaluate(float(step), _NUMPY))
         if isinstance(step, np.ndarray):
             if step.dtype.kind not in "iu":
                 raise TypeError(f"step array must have an integer dtype, got {step.dtype}")
@@ -260,15 +173,15 @@ class Schedule:
                 return self(int(step))
             if step.size and step.min() < 0:
                 raise ValueError(f"step must be >= 0, got {int(step.min())}")
-            out = self.evaluate(step.astype(np.float64), ArrayOps)
+            out = self.evaluate(step.astype(np.float64), _NUMPY)
             return np.broadcast_to(np.asarray(out, dtype=np.float64), step.shape).copy()
         raise TypeError(
             f"step must be an int or a numpy integer array, got {step!r} ({type(step).__name__})"
         )
 
     def at(self, step: int) -> float:
-        """Fast scalar evaluation with no input checks (used on the hot path of schedulers)."""
-        return float(self.evaluate(step, ScalarOps))
+        """The value at the int ``step``, with no input checks (``schedule(step)`` checks it)."""
+        return float(self.evaluate(float(step), _NUMPY))
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Schedule:
         """The inverse momentum companion: high momentum where the LR is low and vice versa."""

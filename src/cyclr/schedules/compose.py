@@ -15,10 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from cyclr import _validate as v
-from cyclr.schedules.base import MAX_NESTING, Ops, ScalarOps, Schedule, nesting
+from cyclr.schedules.base import MAX_NESTING, Schedule, nesting
 
 __all__ = ["Constant", "Chain"]
 
@@ -38,8 +36,8 @@ class Constant(Schedule):
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", v.learning_rate("value", self.value))
 
-    def evaluate(self, t: Any, ops: type[Ops]) -> Any:
-        return ops.full(t, self.value)
+    def evaluate(self, t: Any, xp: Any) -> Any:
+        return xp.full_like(t, self.value)
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Constant:
         """A constant LR has no cycle to mirror: momentum stays at ``max_momentum``."""
@@ -88,29 +86,11 @@ class Chain(Schedule):
         object.__setattr__(self, "parts", parts)
         object.__setattr__(self, "lengths", lengths)
 
-    def evaluate(self, t: Any, ops: type[Ops]) -> Any:
-        starts = [0]
-        for n in self.lengths:
-            starts.append(starts[-1] + n)
-        if ops is ScalarOps:
-            i = len(self.parts) - 1
-            while starts[i] > t:
-                i -= 1
-            return self.parts[i].evaluate(t - starts[i], ops)
-        if getattr(ops, "branch_free", False):
-            # Traced tensors (jax.jit, Keras backends) allow no boolean-mask assignment:
-            # evaluate every part in its local time and select with ``where``.
-            out = self.parts[0].evaluate(t, ops)
-            for start, part in zip(starts[1:], self.parts[1:]):
-                local = part.evaluate(ops.maximum(t - start, 0.0), ops)
-                out = ops.where(t >= start, local, out)
-            return out
-        out = np.empty(np.shape(t), dtype=np.float64)
-        idx = np.searchsorted(np.asarray(starts[1:]), t, side="right")
-        for i, part in enumerate(self.parts):
-            mask = idx == i
-            if mask.any():
-                out[mask] = part.evaluate(t[mask] - starts[i], ops)
+    def evaluate(self, t: Any, xp: Any) -> Any:
+        out, start = self.parts[0].evaluate(t, xp), 0
+        for n, part in zip(self.lengths, self.parts[1:]):
+            start += n
+            out = xp.where(t >= start, part.evaluate(xp.maximum(t - start, 0.0), xp), out)
         return out
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Chain:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from cyclr import _validate as v
-from cyclr.schedules.base import Ops, Schedule
+from cyclr.schedules.base import Schedule
 
 __all__ = ["Triangular", "Triangular2", "ExpRange", "CyclicMomentum"]
 
@@ -48,27 +48,27 @@ class _Cyclical(Schedule):
         down = self.step_size if self.step_size_down is None else self.step_size_down
         return self.step_size + down
 
-    def _wave(self, t: Any, ops: type[Ops]) -> tuple[Any, Any]:
+    def _wave(self, t: Any, xp: Any) -> tuple[Any, Any]:
         """``(max(0, 1 - x), cycle)``: the triangle in [0, 1] and the 1-based cycle number."""
         up = self.step_size
         down = self.step_size_down
         if down is None or down == up:
-            cycle = ops.floor(1 + t / (2 * up))
-            x = ops.abs(t / up - 2 * cycle + 1)
-            return ops.maximum(0.0, 1 - x), cycle
+            cycle = xp.floor(1 + t / (2 * up))
+            x = xp.abs(t / up - 2 * cycle + 1)
+            return xp.maximum(0.0, 1 - x), cycle
         # Asymmetric cycle, computed as torch.optim.lr_scheduler.CyclicLR does.
         total = float(up + down)
         ratio = up / total
-        cycle = ops.floor(1 + t / total)
+        cycle = xp.floor(1 + t / total)
         x = 1.0 + t / total - cycle
-        return ops.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1)), cycle
+        return xp.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1)), cycle
 
-    def _scale(self, t: Any, cycle: Any, ops: type[Ops]) -> Any:
+    def _scale(self, t: Any, cycle: Any, xp: Any) -> Any:
         return 1.0
 
-    def evaluate(self, t: Any, ops: type[Ops]) -> Any:
-        wave, cycle = self._wave(t, ops)
-        return self.base_lr + (self.max_lr - self.base_lr) * wave * self._scale(t, cycle, ops)
+    def evaluate(self, t: Any, xp: Any) -> Any:
+        wave, cycle = self._wave(t, xp)
+        return self.base_lr + (self.max_lr - self.base_lr) * wave * self._scale(t, cycle, xp)
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> CyclicMomentum:
         """Momentum cycling inversely: ``max_m - (max_m - base_m) * max(0, 1 - x) * scale``.
@@ -117,8 +117,8 @@ class Triangular2(_Triangle):
         (1.0, 0.5, 0.25)
     """
 
-    def _scale(self, t: Any, cycle: Any, ops: type[Ops]) -> Any:
-        return ops.pow(0.5, cycle - 1)  # = 1 / 2**(cycle - 1), without overflow
+    def _scale(self, t: Any, cycle: Any, xp: Any) -> Any:
+        return xp.power(0.5, cycle - 1)  # = 1 / 2**(cycle - 1), without overflow
 
 
 @dataclass(frozen=True)
@@ -154,14 +154,14 @@ class ExpRange(_Cyclical):
         object.__setattr__(self, "gamma", gamma)
         object.__setattr__(self, "decay", v.choice("decay", self.decay, ("bounds", "amplitude")))
 
-    def _scale(self, t: Any, cycle: Any, ops: type[Ops]) -> Any:
-        return ops.pow(self.gamma, t) if self.decay == "amplitude" else 1.0
+    def _scale(self, t: Any, cycle: Any, xp: Any) -> Any:
+        return xp.power(self.gamma, t) if self.decay == "amplitude" else 1.0
 
-    def evaluate(self, t: Any, ops: type[Ops]) -> Any:
+    def evaluate(self, t: Any, xp: Any) -> Any:
         if self.decay == "amplitude":
-            return super().evaluate(t, ops)
-        wave, _ = self._wave(t, ops)
-        g = ops.pow(self.gamma, t)
+            return super().evaluate(t, xp)
+        wave, _ = self._wave(t, xp)
+        g = xp.power(self.gamma, t)
         low = self.base_lr * g
         high = self.max_lr * g
         return low + (high - low) * wave
@@ -192,7 +192,7 @@ class CyclicMomentum(Schedule):
         object.__setattr__(self, "base_momentum", lo)
         object.__setattr__(self, "max_momentum", hi)
 
-    def evaluate(self, t: Any, ops: type[Ops]) -> Any:
-        wave, cycle = self.schedule._wave(t, ops)
-        scale = self.schedule._scale(t, cycle, ops)
+    def evaluate(self, t: Any, xp: Any) -> Any:
+        wave, cycle = self.schedule._wave(t, xp)
+        scale = self.schedule._scale(t, cycle, xp)
         return self.max_momentum - (self.max_momentum - self.base_momentum) * wave * scale

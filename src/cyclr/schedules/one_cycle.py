@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 
 from cyclr import _validate as v
-from cyclr.schedules.base import Ops, ScalarOps, Schedule
+from cyclr.schedules.base import Schedule
 
 __all__ = ["Piecewise", "OneCycle"]
 
 
-def _anneal(name: str, start: Any, end: Any, pct: Any, ops: type[Ops]) -> Any:
+def _anneal(name: str, start: Any, end: Any, pct: Any, xp: Any) -> Any:
     if name == "cos":
-        return end + (start - end) / 2.0 * (ops.cos(math.pi * pct) + 1)
+        return end + (start - end) / 2.0 * (xp.cos(math.pi * pct) + 1)
     return (end - start) * pct + start
 
 
@@ -79,29 +79,15 @@ class Piecewise(Schedule):
         object.__setattr__(self, "knots", knots)
         object.__setattr__(self, "values", values)
 
-    def evaluate(self, t: Any, ops: type[Ops]) -> Any:
+    def evaluate(self, t: Any, xp: Any) -> Any:
         knots, values = self.knots, self.values
-        last = len(knots) - 2
-        if getattr(ops, "branch_free", False):
-            # Traced tensors (jax.jit, Keras backends) allow no data-dependent indexing:
-            # evaluate every phase and select with ``where``, last phase first.
-            out: Any = None
-            for i in range(last, -1, -1):
-                pct = ops.minimum((t - knots[i]) / (knots[i + 1] - knots[i]), 1.0)
-                phase = _anneal(self.anneal, values[i], values[i + 1], pct, ops)
-                out = phase if out is None else ops.where(t <= knots[i + 1], phase, out)
-            return ops.where(t >= knots[-1], values[-1], out)
-        if ops is ScalarOps:
-            i = 0
-            while i < last and t > knots[i + 1]:
-                i += 1
-            k0, k1, v0, v1 = knots[i], knots[i + 1], values[i], values[i + 1]
-        else:
-            idx = np.searchsorted(np.asarray(knots[1:-1]), t, side="left")
-            ka, va = np.asarray(knots), np.asarray(values)
-            k0, k1, v0, v1 = ka[idx], ka[idx + 1], va[idx], va[idx + 1]
-        pct = ops.minimum((t - k0) / (k1 - k0), 1.0)
-        return ops.where(t >= knots[-1], values[-1], _anneal(self.anneal, v0, v1, pct, ops))
+        k0, k1, v0, v1 = knots[-2], knots[-1], values[-2], values[-1]
+        for i in range(len(knots) - 3, -1, -1):  # the first phase with t <= its end knot
+            inside = t <= knots[i + 1]
+            k0, k1 = xp.where(inside, knots[i], k0), xp.where(inside, knots[i + 1], k1)
+            v0, v1 = xp.where(inside, values[i], v0), xp.where(inside, values[i + 1], v1)
+        pct = xp.minimum((t - k0) / (k1 - k0), 1.0)
+        return xp.where(t >= knots[-1], values[-1], _anneal(self.anneal, v0, v1, pct, xp))
 
 
 _PRESETS = ("smith", "pytorch", "fastai")
@@ -276,8 +262,8 @@ class OneCycle(Schedule):
         """Phase boundaries in steps."""
         return self._lr.knots  # type: ignore[attr-defined,no-any-return]
 
-    def evaluate(self, t: Any, ops: type[Ops]) -> Any:
-        return self._lr.evaluate(t, ops)  # type: ignore[attr-defined]
+    def evaluate(self, t: Any, xp: Any) -> Any:
+        return self._lr.evaluate(t, xp)  # type: ignore[attr-defined]
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Piecewise:
         """Inverse momentum: ``max_momentum`` → ``base_momentum`` at the LR peak → back up,
