@@ -491,6 +491,25 @@ class UserLinear(cyclr.Schedule):
         return xp.full_like(t, self.value)
 
 
+@pytest.mark.parametrize(
+    ("make", "last_lr_at_one"),
+    [
+        (lambda f: cyclr.OneCycle(0.1, 100, final_div_factor=f), 0.1 / 10),
+        (lambda f: cyclr.OneCycle.pytorch(0.1, 100, final_div_factor=f), 0.1 / 25),
+        (lambda f: cyclr.OneCycle.pytorch(0.1, 100, final_div_factor=f, three_phase=True), 0.004),
+        (lambda f: cyclr.OneCycle.fastai(0.1, 100, div_final=f), 0.1),
+    ],
+)
+def test_one_cycle_refuses_a_final_div_factor_below_one_which_would_raise_the_lr(
+    make, last_lr_at_one
+):
+    with pytest.raises(ValueError, match=r"final_div_factor must be >= 1, got 0\.001"):
+        make(0.001)
+    lrs = make(1.0)(np.arange(100))  # at 1 the run ends where its decay ends, never higher
+    assert lrs[-1] == pytest.approx(last_lr_at_one, rel=1e-12)
+    assert lrs[-1] <= lrs[int(np.argmax(lrs)) :].min() * (1 + 1e-12)
+
+
 def test_one_cycle_pct_start_past_the_cycle_names_pct_start_not_total_steps():
     with pytest.raises(ValueError, match=r"pct_start=0\.95") as err:
         cyclr.OneCycle(0.1, 10_000, pct_start=0.95)

@@ -133,8 +133,9 @@ class OneCycle(Schedule):
         object.__setattr__(
             self, "final_div_factor", v.positive("final_div_factor", self.final_div_factor)
         )
-        if self.div_factor < 1:
-            raise ValueError(f"div_factor must be >= 1, got {self.div_factor!r}")
+        for name in ("div_factor", "final_div_factor"):  # below 1 a decay would climb
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         object.__setattr__(self, "preset", v.choice("preset", self.preset, _PRESETS))
         object.__setattr__(self, "anneal", v.choice("anneal", self.anneal, ("linear", "cos")))
         annihilate = v.fraction("pct_annihilate", self.pct_annihilate, high_open=True)
