@@ -6,11 +6,33 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, with an integer of more than 40 digits cut to ``1.234e+400``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        return repr(value)
+    n = abs(int(value))
+    if n < 10**40:
+        return str(int(value))
+    e = math.floor(math.log10(n))
+    while n // 10 ** (e - 3) >= 10**4:
+        e += 1
+    while n // 10 ** (e - 3) < 10**3:
+        e -= 1
+    head = str(n // 10 ** (e - 3))
+    return f"{'-' if int(value) < 0 else ''}{head[0]}.{head[1:]}e+{e}"
+
 
 def _real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got {shown(value)}") from None
 
 
 def finite(name: str, value: Any) -> float:
@@ -70,3 +92,14 @@ def ordered(low_name: str, low: float, high_name: str, high: float) -> None:
     """Raise unless ``low <= high``."""
     if low > high:
         raise ValueError(f"{low_name} ({low!r}) must be <= {high_name} ({high!r})")
+
+
+def increasing(name: str, values: NDArray[np.float64]) -> None:
+    """Raise unless ``values`` increase strictly; a pair holding NaN is not checked."""
+    bad = np.flatnonzero(np.diff(values) <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{name} must increase strictly: {name}[{i + 1}] = {values[i + 1]:.6g} is not "
+            f"above {name}[{i}] = {values[i]:.6g}"
+        )

@@ -91,3 +91,69 @@ def test_a_coarse_test_round_trips_through_json(tmp_path) -> None:
 def test_coarse_must_be_a_result() -> None:
     with pytest.raises(ValueError, match="coarse must be a RangeTestResult or None, got list"):
         dataclasses.replace(_tiny(), coarse=[1, 2])
+
+
+# -- the LR column is a ramp: it increases strictly --------------------------------------------
+@pytest.mark.parametrize(
+    ("lr", "message"),
+    [
+        (np.geomspace(1e-4, 1, 12)[::-1], r"lr\[1\] = 0\.432876 is not above lr\[0\] = 1$"),
+        (np.full(12, 0.01), r"lr\[1\] = 0\.01 is not above lr\[0\] = 0\.01$"),
+        (np.r_[np.linspace(1e-3, 0.5, 6), 0.5, np.linspace(0.6, 1, 5)], r"lr\[6\] = 0\.5 is not"),
+    ],
+)
+def test_an_lr_that_does_not_increase_strictly_is_refused_where_it_fails(
+    lr: np.ndarray, message: str
+) -> None:
+    loss = np.linspace(2.0, 1.0, 12)
+    with pytest.raises(ValueError, match="^lr must increase strictly: " + message):
+        RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+    data = dict(good(), lr=lr.tolist())
+    with pytest.raises(ValueError, match=message):
+        RangeTestResult.from_dict(data)
+
+
+@pytest.mark.parametrize("mode", ["exp", "linear"])
+def test_ramps_still_pass_and_round_trip(mode: str, tmp_path: Path) -> None:
+    from cyclr.range_test.ramp import ramp_lr
+
+    lr = [ramp_lr(i, 1e-7, 10.0, 1000, mode) for i in range(1000)]
+    loss = np.linspace(2.0, 1.0, 1000)
+    r = RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode=mode)
+    assert RangeTestResult.load(r.save(tmp_path / "r.json")).lr.tobytes() == r.lr.tobytes()
+
+
+# -- numbers a float cannot hold ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("lr", [10**400] * 12, "lr holds an integer too large for a float"),
+        ("val_step", [0, 5, 10**30], r"val_step\[2\] = 1000000000000000000000000000000 is not an "),
+        ("val_step", [-(10**19), 5, 10], r"val_step\[0\] = -10000000000000000000 is not an "),
+    ],
+)
+def test_a_number_too_large_is_a_value_error_showing_it(key: str, value: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RangeTestResult.from_dict(dict(good(), **{key: value}))
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [(str(10**400), 401), (str(-(10**309)), 310), ("7" * 5000, 5000)],
+)
+def test_reading_json_with_an_integer_too_large_for_a_float_names_the_file(
+    text: str, digits: int, tmp_path: Path
+) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(good()).replace('"config": {}', f'"config": {{"seed": {text}}}'))
+    assert text in path.read_text()
+    with pytest.raises(ValueError) as info:
+        RangeTestResult.load(path)
+    assert str(info.value) == f"{path}: an integer of {digits} digits is too large for a float"
+
+
+def test_reading_json_keeps_integers_a_float_can_hold(tmp_path: Path) -> None:
+    big = int(np.finfo(np.float64).max)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(dict(good(), config={"seed": 2**64, "top": big})))
+    assert RangeTestResult.load(path).config == {"seed": 2**64, "top": big}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from cyclr import _validate as v
 from cyclr._json import read_json, write_json
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ def _array(name: str, value: Any, dtype: Any = np.float64, ndim: int = 1) -> NDA
         value = [np.nan if x is None else x for x in value]
     try:
         arr = np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"{name} holds an integer too large for a float") from None
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a {ndim}-D array of numbers") from None
     if arr.ndim != ndim and not (ndim == 2 and arr.size == 0):
@@ -56,6 +59,11 @@ def _array(name: str, value: Any, dtype: Any = np.float64, ndim: int = 1) -> NDA
     if np.dtype(dtype).kind == "i":
         if not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
             raise ValueError(f"{name} must hold integers")
+        big = np.flatnonzero(np.abs(arr) >= 2.0**63)
+        if big.size:
+            i = int(big[0])
+            x = value[i] if isinstance(value, (list, tuple)) else arr[i]
+            raise ValueError(f"{name}[{i}] = {v.shown(x)} is not an update index: too large")
         return arr.astype(dtype)
     if arr.ndim != ndim:  # an empty 2-D array read back from JSON as []
         return arr.reshape(0, 0)
@@ -83,7 +91,8 @@ class RangeTestResult:
     """One LR range test (Smith 2015, §3.3): one entry per optimizer update.
 
     Attributes:
-        lr: LR of the first param group at each update, shape ``(n,)``.
+        lr: LR of the first param group at each update, shape ``(n,)``: the ramp, strictly
+            increasing.
         loss: raw training loss at each update (mean over accumulated micro-batches).
         smoothed_loss: bias-corrected EMA of ``loss``.
         metric: training metric per update (e.g. batch accuracy), or ``None``.
@@ -137,6 +146,7 @@ class RangeTestResult:
             setattr(self, name, _array(name, getattr(self, name), dtype, ndim))
         if self.lr is None or self.loss is None or self.smoothed_loss is None:
             raise ValueError("lr, loss and smoothed_loss are required")
+        v.increasing("lr", self.lr)
         n = len(self.lr)
         for name in ("loss", "smoothed_loss", "metric", "group_lrs"):
             arr = getattr(self, name)
