@@ -52,16 +52,21 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
 
 @pytest.fixture
 def cli_process() -> Callable[..., Ran]:
-    """``cli_process(*args, stdout=..., **env)``: ``python -m cyclr.cli ARGS`` in a fresh
-    interpreter."""
+    """``cli_process(*args, stdout=..., module=..., **env)``: ``python -m cyclr.cli ARGS`` in a
+    fresh interpreter."""
 
     def run(
-        *args: object, stdout: int | None = None, timeout: float = 120, **env: str | None
+        *args: object,
+        stdout: int | None = None,
+        timeout: float = 120,
+        module: str = "cyclr.cli",
+        **env: str | None,
     ) -> Ran:
-        """``env``: variables to set (a string) or unset (``None``)."""
+        """``env``: variables to set (a string) or unset (``None``); ``module``: what
+        ``python -m`` runs."""
         environ = {k: v for k, v in {**ENV, **env}.items() if v is not None}
         proc = subprocess.run(
-            [sys.executable, "-m", "cyclr.cli", *map(str, args)],
+            [sys.executable, "-m", module, *map(str, args)],
             stdout=subprocess.PIPE if stdout is None else stdout,
             stderr=subprocess.PIPE,
             text=True,

@@ -268,3 +268,101 @@ def test_suggest_plot_without_an_extension_writes_and_names_the_png(tmp_path: Pa
     assert ran.rc == 0, ran
     assert f"Wrote {tmp_path / 'curve.png'}." in ran.out and (tmp_path / "curve.png").is_file()
     assert not (tmp_path / "curve").exists()
+
+
+# -- cyclr find replaces the files of an earlier run -------------------------------------------
+#: What an earlier run of ``cyclr find`` left in ``--out``, and a file of the user's.
+EARLIER = ("range_test.json", "range_test.png", "range_test_coarse.json", "range_test_partial.json")
+
+
+def _earlier_run(out: Path) -> None:
+    out.mkdir()
+    for name in EARLIER:
+        (out / name).write_text("an earlier run")
+    (out / "notes.txt").write_text("mine")
+
+
+@pytest.mark.parametrize(
+    ("options", "rc", "written"),
+    [
+        (("--coarse-iter", "30"), 1, ["range_test_coarse.json"]),
+        (("--mode", "exp", "--num-iter", "30"), 1, ["range_test.json", "range_test.png"]),
+    ],
+)
+def test_find_leaves_only_this_runs_files_and_the_users_own(
+    options: tuple[str, ...],
+    rc: int,
+    written: list[str],
+    tmp_path: Path,
+    tiny_target: Callable[..., str],
+    cli,
+) -> None:
+    pytest.importorskip("matplotlib")
+    target = tiny_target(extra=FLAT_MODEL).replace(":setup", ":setup_flat")
+    out = tmp_path / "out"
+    _earlier_run(out)
+    ran = cli("find", target, *options, "--out", out, "--no-progress")
+    assert ran.rc == rc, ran
+    assert sorted(p.name for p in out.iterdir()) == sorted([*written, "notes.txt"])
+    assert (out / "notes.txt").read_text() == "mine"
+    for name in written:
+        assert (out / name).read_bytes() != b"an earlier run"
+    json_file = next(name for name in written if name.endswith(".json"))
+    assert len(cyclr.RangeTestResult.load(out / json_file)) == 30
+
+
+def test_find_that_fails_before_writing_keeps_the_earlier_runs_files(
+    tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    extra = "\ndef setup_broken():\n    raise RuntimeError('no data today')\n"
+    target = tiny_target(extra=extra).replace(":setup", ":setup_broken")
+    out = tmp_path / "out"
+    _earlier_run(out)
+    ran = cli("find", target, "--out", out, "--no-progress")
+    assert ran.rc == 2 and "no data today" in ran.error_line, ran
+    assert sorted(p.name for p in out.iterdir()) == sorted([*EARLIER, "notes.txt"])
+
+
+def test_find_interrupted_replaces_the_earlier_runs_files_with_the_partial_curve(
+    tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    out = tmp_path / "out"
+    _earlier_run(out)
+    ran = cli("find", tiny_target(limit=12), *FIND[1:], "--out", out)
+    assert ran.rc == 130, ran
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "range_test_partial.json"]
+    assert len(cyclr.RangeTestResult.load(out / "range_test_partial.json")) == 12
+
+
+def test_find_never_removes_a_folder_named_like_its_files(
+    tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    out = tmp_path / "out"
+    (out / "range_test_coarse.json").mkdir(parents=True)
+    ran = cli("find", tiny_target(), *FIND[1:], "--out", out)
+    assert ran.rc in (0, 1), ran
+    assert (out / "range_test_coarse.json").is_dir()
+    assert (out / "range_test.json").is_file()
+
+
+NAN_LOSS = """
+def setup_nan():
+    t = setup()
+    t["loss_fn"] = lambda out, y: torch.nn.functional.cross_entropy(out, y) * float("nan")
+    return t
+"""
+
+
+def test_find_with_a_nan_loss_at_the_first_update_says_so_once(
+    tmp_path: Path, tiny_target: Callable[..., str], cli
+) -> None:
+    target = tiny_target(extra=NAN_LOSS).replace(":setup", ":setup_nan")
+    out = tmp_path / "out"
+    ran = cli("find", target, "--out", out, "--no-progress")
+    assert ran.rc == 1, ran
+    assert ran.err == (
+        "cyclr: no range for the linear sweep (all_nan): nothing to read: the loss was nan at "
+        "the first update (lr=1e-07), before the LR could matter: check the model, the data and "
+        "loss_fn\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["range_test_coarse.json"]

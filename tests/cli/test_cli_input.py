@@ -5,6 +5,7 @@ hold (``batch_fn``, ``loss_of_batch``)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,125 @@ def test_a_target_with_neither_loss_names_both(
     ran = cli("find", target, "--out", tmp_path)
     assert ran.rc == 2
     assert "returned a dict without 'loss_fn' (or 'loss_of_batch')" in ran.error_line
+
+
+# -- what is at a path that is not the file expected ----------------------------------------------
+def test_suggest_on_a_folder_with_only_the_coarse_test_points_to_it(tmp_path: Path, cli) -> None:
+    _saved(tmp_path).rename(tmp_path / "range_test_coarse.json")
+    ran = cli("suggest", tmp_path)
+    assert ran.rc == 2 and ran.out == "", ran
+    assert ran.error_line == (
+        f"cyclr: error: {tmp_path} is a folder; expected a range-test JSON file (did you mean "
+        f"{tmp_path / 'range_test_coarse.json'}? cyclr find wrote only its exponential test "
+        "there, no range_test.json)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (("suggest",), "a range-test JSON file"),
+        (("plot",), "a policy name or a JSON schedule spec (a file or inline JSON)"),
+        (("plot", "--no-png"), "a policy name or a JSON schedule spec (a file or inline JSON)"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        ("folder", "is a folder"),
+        ("device", "is not a regular file"),
+        ("empty", "is empty"),
+    ],
+)
+def test_a_path_that_exists_but_is_no_input_file_says_what_it_is(
+    command: tuple[str, ...], expected: str, make: str, what: str, tmp_path: Path, cli
+) -> None:
+    if make == "folder":
+        path = tmp_path / "spec.json"
+        path.mkdir()
+    elif make == "device":
+        path = Path(os.devnull)
+    else:
+        path = tmp_path / "spec.json"
+        path.write_text("")
+    ran = cli(command[0], path, *command[1:])
+    assert ran.rc == 2 and ran.out == "", ran
+    line = ran.error_line
+    assert line.startswith(f"cyclr: error: {path} {what}; expected {expected}"), line
+    assert "no such file" not in line
+
+
+def test_a_target_file_that_is_a_device_says_so(cli) -> None:
+    ran = cli("find", f"{os.devnull}:setup")
+    assert ran.rc == 2
+    assert ran.error_line == (
+        f"cyclr: error: {os.devnull} is not a regular file; expected a Python file"
+    )
+
+
+# -- numbers a float cannot hold -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"lr": [10**400] * 80}, "is too large for a float"),
+        ({"config": {"start_lr": -(10**400)}}, "is too large for a float"),
+        (
+            {"val_step": [10**30], "val_loss": [1.0]},
+            "val_step[0] = 1000000000000000000000000000000 is not an update index",
+        ),
+    ],
+)
+def test_suggest_on_numbers_too_large_exits_2_with_one_line(
+    change: dict[str, Any], message: str, tmp_path: Path, cli_process
+) -> None:
+    path = _saved(tmp_path, **change)
+    ran = cli_process("suggest", path)
+    assert ran.rc == 2, ran.err
+    assert f"{path} is not a cyclr range-test result: " in ran.error_line
+    assert message in ran.error_line
+    assert "-9223372036854775808" not in ran.err
+
+
+# -- an LR column that does not increase ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("lr", "where"),
+    [
+        (np.geomspace(1e-5, 1, 80)[::-1], "lr[1] = 0.864388 is not above lr[0] = 1"),
+        (np.full(80, 0.01), "lr[1] = 0.01 is not above lr[0] = 0.01"),
+    ],
+)
+@pytest.mark.parametrize("method", ["loss", "all"])
+def test_suggest_on_an_lr_that_does_not_increase_exits_2(
+    lr: Any, where: str, method: str, tmp_path: Path, cli
+) -> None:
+    path = _saved(tmp_path, lr=[float(x) for x in lr])
+    ran = cli("suggest", path, "--method", method)
+    assert ran.rc == 2 and ran.out == "", ran
+    assert ran.error_line == (
+        f"cyclr: error: {path} is not a cyclr range-test result: lr must increase strictly: {where}"
+    )
+
+
+# -- python -m cyclr ------------------------------------------------------------------------------
+def test_python_m_cyclr_runs_the_cyclr_command(tmp_path: Path, cli_process) -> None:
+    version = cli_process("--version", module="cyclr")
+    assert (version.rc, version.out, version.err) == (0, f"cyclr {cyclr.__version__}\n", "")
+    ran = cli_process("suggest", _saved(tmp_path), "--method", "loss", module="cyclr")
+    assert ran.rc == 0, ran.err
+    assert ran.out == cli_process("suggest", _saved(tmp_path), "--method", "loss").out
+    assert "Suggested bounds (loss rule)" in ran.out
+    bad = cli_process("suggest", tmp_path / "nope.json", module="cyclr")
+    assert bad.rc == 2 and bad.error_line == f"cyclr: error: no such file: {tmp_path / 'nope.json'}"
+
+
+def test_importing_cyclr_main_runs_nothing_and_loads_no_cli() -> None:
+    import subprocess
+    import sys
+
+    from tests.cli.conftest import ENV
+
+    code = "import sys, cyclr.__main__; print([m for m in sys.modules if 'cyclr.cli' in m])"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=60
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "[]\n", "")

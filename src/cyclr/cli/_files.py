@@ -23,13 +23,35 @@ from cyclr.cli._common import (
 )
 
 __all__ = [
+    "OutputFiles",
     "image_path",
+    "input_file",
     "keep_partial_sweep",
     "keep_partial_test",
     "prepare_dir",
     "report_bounds",
     "save_plot",
 ]
+
+
+def input_file(text: str, expected: str) -> Path:
+    """The file ``text`` names, a non-empty regular file: raises :class:`CLIError` saying what
+    is there instead (nothing, a folder, a device or pipe, an empty file) and that ``expected``
+    was expected."""
+    path = Path(text)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CLIError(f"no such file: {text}") from None
+    except OSError as exc:
+        raise CLIError(f"cannot read {text}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise CLIError(f"{text} is a folder; expected {expected}")
+    if not path.is_file():
+        raise CLIError(f"{text} is not a regular file; expected {expected}")
+    if info.st_size == 0:
+        raise CLIError(f"{text} is empty; expected {expected}")
+    return path
 
 
 def prepare_dir(path: str, files: Iterable[str] = (), flag: str = "--out") -> Path:
@@ -57,6 +79,33 @@ def prepare_dir(path: str, files: Iterable[str] = (), flag: str = "--out") -> Pa
             f"{flag} {path}: cannot write files in this folder ({exc.strerror or exc})"
         ) from None
     return folder
+
+
+class OutputFiles:
+    """The files a command owns in its ``--out`` folder: the first time one of them is written
+    (:meth:`fresh`), those an earlier run left are removed, so that the folder holds only this
+    run's; no other file is touched, nor a folder of the same name. A run that writes nothing
+    leaves the folder as it was."""
+
+    def __init__(self, folder: Path, names: Iterable[str]) -> None:
+        self.folder = folder
+        self.names = tuple(names)
+        self.cleared = False
+
+    def fresh(self) -> None:
+        """Remove what an earlier run left (once, before this run's first file)."""
+        if self.cleared:
+            return
+        self.cleared = True
+        for name in self.names:
+            path = self.folder / name
+            if path.is_symlink() or path.is_file():
+                try:
+                    path.unlink()
+                except OSError as exc:
+                    raise CLIError(
+                        f"cannot remove {path} of an earlier run: {exc.strerror or exc}"
+                    ) from None
 
 
 def _image_formats() -> dict[str, str] | None:
@@ -159,13 +208,18 @@ def _save(
         _note(f"{what}; {kept} in {path}")
 
 
-def keep_partial_test(exc: BaseException, path: Path) -> None:
+def keep_partial_test(
+    exc: BaseException, path: Path, before: Callable[[], object] | None = None
+) -> None:
     """Save the curve attached to an interrupted range test (``exc.range_test_result``) to
-    ``path`` and say where on stderr; nothing is written when no update was recorded."""
+    ``path``, after calling ``before``, and say where on stderr; nothing is written (nor
+    ``before`` called) when no update was recorded."""
     result = getattr(exc, "range_test_result", None)
     if not isinstance(result, cyclr.RangeTestResult) or len(result) == 0:
         _note("interrupted before the first update")
         return
+    if before is not None:
+        before()
     _save(result.save, path, f"interrupted after {len(result)} updates")
 
 

@@ -27,7 +27,7 @@ from cyclr.cli._common import (
     stop_text,
     sweep_text,
 )
-from cyclr.cli._files import keep_partial_test, prepare_dir, report_bounds
+from cyclr.cli._files import OutputFiles, keep_partial_test, prepare_dir, report_bounds
 from cyclr.cli.target import call_target, load_target, range_test_options, run_on_target
 from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER
 
@@ -35,6 +35,8 @@ __all__ = ["add_parser", "run"]
 
 #: What an interrupted test leaves in ``--out``: the curve so far.
 PARTIAL = "range_test_partial.json"
+#: The exponential test of two (the only one when the linear sweep does not run).
+COARSE = "range_test_coarse.json"
 
 _EPILOG = """\
 TARGET is 'path/to/file.py:function' or 'package.module:function'. The function takes no
@@ -58,7 +60,8 @@ instead.
 The model and optimizer are restored after the test. Writes range_test.json (and, for two
 sweeps, range_test_coarse.json) and range_test.png to --out, then prints the bounds and Python
 that builds a triangular and a 1cycle scheduler. --out is checked before the test starts; on
-Ctrl-C the curve so far is saved to range_test_partial.json (exit status 130).
+Ctrl-C the curve so far is saved to range_test_partial.json (exit status 130). Before its first
+file, a run removes those files of an earlier run from --out (and no other file).
 
 examples:
   cyclr find examples/find_target.py:setup
@@ -174,7 +177,8 @@ def run(args: argparse.Namespace) -> int:
     check_method(args.method)
     single = any(x is not None for x in (args.start_lr, args.end_lr, args.mode))
     files = ["range_test.json", "range_test.png", PARTIAL]
-    folder = prepare_dir(args.out, files if single else [*files, "range_test_coarse.json"])
+    folder = prepare_dir(args.out, files if single else [*files, COARSE])
+    outputs = OutputFiles(folder, [*files, COARSE])
     target = call_target(load_target(args.target), args.target)
 
     from cyclr.range_test.recipe import STOPPED
@@ -193,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
 
     def save(result: cyclr.RangeTestResult) -> None:  # as each test ends
         last = single or len(tests) == 1
-        result.save(folder / ("range_test.json" if last else "range_test_coarse.json"))
+        outputs.fresh()
+        result.save(folder / ("range_test.json" if last else COARSE))
         tests.append(result)
 
     start = time.perf_counter()
@@ -203,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
             find_bounds,
             target,
             keep=(SuggestionError,),
-            interrupted=lambda exc: keep_partial_test(exc, folder / PARTIAL),
+            interrupted=lambda exc: keep_partial_test(exc, folder / PARTIAL, outputs.fresh),
             method=args.method,
             coarse_iter=args.coarse_iter,
             num_iter=args.num_iter,
@@ -218,9 +223,10 @@ def run(args: argparse.Namespace) -> int:
             coarse = tests[0]
             out(
                 f"Range test: {len(coarse)} updates ({sweep_text(coarse)}); {stop_text(coarse)}.",
-                f"Wrote {folder / 'range_test_coarse.json'}.",
+                f"Wrote {folder / COARSE}.",
             )
-            print(f"cyclr: no range for the linear sweep ({exc.kind}): {exc}", file=sys.stderr)
+            why = str(exc).split(f"; {STOPPED}", 1)[0]  # once: the note quotes the reason
+            print(f"cyclr: no range for the linear sweep ({exc.kind}): {why}", file=sys.stderr)
             return EXIT_NO_SUGGESTION
         no_bounds_note(exc)
         bounds = None
@@ -229,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not single and len(tests) == 1:  # no blow-up, no linear sweep: read off the coarse test
         coarse = found.tests[0]
-        json_path = folder / "range_test_coarse.json"
+        json_path = folder / COARSE
         coarse.save(json_path)  # with the message that says why the linear sweep did not run
         out(
             f"Range test: {len(coarse)} updates ({sweep_text(coarse)}) in {wall:.1f} s; "

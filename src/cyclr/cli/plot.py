@@ -26,7 +26,7 @@ from cyclr.cli._common import (
     positive_int,
     require,
 )
-from cyclr.cli._files import image_path, save_plot
+from cyclr.cli._files import image_path, input_file, save_plot
 from cyclr.cli._preview import MAX_STEPS, Preview, preview_steps
 from cyclr.schedules.policies import NAMES, POLICIES, policy
 
@@ -245,7 +245,9 @@ def _schedule_from_spec(text: str) -> cyclr.Schedule:
     source = "inline JSON"
     if not text.lstrip().startswith("{"):
         path = Path(text)
-        if not path.is_file():
+        if os.path.lexists(text):
+            input_file(text, "a policy name or a JSON schedule spec (a file or inline JSON)")
+        else:
             if text.endswith(".json") or os.sep in text or "/" in text:
                 raise CLIError(f"no such file: {text}")
             spellings = {a: p.name for p in POLICIES.values() for a in (p.name, *p.aliases)}

@@ -20,7 +20,7 @@ from cyclr.cli._common import (
     stop_text,
     suggest_or_none,
 )
-from cyclr.cli._files import image_path, report_bounds
+from cyclr.cli._files import image_path, input_file, report_bounds
 
 __all__ = ["add_parser", "run"]
 
@@ -95,18 +95,22 @@ def run(args: argparse.Namespace) -> int:
 def _load_result(path: str) -> cyclr.RangeTestResult:
     p = Path(path)
     if p.is_dir():
-        inside = p / "range_test.json"
-        hint = f"did you mean {inside}?"
-        if not inside.is_file():
-            hint = "such as the range_test.json that cyclr find writes"
+        inside, coarse = p / "range_test.json", p / "range_test_coarse.json"
+        hint = "such as the range_test.json that cyclr find writes"
+        if inside.is_file():
+            hint = f"did you mean {inside}?"
+        elif coarse.is_file():
+            hint = (
+                f"did you mean {coarse}? cyclr find wrote only its exponential test there, "
+                "no range_test.json"
+            )
         raise CLIError(f"{path} is a folder; expected a range-test JSON file ({hint})")
-    if not p.is_file():
-        raise CLIError(f"no such file: {path}")
+    p = input_file(path, "a range-test JSON file")
     try:
         return cyclr.RangeTestResult.load(p)
     except RecursionError:
         raise CLIError(f"{path} is not a cyclr range-test result: it nests too deeply") from None
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
         text = str(exc).splitlines() or [type(exc).__name__]
         raise CLIError(f"{path} is not a cyclr range-test result: {text[0]}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 import cyclr
 from cyclr.cli._common import CLIError
+from cyclr.cli._files import input_file
 
 __all__ = ["FindTarget", "as_target", "call_target", "load_target", "run_on_target"]
 
@@ -123,9 +124,7 @@ def load_target(spec: str) -> Callable[[], Any]:
 
 
 def _import_file(where: str) -> ModuleType:
-    path = Path(where)
-    if not path.is_file():
-        raise CLIError(f"no such file: {where}")
+    path = input_file(where, "a Python file")
     name = f"_cyclr_target_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
