@@ -63,7 +63,7 @@ def test_a_decided_schedule_mid_run() -> None:
     assert cax.get_xscale() == "log"
     assert "bounds read by 'loss'" in cax.get_title() and f"{d} updates" in cax.get_title()
     b = s.bounds
-    lo, hi = b.details["best_range"]
+    lo, hi = b.reading.plateau
     assert hi == b.max_lr  # 1cycle peaks at the plateau's end
     plateau = line(cax, f"lowest plateau {lo:.3g} - {hi:.3g}")
     assert plateau.get_xdata().tolist() == [lo, hi]

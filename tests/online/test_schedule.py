@@ -92,15 +92,15 @@ def ready(r: RangeTestResult, z_looks: float, base_frac: float = 0.1) -> bool:
         cyclr.suggest.suggest(r, "loss", z=z_looks)
     except SuggestionError:
         return False
-    right = b.details["best_range"][1]
+    right = b.reading.plateau[1]
     right_at = int(np.flatnonzero(r.lr >= right)[0])
     past = len(r.lr) - 1 - right_at
     fit = b.curve_values
     risen = fit[-1] - min(fit)
-    se = math.hypot(b.details["se_best"], b.details["se_last"])
+    se = math.hypot(b.reading.se_best, b.reading.se_last)
     return (
-        past >= b.details["smoothing_steps"]
-        and risen >= base_frac * b.details["change"]
+        past >= b.reading.smoothing_steps
+        and risen >= base_frac * b.reading.change
         and risen > z_looks * se
     )
 
@@ -169,7 +169,7 @@ def test_it_decides_in_the_warmup_with_the_offline_rules_reading(policy, max_lr_
     r = s.result()
     assert len(r.lr) == d and list(r.loss) == fed
     b = cyclr.suggest.suggest(r, "loss")
-    plateau_end = b.details["best_range"][1]
+    plateau_end = b.reading.plateau[1]
     if policy == "one_cycle" and max_lr_from is None:  # 1cycle peaks at the plateau's end
         assert s.bounds.max_lr == plateau_end
         assert s.bounds.base_lr == min(b.base_lr, plateau_end)
@@ -189,7 +189,7 @@ def test_it_decides_in_the_warmup_with_the_offline_rules_reading(policy, max_lr_
     earlier = [n for n in range(32, d) if n % s.check_every == 0]
     assert earlier and not any(ready(prefix(r, n), s.z_looks) for n in earlier)
     right_at = int(np.flatnonzero(r.lr >= plateau_end)[0])
-    assert d - 1 - right_at >= b.details["smoothing_steps"]
+    assert d - 1 - right_at >= b.reading.smoothing_steps
 
     # against the curve itself: its floor lies between 0.02 and 0.15, the blow-up past 0.3
     assert 1e-3 < s.bounds.base_lr < s.bounds.max_lr < 0.15
@@ -300,7 +300,7 @@ def test_a_blow_up_in_the_warmup_decides_at_once_and_is_logged(bad):
     assert r.stop_reason == "diverged"
     # read up to there with the same offline rule
     b = cyclr.suggest.suggest(r, "loss")
-    assert s.bounds.max_lr == b.details["best_range"][1]
+    assert s.bounds.max_lr == b.reading.plateau[1]
     assert s.bounds.max_lr < lr_blown  # below where it blew up
     assert s.lr() == s.bounds.max_lr
 

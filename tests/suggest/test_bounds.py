@@ -6,12 +6,13 @@ import json
 import math
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import cyclr
-from cyclr.suggest.bounds import STEP_EPOCHS, Point
+from cyclr.suggest.bounds import STEP_EPOCHS, Point, Reading
 
 
 def make(base: float = 0.05, peak: float = 0.2, **kw: object) -> cyclr.Bounds:
@@ -216,3 +217,48 @@ def test_round_trip_property(base: float, ratio: float) -> None:
     assert cyclr.Bounds.from_dict(json.loads(json.dumps(b.to_dict()))) == b
     s = b.one_cycle(100)
     assert s.max_lr == b.max_lr and s(0) == pytest.approx(min(b.base_lr, b.max_lr / 10))
+
+
+def loss_bounds() -> cyclr.Bounds:
+    lr = np.geomspace(1e-4, 1.0, 200)
+    loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr**3
+    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+    return r.suggest("loss")
+
+
+def test_a_two_bound_rule_carries_its_reading_and_json_keeps_it() -> None:
+    b = loss_bounds()
+    reading = b.reading
+    assert reading is not None and reading.rule == "loss"
+    assert len(reading.se) == len(b.curve_values) == reading.points_used
+    best = int(np.argmin(b.curve_values))
+    assert reading.se[best] == reading.se_best and reading.se[-1] == reading.se_last
+    lo, hi = reading.plateau
+    assert lo <= reading.plateau_centre <= hi and lo <= b.curve_lr[best] <= hi
+    assert reading.start_level == pytest.approx(2.3, abs=0.01)  # the loss's own units
+    back = cyclr.Bounds.from_dict(json.loads(json.dumps(b.to_dict())))
+    assert back == b and back.reading == reading
+    assert "best_range" not in b.details and b.details == {"margin": 2.0}
+
+
+def test_single_lr_rules_and_old_json_have_no_reading() -> None:
+    b = loss_bounds()
+    assert b.__class__.from_dict({**b.to_dict(), "reading": None}).reading is None
+    old = {k: x for k, x in b.to_dict().items() if k != "reading"}
+    assert cyclr.Bounds.from_dict(old).reading is None
+    lr = np.geomspace(1e-4, 1.0, 200)
+    loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr**3
+    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+    assert r.suggest("valley").reading is None
+
+
+def test_reading_data_with_a_missing_or_mistyped_field_is_refused() -> None:
+    data = loss_bounds().to_dict()
+    reading = dict(data["reading"])
+    del reading["plateau"]
+    with pytest.raises(ValueError, match="Bounds data: reading is missing key: plateau"):
+        cyclr.Bounds.from_dict({**data, "reading": reading})
+    with pytest.raises(ValueError, match=r"Reading data.noise must be a number or null"):
+        Reading.from_dict({**data["reading"], "noise": "low"})
+    with pytest.raises(TypeError, match=r"reading must be a cyclr\.suggest\.Reading"):
+        cyclr.Bounds(0.1, 0.2, method="manual", reason="", reading={"rule": "loss"})  # type: ignore[arg-type]

@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 
 import cyclr
 import cyclr.suggest as sg
-import cyclr.suggest.curve
-import cyclr.suggest.rise
+import cyclr.suggest._curve
+import cyclr.suggest._rise
 import cyclr.suggest.single_lr
 import cyclr.sweep.reading
-from cyclr.suggest.order import Ranks, sliding_median, sliding_nanmedian_mad
+from cyclr.suggest import _curve as cv
+from cyclr.suggest._curve import residual_noise
+from cyclr.suggest._order import Ranks, sliding_median, sliding_nanmedian_mad
 from cyclr.suggest.single_lr import _longest_decrease
-from cyclr.sweep import residual_noise
 
 RESULTS = Path(__file__).parents[2] / "benchmarks" / "results"
 METHODS = ("auto", "accuracy", "loss", "steepest", "minimum", "valley", "slide")
@@ -91,8 +92,8 @@ def test_local_linear_equals_the_direct_fit_on_a_grid(seed: int, bandwidth: floa
     n = [40, 97, 400, 1000, 1500, 3000][seed]
     y = noisy_curve(n, seed)
     x = np.arange(n, dtype=np.float64)
-    h = sg.kernel_width(n, bandwidth)
-    fit, norm = sg.local_linear(x, y, h)
+    h = cv.kernel_width(n, bandwidth)
+    fit, norm = cv.local_linear(x, y, h)
     ref_fit, ref_norm = direct_local_linear(x, y, h)
     scaled_allclose(fit, ref_fit, y)
     np.testing.assert_allclose(norm, ref_norm, rtol=1e-9)
@@ -114,7 +115,7 @@ def test_local_linear_with_gaps_spacings_and_off_grid_points(seed: int) -> None:
     for x in grids.values():
         h = 15.0 * float(np.median(np.diff(x)))
         for values in (y, holes):
-            fit, norm = sg.local_linear(x, values, h)
+            fit, norm = cv.local_linear(x, values, h)
             ref_fit, ref_norm = direct_local_linear(x, values, h)
             scaled_allclose(fit, ref_fit, y)
             np.testing.assert_allclose(norm, ref_norm, rtol=1e-9)
@@ -123,12 +124,12 @@ def test_local_linear_with_gaps_spacings_and_off_grid_points(seed: int) -> None:
 def test_local_linear_leaves_points_out_of_the_kernels_reach_empty() -> None:
     x = np.arange(200, dtype=np.float64)
     y = np.r_[np.full(100, np.nan), noisy_curve(100, 0)]
-    fit, norm = sg.local_linear(x, y, 5.0)
-    far = 100 - x > sg.curve.KERNEL_REACH * 5.0
+    fit, norm = cv.local_linear(x, y, 5.0)
+    far = 100 - x > cv.KERNEL_REACH * 5.0
     assert far.sum() == 58 and np.isnan(fit[far]).all() and np.isnan(norm[far]).all()
     assert np.isfinite(fit[~far]).all()
     nan = np.full(10, np.nan)
-    assert np.isnan(sg.local_linear(np.arange(10.0), nan, 2.0)[0]).all()
+    assert np.isnan(cv.local_linear(np.arange(10.0), nan, 2.0)[0]).all()
 
 
 @settings(max_examples=60, deadline=None)
@@ -143,7 +144,7 @@ def test_running_median_is_numpys_median_of_each_window(
     y = np.asarray(values, dtype=np.float64)
     if seed % 3 == 0 and len(y) > 2:
         y[seed % len(y)] = np.nan
-    got = sg.running_median(y, k)
+    got = cv.running_median(y, k)
     assert np.array_equal(got, direct_running_median(y, k), equal_nan=True)
 
 
@@ -247,11 +248,11 @@ def direct(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Swap the fast paths for the direct definitions; returns a function that undoes it."""
 
     def apply() -> None:
-        monkeypatch.setattr(cyclr.suggest.rise, "local_linear", direct_local_linear)
+        monkeypatch.setattr(cyclr.suggest._rise, "local_linear", direct_local_linear)
         monkeypatch.setattr(cyclr.sweep.reading, "local_linear", direct_local_linear)
-        monkeypatch.setattr(cyclr.suggest.curve, "running_median", direct_running_median)
+        monkeypatch.setattr(cyclr.suggest._curve, "running_median", direct_running_median)
         monkeypatch.setattr(cyclr.suggest.single_lr, "_longest_decrease", direct_longest_decrease)
-        monkeypatch.setattr(cyclr.sweep.reading, "sliding_nanmedian_mad", direct_nanmedian_mad)
+        monkeypatch.setattr(cyclr.suggest._curve, "sliding_nanmedian_mad", direct_nanmedian_mad)
 
     return apply
 
@@ -275,9 +276,12 @@ def assert_same_readings(fast: dict[str, Any], ref: dict[str, Any]) -> None:
         assert (a.base_lr, a.max_lr, a.reason) == (b.base_lr, b.max_lr, b.reason), m
         assert [p.index for p in a.points] == [p.index for p in b.points], m
         np.testing.assert_allclose(a.curve_values, b.curve_values, rtol=1e-9, atol=1e-12)
-        for key in ("noise", "start_level", "change"):
-            if key in b.details:
-                assert a.details[key] == pytest.approx(b.details[key], rel=1e-9, abs=1e-12)
+        if b.reading is not None:
+            assert a.reading is not None, m
+            for key in ("noise", "start_level", "change"):
+                assert getattr(a.reading, key) == pytest.approx(
+                    getattr(b.reading, key), rel=1e-9, abs=1e-12
+                )
 
 
 def test_rules_read_the_same_bounds_as_the_direct_definitions(direct: Any) -> None:
@@ -346,9 +350,9 @@ def test_the_smoother_evaluates_its_kernel_a_few_times_per_point(
 ) -> None:
     """Evaluating the kernel once per pair of points would be ``n**2`` evaluations."""
     counting = CountingExp()
-    monkeypatch.setattr(cyclr.suggest.curve, "np", counting)
+    monkeypatch.setattr(cyclr.suggest._curve, "np", counting)
     y = noisy_curve(n, 0)
-    fit, _ = sg.local_linear(np.arange(n, dtype=np.float64), y, sg.kernel_width(n, 1 / 40))
+    fit, _ = cv.local_linear(np.arange(n, dtype=np.float64), y, cv.kernel_width(n, 1 / 40))
     assert np.isfinite(fit).all()
     assert 0 < counting.values <= 4 * n
 
@@ -358,8 +362,8 @@ def test_running_median_memory_grows_linearly() -> None:
     memory; holding every window at once would take sixteen."""
     rng = np.random.default_rng(0)
     small, large = rng.normal(size=10_000), rng.normal(size=40_000)
-    ratio = peak_bytes(lambda: sg.running_median(large, 1000)) / peak_bytes(
-        lambda: sg.running_median(small, 250)
+    ratio = peak_bytes(lambda: cv.running_median(large, 1000)) / peak_bytes(
+        lambda: cv.running_median(small, 250)
     )
     assert ratio < 6, ratio
 

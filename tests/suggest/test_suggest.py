@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 import cyclr
 import cyclr.suggest as sg
 from cyclr.range_test.recipe import linear_range
+from cyclr.suggest import _curve as cv
+from cyclr.suggest import _rise as rs
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -89,8 +91,8 @@ def test_accuracy_on_a_noisy_sigmoid_ramp_linear(seed: int) -> None:
     assert b.method == "accuracy" and b.curve == "metric"
     # 10% of the rise: 0.2 - 0.03 * ln 9 = 0.134; the knee sits at the ramp's upper shoulder.
     assert 0.11 <= b.base_lr <= 0.16
-    assert 0.24 <= b.details["knee_lr"] <= 0.31
-    lo, hi = b.details["best_range"]
+    assert 0.24 <= b.reading.knee_lr <= 0.31
+    lo, hi = b.reading.plateau
     assert 0.28 <= lo <= 0.37 and 0.5 <= hi <= 0.6  # the plateau, then the fall at 0.6
     assert b.max_lr == pytest.approx((lo + hi) / 2 / 2, rel=0.02)
     assert "starts to rise clearly at lr=" in b.reason and "max_lr =" in b.reason
@@ -107,7 +109,7 @@ def test_the_plateau_centre_is_not_called_the_peak(method: str, best: str) -> No
     labels = [p.label for p in b.points]
     assert "peak" not in labels and "minimum" not in labels
     centre = b.point("plateau centre")
-    assert centre is not None and centre.lr == b.details["peak_lr"]
+    assert centre is not None and centre.lr == b.reading.plateau_centre
     assert b.max_lr == pytest.approx(centre.lr / b.details["margin"])
     fit = np.asarray(b.curve_values)
     i = int(np.argmax(fit) if method == "accuracy" else np.argmin(fit))
@@ -129,7 +131,7 @@ def test_loss_valley_then_divergence() -> None:
     b = ramp(seed=3).suggest("loss")
     assert b.curve == "loss" and b.method == "loss"
     assert 0.11 <= b.base_lr <= 0.16
-    lo, hi = b.details["best_range"]
+    lo, hi = b.reading.plateau
     assert hi < 0.6  # before it turns up
     assert b.max_lr == pytest.approx((lo + hi) / 4, rel=0.02)
     assert "blew up" in b.reason
@@ -167,7 +169,7 @@ def test_lower_is_better_metric() -> None:
 def test_auto_reads_the_metric_and_compares_with_the_loss() -> None:
     r = ramp(seed=7)
     b = r.suggest()
-    assert b.method == "auto" and b.details["read_by"] == "accuracy"
+    assert b.method == "auto" and b.reading.rule == "accuracy"
     assert b.max_lr == r.suggest("accuracy").max_lr
     other = b.details["other"]
     assert other["method"] == "loss" and other["agree"] is True
@@ -178,7 +180,7 @@ def test_auto_without_a_metric_reads_the_loss() -> None:
     r = ramp(seed=8)
     bare = loss_only(r.lr, r.loss, mode="linear")
     b = bare.suggest()
-    assert b.details["read_by"] == "loss" and "no metric recorded" in b.reason
+    assert b.reading.rule == "loss" and "no metric recorded" in b.reason
     assert b.max_lr == bare.suggest("loss").max_lr
 
 
@@ -200,7 +202,7 @@ def test_auto_falls_back_to_the_loss_when_the_metric_is_flat() -> None:
         lr=r.lr, loss=r.loss, smoothed_loss=r.smoothed_loss, metric=flat, mode="linear"
     )
     b = r2.suggest()
-    assert b.details["read_by"] == "loss" and "the metric gives no reading" in b.reason
+    assert b.reading.rule == "loss" and "the metric gives no reading" in b.reason
 
 
 # -- cannot suggest ------------------------------------------------------------------------
@@ -308,7 +310,7 @@ def test_a_constant_metric_is_flat_and_auto_reads_the_loss() -> None:
     )
     _expect("flat", const, "accuracy", "training metric is flat")
     b = const.suggest("auto")
-    assert b.details["read_by"] == "loss" and "the metric gives no reading" in b.reason
+    assert b.reading.rule == "loss" and "the metric gives no reading" in b.reason
     assert (b.base_lr, b.max_lr) == (r.suggest("loss").base_lr, r.suggest("loss").max_lr)
 
 
@@ -419,10 +421,10 @@ def _flat_then_blow_up(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _early_noise_crossing(loss: np.ndarray) -> bool:
     """The unconditional blow-up reading would cut this curve before ``MIN_POINTS``."""
-    h = sg.kernel_width(len(loss), sg.BANDWIDTH)
+    h = cv.kernel_width(len(loss), cv.BANDWIDTH)
     start = float(np.median(loss[: max(5, int(2 * h))]))
-    cut = sg.blow_up_cut(loss, start, max(2, round(h)))
-    return cut is not None and cut < sg.MIN_POINTS
+    cut = cv.blow_up_cut(loss, start, max(2, round(h)))
+    return cut is not None and cut < cv.MIN_POINTS
 
 
 @pytest.mark.parametrize("method", ALL)
@@ -442,7 +444,7 @@ def test_a_flat_loss_that_crosses_its_start_by_noise_reads_as_flat_not_diverged(
         assert e.value.kind == "flat", str(e.value)
         found = re.search(r"stayed flat up to lr=(\S+), where the loss blew up", str(e.value))
         assert found is not None, str(e.value)
-        assert float(found.group(1).rstrip(":")) > lr[sg.MIN_POINTS]
+        assert float(found.group(1).rstrip(":")) > lr[cv.MIN_POINTS]
         assert "wider LR range" not in str(e.value)
 
 
@@ -504,15 +506,15 @@ def test_leading_nans_of_the_metric_are_skipped(lead: int) -> None:
         a = r.suggest("accuracy")
         assert b.max_lr == pytest.approx(a.max_lr, rel=0.02)
     auto = with_metric(r, metric).suggest("auto")
-    assert auto.details["read_by"] == "accuracy" and auto.max_lr == b.max_lr
+    assert auto.reading.rule == "accuracy" and auto.max_lr == b.max_lr
 
 
 def test_read_rise_skips_leading_nans() -> None:
     x = np.arange(200.0)
     y = 1 / (1 + np.exp(-(x - 100) / 10))
     y[:30] = np.nan
-    r = sg.read_rise(x, y, h=5.0)
-    clean = sg.read_rise(x[30:], y[30:], h=5.0)
+    r = rs.read_rise(x, y, h=5.0)
+    clean = rs.read_rise(x[30:], y[30:], h=5.0)
     assert (r.base, r.knee, r.peak) == (clean.base + 30, clean.knee + 30, clean.peak + 30)
     assert np.isnan(r.fit[:30]).all() and np.array_equal(r.fit[30:], clean.fit)
     assert r.start_level == clean.start_level and math.isfinite(r.rise)
@@ -526,12 +528,12 @@ def test_a_metric_with_too_few_finite_points() -> None:
         with_metric(r, metric).suggest("accuracy")
     assert e.value.kind == "too_short" and "nan" not in str(e.value)
     b = with_metric(r, metric).suggest("auto")  # the loss still reads
-    assert b.details["read_by"] == "loss" and "only 5 finite" in b.reason
+    assert b.reading.rule == "loss" and "only 5 finite" in b.reason
     with pytest.raises(cyclr.SuggestionError, match="too few finite") as e:
-        sg.read_rise(np.arange(50.0), np.r_[np.full(45, np.nan), np.ones(5)], h=2.0)
+        rs.read_rise(np.arange(50.0), np.r_[np.full(45, np.nan), np.ones(5)], h=2.0)
     assert e.value.kind == "too_short"
     with pytest.raises(cyclr.SuggestionError, match="no finite") as e:
-        sg.read_rise(np.arange(50.0), np.full(50, np.nan), h=2.0)
+        rs.read_rise(np.arange(50.0), np.full(50, np.nan), h=2.0)
     assert e.value.kind == "all_nan"
 
 
@@ -847,21 +849,21 @@ def test_linear_range_reads_the_blow_up() -> None:
 
 
 def test_the_standard_errors_of_the_best_and_last_points_are_the_kernels() -> None:
-    """details["se_best"] and ["se_last"] are sigma * ||kernel|| of the local-linear fit at the
+    """reading.se_best and .se_last are sigma * ||kernel|| of the local-linear fit at the
     lowest smoothed loss and at the last point read (here the whole curve: it never climbs back
     to its start level)."""
-    from cyclr.suggest.curve import local_linear
+    from cyclr.suggest._curve import local_linear
 
     rng = np.random.default_rng(0)
     lr = np.geomspace(1e-4, 1.0, 300)
     loss = 2 - 1 / (1 + (0.01 / lr) ** 2) + 0.3 * lr**2 + 0.02 * rng.standard_normal(300)
     r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
     b = r.suggest("loss")
-    assert b.details["points_used"] == 300
-    fit, norm = local_linear(np.arange(300.0), loss, b.details["smoothing_steps"])
+    assert b.reading.points_used == 300
+    fit, norm = local_linear(np.arange(300.0), loss, b.reading.smoothing_steps)
     np.testing.assert_allclose(b.curve_values, fit, rtol=1e-12)
-    sigma = b.details["noise"]
+    sigma = b.reading.noise
     best = int(np.argmin(fit))
-    assert b.details["se_best"] == pytest.approx(sigma * norm[best], rel=1e-12)
-    assert b.details["se_last"] == pytest.approx(sigma * norm[-1], rel=1e-12)
-    assert b.details["se_last"] > b.details["se_best"]  # a one-sided kernel at the end
+    assert b.reading.se_best == pytest.approx(sigma * norm[best], rel=1e-12)
+    assert b.reading.se_last == pytest.approx(sigma * norm[-1], rel=1e-12)
+    assert b.reading.se_last > b.reading.se_best  # a one-sided kernel at the end

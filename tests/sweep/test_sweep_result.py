@@ -11,8 +11,9 @@ import pytest
 
 import cyclr
 import cyclr.sweep.result
-from cyclr.suggest import SuggestionError, blow_up_cut, kernel_width, local_linear
-from cyclr.sweep import check_values, curve_data, residual_noise
+from cyclr.suggest import SuggestionError
+from cyclr.suggest._curve import blow_up_cut, kernel_width, local_linear, residual_noise
+from cyclr.sweep import check_values, curve_data
 
 LR = np.geomspace(1e-5, 10, 300)
 MOMENTA = (0.99, 0.97, 0.95, 0.9)
@@ -362,3 +363,17 @@ def test_plot_marks_the_choice_or_the_leader() -> None:
         cyclr.plot.sweep(run(valley()))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="suggestion must be"):
         cyclr.plot.sweep(s, suggestion="auto")  # type: ignore[arg-type]
+
+
+def test_a_sweep_curve_that_crosses_its_start_level_by_noise_at_once_is_read_on() -> None:
+    """The blow-up cut of a sweep's curve takes the same significance test as a rule's: a loss
+    that wanders above its start level by noise in its first points has not blown up."""
+    lr = np.geomspace(1e-4, 10, 200)
+    rng = np.random.default_rng(0)
+    flat = 2.3 + rng.normal(0, 0.05, 200) + np.where(lr > 0.5, (lr - 0.5) * 3, 0.0)
+    flat[0] = 2.0  # the running median's lowest value is at the first point
+    good = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 8 * lr
+    runs = [cyclr.RangeTestResult(lr=lr, loss=y, smoothed_loss=y, mode="exp") for y in (good, flat)]
+    reading = cyclr.SweepResult("momentum", (0.9, 0.99), runs).suggest("loss").reading(0.99)
+    assert reading.ok and reading.blew_up
+    assert 0.5 <= float(reading.note.split("lr=")[1]) <= 0.6  # where the loss really rises

@@ -118,7 +118,7 @@ def test_a_training_loop_reads_the_bounds_and_drives_every_param_group():
     assert list(r.lr) == applied[:d] and list(r.loss) == fed[:d]
     # the bounds are the offline loss rule's reading of that curve (1cycle: the plateau's end)
     b = cyclr.suggest.suggest(r, "loss")
-    assert sched.bounds.max_lr == b.details["best_range"][1]
+    assert sched.bounds.max_lr == b.reading.plateau[1]
     assert sched.bounds.base_lr == min(b.base_lr, sched.bounds.max_lr)
     assert applied[d] == sched.bounds.max_lr
     assert applied[-1] == pytest.approx(sched.bounds.max_lr / 1e4, rel=1e-12)
@@ -342,7 +342,7 @@ def test_the_last_look_on_the_floor_is_the_rules_reading_at_each_look():
             cyclr.suggest.suggest(p, "loss", z=on.z_looks)
         except cyclr.suggest.SuggestionError:
             return True
-        return int(np.flatnonzero(p.lr >= b.details["best_range"][1])[0]) >= n - 1
+        return int(np.flatnonzero(p.lr >= b.reading.plateau[1])[0]) >= n - 1
 
     looks = [n for n in range(32, d) if n % on.check_every == 0]
     assert on.rolled_back_to == max(n for n in looks if on_floor(n))

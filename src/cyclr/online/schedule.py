@@ -17,7 +17,7 @@ training phase that keeps its progress and reads its curve as it comes:
    - the fall passes the rule's significance test at ``z_looks`` rather than ``z``, so that the
      chance of a false reading over all ``warmup_steps / check_every`` looks at the growing
      curve is that of one look at ``z`` (``P(Z > z_looks) = P(Z > z) / looks``);
-   - the plateau ends at least one kernel width (``details["smoothing_steps"]``) before the
+   - the plateau ends at least one kernel width (``reading.smoothing_steps``) before the
      last update read;
    - the smoothed loss has risen above its floor by ``base_frac`` (0.1) of its fall, and by
      more than ``z_looks`` standard errors of that difference (the loss has left its floor,
@@ -74,7 +74,7 @@ from cyclr.range_test.smoothing import SmoothedLoss
 from cyclr.schedules.cyclical import Triangular
 from cyclr.schedules.one_cycle import Piecewise
 from cyclr.suggest import Bounds, SuggestionError, check_method, suggest
-from cyclr.suggest.curve import MIN_POINTS
+from cyclr.suggest._curve import MIN_POINTS
 
 __all__ = ["DEFAULT_RANGE", "OnlineSchedule", "POLICIES"]
 
@@ -86,7 +86,7 @@ DEFAULT_RANGE = (1e-6, 10.0)
 MIN_WARMUP = 4 * MIN_POINTS
 #: Divergence: the smoothed loss above this multiple of its lowest value (the range test's).
 DIVERGE = 4.0
-#: The rules whose reading gives the loss's lowest plateau (``details["best_range"]``).
+#: The rules whose reading gives the loss's lowest plateau (``Bounds.reading.plateau``).
 READINGS = ("loss", "auto")
 
 _STATE_KEYS = ("step", "lrs", "losses", "smoother", "decided_at", "bounds", "scale", "log")
@@ -334,17 +334,19 @@ class OnlineSchedule:
             else:
                 self.floor_at = self.step  # no significant fall yet
             return
-        right = float(b.details["best_range"][1])
+        reading = b.reading
+        assert reading is not None  # the two-bound rules always read their curve
+        right = reading.plateau[1]
         right_at = int(np.searchsorted(np.asarray(self.lrs), right, side="left"))
         past = len(self.lrs) - 1 - right_at
         if past <= 0 and not end:
             self.floor_at = self.step  # the lowest plateau reaches this update
         fit = b.curve_values
         risen = fit[-1] - min(fit) if fit else 0.0
-        needed = self.base_frac * float(b.details["change"])
-        se = math.hypot(float(b.details["se_best"]), float(b.details["se_last"]))
+        needed = self.base_frac * reading.change
+        se = math.hypot(reading.se_best, reading.se_last)
         significant = risen > self.z_looks * se
-        if past >= float(b.details["smoothing_steps"]) and risen >= needed and significant:
+        if past >= reading.smoothing_steps and risen >= needed and significant:
             self._decide(
                 b,
                 f"the loss left its lowest plateau {past} updates ago and has risen {risen:.3g} "
@@ -406,8 +408,8 @@ class OnlineSchedule:
         base, top, points = b.base_lr, b.max_lr, b.points
         details = dict(b.details, online_decided_at=d, max_lr_from="rule")
         reason = f"{b.reason}. Read online at update {d}: {why}"
-        if self.max_lr_from == "plateau_end" and "best_range" in b.details:
-            top = float(b.details["best_range"][1])
+        if self.max_lr_from == "plateau_end" and b.reading is not None:
+            top = b.reading.plateau[1]
             base = min(base, top)
             details.update(max_lr_from="plateau_end", rule_max_lr=b.max_lr)
             value = _value_at(b, top)
@@ -420,8 +422,8 @@ class OnlineSchedule:
                 f"{b.max_lr:.3g}: the largest LR at which the loss still sat on its floor "
                 "(Smith 2018, §4.1)"
             )
-        self.bounds = Bounds(
-            base, top, b.method, reason, b.curve, b.curve_lr, b.curve_values, points, details
+        self.bounds = replace(
+            b, base_lr=base, max_lr=top, reason=reason, points=points, details=details
         )
         self._finish(self.bounds)
         line = f"update {d}: bounds read ({why}): base_lr={base:.3g}, max_lr={top:.3g}"

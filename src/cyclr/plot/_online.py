@@ -230,12 +230,11 @@ def _on_the_curve(bounds: Bounds) -> Bounds:
 
 
 def _plateau(ax: Any, bounds: Bounds) -> list[Any]:
-    """The lowest plateau the rule found (``details["best_range"]``), as a bar at the foot of
+    """The lowest plateau the rule found (``bounds.reading.plateau``), as a bar at the foot of
     the axes: for 1cycle its end is ``max_lr``."""
-    span = bounds.details.get("best_range")
-    if not span or len(span) != 2:
+    if bounds.reading is None:
         return []
-    lo, hi = float(span[0]), float(span[1])
+    lo, hi = bounds.reading.plateau
     import matplotlib.transforms as mtransforms
 
     # at the foot of the axes, clear of the curve and the labels of the points read

@@ -78,22 +78,19 @@ def range_test(
 
     if not isinstance(result, RangeTestResult):
         raise TypeError(f"result must be a cyclr.RangeTestResult, got {type(result).__name__}")
-    from cyclr.suggest import BANDWIDTH, local_linear
-    from cyclr.suggest.bounds import Bounds
+    from cyclr.suggest import Bounds, smooth
 
     if bounds is not None and not isinstance(bounds, Bounds):
         raise TypeError(f"bounds must be a cyclr.Bounds or None, got {type(bounds).__name__}")
     ax = axes(ax)
     lr = np.asarray(result.lr, dtype=np.float64)
     loss = np.asarray(result.loss, dtype=np.float64)
-    steps = np.arange(len(loss), dtype=np.float64)
-    width = max(2.0, len(loss) * BANDWIDTH)
     handles: list[Any] = []
 
     (h_raw,) = ax.plot(lr, loss, color=LOSS, alpha=0.25, lw=0.8, label="loss")
     handles.append(h_raw)
     if np.isfinite(loss).sum() >= 3:
-        fit, _ = local_linear(steps, loss, width)
+        fit = smooth(loss)
         (h_s,) = ax.plot(lr, fit, color=LOSS, lw=2.0, label="loss (smoothed)")
         handles.append(h_s)
     else:
@@ -121,7 +118,7 @@ def range_test(
         percent = _is_fraction(name, result.metric if has_metric else result.val_metric)
         if has_metric:
             metric = np.asarray(result.metric, dtype=np.float64)
-            m_fit, _ = local_linear(steps, metric, width)
+            m_fit = smooth(metric)
             mx.plot(lr, metric, ".", color=METRIC, alpha=0.15, ms=2.5)
             (h,) = mx.plot(lr, m_fit, color=METRIC, lw=1.6, label=f"{name} (smoothed)")
             handles.append(h)
@@ -142,7 +139,7 @@ def range_test(
         title = f"LR range test ({ramp})"
         if bounds is not None:
             title += f"\nsuggested by '{bounds.method}'"
-            read_by = bounds.details.get("read_by")
+            read_by = bounds.reading.rule if bounds.reading is not None else None
             if read_by and read_by != bounds.method:
                 title += f" (read from the {read_by})"
     ax.set_title(title, fontsize=11, pad=18 if bounds is not None else 6)

@@ -3,6 +3,7 @@
 ``suggest(result, method)`` reads :class:`Bounds` with a registered rule (``"auto"``,
 ``"accuracy"``, ``"loss"`` of Smith 2015, §3.3; ``"steepest"``, ``"minimum"``, ``"valley"``,
 ``"slide"`` of other LR finders) or with a function ``method(result, **options) -> Bounds``.
+A two-bound rule's :attr:`Bounds.reading` says how it read the curve (:class:`Reading`).
 See ``docs/suggest.md`` for how the curves are read and why.
 
 Example:
@@ -17,42 +18,22 @@ Example:
 from __future__ import annotations
 
 from cyclr.suggest import single_lr, two_bounds  # noqa: F401  (the rules register on import)
-from cyclr.suggest.bounds import Bounds, Point
-from cyclr.suggest.curve import (
-    BANDWIDTH,
-    MIN_POINTS,
-    blow_up_cut,
-    kernel_width,
-    leading_run,
-    local_linear,
-    noise_level,
-    rounding_noise,
-    running_median,
-)
+from cyclr.suggest._curve import smooth
+from cyclr.suggest._ramp import blow_up_lr
+from cyclr.suggest.bounds import Bounds, Point, Reading
 from cyclr.suggest.errors import SuggestionError
-from cyclr.suggest.ramp import blow_up_lr
 from cyclr.suggest.registry import check_method, methods, register, suggest, unregister
-from cyclr.suggest.rise import Rise, read_rise
 
 __all__ = [
-    "BANDWIDTH",
-    "MIN_POINTS",
     "Bounds",
     "Point",
-    "Rise",
+    "Reading",
     "SuggestionError",
-    "blow_up_cut",
     "blow_up_lr",
     "check_method",
-    "kernel_width",
-    "leading_run",
-    "local_linear",
     "methods",
-    "noise_level",
-    "read_rise",
     "register",
-    "rounding_noise",
-    "running_median",
+    "smooth",
     "suggest",
     "unregister",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "STEP_EPOCHS_RANGE",
     "Bounds",
     "Point",
+    "Reading",
     "json_number",
 ]
 
@@ -101,6 +102,99 @@ class Point:
         )
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How a two-bound rule read its curve: the one typed reading of a range test's curve.
+
+    The smoothed curve itself is :attr:`Bounds.curve_lr` / :attr:`Bounds.curve_values`; levels
+    are in the curve's own units (a loss stays a loss). ``docs/suggest.md`` says how each is read.
+
+    Attributes:
+        rule: the rule that read the curve (``"accuracy"`` or ``"loss"``; ``"auto"`` uses one).
+        start_level: the curve's level at the start of the ramp (median of the first points).
+        noise: the noise level ``sigma`` per point.
+        change: how far the smoothed curve rose (a loss: fell) from its start to its best.
+        se: the standard error ``sigma * ||kernel||`` of each smoothed value.
+        se_best, se_last: that of the best smoothed value, and of the last one read.
+        smoothing_steps: the kernel width ``h`` in updates.
+        points_used, points_recorded: the usable part of the ramp, and all of it.
+        ending: how the usable part ended (``"the loss blew up from lr=..."``).
+        rise_start_lr: where the rise (a loss: the fall) starts.
+        knee_lr: where it slows, ``None`` if it never does.
+        plateau: the first and last LR of the best plateau.
+        plateau_centre: the LR at its centre.
+    """
+
+    rule: str
+    start_level: float
+    noise: float
+    change: float
+    se: tuple[float, ...]
+    se_best: float
+    se_last: float
+    smoothing_steps: float
+    points_used: int
+    points_recorded: int
+    ending: str
+    rise_start_lr: float
+    knee_lr: float | None
+    plateau: tuple[float, float]
+    plateau_centre: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        d = {k: getattr(self, k) for k in _READING_KEYS}
+        d["se"] = [json_number(x) for x in self.se]
+        d["plateau"] = list(self.plateau)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, name: str = "Reading data") -> Reading:
+        """Inverse of :meth:`to_dict`; ``ValueError`` naming a missing or mistyped field."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{name} must be a dict, got {data!r}")
+        _require(name, data, _READING_KEYS)
+        for key in ("rule", "ending"):
+            if not isinstance(data[key], str):
+                raise ValueError(f"{name}.{key} must be a string, got {data[key]!r}")
+        plateau = _list(f"{name}.plateau", data["plateau"])
+        if len(plateau) != 2:
+            raise ValueError(f"{name}.plateau must hold 2 LRs, got {plateau!r}")
+        num = {k: _number(f"{name}.{k}", data[k], null=True) for k in _READING_NUMBERS}
+        knee = data["knee_lr"]
+        return cls(
+            rule=data["rule"],
+            ending=data["ending"],
+            se=tuple(
+                _number(f"{name}.se[{i}]", x, null=True)
+                for i, x in enumerate(_list(f"{name}.se", data["se"]))
+            ),
+            points_used=int(num.pop("points_used")),
+            points_recorded=int(num.pop("points_recorded")),
+            knee_lr=None if knee is None else _number(f"{name}.knee_lr", knee),
+            plateau=(
+                _number(f"{name}.plateau[0]", plateau[0]),
+                _number(f"{name}.plateau[1]", plateau[1]),
+            ),
+            **num,
+        )
+
+
+_READING_NUMBERS = (
+    "start_level",
+    "noise",
+    "change",
+    "se_best",
+    "se_last",
+    "smoothing_steps",
+    "points_used",
+    "points_recorded",
+    "rise_start_lr",
+    "plateau_centre",
+)
+_READING_KEYS = ("rule", "ending", "se", "knee_lr", "plateau", *_READING_NUMBERS)
+
+
 def _require(name: str, data: Mapping[str, Any], keys: tuple[str, ...]) -> None:
     """Raise ``ValueError`` naming the ``keys`` missing from ``data``."""
     missing = [k for k in keys if k not in data]
@@ -149,7 +243,10 @@ class Bounds:
         curve_lr, curve_values: the analysed (smoothed) curve, for plots; may be empty.
         points: labelled points on that curve (``"base_lr"``, ``"max_lr"``, ``"plateau centre"``,
             ...).
-        details: other numbers the rule computed (noise level, other rules' readings, ...).
+        details: the rule's settings and other numbers it computed (other rules' readings, ...),
+            for people and JSON; code reads :attr:`reading`.
+        reading: how a two-bound rule read its curve (:class:`Reading`); ``None`` for the
+            single-LR rules.
 
     Single-LR rules (``steepest``, ``minimum``, ``valley``, ``slide``) set ``max_lr`` to their
     suggestion and ``base_lr = max_lr / 4``, the paper's rule when only the maximum is known
@@ -174,6 +271,7 @@ class Bounds:
     curve_values: tuple[float, ...] = ()
     points: tuple[Point, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    reading: Reading | None = None
 
     def __post_init__(self) -> None:
         base = v.positive("base_lr", self.base_lr)
@@ -197,6 +295,10 @@ class Bounds:
                 raise TypeError(f"points must hold cyclr.suggest.bounds.Point objects, got {p!r}")
         object.__setattr__(self, "points", pts)
         object.__setattr__(self, "details", dict(self.details))
+        if self.reading is not None and not isinstance(self.reading, Reading):
+            raise TypeError(
+                f"reading must be a cyclr.suggest.Reading or None, got {self.reading!r}"
+            )
 
     def __hash__(self) -> int:
         return hash((self.base_lr, self.max_lr, self.method, self.reason, self.curve))
@@ -353,6 +455,7 @@ class Bounds:
             "curve_values": [json_number(x) for x in self.curve_values],
             "points": [p.to_dict() for p in self.points],
             "details": _plain(self.details),
+            "reading": None if self.reading is None else self.reading.to_dict(),
         }
 
     @classmethod
@@ -385,6 +488,7 @@ class Bounds:
             "curve_values",
             "points",
             "details",
+            "reading",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -403,6 +507,7 @@ class Bounds:
         curve_lr = _list(f"{name}curve_lr", data.get("curve_lr", ()))
         curve_values = _list(f"{name}curve_values", data.get("curve_values", ()))
         points = _list(f"{name}points", data.get("points", ()))
+        reading = data.get("reading")
         return cls(
             base_lr=_number(f"{name}base_lr", data["base_lr"]),
             max_lr=_number(f"{name}max_lr", data["max_lr"]),
@@ -418,6 +523,7 @@ class Bounds:
                 Point.from_dict(p, name=f"{name}points[{i}]") for i, p in enumerate(points)
             ),
             details=dict(details),
+            reading=None if reading is None else Reading.from_dict(reading, name=f"{name}reading"),
         )
 
     def __eq__(self, other: object) -> bool:

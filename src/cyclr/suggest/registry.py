@@ -22,9 +22,9 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from cyclr.suggest._ramp import check_result
 from cyclr.suggest.bounds import Bounds
 from cyclr.suggest.errors import SuggestionError
-from cyclr.suggest.ramp import check_result
 
 if TYPE_CHECKING:
     from cyclr.range_test.result import RangeTestResult

@@ -31,10 +31,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
+from cyclr.suggest._curve import leading_run
+from cyclr.suggest._ramp import check_result, fmt_lr, require_fall
 from cyclr.suggest.bounds import SINGLE_LR_DIVISOR, Bounds, Point
-from cyclr.suggest.curve import leading_run
 from cyclr.suggest.errors import SuggestionError
-from cyclr.suggest.ramp import check_result, fmt_lr, require_fall
 from cyclr.suggest.registry import register
 
 if TYPE_CHECKING:

@@ -21,18 +21,19 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
-from cyclr.suggest.bounds import SINGLE_LR_DIVISOR, Bounds, Point
-from cyclr.suggest.curve import BANDWIDTH, MIN_POINTS, leading_run
+from cyclr.suggest._curve import BANDWIDTH, MIN_POINTS, leading_run
+from cyclr.suggest._ramp import Ramp, check_result, flat_advice, fmt_lr, lr_at, usable_ramp
+from cyclr.suggest._rise import Rise, read_rise
+from cyclr.suggest.bounds import SINGLE_LR_DIVISOR, Bounds, Point, Reading
 from cyclr.suggest.errors import SuggestionError
-from cyclr.suggest.ramp import Ramp, check_result, flat_advice, fmt_lr, lr_at, usable_ramp
 from cyclr.suggest.registry import register
-from cyclr.suggest.rise import Rise, read_rise
 
 if TYPE_CHECKING:
     from cyclr.range_test.result import RangeTestResult
@@ -147,21 +148,23 @@ def _two_bounds(
     if notes:
         reason += " (" + "; ".join(notes) + ")"
     reason += f" [{ramp.note}]"
-    details = {
-        "noise": r.sigma,
-        "se_best": r.se_peak,
-        "se_last": r.se_last,
-        "start_level": sign * r.start_level,
-        "change": r.rise,
-        "smoothing_steps": ramp.h,
-        "points_used": int(ramp.end),
-        "points_recorded": int(ramp.n),
-        "rise_start_lr": float(lr[r.base]),
-        "knee_lr": knee_lr if r.slowed else None,
-        "peak_lr": top_lr,
-        "best_range": [float(lr[r.left]), float(lr[r.right])],
-        "margin": margin,
-    }
+    reading = Reading(
+        rule=method,
+        start_level=sign * r.start_level,
+        noise=r.sigma,
+        change=r.rise,
+        se=tuple(r.se.tolist()),
+        se_best=r.se_peak,
+        se_last=r.se_last,
+        smoothing_steps=ramp.h,
+        points_used=int(ramp.end),
+        points_recorded=int(ramp.n),
+        ending=ramp.note,
+        rise_start_lr=float(lr[r.base]),
+        knee_lr=knee_lr if r.slowed else None,
+        plateau=(float(lr[r.left]), float(lr[r.right])),
+        plateau_centre=top_lr,
+    )
     return Bounds(
         base_lr,
         max_lr,
@@ -171,7 +174,8 @@ def _two_bounds(
         tuple(lr.tolist()),
         tuple(fit.tolist()),
         tuple(points),
-        details,
+        {"margin": margin},
+        reading,
     )
 
 
@@ -272,7 +276,8 @@ def auto_rule(
     """``"accuracy"`` when a metric was recorded, ``"loss"`` otherwise.
 
     Both are computed when possible; the reason says whether their ``max_lr`` agree (within a
-    factor 1.5) and ``details["other"]`` holds the other reading. When the metric cannot be
+    factor 1.5) and ``details["other"]`` holds the other reading; ``reading.rule`` says which
+    rule read the bounds. When the metric cannot be
     read (flat, not recorded) the loss reading is returned and the reason says why.
     """
     check_result(result)
@@ -320,7 +325,6 @@ def _with(
     b: Bounds, method: str, reason: str, other: Bounds | None, agree: bool | None = None
 ) -> Bounds:
     details = dict(b.details)
-    details["read_by"] = b.method
     if other is not None:
         details["other"] = {
             "method": other.method,
@@ -328,6 +332,4 @@ def _with(
             "max_lr": other.max_lr,
             "agree": agree,
         }
-    return Bounds(
-        b.base_lr, b.max_lr, method, reason, b.curve, b.curve_lr, b.curve_values, b.points, details
-    )
+    return replace(b, method=method, reason=reason, details=details)

@@ -13,7 +13,6 @@ from cyclr.sweep.reading import (
     CurveReading,
     SweepSuggestion,
     curve_data,
-    residual_noise,
     suggest_sweep,
 )
 from cyclr.sweep.result import DEFAULT_VALUES, PARAMS, SweepResult, check_values
@@ -27,6 +26,5 @@ __all__ = [
     "SweepSuggestion",
     "check_values",
     "curve_data",
-    "residual_noise",
     "suggest_sweep",
 ]

@@ -2,7 +2,7 @@
 
 Per value, on its curve (lower is better; a metric's sign is flipped), Smith 2018, §4.2-§4.4:
 
-- the usable part ends where the curve blows up (:func:`cyclr.suggest.blow_up_cut`);
+- the usable part ends where the curve blows up (as a range test's, ``docs/suggest.md``);
 - ``fit`` is the local-linear smooth over ``h = max(2, n * bandwidth)`` steps, with local
   noise ``sigma_i`` from the residuals and standard error ``se_i = sigma_i * ||kernel_i||``;
 - the floor is ``min(fit)``, the stable LR the end of the stretch within
@@ -36,18 +36,17 @@ from numpy.typing import NDArray
 
 from cyclr import _validate as v
 from cyclr.range_test.result import RangeTestResult
-from cyclr.suggest import (
+from cyclr.suggest import Bounds, SuggestionError
+from cyclr.suggest._curve import (
     BANDWIDTH,
     MIN_POINTS,
-    Bounds,
-    SuggestionError,
-    blow_up_cut,
+    blow_up,
     kernel_width,
     leading_run,
     local_linear,
+    residual_noise,
 )
 from cyclr.suggest.bounds import json_number
-from cyclr.suggest.order import sliding_nanmedian_mad
 from cyclr.sweep.result import SweepResult
 
 __all__ = [
@@ -57,7 +56,6 @@ __all__ = [
     "CurveReading",
     "SweepSuggestion",
     "curve_data",
-    "residual_noise",
     "suggest_sweep",
 ]
 
@@ -67,9 +65,6 @@ CURVES = ("auto", "loss", "val_loss", "metric", "val_metric")
 Z = 3.0
 #: Default ``depth_tol``: floors this fraction of the loss's drop apart count as equally low.
 DEPTH_TOL = 0.05
-
-# Residual variance left by a Gaussian smoother: 1 - (2*sqrt(2) - 1) * ||kernel||**2.
-_ABSORBED = 2 * math.sqrt(2) - 1
 
 
 @dataclass(frozen=True)
@@ -140,38 +135,6 @@ def curve_data(result: RangeTestResult, curve: str) -> tuple[NDArray[np.float64]
     return lr[steps[ok]], np.asarray(arr, dtype=np.float64)[ok]
 
 
-def residual_noise(
-    y: NDArray[np.float64],
-    fit: NDArray[np.float64],
-    norm: NDArray[np.float64],
-    window: int | None = None,
-) -> Any:
-    """Noise standard deviation from the residuals of a kernel fit (step 2 of ``docs/sweep.md``).
-
-    With ``window=None`` one number for the whole curve; with ``window=w`` an array: the
-    estimate from the residuals within ``w`` points of each point, all windows at once in
-    ``O(n log n)`` (:func:`cyclr.suggest.order.sliding_nanmedian_mad`).
-
-    Example:
-        >>> import numpy as np
-        >>> from cyclr.suggest import local_linear
-        >>> x = np.arange(2000.0)
-        >>> scale = np.where(x < 1000, 0.01, 0.1)  # quiet first half, noisy second half
-        >>> y = np.sin(x / 300) + np.random.default_rng(0).normal(0, 1, x.size) * scale
-        >>> fit, norm = local_linear(x, y, 3.0)
-        >>> local = residual_noise(y, fit, norm, window=30)
-        >>> round(float(np.median(local[100:900])), 3), round(float(np.median(local[1100:])), 2)
-        (0.01, 0.1)
-    """
-    r = np.asarray(y, dtype=np.float64) - np.asarray(fit, dtype=np.float64)
-    kept = np.clip(1 - _ABSORBED * np.asarray(norm, dtype=np.float64) ** 2, 0.1, 1.0)
-    if window is None:
-        mad = float(np.median(np.abs(r - np.median(r))))
-        return 1.4826 * mad / math.sqrt(float(np.mean(kept)))
-    _, local = sliding_nanmedian_mad(r, max(1, int(window)))
-    return 1.4826 * local / np.sqrt(kept)
-
-
 def _read(
     value: Any, result: RangeTestResult, curve: str, bandwidth: float, z: float
 ) -> CurveReading:
@@ -191,7 +154,7 @@ def _read(
     start = float(np.median(b[:k0]))
     # A validation curve is compared point by point: one point above the start level means the
     # network broke down; the training loss through a running median, against batch noise.
-    cut = blow_up_cut(b[:end], start, 0 if curve.startswith("val") else max(1, round(h)))
+    cut = blow_up(b[:end], start, 0 if curve.startswith("val") else max(1, round(h)), k0)
     note = "ran to the end of the sweep"
     if cut is not None:
         end, blew_up = cut, True

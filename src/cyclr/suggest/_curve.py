@@ -9,13 +9,13 @@
   rounding of a sum of ``n`` values of that size.
 - :func:`blow_up_cut`: where a running median climbs back above the curve's start level after
   its minimum: the end of the usable part of an LR range test (Smith 2015, §3.3). The running
-  median costs ``O(n log n)`` (:mod:`cyclr.suggest.order`).
+  median costs ``O(n log n)`` (:mod:`cyclr.suggest._order`).
 
 ``docs/suggest.md`` explains how the rules use them.
 
 Example:
     >>> import numpy as np
-    >>> from cyclr.suggest import blow_up_cut, kernel_width
+    >>> from cyclr.suggest._curve import blow_up_cut, kernel_width
     >>> y = np.r_[np.linspace(2.3, 0.5, 60), np.linspace(0.5, 9.0, 40)]
     >>> kernel_width(len(y), 1 / 40), blow_up_cut(y, start_level=2.3, k=2)
     (2.5, 69)
@@ -24,22 +24,26 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from cyclr.suggest.order import sliding_median
+from cyclr.suggest._order import sliding_median, sliding_nanmedian_mad
 
 __all__ = [
     "BANDWIDTH",
     "MIN_POINTS",
+    "blow_up",
     "blow_up_cut",
     "kernel_width",
     "leading_run",
     "local_linear",
     "noise_level",
+    "residual_noise",
     "rounding_noise",
     "running_median",
+    "smooth",
 ]
 
 #: Fewest usable points a curve is read from.
@@ -57,6 +61,20 @@ def kernel_width(n: int, bandwidth: float) -> float:
         (10.0, 2.0)
     """
     return max(2.0, n * bandwidth)
+
+
+def smooth(y: NDArray[np.float64], bandwidth: float = BANDWIDTH) -> NDArray[np.float64]:
+    """A curve of a range test smoothed as the rules smooth it: the local-linear fit over its
+    steps, ``h = max(2, n * bandwidth)`` steps wide (NaN where no finite value is near).
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.linspace(2.0, 1.0, 50)
+        >>> bool(np.allclose(smooth(y), y))
+        True
+    """
+    y = np.asarray(y, dtype=np.float64)
+    return local_linear(np.arange(len(y), dtype=np.float64), y, kernel_width(len(y), bandwidth))[0]
 
 
 def local_linear(
@@ -339,7 +357,7 @@ def running_median(y: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """The median of ``y`` over the ``2k + 1`` points centred on each point (ends repeated).
 
     Exactly ``np.median`` of each window (NaN where a window holds one), in ``O(n log n)``
-    (:func:`cyclr.suggest.order.sliding_median`).
+    (:func:`cyclr.suggest._order.sliding_median`).
 
     Example:
         >>> import numpy as np
@@ -377,3 +395,74 @@ def blow_up_cut(y: NDArray[np.float64], start_level: float, k: int) -> int | Non
     low = int(np.argmin(med))
     above = np.flatnonzero(med[low:] > start_level)
     return low + int(above[0]) if len(above) else None
+
+
+#: The standard error of a median of ``m`` points with Gaussian noise ``sigma`` is
+#: ``MEDIAN_SE * sigma / sqrt(m)``.
+MEDIAN_SE = math.sqrt(math.pi / 2)
+#: Standard errors above the start level an early blow-up must reach.
+BLOW_UP_Z = 3.0
+
+
+def blow_up(y: NDArray[np.float64], start_level: float, k: int, first: int) -> int | None:
+    """Where the finite curve ``y`` blows up (:func:`blow_up_cut` over ``2k + 1`` points), or
+    ``None``; ``start_level`` is the median of its first ``first`` points.
+
+    A curve that varies by no more than :func:`rounding_noise` does not blow up. A cut before
+    :data:`MIN_POINTS` must be significant: the median must climb ``BLOW_UP_Z`` standard errors
+    ``se = MEDIAN_SE * sigma * sqrt(1 / (2k + 1) + 1 / first)`` above the start level there,
+    ``sigma`` from the second differences (:func:`noise_level` with ``order=2``); otherwise the
+    first significant cut counts.
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.r_[np.linspace(2.3, 0.5, 60), np.linspace(0.5, 9.0, 40)]
+        >>> blow_up(y, 2.3, 2, 5)
+        69
+    """
+    floor = rounding_noise(y)
+    if not np.ptp(y) > floor:  # flat: nothing blows up
+        return None
+    cut = blow_up_cut(y, start_level, k)
+    if cut is not None and cut < MIN_POINTS:  # too early to read: it must be significant
+        sigma = max(noise_level(y, order=2), floor)
+        se = MEDIAN_SE * sigma * math.sqrt(1 / (2 * k + 1) + 1 / min(first, len(y)))
+        sig = blow_up_cut(y, start_level + BLOW_UP_Z * se, k)
+        if sig is None or sig >= MIN_POINTS:  # the first points were flat within noise
+            cut = sig
+    return cut
+
+
+# Residual variance left by a Gaussian smoother: 1 - (2*sqrt(2) - 1) * ||kernel||**2.
+_ABSORBED = 2 * math.sqrt(2) - 1
+
+
+def residual_noise(
+    y: NDArray[np.float64],
+    fit: NDArray[np.float64],
+    norm: NDArray[np.float64],
+    window: int | None = None,
+) -> Any:
+    """Noise standard deviation from the residuals of a kernel fit (step 2 of ``docs/sweep.md``).
+
+    With ``window=None`` one number for the whole curve; with ``window=w`` an array: the
+    estimate from the residuals within ``w`` points of each point, all windows at once in
+    ``O(n log n)`` (:func:`cyclr.suggest._order.sliding_nanmedian_mad`).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(2000.0)
+        >>> scale = np.where(x < 1000, 0.01, 0.1)  # quiet first half, noisy second half
+        >>> y = np.sin(x / 300) + np.random.default_rng(0).normal(0, 1, x.size) * scale
+        >>> fit, norm = local_linear(x, y, 3.0)
+        >>> local = residual_noise(y, fit, norm, window=30)
+        >>> round(float(np.median(local[100:900])), 3), round(float(np.median(local[1100:])), 2)
+        (0.01, 0.1)
+    """
+    r = np.asarray(y, dtype=np.float64) - np.asarray(fit, dtype=np.float64)
+    kept = np.clip(1 - _ABSORBED * np.asarray(norm, dtype=np.float64) ** 2, 0.1, 1.0)
+    if window is None:
+        mad = float(np.median(np.abs(r - np.median(r))))
+        return 1.4826 * mad / math.sqrt(float(np.mean(kept)))
+    _, local = sliding_nanmedian_mad(r, max(1, int(window)))
+    return 1.4826 * local / np.sqrt(kept)

@@ -5,7 +5,7 @@ With ``fit`` the local-linear smooth of ``y`` (standard error ``se = sigma * ||k
 
 - the rise is significant when ``max(fit) - level > z * se`` (``z = 3``), ``level`` the higher
   of the median and the mean of the first points; otherwise the curve is flat. ``sigma`` is at
-  least :func:`~cyclr.suggest.curve.rounding_noise`, so that float64 rounding on a constant
+  least :func:`~cyclr.suggest._curve.rounding_noise`, so that float64 rounding on a constant
   curve is never significant;
 - ``base`` is the last crossing of ``start + max(z * se, base_frac * rise)`` before the peak;
 - the best plateau is the stretch around the peak within ``z * se`` of it; ``center`` is its
@@ -16,7 +16,7 @@ With ``fit`` the local-linear smooth of ``y`` (standard error ``se = sigma * ||k
 
 Example:
     >>> import numpy as np
-    >>> from cyclr.suggest import read_rise
+    >>> from cyclr.suggest._rise import read_rise
     >>> x = np.arange(200.0)
     >>> r = read_rise(x, 1 / (1 + np.exp(-(x - 100) / 10)), h=5.0)
     >>> 60 < r.base < 100 < r.knee < r.peak
@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from cyclr.suggest.curve import (
+from cyclr.suggest._curve import (
     MIN_POINTS,
     leading_run,
     local_linear,
@@ -59,8 +59,9 @@ class Rise:
     sigma: float
     slowed: bool  # False: the rise never slowed and ``knee`` is the peak
     started_at_once: bool  # True: already rising at the first point
-    se_peak: float = math.nan  # standard error of ``fit[peak]``
-    se_last: float = math.nan  # standard error of ``fit[-1]``, the last point read
+    se_peak: float  # standard error of ``fit[peak]``
+    se_last: float  # standard error of ``fit[-1]``, the last point read
+    se: NDArray[np.float64]  # standard error of each smoothed value: ``sigma * ||kernel||``
 
 
 def read_rise(
@@ -119,6 +120,7 @@ def read_rise(
         return replace(
             r,
             fit=np.r_[np.full(lead, np.nan), r.fit],
+            se=np.r_[np.full(lead, np.nan), r.se],
             base=r.base + lead,
             knee=r.knee + lead,
             peak=r.peak + lead,
@@ -184,4 +186,5 @@ def read_rise(
         started_at_once,
         se_peak,
         sigma * float(norm[-1]),
+        sigma * norm,
     )

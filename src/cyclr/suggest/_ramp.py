@@ -1,18 +1,12 @@
 """The usable part of an LR range test's ramp, and the LR where the loss blew up.
 
-A ramp is usable up to its first non-finite loss or its blow-up, where a running median of the
-loss over ``2k + 1`` points (``k = round(h)``, ``h = max(2, n * bandwidth)``) climbs back above
-its start level (the median of the first ``max(5, 2h)`` losses) after its minimum; a loss
-that varies by no more than float64 rounding (:func:`~cyclr.suggest.curve.rounding_noise`)
-does not blow up. A reading needs :data:`~cyclr.suggest.curve.MIN_POINTS` usable points (Smith
-2015, §3.3). A crossing that would leave fewer must be significant within them: the median
-must climb ``z = 3`` standard errors above the start level before point ``MIN_POINTS``, with
-``se = sqrt(pi / 2) * sigma * sqrt(1 / (2k + 1) + 1 / m)`` for the difference of two medians,
-of ``2k + 1`` and of ``m`` points, and ``sigma`` read from the second differences
-(:func:`~cyclr.suggest.curve.noise_level` with ``order=2``: a loss that rises exponentially
-from the first step has a trend the first differences would count as noise). A loss that only
-wanders across its start level by noise is read on, to its first significant blow-up, and is
-then reported flat if it never fell.
+A ramp is usable up to its first non-finite loss or its blow-up
+(:func:`~cyclr.suggest._curve.blow_up`): where a running median of the loss over ``2k + 1``
+points (``k = max(2, round(h))``, ``h = max(2, n * bandwidth)``) climbs back above its start
+level (the median of the first ``max(5, 2h)`` losses) after its minimum. A reading needs
+:data:`~cyclr.suggest._curve.MIN_POINTS` usable points (Smith 2015, §3.3), and a crossing that
+would leave fewer must be significant: a loss that only wanders across its start level by noise
+is read on, to its first significant blow-up, and is then reported flat if it never fell.
 ``docs/suggest.md`` says why.
 
 Example:
@@ -35,17 +29,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
-from cyclr.suggest.curve import (
-    BANDWIDTH,
-    MIN_POINTS,
-    blow_up_cut,
-    kernel_width,
-    leading_run,
-    noise_level,
-    rounding_noise,
-)
+from cyclr.suggest._curve import BANDWIDTH, MIN_POINTS, blow_up, kernel_width, leading_run
+from cyclr.suggest._rise import read_rise
 from cyclr.suggest.errors import SuggestionError
-from cyclr.suggest.rise import read_rise
 
 if TYPE_CHECKING:
     from cyclr.range_test.result import RangeTestResult
@@ -60,13 +46,6 @@ __all__ = [
     "require_fall",
     "usable_ramp",
 ]
-
-
-#: The standard error of a median of ``m`` points with Gaussian noise ``sigma`` is
-#: ``MEDIAN_SE * sigma / sqrt(m)``.
-MEDIAN_SE = math.sqrt(math.pi / 2)
-#: Standard errors above the start level an early blow-up must reach (the rules' ``z``).
-BLOW_UP_Z = 3.0
 
 
 def check_result(result: Any) -> None:
@@ -136,17 +115,7 @@ def usable_ramp(result: RangeTestResult, bandwidth: float = BANDWIDTH) -> Ramp:
         )
     first = max(5, int(2 * h))
     start_level = float(np.median(loss[:first]))
-    cut = None
-    floor = rounding_noise(loss[:end])
-    if np.ptp(loss[:end]) > floor:  # else flat: nothing blows up
-        k = max(2, round(h))
-        cut = blow_up_cut(loss[:end], start_level, k)
-        if cut is not None and cut < MIN_POINTS:  # too early to read: it must be significant
-            sigma = max(noise_level(loss[:end], order=2), floor)
-            se = MEDIAN_SE * sigma * math.sqrt(1 / (2 * k + 1) + 1 / min(first, end))
-            sig = blow_up_cut(loss[:end], start_level + BLOW_UP_Z * se, k)
-            if sig is None or sig >= MIN_POINTS:  # the first points were flat within noise
-                cut = sig
+    cut = blow_up(loss[:end], start_level, max(2, round(h)), first)
     note = "the sweep ran to the end"
     if cut is not None:
         end = cut
