@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from tests.range_test.cases import BAD, BAD_IDS
 
@@ -13,6 +14,8 @@ from cyclr.range_test.checks import (
     check_loader,
     check_metric,
     check_options,
+    check_reiterable,
+    group_lr_ratios,
 )
 
 GOOD: dict[str, Any] = dict(
@@ -59,3 +62,30 @@ def test_loader_checks() -> None:
         check_loader("dataset", 42, optional=False)
     with pytest.raises(TypeError, match="got None"):
         check_loader("train_loader", None, optional=False)
+
+
+@pytest.mark.parametrize(
+    ("lrs", "ratios"),
+    [
+        ([0.1, 0.025], [1.0, 0.25]),
+        ([0.1, 0.0], [1.0, 0.0]),
+        ([0.0, 0.2, 0.02], [0.0, 1.0, 0.1]),
+        ([0.0, 0.0], [1.0, 1.0]),
+        ([float("nan"), 0.5, -1.0, 0.0], [1.0, 1.0, 1.0, 0.0]),
+        ([None, 0.4], [1.0, 1.0]),
+        ([np.float32(0.5), 0.25], [1.0, 0.5]),
+    ],
+)
+def test_group_ratios_are_over_the_first_group_with_a_positive_lr(
+    lrs: list[Any], ratios: list[float]
+) -> None:
+    assert group_lr_ratios(lrs) == pytest.approx(ratios, rel=1e-15)
+
+
+def test_a_one_shot_iterator_is_refused_with_its_name() -> None:
+    check_reiterable("train_loader", [1, 2])
+    check_reiterable("train_loader", range(3))
+    check_reiterable("val_loader", None)
+    for one_shot in (iter([1, 2]), (b for b in [1, 2]), map(float, [1, 2])):
+        with pytest.raises(TypeError, match=r"train_loader is a one-shot iterator .*re-iterable"):
+            check_reiterable("train_loader", one_shot)

@@ -91,3 +91,22 @@ def test_bad_lengths_are_refused() -> None:
         run_recipe(StandIn(), coarse_iter=3)
     with pytest.raises(TypeError, match="num_iter"):
         run_recipe(StandIn(), num_iter=1.5)
+
+
+def test_a_test_whose_batches_ran_out_raises_saying_after_how_many_updates() -> None:
+    def dry(**ramp: Any) -> cyclr.RangeTestResult:
+        full = StandIn()(**ramp)
+        n = 16 if ramp["mode"] == "exp" else full.lr.size
+        return cyclr.RangeTestResult(
+            lr=full.lr[:n],
+            loss=full.loss[:n],
+            smoothed_loss=full.smoothed_loss[:n],
+            mode=ramp["mode"],
+            stop_reason="data_exhausted",
+            message=f"train_loader ran out of batches after {n} of {ramp['num_iter']} updates",
+        )
+
+    with pytest.raises(ValueError, match="ran dry after 16 updates of the exponential test") as e:
+        recipe_test(dry, {})
+    assert "after 16 of 200 updates" in str(e.value)
+    assert len(e.value.range_test_result) == 16  # type: ignore[attr-defined]

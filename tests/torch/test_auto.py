@@ -248,3 +248,89 @@ def test_saved_real_result_reread_without_torch(
     here = {m: r.suggest(m).to_dict() for m in RULES}
     assert suggest_without_torch(path, RULES) == json.loads(json.dumps(here))
     assert np.isfinite([here["auto"]["base_lr"], here["auto"]["max_lr"]]).all()
+
+
+def _grouped(digits: tuple[Any, ...], lrs: tuple[float, float]) -> tuple[Any, Any, Any]:
+    model, _, loader = setup(digits)
+    opt = torch.optim.SGD(
+        [
+            {"params": model[0].parameters(), "lr": lrs[0]},
+            {"params": model[2].parameters(), "lr": lrs[1]},
+        ],
+        lr=0.1,
+        momentum=0.9,
+    )
+    return model, opt, loader
+
+
+@pytest.mark.parametrize(
+    ("lrs", "ratios"),
+    [((0.1, 0.0), [1.0, 0.0]), ((0.1, 0.01), [1.0, 0.1]), ((0.0, 0.05), [0.0, 1.0])],
+)
+def test_every_group_keeps_the_lr_ratio_its_range_test_ran_with(
+    digits: tuple[Any, ...], lrs: tuple[float, float], ratios: list[float]
+) -> None:
+    model, opt, loader = _grouped(digits, lrs)
+    sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, total_steps=40, **FAST)
+    tested = [t.config["group_lr_ratios"] for t in sched.range_test_results]
+    assert all(r == pytest.approx(ratios) for r in tested)
+    assert sched.group_scales == pytest.approx(ratios)
+    ref = ratios.index(1.0)
+    frozen = [i for i, r in enumerate(ratios) if r == 0]
+    before = [p.detach().clone() for i in frozen for p in opt.param_groups[i]["params"]]
+    x, y = digits[0], digits[1]
+    for step in range(40):
+        lr = sched.schedules[0].at(step)
+        assert opt.param_groups[ref]["lr"] == pytest.approx(lr, rel=1e-12)
+        for g, r in zip(opt.param_groups, ratios):
+            assert g["lr"] == pytest.approx(lr * r, rel=1e-12, abs=0.0)
+        opt.zero_grad()
+        F.cross_entropy(model(x[:32]), y[:32]).backward()
+        opt.step()
+        sched.step()
+    after = [p.detach() for i in frozen for p in opt.param_groups[i]["params"]]
+    assert all(torch.equal(a, b) for a, b in zip(before, after))
+
+
+def test_online_keeps_each_groups_lr_ratio(digits: tuple[Any, ...]) -> None:
+    model, opt, _ = _grouped(digits, (0.1, 0.01))
+    sched = cyclr.torch.auto_schedule(model, opt, None, None, total_steps=200, online=True)
+    x, y = digits[0], digits[1]
+    for step in range(30):
+        lr = sched.online.lr()
+        assert [g["lr"] for g in opt.param_groups] == pytest.approx([lr, lr * 0.1], rel=1e-12)
+        assert sched.get_last_lr() == pytest.approx([lr, lr * 0.1], rel=1e-12)
+        idx = slice(32 * step % 960, 32 * step % 960 + 32)
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step(loss)
+
+
+def test_online_leaves_a_frozen_group_frozen(digits: tuple[Any, ...]) -> None:
+    model, opt, _ = _grouped(digits, (0.0, 0.1))
+    frozen = [p.detach().clone() for p in model[0].parameters()]
+    sched = cyclr.torch.auto_schedule(model, opt, None, None, total_steps=200, online=True)
+    x, y = digits[0], digits[1]
+    for _ in range(10):
+        loss = F.cross_entropy(model(x[:32]), y[:32])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step(loss)
+        assert opt.param_groups[0]["lr"] == 0.0
+        assert opt.param_groups[1]["lr"] == sched.online.lr() > 0
+    assert all(torch.equal(a, b.detach()) for a, b in zip(frozen, model[0].parameters()))
+
+
+def test_online_triangular_takes_step_size_without_total_steps(digits: tuple[Any, ...]) -> None:
+    def online(**kw: Any) -> Any:
+        model, opt, _ = setup(digits)
+        return cyclr.torch.auto_schedule(model, opt, None, None, online=True, **kw)
+
+    plain = online(policy="triangular")
+    sized = online(policy="triangular", step_size=50)
+    assert plain.online.warmup_steps == sized.online.warmup_steps == 200
+    assert (plain.online.step_size, sized.online.step_size) == (None, 50)
+    assert online(policy="triangular", step_size=50, warmup_steps=120).online.warmup_steps == 120

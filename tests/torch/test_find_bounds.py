@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import pickle
@@ -232,3 +233,60 @@ def test_a_bad_argument_in_the_recipe_fails_before_the_first_update() -> None:
     with pytest.raises(ValueError, match="val_every"):
         cyclr.torch.range_test(model, opt, counting, loader, val_every=0)
     assert counting.calls == 0
+
+
+def _batches(n: int) -> list[Any]:
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(32 * n, 10, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return [(x[i : i + 32], y[i : i + 32]) for i in range(0, 32 * n, 32)]
+
+
+@pytest.mark.parametrize("entry", ["find_bounds", "auto_schedule", "range_test"])
+def test_a_one_shot_iterator_is_refused_before_the_first_update(entry: str) -> None:
+    model, opt, _ = setup()
+    batches = _batches(300)
+    gen = (b for b in batches)
+    loss = CountingLoss()
+    call = getattr(cyclr.torch, entry)
+    if entry == "auto_schedule":
+        call = functools.partial(call, total_steps=100)
+    with pytest.raises(TypeError, match=r"^train_loader is a one-shot iterator \(generator\).*"):
+        call(model, opt, loss, gen, progress=False, seed=0)
+    assert loss.calls == 0 and len(list(gen)) == 300  # nothing drawn, nothing trained
+    with pytest.raises(TypeError, match=r"^val_loader is a one-shot iterator \(list_iterator\)"):
+        call(model, opt, loss, batches, val_loader=iter(batches), progress=False, seed=0)
+    assert loss.calls == 0
+
+
+def test_a_single_ramp_still_reads_a_one_shot_iterator_once() -> None:
+    model, opt, _ = setup()
+    r = cyclr.torch.range_test(
+        model, opt, F.cross_entropy, iter(_batches(30)), num_iter=50, progress=False
+    )
+    assert (len(r), r.stop_reason) == (30, "data_exhausted")
+    assert r.message == "train_loader ran out of batches after 30 of 50 updates"
+
+
+class Passes:
+    """Iterable whose first ``full`` passes yield ``n`` batches each, and every later one none."""
+
+    def __init__(self, n: int, full: int) -> None:
+        self.batches, self.full, self.passes = _batches(n), full, 0
+
+    def __iter__(self) -> Any:
+        self.passes += 1
+        return iter(self.batches if self.passes <= self.full else [])
+
+
+@pytest.mark.parametrize(("n", "full", "stage"), [(16, 1, "exponential"), (100, 2, "linear")])
+def test_a_loader_that_runs_dry_mid_recipe_says_after_how_many_updates(
+    n: int, full: int, stage: str
+) -> None:
+    model, opt, _ = setup()
+    with pytest.raises(ValueError, match=rf"ran dry after {n} updates of the {stage} test") as e:
+        cyclr.torch.find_bounds(
+            model, opt, F.cross_entropy, Passes(n, full), coarse_iter=60, progress=False, seed=0
+        )
+    test = e.value.range_test_result  # type: ignore[attr-defined]
+    assert (len(test), test.stop_reason) == (n, "data_exhausted")

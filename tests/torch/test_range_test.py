@@ -261,13 +261,39 @@ def test_param_groups_keep_their_ratio_to_group_zero():
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.025]
 
 
-def test_group_zero_without_lr_gives_every_group_the_ramp():
+def test_a_frozen_group_zero_stays_frozen_and_the_first_trained_group_follows_the_ramp():
     model = mlp()
     opt = torch.optim.SGD(
-        [{"params": model[0].parameters(), "lr": 0.0}, {"params": model[3].parameters(), "lr": 0.3}]
+        [
+            {"params": [model[0].weight], "lr": 0.0},
+            {"params": model[3].parameters(), "lr": 0.3},
+            {"params": [model[0].bias], "lr": 0.03},
+        ],
+        momentum=0.9,
+    )
+    frozen = model[0].weight.detach().clone()
+    moved = []
+
+    def loss_fn(out, target):
+        moved.append(float((model[0].weight.detach() - frozen).abs().max()))
+        return CE(out, target)
+
+    r = range_test(model, opt, loss_fn, loader(digits()), num_iter=10, diverge=None, progress=False)
+    assert r.config["group_lr_ratios"] == pytest.approx([0.0, 1.0, 0.1])
+    np.testing.assert_array_equal(r.group_lrs[:, 0], np.zeros(10))
+    np.testing.assert_array_equal(r.group_lrs[:, 1], r.lr)
+    np.testing.assert_allclose(r.group_lrs[:, 2], r.lr * 0.1, rtol=1e-12)
+    assert len(moved) == 10 and max(moved) == 0.0
+
+
+def test_with_no_group_at_a_positive_lr_every_group_follows_the_ramp():
+    model = mlp()
+    opt = torch.optim.SGD(
+        [{"params": model[0].parameters(), "lr": 0.0}, {"params": model[3].parameters(), "lr": 0.0}]
     )
     r = run(model, opt, num_iter=10, diverge=None)
-    np.testing.assert_array_equal(r.group_lrs[:, 1], r.lr)
+    assert r.config["group_lr_ratios"] == [1.0, 1.0]
+    np.testing.assert_array_equal(r.group_lrs, np.stack([r.lr, r.lr], axis=1))
 
 
 def test_tensor_lr_is_set_in_place_and_restored():

@@ -537,3 +537,26 @@ def test_scheduler_step_before_optimizer_step_warns():
         for _ in range(3):
             opt.step()
             sched.step()
+
+
+def test_group_scale_ratio_is_over_the_first_group_with_a_positive_lr():
+    opt = _opt(groups=2)
+    opt.param_groups[0]["lr"] = 0.0
+    opt.param_groups[1]["lr"] = 0.2
+    sched = CyclicScheduler(opt, cyclr.Triangular(0.1, 0.5, 4), group_scale="ratio")
+    assert sched.group_scales == [0.0, 1.0]
+    assert [g["lr"] for g in opt.param_groups] == [0.0, 0.1]
+
+
+def test_group_scale_zero_keeps_a_group_frozen_and_negative_is_refused():
+    sched = CyclicScheduler(_opt(groups=2), cyclr.Triangular(0.1, 0.5, 4), group_scale=[1.0, 0])
+    sched.optimizer.step()
+    sched.step()
+    assert [g["lr"] for g in sched.optimizer.param_groups] == [0.2, 0.0]
+    with pytest.raises(ValueError, match=r"group_scale\[1\] must be >= 0, got -0.5"):
+        CyclicScheduler(_opt(groups=2), cyclr.Triangular(0.1, 0.5, 4), group_scale=[1.0, -0.5])
+    opt = _opt(groups=2)
+    for g in opt.param_groups:
+        g["lr"] = 0.0
+    with pytest.raises(ValueError, match="group_scale='ratio' needs a positive LR"):
+        CyclicScheduler(opt, cyclr.Triangular(0.1, 0.5, 4), group_scale="ratio")

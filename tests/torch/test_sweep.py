@@ -354,3 +354,14 @@ def test_optimizers_without_the_field_are_refused() -> None:
             param="batch_size",
             values=[8, 16],
         )
+
+
+def test_a_one_shot_iterator_is_refused_before_the_first_run() -> None:
+    model, opt = setup()
+    batches = list(loader(digits(), 64))
+    before = capture(model, opt)
+    with pytest.raises(TypeError, match=r"^train_loader is a one-shot iterator \(generator\)"):
+        sweep(model, opt, CE, (b for b in batches), values=[0.9, 0.8], num_iter=20, progress=False)
+    with pytest.raises(TypeError, match=r"^val_loader is a one-shot iterator"):
+        sweep(model, opt, CE, batches, values=[0.9, 0.8], num_iter=20, val_loader=iter(batches))
+    assert_same(capture(model, opt), before)

@@ -26,7 +26,12 @@ from cyclr import _validate as v
 from cyclr.keras._data import KerasBatches
 from cyclr.keras._momentum import inner_optimizer, runs_eagerly
 from cyclr.keras._rng import global_rng_restored
-from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options_in
+from cyclr.range_test.checks import (
+    RangeTestOptions,
+    check_loader,
+    check_options_in,
+    check_reiterable,
+)
 from cyclr.range_test.recipe import recipe_test, wants_recipe
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
@@ -107,6 +112,7 @@ def range_test(
     """
     args = dict(locals())
     if wants_recipe(args):
+        check_reiterable("dataset", dataset)
         return recipe_test(range_test, args)
     opts = _check_args(args)
     with global_rng_restored():  # the data and dropout may draw from them

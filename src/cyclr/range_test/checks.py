@@ -21,7 +21,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +35,12 @@ __all__ = [
     "RangeTestOptions",
     "check_diverge",
     "check_loader",
+    "check_reiterable",
     "check_metric",
     "check_options",
     "check_options_in",
     "check_seed",
+    "group_lr_ratios",
 ]
 
 #: Seeds must be below this (numpy's legacy seeding takes 32-bit seeds).
@@ -175,3 +178,62 @@ def check_loader(name: str, loader: Any, *, optional: bool) -> None:
         return
     if n == 0:
         raise ValueError(f"{name} is empty (len({name}) == 0)")
+
+
+def check_reiterable(name: str, loader: Any) -> None:
+    """Refuse a one-shot iterator (an object whose ``iter()`` is itself, e.g. a generator):
+    a caller that runs more than one test would see its second test read what the first left.
+
+    Example:
+        >>> check_reiterable("train_loader", [1, 2])
+        >>> check_reiterable("train_loader", (b for b in [1, 2]))
+        Traceback (most recent call last):
+        ...
+        TypeError: train_loader is a one-shot iterator (generator): it runs dry after one pass, \
+and this runs more than one test on it; pass a re-iterable loader (a list of batches or a \
+torch DataLoader)
+    """
+    if loader is None or not hasattr(type(loader), "__next__"):
+        return
+    try:
+        one_shot = iter(loader) is loader
+    except TypeError:
+        return
+    if one_shot:
+        raise TypeError(
+            f"{name} is a one-shot iterator ({type(loader).__name__}): it runs dry after one "
+            "pass, and this runs more than one test on it; pass a re-iterable loader (a list "
+            "of batches or a torch DataLoader)"
+        )
+
+
+def group_lr_ratios(lrs: Iterable[Any]) -> list[float]:
+    """Each param group's LR over the reference LR: that of the first group whose LR is
+    finite and > 0. A group with LR 0 keeps ratio 0 (it stays frozen); one whose LR is not a
+    finite number >= 0 gets ratio 1; when no group has a positive LR, every group gets 1
+    (each follows the ramp).
+
+    Every range test ramps the reference group's LR and sets the others to ``ratio * lr``;
+    the schedulers built from its bounds keep the same ratios.
+
+    Example:
+        >>> group_lr_ratios([0.0, 0.1, 0.01])
+        [0.0, 1.0, 0.1]
+        >>> group_lr_ratios([0.0, 0.0])
+        [1.0, 1.0]
+    """
+    values: Sequence[float] = [_as_float(lr) for lr in lrs]
+    base = next((lr for lr in values if math.isfinite(lr) and lr > 0), None)
+    if base is None:
+        return [1.0] * len(values)
+    return [lr / base if math.isfinite(lr) and lr >= 0 else 1.0 for lr in values]
+
+
+def _as_float(value: Any) -> float:
+    """``float(value)`` for a number (or a one-element tensor or array), else NaN."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return math.nan

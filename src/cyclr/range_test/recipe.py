@@ -86,7 +86,9 @@ def run_recipe(
     its ``coarse``. ``on_test`` sees each test as soon as it ends.
 
     Raises :class:`cyclr.SuggestionError` when the coarse test's loss never falls
-    significantly, with that test as the error's ``range_test_result``.
+    significantly, and ``ValueError`` when the batches ran out during a test (``"data_exhausted"``,
+    e.g. a loader with an empty second pass), with that test as the error's
+    ``range_test_result``.
 
     Example:
         >>> import numpy as np, cyclr
@@ -104,6 +106,7 @@ def run_recipe(
     coarse = run_test(mode="exp", num_iter=coarse_iter)
     if on_test is not None:
         on_test(coarse)
+    _check_not_dry(coarse, "exponential")
     try:
         start_lr, end_lr = linear_range(coarse)
     except SuggestionError as exc:
@@ -113,7 +116,22 @@ def run_recipe(
     linear = dataclasses.replace(linear, coarse=coarse)
     if on_test is not None:
         on_test(linear)
+    _check_not_dry(linear, "linear")
     return linear
+
+
+def _check_not_dry(test: RangeTestResult, stage: str) -> None:
+    """Raise ``ValueError`` (the test attached as ``range_test_result``) when the batches ran
+    out during ``test``: a reading of what it left would pass for the recipe's."""
+    if test.stop_reason != "data_exhausted":
+        return
+    exc = ValueError(
+        f"the loader ran dry after {len(test)} updates of the {stage} test "
+        f"({test.message}); the two-stage recipe needs batches on every pass: pass a "
+        "re-iterable loader (a list of batches or a torch DataLoader)"
+    )
+    exc.range_test_result = test  # type: ignore[attr-defined]
+    raise exc
 
 
 def recipe_test(

@@ -18,7 +18,12 @@ import torch
 from torch import nn
 
 from cyclr import _validate as check
-from cyclr.range_test.checks import RangeTestOptions, check_loader, check_options_in
+from cyclr.range_test.checks import (
+    RangeTestOptions,
+    check_loader,
+    check_options_in,
+    group_lr_ratios,
+)
 from cyclr.torch._batches import callable_name
 from cyclr.torch._snapshot import STORAGES, TrainingState
 
@@ -284,13 +289,6 @@ real device such as 'cpu' or 'cuda'
 
 
 def group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
-    """Each param group's LR over group 0's (1 where that is not finite and >= 0, or for
-    every group when group 0's LR is not > 0)."""
-    lrs = []
-    for g in optimizer.param_groups:
-        lr = g.get("lr", float("nan"))
-        lrs.append(float(lr) if isinstance(lr, (int, float, torch.Tensor)) else float("nan"))
-    base = lrs[0]
-    if not (math.isfinite(base) and base > 0):
-        return [1.0] * len(lrs)
-    return [lr / base if math.isfinite(lr) and lr >= 0 else 1.0 for lr in lrs]
+    """Each param group's LR ratio (:func:`cyclr.range_test.checks.group_lr_ratios`): over the
+    first group with a positive LR; a group at LR 0 keeps 0."""
+    return group_lr_ratios(g.get("lr", math.nan) for g in optimizer.param_groups)

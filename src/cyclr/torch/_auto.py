@@ -21,6 +21,7 @@ from cyclr.schedules.base import Schedule
 from cyclr.schedules.policies import CYCLICAL
 from cyclr.schedules.policies import policy as policy_of
 from cyclr.suggest import Bounds, check_method
+from cyclr.torch._args import group_ratios
 from cyclr.torch._find_bounds import FoundBounds, find_bounds
 from cyclr.torch._online import OnlineScheduler
 from cyclr.torch._scheduler import CyclicScheduler
@@ -33,6 +34,10 @@ POLICIES = ("one_cycle", *CYCLICAL)
 
 class AutoScheduler(CyclicScheduler):
     """A :class:`CyclicScheduler` that also holds the range tests its bounds came from.
+
+    Every param group keeps the LR ratio the range test ran it at
+    (:func:`cyclr.range_test.checks.group_lr_ratios`, in ``group_scales``): the bounds are
+    those of the first group with a positive LR, and a group at LR 0 stays frozen.
 
     Attributes:
         bounds: the :class:`cyclr.Bounds` read off the range test.
@@ -51,7 +56,9 @@ class AutoScheduler(CyclicScheduler):
     ) -> None:
         self.bounds = found.bounds
         self.range_test_results = found.tests
-        super().__init__(optimizer, schedule, momentum=momentum)
+        super().__init__(
+            optimizer, schedule, momentum=momentum, group_scale=group_ratios(optimizer)
+        )
 
     @property
     def range_test_result(self) -> RangeTestResult:
@@ -113,20 +120,25 @@ def auto_schedule(
         iters_per_epoch: updates per epoch (default ``len(train_loader)``).
         step_size: the cyclical policies' half cycle. Default: with ``total_steps``, the whole
             number of cycles (at least 3) whose half cycle is nearest to 4 epochs, so training
-            stops at the end of a cycle (§3.2); without, 4 epochs.
+            stops at the end of a cycle (§3.2); without, 4 epochs. With ``online=True``, the
+            half cycle after the warm-up (default: see :class:`cyclr.online.OnlineSchedule`);
+            it does not change the warm-up's length.
         coarse_iter: updates in the first, exponential sweep of the two-stage test.
         suggest_kwargs: options for the reading (e.g. ``{"margin": 2.5}``).
         online: no separate range test: the run's own warm-up is read as one
             (:mod:`cyclr.online`), and the returned :class:`OnlineScheduler` needs the batch
             loss, ``scheduler.step(loss)``. Policies ``"one_cycle"`` and ``"triangular"``;
-            ``model``, ``loss_fn`` and ``train_loader`` are not used (``train_loader`` only
-            for ``epochs``).
+            ``model`` only lets the rollback restore the model's buffers (``None`` warns
+            while rollback is on); ``loss_fn`` and ``train_loader`` are not used
+            (``train_loader`` only for ``epochs``).
         **range_test_kwargs: passed to :func:`cyclr.torch.range_test` (``loss_of_batch``,
             ``val_loader``, ``metric``, ``seed``, ``device``, ``progress``, ``num_iter``, ...).
             ``start_lr``, ``end_lr`` or ``mode`` switch to a single test with those settings.
             With ``online=True``: the :class:`cyclr.online.OnlineSchedule` options
             (``start_lr``, ``end_lr``, ``warmup_steps``, ``check_every``, ``rollback``,
-            ``process_group``).
+            ``process_group``); ``"triangular"`` without ``total_steps`` warms up over
+            ``warmup_steps`` (default :data:`cyclr.range_test.recipe.COARSE_ITER`, 200) updates,
+            with or without ``step_size``.
 
     Returns:
         An :class:`AutoScheduler`: a :class:`cyclr.torch.CyclicScheduler` (already applied to
@@ -233,7 +245,7 @@ def _online(
             f"online=True got unexpected options {unknown}; it takes {list(_ONLINE_OPTIONS)} "
             "and process_group (it runs no separate range test)"
         )
-    if name != "one_cycle" and total_steps is None and step_size is None:
+    if name != "one_cycle" and total_steps is None:
         options.setdefault("warmup_steps", COARSE_ITER)
     schedule = OnlineSchedule(
         name,

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from cyclr import _validate as v
+from cyclr.range_test.checks import check_reiterable
 from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, recipe_test
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds, check_method
@@ -69,8 +70,11 @@ def find_bounds(
     test's ``message`` saying why the linear one did not run).
 
     Passing ``start_lr``, ``end_lr`` or ``mode`` runs a single test with exactly those settings
-    (``num_iter`` then defaults to 100). Every argument, ``method``, ``suggest_kwargs`` and the
-    range test's options included, is checked before the first update.
+    (``num_iter`` then defaults to 100). The two tests need a loader that yields batches on
+    every pass: a one-shot iterator (a generator) is refused with a ``TypeError``, and a loader
+    that runs dry during a test raises a ``ValueError`` saying after how many updates. Every
+    argument, ``method``, ``suggest_kwargs`` and the range test's options included, is checked
+    before the first update.
 
     Args:
         model, optimizer, loss_fn, train_loader: as for :func:`cyclr.torch.range_test`
@@ -118,9 +122,12 @@ def find_bounds(
     if num_iter is None:
         num_iter = 100 if single else LINEAR_ITER
     kwargs = dict(range_test_kwargs, num_iter=num_iter)
-    checked_arguments(
+    _, args = checked_arguments(
         model, optimizer, loss_fn, train_loader, kwargs, "an argument range_test does not take"
     )
+    if not single:
+        check_reiterable("train_loader", train_loader)
+        check_reiterable("val_loader", args["val_loader"])
 
     fixed = {k: x for k, x in kwargs.items() if k != "num_iter"}
 

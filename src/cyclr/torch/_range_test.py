@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from cyclr.range_test.batch_stream import BatchStream
+from cyclr.range_test.checks import check_reiterable
 from cyclr.range_test.recipe import recipe_test, wants_recipe
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
@@ -71,9 +72,11 @@ def range_test(
 ) -> RangeTestResult:
     """Run an LR range test (Smith 2015, §3.3) and restore the model, optimizer and RNGs after.
 
-    At every optimizer update ``i`` the LR of param group 0 is set to ``ramp_lr(i, …)`` (see
-    the module docstring); other groups keep their LR ratio to group 0 (a group whose LR is not
-    finite and >= 0, or every group when group 0's LR is not > 0, gets ratio 1).
+    At every optimizer update ``i`` the LR of the reference group, the first param group with
+    a positive LR, is set to ``ramp_lr(i, …)`` (see the module docstring); the other groups keep
+    their LR ratio to it (:func:`cyclr.range_test.checks.group_lr_ratios`): a group at LR 0 stays
+    frozen, and when no group has a positive LR every group follows the ramp. The ratios are in
+    ``result.config["group_lr_ratios"]``.
 
     Args:
         model, optimizer: the training setup; ``model`` is put in ``train()`` mode for the test.
@@ -83,7 +86,9 @@ def range_test(
             at all with ``loss_of_batch``). Restarted
             with ``iter(train_loader)`` whenever a pass ends, so a short loader cycles; the stop
             reason is ``"data_exhausted"`` only when it cannot yield another batch at all (a
-            one-shot iterator or generator that ran dry).
+            one-shot iterator or generator that ran dry). The two-stage recipe (no ramp given)
+            refuses a one-shot iterator with a ``TypeError``: its second test would read what
+            the first left.
         loss_of_batch: for a model that computes its own loss (a Lightning ``training_step``, a
             Hugging Face model given ``labels``): ``loss_of_batch(model, batch)`` gets each batch
             as the loader yields it, moved to ``device``, and returns the scalar loss tensor, or
@@ -188,6 +193,8 @@ def range_test(
     """
     args = dict(locals())
     if wants_recipe(args):
+        check_reiterable("train_loader", train_loader)
+        check_reiterable("val_loader", val_loader)
         return recipe_test(range_test, args)
     cfg = check_args(args)
     run = _Run(cfg, model, optimizer, loss_fn, loss_of_batch)

@@ -14,6 +14,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from cyclr import _validate as v
+from cyclr.range_test.checks import group_lr_ratios
 from cyclr.schedules.base import Schedule, schedule_from_dict
 
 __all__ = ["CyclicScheduler"]
@@ -99,8 +100,10 @@ class CyclicScheduler(LRScheduler):
             0.95 → 0.85 → 0.95, Smith 2018 §4.3), or a Schedule / one per group. Cycles SGD's
             ``momentum`` or the Adam family's ``betas[0]``.
         group_scale: with a single schedule: ``None`` gives every group the same LR;
-            ``"ratio"`` scales it by each group's initial LR relative to group 0 (discriminative
-            LRs); a sequence gives explicit factors.
+            ``"ratio"`` scales it by each group's initial LR relative to that of the first group
+            with a positive LR (discriminative LRs; a group at LR 0 stays at 0, see
+            :func:`cyclr.range_test.checks.group_lr_ratios`); a sequence gives explicit factors
+            (>= 0; 0 keeps a group frozen).
         skip_unapplied: advance only when ``optimizer.step()`` actually ran since the last
             ``scheduler.step()`` — e.g. when a ``torch.amp.GradScaler`` skipped an inf/NaN step.
         last_epoch: the last completed step when resuming without ``load_state_dict``.
@@ -233,13 +236,16 @@ class CyclicScheduler(LRScheduler):
         if isinstance(group_scale, str):
             v.choice("group_scale", group_scale, ("ratio",))
             key = "lr" if last_epoch == -1 else "initial_lr"
-            lrs = [float(g.get(key, g["lr"])) for g in optimizer.param_groups]
-            if lrs[0] <= 0:
+            lrs = [g.get(key, g["lr"]) for g in optimizer.param_groups]
+            if not any(isinstance(lr, (int, float, Tensor)) and float(lr) > 0 for lr in lrs):
                 raise ValueError(
-                    f"group_scale='ratio' needs a positive LR in param group 0, got {lrs[0]!r}"
+                    f"group_scale='ratio' needs a positive LR in some param group, got {lrs!r}"
                 )
-            return [lr / lrs[0] for lr in lrs]
-        scales = [v.positive(f"group_scale[{i}]", s) for i, s in enumerate(group_scale)]
+            return group_lr_ratios(lrs)
+        scales = [v.finite(f"group_scale[{i}]", s) for i, s in enumerate(group_scale)]
+        for i, s in enumerate(scales):
+            if s < 0:
+                raise ValueError(f"group_scale[{i}] must be >= 0, got {s!r}")
         if len(scales) != n:
             raise ValueError(f"group_scale needs {n} entries (one per group), got {len(scales)}")
         return scales

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from cyclr import _validate as check
+from cyclr.range_test.checks import check_reiterable
 from cyclr.range_test.ramp import MIN_ITER
 from cyclr.range_test.result import RangeTestResult
 from cyclr.sweep import DEFAULT_VALUES, SweepResult, check_values
@@ -158,6 +159,9 @@ def sweep(
     kw = {
         k: x for k, x in args.items() if k not in ("model", "optimizer", "loss_fn", "train_loader")
     }
+    if canonical != "batch_size":
+        check_reiterable("train_loader", train_loader)
+    check_reiterable("val_loader", kw["val_loader"])
 
     original = _get(optimizer, idx[0], field)
     config: dict[str, Any] = {
