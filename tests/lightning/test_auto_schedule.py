@@ -197,3 +197,66 @@ def test_saved_state_is_plain_data(tmp_path):
     loaded = AutoSchedule()
     loaded.load_state_dict(torch.load(path, weights_only=True))
     assert loaded.bounds == callback.bounds and len(loaded.tests) == 2
+
+
+def test_every_param_group_keeps_the_lr_ratio_of_its_range_test(tmp_path):
+    class Grouped(Classifier):
+        def optimizer(self):
+            if self._opt is None:
+                *body, head = list(self.net.children())
+                body_params = [p for m in body for p in m.parameters()]
+                self._opt = torch.optim.SGD(
+                    [
+                        {"params": body_params, "lr": 0.0},
+                        {"params": head.parameters(), "lr": 0.05},
+                    ],
+                    momentum=0.9,
+                )
+            return self._opt
+
+    pl.seed_everything(0, verbose=False)
+    module = Grouped()
+    frozen = [p.detach().clone() for p in module.optimizer().param_groups[0]["params"]]
+    callback = AutoSchedule(**TESTS)
+    _fit(
+        module,
+        trainer(tmp_path, max_steps=TOTAL, callbacks=[callback]),
+        train_dataloaders=train_loader(),
+    )
+    assert all(t.config["group_lr_ratios"] == [0.0, 1.0] for t in callback.tests)
+    assert callback.scheduler.group_scales == [0.0, 1.0]
+    group0, group1 = module.optimizer().param_groups
+    assert group0["lr"] == 0.0 and group1["lr"] == callback.scheduler.schedules[0].at(TOTAL)
+    after = module.optimizer().param_groups[0]["params"]
+    assert all(torch.equal(a, b.detach()) for a, b in zip(frozen, after))
+
+
+def test_a_longer_fit_resumed_from_a_checkpoint_warns_that_it_keeps_the_checkpoint_schedule(
+    tmp_path,
+):
+    pl.seed_everything(0, verbose=False)
+    first = AutoSchedule(**TESTS)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)
+    t = trainer(tmp_path, max_steps=TOTAL, callbacks=[first, ckpt], enable_checkpointing=True)
+    _fit(Classifier(), t, train_dataloaders=train_loader())
+    path = str(tmp_path / "ckpt" / "last.ckpt")
+
+    def resume(steps):
+        module, callback = Classifier(), AutoSchedule(**TESTS)
+        t = trainer(tmp_path, max_steps=steps, callbacks=[callback])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t.fit(module, train_dataloaders=train_loader(), ckpt_path=path)
+        said = [str(w.message) for w in caught if "AutoSchedule resumes" in str(w.message)]
+        return module, callback, said
+
+    module, callback, said = resume(2 * TOTAL)
+    final = first.scheduler.schedules[0].at(TOTAL)
+    assert said == [
+        f"AutoSchedule resumes the checkpoint's schedule over {TOTAL} updates; this fit runs "
+        f"{2 * TOTAL}: updates {TOTAL} to {2 * TOTAL - 1} run at its final LR {final:.3g}"
+    ]
+    assert [lr for _, lr, _ in module.batch_lrs] == [final] * TOTAL
+    assert callback.state_dict()["total_steps"] == TOTAL
+    _, _, said = resume(TOTAL)  # the same length: nothing to say
+    assert said == []

@@ -31,6 +31,7 @@ from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.base import Schedule
 from cyclr.schedules.policies import policy as policy_of
 from cyclr.suggest import Bounds, check_method
+from cyclr.torch._args import group_ratios
 from cyclr.torch._auto import _ONLINE_OPTIONS, POLICIES, _has_momentum, _online
 from cyclr.torch._find_bounds import find_bounds
 from cyclr.torch._online import OnlineScheduler
@@ -49,11 +50,15 @@ class AutoSchedule(pl.Callback):
     validation dataloader scored with ``training_step`` in eval mode. The model, optimizer and
     RNGs are restored bitwise after each test. Then it installs a
     :class:`cyclr.torch.CyclicScheduler` over ``trainer.estimated_stepping_batches`` updates
-    (``interval="step"``), replacing any scheduler of ``configure_optimizers``.
+    (``interval="step"``), replacing any scheduler of ``configure_optimizers``. Each param group
+    keeps the LR ratio the test ran it at (a group at LR 0 stays frozen; see
+    :func:`cyclr.range_test.checks.group_lr_ratios`).
 
     The bounds and the tests are saved in checkpoints: resuming (``fit(ckpt_path=...)``) runs no
-    new test and continues the same schedule. (A callback that already holds bounds, from a
-    checkpoint or an earlier ``fit``, runs no new test; build a new one to test again.)
+    new test and continues the same schedule (a fit of another length keeps the checkpoint's
+    schedule, with a warning: a longer one trains its extra updates at 1cycle's final LR). (A
+    callback that already holds bounds, from a checkpoint or an earlier ``fit``, runs no new
+    test; build a new one to test again.)
 
     **Online** (``online=True``): no range test. At the start of training it builds a
     :class:`cyclr.torch.OnlineScheduler` over ``trainer.estimated_stepping_batches`` updates,
@@ -170,6 +175,9 @@ class AutoSchedule(pl.Callback):
         self.tests = ()
         self.scheduler = None
         self._saved_online: dict[str, Any] | None = None  # from a checkpoint, not yet applied
+        self._total: int | None = None  # the updates the installed schedule was built for
+        self._saved_total: int | None = None  # those of a checkpoint's schedule
+        self._built: Schedule | None = None  # the schedule built at fit start
         self._steps_before: int | None = None  # trainer.global_step at the batch's start
         self._pending: list[torch.Tensor] = []  # the losses of the update's micro-batches
 
@@ -205,15 +213,23 @@ class AutoSchedule(pl.Callback):
         if momentum is False or (momentum is True and not _has_momentum(optimizer)):
             momentum = None
         self._warn_replaced(trainer)
-        self.scheduler = CyclicScheduler(optimizer, schedule, momentum=momentum)
+        self._total, self._built = total, schedule
+        self.scheduler = CyclicScheduler(
+            optimizer, schedule, momentum=momentum, group_scale=group_ratios(optimizer)
+        )
         trainer.strategy.lr_scheduler_configs = [
             LRSchedulerConfig(self.scheduler, name="cyclr", interval="step", frequency=1)
         ]
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Online: build the :class:`cyclr.torch.OnlineScheduler` (or restore the checkpoint's)
-        and write its LR into the (restored) optimizer."""
+        and write its LR into the (restored) optimizer.
+
+        Range-test mode: warn when the checkpoint's schedule, restored by the Trainer, is not
+        the one built for this fit (e.g. a longer fit resumed from a shorter one's checkpoint:
+        1cycle's updates past its end run at its final LR)."""
         if not self.online:
+            self._check_resumed(trainer)
             return
         optimizer, _ = split_optimizers(trainer.optimizers, "the Trainer")
         total = _total_steps(trainer)
@@ -318,7 +334,13 @@ class AutoSchedule(pl.Callback):
             return {} if self._saved_online is None else {"online": self._saved_online}
         if self.bounds is None:
             return {}
-        return {"bounds": self.bounds.to_dict(), "tests": [t.to_dict() for t in self.tests]}
+        state: dict[str, Any] = {
+            "bounds": self.bounds.to_dict(),
+            "tests": [t.to_dict() for t in self.tests],
+        }
+        if self._total is not None:
+            state["total_steps"] = self._total
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Take the bounds and tests of a checkpoint: the next fit start runs no test.
@@ -330,10 +352,31 @@ class AutoSchedule(pl.Callback):
                 self._saved_online = dict(saved)
             return
         if state_dict.get("bounds") is not None:
+            total = state_dict.get("total_steps")
+            self._saved_total = (
+                None if total is None else v.integer("total_steps", total, minimum=1)
+            )
             self.bounds = Bounds.from_dict(state_dict["bounds"])
             self.tests = tuple(RangeTestResult.from_dict(t) for t in state_dict.get("tests", []))
 
     # -- helpers -----------------------------------------------------------------------------
+    def _check_resumed(self, trainer: pl.Trainer) -> None:
+        sched, built = self.scheduler, self._built
+        saved, self._saved_total, self._built = self._saved_total, None, None
+        if not isinstance(sched, CyclicScheduler) or built is None:
+            return
+        if all(s == built for s in sched.schedules):
+            return
+        total = _total_steps(trainer)
+        over = "" if saved is None else f" over {saved} updates"
+        message = f"AutoSchedule resumes the checkpoint's schedule{over}; this fit runs {total}"
+        if saved is not None and saved < total and self.policy == "one_cycle":
+            final = sched.schedules[0].at(saved)
+            message += f": updates {saved} to {total - 1} run at its final LR {final:.3g}"
+        warnings.warn(message, UserWarning, stacklevel=2)
+        if saved is not None:
+            self._total = saved
+
     def _online_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not pl_module.automatic_optimization:
             raise ValueError(
