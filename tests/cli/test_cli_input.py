@@ -247,11 +247,11 @@ def test_a_target_file_that_is_a_device_says_so(cli) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"lr": [10**400] * 80}, "is too large for a float"),
-        ({"config": {"start_lr": -(10**400)}}, "is too large for a float"),
+        ({"lr": [10**400] * 80}, "an integer of 401 digits is too large for a float"),
+        ({"config": {"start_lr": -(10**400)}}, "an integer of 401 digits is too large for a float"),
         (
             {"val_step": [10**30], "val_loss": [1.0]},
-            "val_step[0] = 1000000000000000000000000000000 is not an update index",
+            "val_step[0] = 1000000000000000000000000000000 is not an update index: too large",
         ),
     ],
 )
@@ -261,9 +261,17 @@ def test_suggest_on_numbers_too_large_exits_2_with_one_line(
     path = _saved(tmp_path, **change)
     ran = cli_process("suggest", path)
     assert ran.rc == 2, ran.err
-    assert f"{path} is not a cyclr range-test result: " in ran.error_line
-    assert message in ran.error_line
-    assert "-9223372036854775808" not in ran.err
+    assert ran.error_line == f"cyclr: error: {path} is not a cyclr range-test result: {message}"
+
+
+def test_plot_of_a_schedule_too_long_for_a_float_exits_2_with_one_line(cli) -> None:
+    spec = '{"type": "Triangular", "base_lr": 0.001, "max_lr": 0.1, "step_size": 1%s}' % ("0" * 400)
+    ran = cli("plot", spec, "--no-png")
+    assert ran.rc == 2 and ran.out == "", ran
+    assert ran.error_line == (
+        "cyclr: error: the schedule's last phase ends at step 5.999e+400, beyond what can be "
+        "previewed; give --steps (at most 2**53)"
+    )
 
 
 # -- an LR column that does not increase ----------------------------------------------------------

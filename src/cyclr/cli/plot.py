@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import cyclr
+from cyclr import _validate as v
 from cyclr.cli._common import (
     FORMATTER,
     CLIError,
@@ -368,8 +369,9 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(f"invalid momentum: {exc}") from None
     steps = args.steps or default_steps(schedule)
     if steps > MAX_STEPS:
+        last = f"{float(steps - 1):.3g}" if steps < 10**300 else v.shown(steps - 1)
         raise CLIError(
-            f"the schedule's last phase ends at step {float(steps - 1):.3g}, beyond what can be "
+            f"the schedule's last phase ends at step {last}, beyond what can be "
             "previewed; give --steps (at most 2**53)"
         )
     preview = preview_steps(schedule, steps)

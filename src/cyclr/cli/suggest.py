@@ -112,7 +112,8 @@ def _load_result(path: str) -> cyclr.RangeTestResult:
         raise CLIError(f"{path} is not a cyclr range-test result: it nests too deeply") from None
     except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
         text = str(exc).splitlines() or [type(exc).__name__]
-        raise CLIError(f"{path} is not a cyclr range-test result: {text[0]}") from None
+        why = text[0].removeprefix(f"{p}: ")
+        raise CLIError(f"{path} is not a cyclr range-test result: {why}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {path}: {exc}") from None
 
