@@ -465,6 +465,41 @@ def test_load_state_dict_rejects_other_data():
     s = OnlineSchedule("one_cycle", total_steps=1000)
     with pytest.raises(ValueError, match="missing"):
         s.load_state_dict({"step": 3})
+    with pytest.raises(TypeError, match="mapping"):
+        s.load_state_dict([("step", 3)])
+
+
+@pytest.mark.parametrize(
+    ("saved_kwargs", "other_kwargs", "named"),
+    [
+        ({"total_steps": 400}, {"total_steps": 1000}, "total_steps=400 vs 1000"),
+        (
+            {"total_steps": 1000},
+            {"total_steps": 1000, "div_factor": 25.0},
+            "div_factor=10.0 vs 25.0",
+        ),
+        ({"total_steps": 1000}, {"total_steps": 1000, "end_lr": 1.0}, "end_lr=10.0 vs 1.0"),
+        ({"total_steps": 1000}, {"total_steps": 1000, "rollback": False}, "rollback=True vs False"),
+        (
+            {"total_steps": 1000, "suggest_kwargs": {"margin": 2.5}},
+            {"total_steps": 1000},
+            "suggest_kwargs={'margin': 2.5} vs {}",
+        ),
+    ],
+)
+def test_a_state_saved_with_other_settings_is_refused(saved_kwargs, other_kwargs, named):
+    a = OnlineSchedule("one_cycle", **saved_kwargs)
+    feed_curve(a, limit=80)
+    state = json.loads(json.dumps(a.state_dict()))
+    b = OnlineSchedule("one_cycle", **other_kwargs)
+    before = json.dumps(b.state_dict())
+    with pytest.raises(ValueError, match=named.replace("(", r"\(").replace("{", r"\{")):
+        b.load_state_dict(state)
+    assert json.dumps(b.state_dict()) == before  # nothing was loaded
+    # the same settings load, through JSON too
+    c = OnlineSchedule("one_cycle", **saved_kwargs)
+    c.load_state_dict(state)
+    assert c.step == 80 and c.losses == a.losses and c.settings() == a.settings()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,6 +531,9 @@ def test_load_state_dict_rejects_other_data():
         ({"total_steps": 1000, "beta": 1.0}, ValueError, "beta"),
         ({"total_steps": 1000, "pct_annihilate": 1.0}, ValueError, "pct_annihilate"),
         ({"total_steps": 1000, "div_factor": -1.0}, ValueError, "div_factor"),
+        ({"total_steps": 1000, "div_factor": 0.5}, ValueError, r"div_factor must be >= 1, got 0.5"),
+        ({"total_steps": 1000, "final_div_factor": 0.5}, ValueError, "final_div_factor.*0.5"),
+        ({"total_steps": 1000, "final_div_factor": math.inf}, ValueError, "final_div_factor"),
         ({"total_steps": 1000, "cycle_momentum": 1}, TypeError, "cycle_momentum"),
         ({"total_steps": 1000, "base_momentum": 0.99}, ValueError, "base_momentum"),
         ({"total_steps": 1000, "max_lr_from": "centre"}, ValueError, "max_lr_from"),
@@ -513,6 +551,18 @@ def test_good_edge_arguments_are_accepted():
     s = OnlineSchedule("triangular", warmup_steps=32)  # no training length needed
     assert s.total_steps is None and s.method == "loss"
     assert OnlineSchedule("one_cycle", total_steps=1000, method="auto").method == "auto"
+    flat = OnlineSchedule("one_cycle", total_steps=1000, div_factor=1, final_div_factor=1.0)
+    assert (flat.div_factor, flat.final_div_factor) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(("factor", "value"), [("div_factor", 0.5), ("final_div_factor", 0.01)])
+def test_factors_below_one_would_raise_the_lr_after_max_lr_and_are_refused(factor, value):
+    # with a factor of 1 the LR after the decision never rises above max_lr
+    s = OnlineSchedule("one_cycle", total_steps=400, **{factor: 1.0})
+    feed_curve(s)
+    assert max(s.lr(t) for t in range(s.decided_at, 400)) == s.bounds.max_lr
+    with pytest.raises(ValueError, match=f"{factor} must be >= 1, got {value}"):
+        OnlineSchedule("one_cycle", total_steps=400, **{factor: value})
 
 
 # ---------------------------------------------------------------------------------------------

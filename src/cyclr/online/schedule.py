@@ -61,6 +61,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -76,7 +77,7 @@ from cyclr.schedules.one_cycle import Piecewise
 from cyclr.suggest import Bounds, SuggestionError, check_method, suggest
 from cyclr.suggest._curve import MIN_POINTS
 
-__all__ = ["DEFAULT_RANGE", "OnlineSchedule", "POLICIES"]
+__all__ = ["DEFAULT_RANGE", "OnlineSchedule", "POLICIES", "SETTINGS"]
 
 #: Policies an online schedule can finish with.
 POLICIES = ("one_cycle", "triangular")
@@ -90,6 +91,27 @@ DIVERGE = 4.0
 READINGS = ("loss", "auto")
 
 _STATE_KEYS = ("step", "lrs", "losses", "smoother", "decided_at", "bounds", "scale", "log")
+#: The settings a state is saved with; loading it into a schedule with others is refused.
+SETTINGS = (
+    "policy",
+    "total_steps",
+    "warmup_steps",
+    "start_lr",
+    "end_lr",
+    "step_size",
+    "method",
+    "suggest_kwargs",
+    "check_every",
+    "beta",
+    "div_factor",
+    "final_div_factor",
+    "pct_annihilate",
+    "cycle_momentum",
+    "base_momentum",
+    "max_momentum",
+    "max_lr_from",
+    "rollback",
+)
 #: ``base_lr = max_lr / CAUTIOUS_BASE`` for bounds read from no curve (Smith 2015, §3.2).
 CAUTIOUS_BASE = 4.0
 
@@ -108,7 +130,8 @@ class OnlineSchedule:
         suggest_kwargs: options of the reading (``margin``, ``z``, ``bandwidth``, ...).
         check_every: read the curve every this many updates (default ``warmup_steps // 100``).
         beta: the smoothing of the recorded loss (the range test's EMA).
-        div_factor, final_div_factor, pct_annihilate: the 1cycle's (``cyclr.OneCycle``).
+        div_factor, final_div_factor, pct_annihilate: the 1cycle's (``cyclr.OneCycle``); both
+            factors are >= 1.
         cycle_momentum, base_momentum, max_momentum: momentum cycling (Smith 2018, §4.3).
         max_lr_from: ``"plateau_end"`` (the default for ``"one_cycle"``) or ``"rule"`` (the
             default for ``"triangular"``), see step 2 of the module docstring.
@@ -159,8 +182,8 @@ class OnlineSchedule:
             max_lr_from = "plateau_end" if self.policy == "one_cycle" else "rule"
         self.max_lr_from = v.choice("max_lr_from", max_lr_from, ("plateau_end", "rule"))
         self.beta = v.fraction("beta", beta, high_open=True)
-        self.div_factor = v.positive("div_factor", div_factor)
-        self.final_div_factor = v.positive("final_div_factor", final_div_factor)
+        self.div_factor = _at_least_one("div_factor", div_factor)
+        self.final_div_factor = _at_least_one("final_div_factor", final_div_factor)
         self.pct_annihilate = v.fraction("pct_annihilate", pct_annihilate, high_open=True)
         if not isinstance(cycle_momentum, bool):
             raise TypeError(f"cycle_momentum must be a bool, got {cycle_momentum!r}")
@@ -470,11 +493,16 @@ class OnlineSchedule:
         return max(1, rest // (1 + 2 * k))
 
     # -- state ------------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """The settings that shape the trajectory (:data:`SETTINGS`), as plain data."""
+        return {name: _plain(getattr(self, name)) for name in SETTINGS}
+
     def state_dict(self) -> dict[str, Any]:
-        """Plain data: the curve so far, the decision and the phase (loads with
+        """Plain data: the settings, the curve so far, the decision and the phase (loads with
         ``torch.load(..., weights_only=True)``)."""
         sm = self._smoother
         return {
+            "settings": self.settings(),
             "step": self.step,
             "lrs": list(self.lrs),
             "losses": list(self.losses),
@@ -491,10 +519,18 @@ class OnlineSchedule:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`; the same losses then give the same trajectory."""
+        """Restore :meth:`state_dict`; the same losses then give the same trajectory.
+
+        Raises ``ValueError`` for a state saved with other settings (:meth:`settings`).
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a mapping, got {type(state).__name__}")
         missing = set(_STATE_KEYS) - set(state)
         if missing:
             raise ValueError(f"not an OnlineSchedule state_dict: missing {sorted(missing)}")
+        saved = state.get("settings")
+        if saved is not None:
+            self._check_settings(saved)
         self.step = int(state["step"])
         self.lrs = [float(x) for x in state["lrs"]]
         self.losses = [float(x) for x in state["losses"]]
@@ -516,6 +552,44 @@ class OnlineSchedule:
         self.bounds = None if state["bounds"] is None else Bounds.from_dict(state["bounds"])
         if self.bounds is not None:
             self._finish(self.bounds)
+
+    def _check_settings(self, saved: Any) -> None:
+        if not isinstance(saved, Mapping):
+            raise ValueError(f"settings must be a mapping, got {saved!r}")
+        mine = self.settings()
+        differ = [
+            f"{k}={_plain(saved.get(k))!r} vs {mine[k]!r}"
+            for k in SETTINGS
+            if _plain(saved.get(k)) != mine[k]
+        ]
+        if differ:
+            raise ValueError(
+                "the state was saved by an online schedule with other settings (saved vs this "
+                f"schedule): {', '.join(differ)}; build the schedule with the saved settings"
+            )
+
+
+def _at_least_one(name: str, value: Any) -> float:
+    """A finite factor >= 1 (a 1cycle's ``div_factor`` and ``final_div_factor``)."""
+    x = v.finite(name, value)
+    if x < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return x
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON gives it back: Python numbers, lists for tuples, dicts for mappings."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(x) for k, x in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(x) for x in value]
+    return value
 
 
 class _Shifted:
