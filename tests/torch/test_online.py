@@ -5,6 +5,7 @@ The DDP test starts two copies of this file as gloo worker processes (see ``_wor
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import math
@@ -130,21 +131,41 @@ def test_a_training_loop_reads_the_bounds_and_drives_every_param_group():
 
 
 def test_step_needs_a_scalar_loss():
-    _, _, sched = make()
+    _, opt, sched = make()
     with pytest.raises(TypeError, match=r"needs the batch loss.*scheduler\.step\(loss\)"):
         sched.step()
-    with pytest.raises(ValueError, match=r"scalar.*\(4,\)"):
+    with pytest.raises(ValueError, match=r"loss must be a scalar.*\(4,\)"):
         sched.step(torch.ones(4))
-    with pytest.raises(TypeError, match="tensor or a number"):
+    with pytest.raises(ValueError, match=r"loss must be a scalar.*\(2,\)"):
+        sched.step(np.array([0.5, 0.7]))
+    with pytest.raises(TypeError, match=r"loss must be a tensor or a number, got '0\.5' \(str\)"):
         sched.step("0.5")
-    with pytest.raises(TypeError, match="tensor or a number"):
+    with pytest.raises(TypeError, match=r"loss must be .* got True \(bool\)"):
         sched.step(True)
+    with pytest.raises(TypeError, match=r"loss must be .* got np\.True_ \(bool"):
+        sched.step(np.bool_(True))
+    with pytest.raises(TypeError, match=r"loss must be .* got array\('x'"):
+        sched.step(np.array("x"))
+    with pytest.raises(TypeError, match=r"loss must hold a real number.*bool"):
+        sched.step(torch.tensor(True))
     with pytest.raises(TypeError, match="not an epoch"):
         sched.step(0.5, epoch=3)
     assert sched.online.step == 0  # nothing was recorded
-    sched.step(torch.tensor([0.7]))  # one number in a 1-element tensor is fine
-    sched.step(0.7)
-    assert sched.online.losses == [pytest.approx(0.7), 0.7]
+    # one number in a 1-element tensor or array, Python and numpy numbers are fine
+    losses = [
+        torch.tensor([0.7]),
+        0.7,
+        np.float32(0.7),
+        np.float64(0.7),
+        np.int64(1),
+        np.array(0.7),
+        np.array([[0.25]], dtype=np.float16),
+    ]
+    for loss in losses:
+        opt.step()
+        sched.step(loss)
+    want = [float(np.float32(0.7)), 0.7, float(np.float32(0.7)), 0.7, 1.0, 0.7, 0.25]
+    assert sched.online.losses == want
 
 
 def test_the_constructor_checks_its_arguments():
@@ -199,6 +220,79 @@ def test_resume_from_a_checkpoint_is_bitwise_the_uninterrupted_run(tmp_path, opt
     for a, b in zip(full[0].parameters(), fresh[0].parameters()):
         assert torch.equal(a, b)
     assert fresh[1].param_groups[0]["lr"] == full[1].param_groups[0]["lr"]
+
+
+def resume(ckpt: dict, k: int, opt_name: str = "sgd"):
+    """A fresh run (other initial weights) restored from an in-memory ``ckpt`` taken after
+    update ``k``, trained to the end."""
+    fresh = make(opt_name, seed=123)
+    fresh[0].load_state_dict(ckpt["model"])
+    fresh[1].load_state_dict(copy.deepcopy(ckpt["opt"]))
+    fresh[2].load_state_dict(ckpt["sched"])
+    return run(opt_name, TOTAL, start=k, objs=fresh)
+
+
+def same_weights(a, b) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a[0].parameters(), b[0].parameters()))
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_an_in_memory_state_is_a_copy_that_training_does_not_change(opt_name):
+    full = run(opt_name, TOTAL)
+    k = full[2].online.rolled_back_to  # the copy taken here becomes the live optimizer state
+    assert k is not None and k < full[2].decided_at
+    objs = run(opt_name, k)
+    model, opt, sched = objs
+    ckpt = {
+        "model": copy.deepcopy(model.state_dict()),
+        "opt": copy.deepcopy(opt.state_dict()),
+        "sched": sched.state_dict(),  # kept as returned, as every scheduler's state is
+    }
+    kept = copy.deepcopy(ckpt["sched"]["rollback_snapshot"])
+    run(opt_name, TOTAL, start=k, objs=objs)  # the run goes on through the decision
+    assert same_weights(objs, full)
+    snap = ckpt["sched"]["rollback_snapshot"]
+    assert all(torch.equal(a, b) for a, b in zip(snap["params"], kept["params"]))
+    assert states_equal(dict(enumerate(snap["optimizer"])), dict(enumerate(kept["optimizer"])))
+    # resumed from it, twice: the uninterrupted run both times
+    assert same_weights(resume(ckpt, k, opt_name), full)
+    assert same_weights(resume(ckpt, k, opt_name), full)
+
+
+def test_load_state_dict_refuses_a_state_saved_with_other_settings(tmp_path):
+    _, _, sched = run("sgd", 80)
+    torch.save(sched.state_dict(), tmp_path / "sched.pt")
+    _, opt2, longer = make(total_steps=1000)
+    lr, before = opt2.param_groups[0]["lr"], longer.state_dict()
+    state = torch.load(tmp_path / "sched.pt", weights_only=True)
+    with pytest.raises(ValueError, match=r"other settings.*total_steps=400 vs 1000"):
+        longer.load_state_dict(state)
+    # nothing changed: not the schedule, not the optimizer's LR
+    assert opt2.param_groups[0]["lr"] == lr
+    assert json.dumps(longer.state_dict()["online"]) == json.dumps(before["online"])
+    _, _, other = make(end_lr=1.0)
+    with pytest.raises(ValueError, match=r"end_lr=10\.0 vs 1\.0"):
+        other.load_state_dict(state)
+    _, _, same = make()
+    same.load_state_dict(state)
+    assert same.online.step == 80
+
+
+def test_a_snapshot_that_does_not_fit_the_optimizer_is_refused():
+    _, _, sched = run("sgd", 10)
+    state = sched.state_dict()
+    _, _, wider = make(groups=True)  # the same parameters in two groups: fits
+    wider.load_state_dict(state)
+    torch.manual_seed(0)
+    other = nn.Linear(10, 3)
+    sched2 = OnlineScheduler(
+        torch.optim.SGD(other.parameters(), lr=0.1),
+        OnlineSchedule("one_cycle", TOTAL),
+        model=other,
+    )
+    with pytest.raises(ValueError, match=r"rollback_snapshot\['params'\] holds 4 tensors"):
+        sched2.load_state_dict(state)
+    assert sched2.online.step == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,6 +453,122 @@ def test_without_rollback_the_weights_stay():
         train_step(*twin, t)
     for a, b in zip(model.parameters(), twin[0].parameters()):
         assert torch.equal(a, b)  # the same run: nothing restored
+
+
+def test_without_the_model_rollback_warns_that_buffers_stay():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    with pytest.warns(UserWarning, match=r"model=None.*buffers \(BatchNorm"):
+        auto_schedule(None, opt, None, None, total_steps=TOTAL, online=True)
+    with pytest.warns(UserWarning, match="model=None"):
+        OnlineScheduler(opt, OnlineSchedule("one_cycle", TOTAL))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto_schedule(model, opt, None, None, total_steps=TOTAL, online=True)
+        auto_schedule(None, opt, None, None, total_steps=TOTAL, online=True, rollback=False)
+
+
+def test_a_new_rollback_copy_is_taken_after_the_old_one_is_let_go():
+    import weakref
+
+    model, opt, sched = make("adam")
+    take = sched._take
+    alive_at_take: list[int] = []
+    held: list[weakref.ref] = []
+
+    def watched():
+        alive_at_take.append(sum(r() is not None for r in held))
+        return take()
+
+    sched._take = watched
+    while sched.decided_at is None:
+        snap = sched._snapshot
+        held = [
+            weakref.ref(t)
+            for t in [*snap["params"], *snap["buffers"]]
+            + [x for st in snap["optimizer"] if st for x in st.values() if torch.is_tensor(x)]
+        ]
+        assert len(held) >= 4
+        del snap
+        train_step(model, opt, sched, sched.online.step)
+    assert len(alive_at_take) >= 2  # re-taken at several looks on the floor
+    assert alive_at_take == [0] * len(alive_at_take)  # never two copies at once
+
+
+# ---------------------------------------------------------------------------------------------
+# Updates the optimizer did not apply.
+
+
+def test_updates_a_grad_scaler_skipped_do_not_move_the_schedule():
+    model, opt, sched = make()
+    scaler = torch.amp.GradScaler("cpu", init_scale=3e38)  # inf gradients: every step skipped
+    lr = opt.param_groups[0]["lr"]
+    for t in range(20):
+        xb, yb = batch(t)
+        loss = F.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        scaler.scale(loss * 1e6).backward()
+        scaler.step(opt)
+        scaler.update()
+        sched.step(loss)
+    assert sched.online.step == 0 and sched.online.losses == [] and sched.skipped == 20
+    assert opt.param_groups[0]["lr"] == lr and sched.state_dict()["skipped"] == 20
+
+
+def test_a_run_with_skipped_updates_is_the_run_without_them():
+    skip = {3, 4, 40, 41, 42, 150}
+    ref = make()
+    for t in range(TOTAL):
+        train_step(*ref, t)
+    model, opt, sched = make()
+    t = 0
+    for i in range(TOTAL + len(skip)):
+        if i in skip:  # the loss of a batch whose update was skipped (no optimizer.step)
+            opt.zero_grad()
+            sched.step(F.cross_entropy(model(X[:32]), Y[:32]))
+        else:
+            train_step(model, opt, sched, t)
+            t += 1
+    assert sched.online.step == TOTAL
+    assert sched.online.losses == ref[2].online.losses
+    assert sched.decided_at == ref[2].decided_at
+    assert same_weights((model, opt, sched), ref)
+    assert sched.skipped == len(skip)
+
+
+def test_many_skipped_updates_in_a_row_warn_once():
+    from cyclr.torch._args import MAX_SKIPPED
+
+    _, _, sched = run("sgd", 10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2 * MAX_SKIPPED):
+            sched.step(0.7)
+    said = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert len(said) == 1 and f"none of the last {MAX_SKIPPED} updates" in said[0]
+    assert sched.online.step == 10 and sched.skipped == 2 * MAX_SKIPPED
+
+
+@pytest.mark.parametrize(
+    ("backend", "loss", "params", "want"),
+    [
+        ("nccl", "cpu", "cuda:1", "cuda"),  # a float loss goes to the current CUDA device
+        ("nccl", "cpu", "cpu", "cuda"),
+        ("cuda:nccl", "cpu", "cuda:0", "cuda"),
+        ("nccl", "cuda:1", "cuda:1", "cuda:1"),  # a CUDA loss stays where it is
+        ("gloo", "cpu", "cuda:0", "cpu"),
+        ("GLOO", "cpu", "cpu", "cpu"),
+        ("mpi", "cpu", "cpu", "cpu"),
+        ("cpu:gloo,cuda:nccl", "cpu", "cuda:0", "cpu"),
+        ("xccl", "cpu", "xpu:0", "xpu:0"),  # another accelerator's backend: the model's device
+    ],
+)
+def test_the_loss_is_reduced_on_a_device_the_backend_takes(backend, loss, params, want):
+    from cyclr.torch._online import _reduce_device
+
+    got = _reduce_device(backend, torch.device(loss), torch.device(params))
+    assert got == torch.device(want)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -527,10 +737,10 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
     )
 
     def drive(process_group=None, nan_at=None):
-        weight = nn.Parameter(torch.zeros(3))
-        opt = torch.optim.SGD([weight], lr=0.1, momentum=0.9)
+        model = nn.Linear(3, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         sched = OnlineScheduler(
-            opt, OnlineSchedule("one_cycle", DDP_TOTAL), process_group=process_group
+            opt, OnlineSchedule("one_cycle", DDP_TOTAL), process_group=process_group, model=model
         )
         local, lrs, momenta = [], [], []
         for t in range(DDP_TOTAL):

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import warnings
+import weakref
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
@@ -19,6 +23,8 @@ from torch.optim.lr_scheduler import LRScheduler
 from cyclr.online.schedule import OnlineSchedule
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds
+from cyclr.torch._args import MAX_SKIPPED
+from cyclr.torch._scheduler import _step_counter
 
 __all__ = ["OnlineScheduler"]
 
@@ -33,11 +39,88 @@ def _copy_state(state: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _to(value: Any, device: torch.device) -> Any:
-    """A loaded state value on the device of its parameter (a scalar step stays where it is)."""
-    if isinstance(value, torch.Tensor) and value.dim() > 0:
-        return value.to(device)
-    return value
+def _copy_to(value: Any, device: torch.device) -> Any:
+    """A copy of a loaded state value, on the device of its parameter (a scalar step stays
+    where it is)."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() > 0:
+            return value.detach().to(device, copy=True)
+        return value.detach().clone()
+    return copy.deepcopy(value)
+
+
+def _clone_snapshot(snap: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a rollback snapshot that shares no tensor with it."""
+    return {
+        "step": snap["step"],
+        "params": [t.detach().clone() for t in snap["params"]],
+        "buffers": [t.detach().clone() for t in snap["buffers"]],
+        "optimizer": [_copy_state(st) for st in snap["optimizer"]],
+    }
+
+
+def _loaded_tensors(
+    name: str, saved: Any, live: list[torch.Tensor], what: str
+) -> list[torch.Tensor]:
+    """Copies of the snapshot's ``saved`` tensors, each on the device of its ``live`` one."""
+    if not isinstance(saved, (list, tuple)) or len(saved) != len(live):
+        n = len(saved) if isinstance(saved, (list, tuple)) else type(saved).__name__
+        raise ValueError(f"rollback_snapshot[{name!r}] holds {n} tensors, {what} has {len(live)}")
+    out = []
+    for i, (s, t) in enumerate(zip(saved, live)):
+        if not isinstance(s, torch.Tensor) or s.shape != t.shape:
+            got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
+            raise ValueError(
+                f"rollback_snapshot[{name!r}][{i}] is {got}, {what}'s tensor {i} has shape "
+                f"{tuple(t.shape)}"
+            )
+        out.append(s.detach().to(t.device, copy=True))
+    return out
+
+
+def _loss_tensor(loss: Any) -> torch.Tensor:
+    """``loss`` (a tensor, a Python or numpy number, or a one-element array) as a 0-d tensor:
+    float64, float32 on MPS."""
+    if isinstance(loss, torch.Tensor):
+        if loss.dtype == torch.bool or loss.is_complex():
+            raise TypeError(f"loss must hold a real number, got a {loss.dtype} tensor")
+        t = loss.detach()
+        if t.numel() != 1:
+            raise ValueError(
+                f"loss must be a scalar (one number per update), got shape {tuple(t.shape)}"
+            )
+        return t.reshape(()).to(torch.float64 if t.device.type != "mps" else torch.float32)
+    if isinstance(loss, (np.ndarray, np.generic)) and np.asarray(loss).dtype.kind in "fiu":
+        arr = np.asarray(loss)
+        if arr.size != 1:
+            raise ValueError(
+                f"loss must be a scalar (one number per update), got shape {arr.shape}"
+            )
+        return torch.tensor(float(arr.reshape(())), dtype=torch.float64)
+    if isinstance(loss, numbers.Real) and not isinstance(loss, bool):
+        return torch.tensor(float(loss), dtype=torch.float64)
+    shown = repr(loss)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise TypeError(f"loss must be a tensor or a number, got {shown} ({type(loss).__name__})")
+
+
+#: Backends that reduce CPU tensors (a ``"cpu:gloo,cuda:nccl"`` config names its devices).
+_CPU_BACKENDS = ("gloo", "mpi", "ucc")
+
+
+def _reduce_device(backend: str, loss: torch.device, params: torch.device) -> torch.device:
+    """Where a loss on ``loss`` is all-reduced by ``backend``, for a model on ``params``: where
+    it is when the backend takes that device; a CPU loss under a backend without CPU support
+    (NCCL) goes to the current CUDA device for NCCL, else to the parameters' device."""
+    if loss.type != "cpu":
+        return loss
+    for part in str(backend).lower().split(","):
+        device, _, name = part.strip().rpartition(":")
+        if device == "cpu" or (not device and name in _CPU_BACKENDS):
+            return loss
+    if "nccl" in str(backend).lower():
+        return torch.device("cuda")  # the current CUDA device, the one NCCL reduces on
+    return params
 
 
 def _momentum_key(optimizer: Optimizer) -> str | None:
@@ -65,19 +148,26 @@ class OnlineScheduler(LRScheduler):
     (or CLR) follows. No update is spent outside training. With the schedule's ``rollback``
     (the default), the weights, the optimizer's state and (given ``model``) the model's buffers
     go back at the decision to those of the last look at which the loss was on its floor: a copy
-    is kept during the warm-up (memory for one more set of weights and optimizer state), and the
-    few dozen updates past the floor are undone rather than trained on. Every
+    is kept during the warm-up (memory for one more set of weights and optimizer state; a new
+    copy replaces the old one, never both at once), and the few dozen updates past the floor are
+    undone rather than trained on. Without ``model`` the buffers (BatchNorm's running
+    statistics) stay where the decision found them, and a ``UserWarning`` says so. Every
     param group gets the same LR; momentum (SGD's ``momentum`` > 0, or ``betas[0]``) cycles
     inversely when the schedule's ``cycle_momentum`` is on.
 
-    Under ``torch.distributed`` the loss is averaged over the ranks (one ``all_reduce`` per
-    update), so every rank reads the same curve and decides the same. A non-finite loss with
+    An update the optimizer did not apply (a ``GradScaler`` skipped it, inf/NaN gradients) is
+    not counted: the schedule stays at its update and the loss is not recorded (:attr:`skipped`
+    counts them; after ``MAX_SKIPPED`` in a row a ``RuntimeWarning``). Under
+    ``torch.distributed`` the loss is averaged over the ranks (one ``all_reduce`` per update, on
+    the CUDA device under NCCL), so every rank reads the same curve and decides the same; an
+    update skipped on any rank is skipped on all. A non-finite loss with
     non-finite weights raises ``FloatingPointError``; a blow-up with finite weights is handled
     as the schedule says (bounds read up to it, or the rest halved) and warned about.
 
-    ``state_dict()`` holds the curve so far, the decision and the phase (and, during the
-    warm-up, the rollback copy as tensors): resuming from it (and the model's and optimizer's
-    states) continues the identical trajectory.
+    ``state_dict()`` is a copy: the schedule's settings, the curve so far, the decision and the
+    phase (and, during the warm-up, a copy of the rollback snapshot's tensors, which costs one
+    more copy while it is held). Resuming from it (and the model's and optimizer's states)
+    continues the identical trajectory; a state saved with other schedule settings is refused.
 
     Example:
         >>> import torch
@@ -113,15 +203,48 @@ class OnlineScheduler(LRScheduler):
             raise TypeError(f"online must be a cyclr.online.OnlineSchedule, got {online!r}")
         if model is not None and not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module or None, got {model!r}")
+        if model is None and online.rollback:
+            warnings.warn(
+                "OnlineScheduler(model=None) with rollback: at the decision the weights and "
+                "the optimizer's state go back, but not the model's buffers (BatchNorm "
+                "running statistics); pass model= to restore them too",
+                UserWarning,
+                stacklevel=2,
+            )
         self.online = online
         self.process_group = process_group
         self.model = model
         self._snapshot: dict[str, Any] | None = None
+        #: Updates the optimizer did not apply (a ``GradScaler`` skipping inf/NaN gradients).
+        self.skipped = 0
+        self._skipped_in_row = 0
+        self._optimizer_steps = 0
+        self._seen_optimizer_steps = 0
+        self._attach(optimizer)
         self._momentum_key = _momentum_key(optimizer) if online.cycle_momentum else None
         self._warned = 0
         super().__init__(optimizer, last_epoch)
         if online.rollback and online.decided_at is None:
             self._snapshot = self._take()
+
+    def _attach(self, optimizer: Optimizer) -> None:
+        """Count the optimizer's applied updates (the hook of ``CyclicScheduler``)."""
+        ref: Any = weakref.ref(self)
+        handle = optimizer.register_step_post_hook(_step_counter(ref))
+        self._hook = handle
+        self._finalizer = weakref.finalize(self, handle.remove)
+        self._finalizer.atexit = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_hook", None)
+        state.pop("_finalizer", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle (or deep-copy) and count the updates of the restored optimizer."""
+        self.__dict__.update(state)
+        self._attach(self.optimizer)
 
     # -- what the user reads ------------------------------------------------------------------
     @property
@@ -152,7 +275,10 @@ class OnlineScheduler(LRScheduler):
     def step(self, loss: Any = None, epoch: None = None) -> None:  # type: ignore[override]
         """Record ``loss`` (the batch loss of the update just taken) and set the next LR.
 
-        The first call, from ``LRScheduler.__init__``, only applies the first LR.
+        ``loss``: a tensor with one element, or a Python or numpy number. An update the
+        optimizer did not apply (a ``GradScaler`` skipped it) neither moves the schedule nor
+        enters the curve, unless its loss is non-finite (a blow-up). The first call, from
+        ``LRScheduler.__init__``, only applies the first LR.
         """
         if epoch is not None:
             raise TypeError("OnlineScheduler.step takes the batch loss, not an epoch")
@@ -166,9 +292,16 @@ class OnlineScheduler(LRScheduler):
                 "OnlineScheduler.step needs the batch loss: call scheduler.step(loss) after "
                 "optimizer.step() (it reads the bounds from the losses of the warm-up)"
             )
-        value = self._reduce(loss)
+        t = _loss_tensor(loss)
+        applied = self._optimizer_steps != self._seen_optimizer_steps
+        self._seen_optimizer_steps = self._optimizer_steps
+        value, skipped = self._reduce(t, not applied)
         if not math.isfinite(value):
             self._check_weights(value)
+        elif skipped:
+            self._skip()
+            return
+        self._skipped_in_row = 0
         before = len(self.online.log)
         undecided = self.online.decided_at is None
         self.online.observe(value)
@@ -182,6 +315,18 @@ class OnlineScheduler(LRScheduler):
             if "blew up" in line or "could not" in line or "without a reading" in line:
                 warnings.warn(f"cyclr online schedule: {line}", RuntimeWarning, stacklevel=2)
         self._apply()
+
+    def _skip(self) -> None:
+        self.skipped += 1
+        self._skipped_in_row += 1
+        if self._skipped_in_row == MAX_SKIPPED:
+            warnings.warn(
+                f"cyclr online schedule: the optimizer applied none of the last {MAX_SKIPPED} "
+                f"updates (a GradScaler skipping inf/NaN gradients?); the schedule waits at "
+                f"update {self.online.step} (lr={self.online.lr():.3g})",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     # -- rollback -------------------------------------------------------------------------------
     def _tensors(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -200,11 +345,23 @@ class OnlineScheduler(LRScheduler):
             "optimizer": [_copy_state(self.optimizer.state.get(p)) for p in params],
         }
 
+    def _retake(self) -> None:
+        """Replace the rollback copy with one of now. The old copy's tensors are let go
+        first, so that one copy is alive at a time."""
+        old = self._snapshot
+        if old is not None:
+            old["params"], old["buffers"], old["optimizer"] = [], [], []
+        try:
+            self._snapshot = self._take()
+        except BaseException:
+            self._snapshot = None
+            raise
+
     def _after_look(self) -> None:
         on = self.online
         if on.decided_at is None:
             if on.floor_at == on.step:
-                self._snapshot = self._take()
+                self._retake()
             return
         snap, self._snapshot = self._snapshot, None
         if on.rolled_back_to is None or snap is None:
@@ -227,24 +384,21 @@ class OnlineScheduler(LRScheduler):
             else:
                 self.optimizer.state[p] = saved
 
-    def _reduce(self, loss: Any) -> float:
-        if isinstance(loss, torch.Tensor):
-            t = loss.detach()
-            if t.numel() != 1:
-                raise ValueError(
-                    f"loss must be a scalar (one number per update), got shape {tuple(t.shape)}"
-                )
-            t = t.reshape(()).to(torch.float64 if t.device.type != "mps" else torch.float32)
-        elif isinstance(loss, (int, float)) and not isinstance(loss, bool):
-            t = torch.tensor(float(loss), dtype=torch.float64)
-        else:
-            raise TypeError(f"loss must be a tensor or a number, got {type(loss).__name__}")
+    def _reduce(self, t: torch.Tensor, skipped: bool) -> tuple[float, bool]:
+        """The loss averaged over the ranks, and whether any rank skipped the update."""
         dist = torch.distributed
-        if dist.is_available() and dist.is_initialized():
-            t = t.clone()
-            dist.all_reduce(t, group=self.process_group)
-            t /= dist.get_world_size(self.process_group)
-        return float(t.item())
+        if not (dist.is_available() and dist.is_initialized()):
+            return float(t.item()), skipped
+        group = self.process_group
+        params = self.optimizer.param_groups[0]["params"]
+        device = _reduce_device(
+            dist.get_backend(group), t.device, params[0].device if params else t.device
+        )
+        flag = torch.tensor(float(skipped), dtype=t.dtype, device=device)
+        vec = torch.stack([t.to(device), flag])
+        dist.all_reduce(vec, group=group)
+        total, skips = vec.tolist()
+        return total / dist.get_world_size(group), skips > 0
 
     def _check_weights(self, value: float) -> None:
         for group in self.optimizer.param_groups:
@@ -274,38 +428,67 @@ class OnlineScheduler(LRScheduler):
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Plain data, and the rollback copy's tensors until the decision (loads with
-        ``torch.load(..., weights_only=True)``)."""
+        """A copy of the state: plain data, and until the decision a copy of the rollback
+        snapshot's tensors (loads with ``torch.load(..., weights_only=True)``). Training
+        after the call does not change it."""
         state: dict[str, Any] = {
             "last_epoch": self.last_epoch,
             "step_count": self._step_count,
             "online": self.online.state_dict(),
             "base_lrs": [float(x) for x in self.base_lrs],
+            "skipped": self.skipped,
         }
-        if self._snapshot is not None:  # tensors: still loads with weights_only=True
-            state["rollback_snapshot"] = self._snapshot
+        if self._snapshot is not None:
+            state["rollback_snapshot"] = _clone_snapshot(self._snapshot)
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict` and write the next update's LR into the optimizer."""
-        if "online" not in state_dict:
+        """Restore from :meth:`state_dict` (a copy of it: the state given stays the caller's)
+        and write the next update's LR into the optimizer.
+
+        Raises ``ValueError`` for a state saved with other schedule settings.
+        """
+        if not isinstance(state_dict, Mapping) or "online" not in state_dict:
             raise ValueError("not an OnlineScheduler state_dict: missing 'online'")
-        self.online.load_state_dict(state_dict["online"])
-        self.last_epoch = int(state_dict["last_epoch"])
-        self._step_count = int(state_dict["step_count"])
-        self.base_lrs = list(state_dict.get("base_lrs", self.base_lrs))
+        online = state_dict["online"]
+        last_epoch = int(state_dict["last_epoch"])
+        step_count = int(state_dict["step_count"])
         snap = state_dict.get("rollback_snapshot")
-        if snap is not None:
-            params, buffers = self._tensors()
-            snap = dict(snap)
-            snap["params"] = [s.to(p.device) for s, p in zip(snap["params"], params)]
-            snap["buffers"] = [s.to(b.device) for s, b in zip(snap["buffers"], buffers)]
-            snap["optimizer"] = [
-                None if st is None else {k: _to(v, p.device) for k, v in st.items()}
-                for st, p in zip(snap["optimizer"], params)
-            ]
-        self._snapshot = snap if self.online.decided_at is None else None
+        undecided = isinstance(online, Mapping) and online.get("decided_at") is None
+        loaded = self._load_snapshot(snap) if snap is not None and undecided else None
+        self.online.load_state_dict(online)
+        self.last_epoch, self._step_count = last_epoch, step_count
+        self.base_lrs = [float(x) for x in state_dict.get("base_lrs", self.base_lrs)]
+        self.skipped = int(state_dict.get("skipped", 0))
+        self._skipped_in_row = 0
+        self._seen_optimizer_steps = self._optimizer_steps
+        self._snapshot = loaded if self.online.rollback else None
         self._apply()
+
+    def _load_snapshot(self, snap: Any) -> dict[str, Any]:
+        """A copy of a saved rollback snapshot, on the devices of the live tensors."""
+        keys = {"step", "params", "buffers", "optimizer"}
+        if not isinstance(snap, Mapping) or not keys <= set(snap):
+            raise ValueError("rollback_snapshot must hold step, params, buffers and optimizer")
+        params, buffers = self._tensors()
+        saved_params = _loaded_tensors("params", snap["params"], params, "the optimizer")
+        saved_buffers = _loaded_tensors("buffers", snap["buffers"], buffers, "the model")
+        states = snap["optimizer"]
+        if not isinstance(states, (list, tuple)) or len(states) != len(params):
+            raise ValueError(
+                f"rollback_snapshot['optimizer'] must hold one state per parameter ({len(params)})"
+            )
+        if not all(st is None or isinstance(st, Mapping) for st in states):
+            raise ValueError("rollback_snapshot['optimizer'] must hold a mapping or None each")
+        return {
+            "step": int(snap["step"]),
+            "params": saved_params,
+            "buffers": saved_buffers,
+            "optimizer": [
+                None if not st else {k: _copy_to(x, p.device) for k, x in st.items()}
+                for st, p in zip(states, params)
+            ],
+        }
 
     def __repr__(self) -> str:
         state = "warming up" if self.decided_at is None else f"bounds read at {self.decided_at}"
