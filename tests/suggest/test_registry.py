@@ -120,3 +120,24 @@ def test_a_suggestion_error_pickles_with_its_kind() -> None:
     back = pickle.loads(pickle.dumps(SuggestionError("the loss is flat", "flat")))
     assert isinstance(back, SuggestionError) and back.kind == "flat"
     assert str(back) == "the loss is flat"
+
+
+# -- every reading refuses an LR column that does not increase ---------------------------------
+def _valley() -> cyclr.RangeTestResult:
+    lr = np.geomspace(1e-5, 1, 100)
+    loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 8 * lr
+    return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, metric=-loss, mode="exp")
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_every_rule_refuses_an_lr_changed_to_not_increase(method: str) -> None:
+    r = _valley()
+    assert r.suggest(method).max_lr > 0  # the ramp as recorded reads
+    r.lr = r.lr[::-1].copy()
+    with pytest.raises(ValueError, match=r"^lr must increase strictly: lr\[1\] = 0\.890215 is"):
+        r.suggest(method)
+    with pytest.raises(ValueError, match=r"^lr must increase strictly: lr\[1\] = 0\.890215 is"):
+        sg.blow_up_lr(r)
+    r.lr = np.full(100, 0.01)
+    with pytest.raises(ValueError, match=r"lr\[1\] = 0\.01 is not above lr\[0\] = 0\.01"):
+        sg.suggest(r, method)

@@ -251,6 +251,12 @@ def _broken(key: str, value: Any) -> dict[str, Any]:
         ("results[2]", {"format": "x"}, r"results\[2\]: not a cyclr range-test result"),
         ("results[0]", None, r"results\[0\] must be a dict"),
         ("config", [1], r"config must be a dict, got \[1\]"),
+        ("values", [0.99, 10**400, 0.95, 0.9], r"values\[1\] must be finite, got 1\.000e\+400$"),
+        (
+            "results[3]",
+            dict(run(valley()).to_dict(), lr=LR[::-1].tolist()),
+            r"results\[3\]: lr must increase strictly: lr\[1\] = 9\.54846 is not above lr\[0\]",
+        ),
     ],
 )
 def test_from_dict_names_a_wrong_field(key: str, value: Any, match: str) -> None:

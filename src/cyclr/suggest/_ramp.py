@@ -49,11 +49,14 @@ __all__ = [
 
 
 def check_result(result: Any) -> None:
-    """Raise ``TypeError`` unless ``result`` is a :class:`cyclr.RangeTestResult`."""
+    """Raise ``TypeError`` unless ``result`` is a :class:`cyclr.RangeTestResult`, and
+    ``ValueError`` unless its ``lr`` increases strictly (a ramp; it may have been changed
+    since it was built)."""
     from cyclr.range_test.result import RangeTestResult
 
     if not isinstance(result, RangeTestResult):
         raise TypeError(f"result must be a cyclr.RangeTestResult, got {type(result).__name__}")
+    v.increasing("lr", np.asarray(result.lr, dtype=np.float64))
 
 
 def fmt_lr(lr: float) -> str:
