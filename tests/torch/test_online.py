@@ -550,6 +550,16 @@ def test_many_skipped_updates_in_a_row_warn_once():
     assert sched.online.step == 10 and sched.skipped == 2 * MAX_SKIPPED
 
 
+def test_a_copy_counts_the_updates_of_its_own_optimizer():
+    _, _, sched = run("sgd", 5)
+    twin = copy.deepcopy(sched)
+    twin.optimizer.step()
+    twin.step(0.5)
+    sched.step(0.5)  # this optimizer did not step: skipped
+    assert (twin.online.step, twin.skipped) == (6, 0)
+    assert (sched.online.step, sched.skipped) == (5, 1)
+
+
 @pytest.mark.parametrize(
     ("backend", "loss", "params", "want"),
     [
