@@ -741,9 +741,11 @@ def test_empty_or_unusable_training_setups():
     with pytest.raises(ValueError, match="train_loader is empty"):
         range_test(model, opt, CE, [], progress=False)
     with pytest.raises(ValueError, match="train_loader yielded fewer"):
-        range_test(model, opt, CE, iter([]), progress=False)
+        range_test(model, opt, CE, iter([]), num_iter=10, progress=False)
     with pytest.raises(ValueError, match="train_loader yielded fewer"):
-        range_test(model, opt, CE, (b for b in []), progress=False)
+        range_test(model, opt, CE, (b for b in []), num_iter=10, progress=False)
+    with pytest.raises(TypeError, match="train_loader is a one-shot iterator"):
+        range_test(model, opt, CE, (b for b in []), progress=False)  # the two-stage recipe
     with pytest.raises(TypeError, match="train_loader"):
         range_test(model, opt, CE, 42, progress=False)
     with pytest.raises(ValueError, match="val_loader is empty"):
