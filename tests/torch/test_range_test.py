@@ -749,6 +749,8 @@ def test_empty_or_unusable_training_setups():
     with pytest.raises(TypeError, match="train_loader"):
         range_test(model, opt, CE, 42, progress=False)
     with pytest.raises(ValueError, match="val_loader is empty"):
+        run(model, opt, val_loader=iter([]), num_iter=10)
+    with pytest.raises(TypeError, match="val_loader is a one-shot iterator"):
         run(model, opt, val_loader=iter([]))
     with pytest.raises(TypeError, match="model"):
         range_test(lambda x: x, opt, CE, loader(digits()), progress=False)
