@@ -369,7 +369,10 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(f"invalid momentum: {exc}") from None
     steps = args.steps or default_steps(schedule)
     if steps > MAX_STEPS:
-        last = f"{float(steps - 1):.3g}" if steps < 10**300 else v.shown(steps - 1)
+        try:
+            last = f"{float(steps - 1):.3g}"
+        except OverflowError:
+            last = v.shown(steps - 1)
         raise CLIError(
             f"the schedule's last phase ends at step {last}, beyond what can be "
             "previewed; give --steps (at most 2**53)"
