@@ -493,7 +493,9 @@ def test_range_test_bad_input() -> None:
     with pytest.raises(ValueError, match=r"dataset is empty \(len\(dataset\) == 0\)"):
         range_test(model, dataset=[])
     with pytest.raises(ValueError, match="dataset yields no batches"):
-        range_test(model, dataset=iter([]))
+        range_test(model, dataset=iter([]), num_iter=10)
+    with pytest.raises(TypeError, match="dataset is a one-shot iterator"):
+        range_test(model, dataset=iter([]))  # the two-stage recipe
     with pytest.raises(TypeError, match="dataset must be an iterable of batches, got 42"):
         range_test(model, dataset=42)
     with pytest.raises(ValueError, match="y and sample_weight go inside dataset batches"):
