@@ -217,8 +217,8 @@ def group_lr_ratios(lrs: Iterable[Any]) -> list[float]:
     the schedulers built from its bounds keep the same ratios.
 
     Example:
-        >>> group_lr_ratios([0.0, 0.1, 0.01])
-        [0.0, 1.0, 0.1]
+        >>> group_lr_ratios([0.0, 0.2, 0.05])
+        [0.0, 1.0, 0.25]
         >>> group_lr_ratios([0.0, 0.0])
         [1.0, 1.0]
     """
