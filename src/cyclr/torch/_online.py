@@ -21,6 +21,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from cyclr.online.schedule import OnlineSchedule
+from cyclr.range_test.checks import group_lr_ratios
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds
 from cyclr.torch._args import MAX_SKIPPED
@@ -152,8 +153,10 @@ class OnlineScheduler(LRScheduler):
     copy replaces the old one, never both at once), and the few dozen updates past the floor are
     undone rather than trained on. Without ``model`` the buffers (BatchNorm's running
     statistics) stay where the decision found them, and a ``UserWarning`` says so. Every
-    param group gets the same LR; momentum (SGD's ``momentum`` > 0, or ``betas[0]``) cycles
-    inversely when the schedule's ``cycle_momentum`` is on.
+    param group keeps its LR ratio to the first group with a positive LR
+    (:func:`cyclr.range_test.checks.group_lr_ratios`; a group at LR 0 stays frozen); momentum
+    (SGD's ``momentum`` > 0, or ``betas[0]``) cycles inversely when the schedule's
+    ``cycle_momentum`` is on.
 
     An update the optimizer did not apply (a ``GradScaler`` skipped it, inf/NaN gradients) is
     not counted: the schedule stays at its update and the loss is not recorded (:attr:`skipped`
@@ -223,6 +226,7 @@ class OnlineScheduler(LRScheduler):
         self._attach(optimizer)
         self._momentum_key = _momentum_key(optimizer) if online.cycle_momentum else None
         self._warned = 0
+        self._ratios = group_lr_ratios(g.get("lr", math.nan) for g in optimizer.param_groups)
         super().__init__(optimizer, last_epoch)
         if online.rollback and online.decided_at is None:
             self._snapshot = self._take()
@@ -270,7 +274,8 @@ class OnlineScheduler(LRScheduler):
     # -- the LRScheduler contract ---------------------------------------------------------------
     def get_lr(self) -> list[float]:  # type: ignore[override]
         """The LR of the next update, for every param group."""
-        return [self.online.lr()] * len(self.optimizer.param_groups)
+        lr = self.online.lr()
+        return [lr * r for r in self._ratios]
 
     def step(self, loss: Any = None, epoch: None = None) -> None:  # type: ignore[override]
         """Record ``loss`` (the batch loss of the update just taken) and set the next LR.
@@ -411,8 +416,8 @@ class OnlineScheduler(LRScheduler):
                     )
 
     def _apply(self) -> None:
-        lr = self.online.lr()
-        for g in self.optimizer.param_groups:
+        lrs = self.get_lr()
+        for g, lr in zip(self.optimizer.param_groups, lrs):
             _set(g, "lr", lr)
         key = self._momentum_key
         if key is not None:
@@ -424,7 +429,7 @@ class OnlineScheduler(LRScheduler):
                     g["betas"][0].fill_(m)
                 else:
                     g["betas"] = (m, *g["betas"][1:])
-        self._last_lr = [lr] * len(self.optimizer.param_groups)
+        self._last_lr = [lr for lr in lrs]
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
