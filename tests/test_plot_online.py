@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cyclr.online import OnlineSchedule
+from cyclr.online import OnlineController
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -28,11 +28,11 @@ def _close() -> Any:
 
 def run(
     steps: int, policy: str = "one_cycle", blow: tuple[int, ...] = (), **kw: Any
-) -> OnlineSchedule:
+) -> OnlineController:
     """An online schedule fed a noisy loss-vs-LR curve for ``steps`` updates; NaN at ``blow``."""
     rng = np.random.default_rng(0)
     kw.setdefault("total_steps", TOTAL)
-    s = OnlineSchedule(policy, **kw)
+    s = OnlineController(policy, **kw)
     for t in range(steps):
         lr = s.lr()
         loss = 2.3 - 1.5 / (1 + (0.01 / lr) ** 2) + 20 * lr**2 + rng.normal(0, 0.03)
@@ -97,7 +97,7 @@ def test_the_torch_scheduler_and_any_holder_of_the_core_are_accepted() -> None:
         drawn = cyclr.plot.online(holder)
         assert drawn.decided_at == s.decided_at
         assert line(drawn.ax, "LR so far").get_ydata().tolist() == [s.lr(t) for t in range(400)]
-    with pytest.raises(TypeError, match=r"OnlineSchedule or have one as \.online"):
+    with pytest.raises(TypeError, match=r"OnlineController or have one as \.online"):
         cyclr.plot.online(SimpleNamespace(online=None))
     with pytest.raises(TypeError, match="two axes"):
         cyclr.plot.online(s, ax=plt.gca())
@@ -151,7 +151,7 @@ def test_blow_ups_after_the_decision_are_marked_and_the_lr_realised_before_each_
     d = s.decided_at
     assert d is not None and s.scale == 0.25 and len(s.log) == 3
     drawn = cyclr.plot.online(s)
-    full = OnlineSchedule("one_cycle", total_steps=TOTAL)
+    full = OnlineController("one_cycle", total_steps=TOTAL)
     full.load_state_dict(dict(s.state_dict(), scale=1.0, halvings=[]))
     scale = np.where(np.arange(800) <= 600, 1.0, np.where(np.arange(800) <= 700, 0.5, 0.25))
     want = np.array([full.lr(t) for t in range(800)]) * np.where(np.arange(800) < d, 1.0, scale)

@@ -1,4 +1,4 @@
-"""cyclr.online.OnlineSchedule (numpy core): the warm-up ramp, the decision, the 1cycle / CLR
+"""cyclr.online.OnlineController (numpy core): the warm-up ramp, the decision, the 1cycle / CLR
 after it, the blow-up guard and the state, against formulas written out plainly here."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import cyclr.suggest
-from cyclr.online import OnlineSchedule
+from cyclr.online import OnlineController
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import SuggestionError
 
@@ -56,7 +56,7 @@ def triangle_from_peak(t, d, base, top, size):
     return base + (top - base) * (phase - size) / size
 
 
-def feed_curve(s: OnlineSchedule, seed: int = 0, limit: int | None = None) -> list[float]:
+def feed_curve(s: OnlineController, seed: int = 0, limit: int | None = None) -> list[float]:
     """Feed ``curve(lr) + noise`` until the schedule decides (or ``limit`` updates)."""
     rng = np.random.default_rng(seed)
     fed = []
@@ -111,7 +111,7 @@ def ready(r: RangeTestResult, z_looks: float, base_frac: float = 0.1) -> bool:
 
 def test_the_warmup_lr_and_momentum_are_the_exponential_ramp_written_out():
     start, end, warmup = 1e-5, 1.0, 120
-    s = OnlineSchedule(
+    s = OnlineController(
         "one_cycle", total_steps=400, warmup_steps=warmup, start_lr=start, end_lr=end
     )
     # a constant loss is never read (flat) and never blows up: the ramp runs to its last update
@@ -134,19 +134,19 @@ def test_the_warmup_lr_and_momentum_are_the_exponential_ramp_written_out():
 
 
 def test_the_default_warmup_is_the_rising_half_of_the_one_cycle():
-    s = OnlineSchedule("one_cycle", total_steps=1001)
+    s = OnlineController("one_cycle", total_steps=1001)
     assert s.warmup_steps == int(0.9 / 2 * 1000) == 450
     assert s.check_every == 4  # warmup // 100
-    s = OnlineSchedule("one_cycle", total_steps=1001, pct_annihilate=0.3)
+    s = OnlineController("one_cycle", total_steps=1001, pct_annihilate=0.3)
     assert s.warmup_steps == 350
 
 
 def test_z_looks_keeps_the_false_reading_rate_of_one_look():
-    s = OnlineSchedule("one_cycle", total_steps=1000)  # warmup 449, check_every 4: 113 looks
+    s = OnlineController("one_cycle", total_steps=1000)  # warmup 449, check_every 4: 113 looks
     looks = math.ceil(449 / 4)
     p = (1 - NormalDist().cdf(3.0)) / looks
     assert s.z_looks == pytest.approx(NormalDist().inv_cdf(1 - p), rel=1e-6)
-    s = OnlineSchedule("one_cycle", total_steps=1000, suggest_kwargs={"z": 2.0}, check_every=449)
+    s = OnlineController("one_cycle", total_steps=1000, suggest_kwargs={"z": 2.0}, check_every=449)
     assert s.z_looks == pytest.approx(2.0, rel=1e-6)  # one look: no correction
 
 
@@ -159,7 +159,7 @@ def test_z_looks_keeps_the_false_reading_rate_of_one_look():
     [("one_cycle", None), ("one_cycle", "rule"), ("triangular", None)],
 )
 def test_it_decides_in_the_warmup_with_the_offline_rules_reading(policy, max_lr_from):
-    s = OnlineSchedule(policy, total_steps=1000, max_lr_from=max_lr_from)
+    s = OnlineController(policy, total_steps=1000, max_lr_from=max_lr_from)
     fed = feed_curve(s)
     d = s.decided_at
     assert d is not None and d == len(fed) < s.warmup_steps
@@ -204,7 +204,7 @@ def test_a_slow_fall_at_a_tiny_lr_is_not_read_as_a_floor():
     # at update 36).
     for seed in range(10):
         rng = np.random.default_rng(seed)
-        s = OnlineSchedule("one_cycle", total_steps=1500)
+        s = OnlineController("one_cycle", total_steps=1500)
         while s.decided_at is None:
             t, lr = s.step, s.lr()
             valley = -2.3 / (1 + (0.003 / lr) ** 2) + 50 * lr**2
@@ -220,7 +220,7 @@ def test_a_slow_fall_at_a_tiny_lr_is_not_read_as_a_floor():
 
 def test_one_cycle_after_the_decision_is_the_piecewise_formula():
     total = 1000
-    s = OnlineSchedule("one_cycle", total_steps=total)
+    s = OnlineController("one_cycle", total_steps=total)
     feed_curve(s)
     d, top, w = s.decided_at, s.bounds.max_lr, s.warmup_steps
     m0 = warmup_momentum(d - 1, w)  # where momentum stood when the LR stopped rising
@@ -243,7 +243,7 @@ def test_one_cycle_after_the_decision_is_the_piecewise_formula():
 
 def test_triangular_after_the_decision_is_a_triangle_wave_from_its_peak():
     size = 60
-    s = OnlineSchedule("triangular", total_steps=2000, warmup_steps=449, step_size=size)
+    s = OnlineController("triangular", total_steps=2000, warmup_steps=449, step_size=size)
     feed_curve(s)
     d, base, top = s.decided_at, s.bounds.base_lr, s.bounds.max_lr
     assert base < top
@@ -258,7 +258,7 @@ def test_triangular_after_the_decision_is_a_triangle_wave_from_its_peak():
 
 def test_triangular_default_half_cycle_ends_training_at_a_trough():
     total = 2000
-    s = OnlineSchedule("triangular", total_steps=total, warmup_steps=449)
+    s = OnlineController("triangular", total_steps=total, warmup_steps=449)
     feed_curve(s)
     d, base, top = s.decided_at, s.bounds.base_lr, s.bounds.max_lr
     lrs = np.array([s.lr(t) for t in range(d, total)])
@@ -279,7 +279,7 @@ def test_triangular_default_half_cycle_ends_training_at_a_trough():
 
 @pytest.mark.parametrize("bad", [100.0, float("nan")])
 def test_a_blow_up_in_the_warmup_decides_at_once_and_is_logged(bad):
-    s = OnlineSchedule("one_cycle", total_steps=1000)
+    s = OnlineController("one_cycle", total_steps=1000)
     fed = feed_curve(s, limit=290)  # the loss has fallen onto its floor (lr ~ 0.035)
     assert s.decided_at is None
     lr_blown = s.lr()
@@ -306,7 +306,7 @@ def test_a_blow_up_in_the_warmup_decides_at_once_and_is_logged(bad):
 
 
 def test_a_finite_blow_up_in_the_warmup_is_handled_once():
-    s = OnlineSchedule("one_cycle", total_steps=1000)
+    s = OnlineController("one_cycle", total_steps=1000)
     feed_curve(s, limit=290)
     while s.decided_at is None:
         s.observe(100.0)
@@ -322,7 +322,7 @@ def test_a_warmup_without_a_reading_falls_back_to_the_minimum_rule():
     # a shallow fall: significant at z=3 (one look) but not at z_looks (100 looks), so the
     # warm-up runs to its end unread and 'minimum' (the lowest smoothed loss's LR / 10) decides
     rng = np.random.default_rng(0)
-    s = OnlineSchedule("one_cycle", total_steps=400, warmup_steps=100, start_lr=1e-4, end_lr=1.0)
+    s = OnlineController("one_cycle", total_steps=400, warmup_steps=100, start_lr=1e-4, end_lr=1.0)
     while s.decided_at is None:
         s.observe(2.3 - 0.04 / (1 + (0.01 / s.lr()) ** 2) + 0.05 * rng.standard_normal())
     assert s.decided_at == s.warmup_steps == 100
@@ -338,7 +338,7 @@ def test_a_warmup_without_a_reading_falls_back_to_the_minimum_rule():
 
 def test_a_blow_up_after_the_decision_halves_the_rest():
     total = 1000
-    s = OnlineSchedule("one_cycle", total_steps=total)
+    s = OnlineController("one_cycle", total_steps=total)
     feed_curve(s)
     d, top = s.decided_at, s.bounds.max_lr
     for t in range(d, d + 20):
@@ -385,7 +385,7 @@ def run_with_checkpoint(kwargs, total, k, blow_up_at=None, spike_from=None):
             return curve(s.lr()) + NOISE * noise[t]
         return training_loss(t) + 0.01 * noise[t]
 
-    a = OnlineSchedule(**kwargs)
+    a = OnlineController(**kwargs)
     a_path, state = [], None
     for t in range(total):
         if t == k:
@@ -393,7 +393,7 @@ def run_with_checkpoint(kwargs, total, k, blow_up_at=None, spike_from=None):
         if t >= k:
             a_path.append((a.lr(), a.momentum()))
         a.observe(loss(a, t))
-    b = OnlineSchedule(**kwargs)
+    b = OnlineController(**kwargs)
     b.load_state_dict(state)
     b_path = []
     for t in range(k, total):
@@ -441,7 +441,7 @@ def test_state_round_trip_keeps_the_divergence_test():
 
 @pytest.mark.parametrize("rollback", [True, False])
 def test_the_decision_records_where_the_weights_go_back_to(rollback):
-    s = OnlineSchedule("one_cycle", total_steps=1000, rollback=rollback)
+    s = OnlineController("one_cycle", total_steps=1000, rollback=rollback)
     floors, rng = [], np.random.default_rng(0)
     while s.decided_at is None:
         before = s.floor_at
@@ -456,13 +456,13 @@ def test_the_decision_records_where_the_weights_go_back_to(rollback):
         assert f"go back to those after update {floors[-1]}" in s.log[-1]
     else:
         assert s.rolled_back_to is None and "go back" not in s.log[-1]
-    b = OnlineSchedule("one_cycle", total_steps=1000, rollback=rollback)
+    b = OnlineController("one_cycle", total_steps=1000, rollback=rollback)
     b.load_state_dict(json.loads(json.dumps(s.state_dict())))
     assert (b.floor_at, b.rolled_back_to) == (s.floor_at, s.rolled_back_to)
 
 
 def test_load_state_dict_rejects_other_data():
-    s = OnlineSchedule("one_cycle", total_steps=1000)
+    s = OnlineController("one_cycle", total_steps=1000)
     with pytest.raises(ValueError, match="missing"):
         s.load_state_dict({"step": 3})
     with pytest.raises(TypeError, match="mapping"):
@@ -488,16 +488,16 @@ def test_load_state_dict_rejects_other_data():
     ],
 )
 def test_a_state_saved_with_other_settings_is_refused(saved_kwargs, other_kwargs, named):
-    a = OnlineSchedule("one_cycle", **saved_kwargs)
+    a = OnlineController("one_cycle", **saved_kwargs)
     feed_curve(a, limit=80)
     state = json.loads(json.dumps(a.state_dict()))
-    b = OnlineSchedule("one_cycle", **other_kwargs)
+    b = OnlineController("one_cycle", **other_kwargs)
     before = json.dumps(b.state_dict())
     with pytest.raises(ValueError, match=named.replace("(", r"\(").replace("{", r"\{")):
         b.load_state_dict(state)
     assert json.dumps(b.state_dict()) == before  # nothing was loaded
     # the same settings load, through JSON too
-    c = OnlineSchedule("one_cycle", **saved_kwargs)
+    c = OnlineController("one_cycle", **saved_kwargs)
     c.load_state_dict(state)
     assert c.step == 80 and c.losses == a.losses and c.settings() == a.settings()
 
@@ -543,26 +543,26 @@ def test_a_state_saved_with_other_settings_is_refused(saved_kwargs, other_kwargs
 )
 def test_bad_arguments_name_the_argument(kwargs, error, name):
     with pytest.raises(error, match=name):
-        OnlineSchedule(**kwargs)
+        OnlineController(**kwargs)
 
 
 def test_good_edge_arguments_are_accepted():
-    OnlineSchedule("one_cycle", total_steps=64, warmup_steps=32)  # exactly 2 x warm-up
-    s = OnlineSchedule("triangular", warmup_steps=32)  # no training length needed
+    OnlineController("one_cycle", total_steps=64, warmup_steps=32)  # exactly 2 x warm-up
+    s = OnlineController("triangular", warmup_steps=32)  # no training length needed
     assert s.total_steps is None and s.method == "loss"
-    assert OnlineSchedule("one_cycle", total_steps=1000, method="auto").method == "auto"
-    flat = OnlineSchedule("one_cycle", total_steps=1000, div_factor=1, final_div_factor=1.0)
+    assert OnlineController("one_cycle", total_steps=1000, method="auto").method == "auto"
+    flat = OnlineController("one_cycle", total_steps=1000, div_factor=1, final_div_factor=1.0)
     assert (flat.div_factor, flat.final_div_factor) == (1.0, 1.0)
 
 
 @pytest.mark.parametrize(("factor", "value"), [("div_factor", 0.5), ("final_div_factor", 0.01)])
 def test_factors_below_one_would_raise_the_lr_after_max_lr_and_are_refused(factor, value):
     # with a factor of 1 the LR after the decision never rises above max_lr
-    s = OnlineSchedule("one_cycle", total_steps=400, **{factor: 1.0})
+    s = OnlineController("one_cycle", total_steps=400, **{factor: 1.0})
     feed_curve(s)
     assert max(s.lr(t) for t in range(s.decided_at, 400)) == s.bounds.max_lr
     with pytest.raises(ValueError, match=f"{factor} must be >= 1, got {value}"):
-        OnlineSchedule("one_cycle", total_steps=400, **{factor: value})
+        OnlineController("one_cycle", total_steps=400, **{factor: value})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -608,7 +608,7 @@ def loss_streams(draw):
 )
 def test_the_lr_stays_finite_positive_and_within_its_bounds(stream, policy, warmup, every):
     n, loss = stream
-    s = OnlineSchedule(
+    s = OnlineController(
         policy,
         total_steps=3 * warmup,
         warmup_steps=warmup,

@@ -22,7 +22,7 @@ from tests.torch.support import leave_group, run_ranks  # noqa: E402
 
 import cyclr  # noqa: E402
 import cyclr.suggest  # noqa: E402
-from cyclr.online import OnlineSchedule  # noqa: E402
+from cyclr.online import OnlineController  # noqa: E402
 from cyclr.range_test.result import RangeTestResult  # noqa: E402
 from cyclr.torch import OnlineScheduler, auto_schedule  # noqa: E402
 
@@ -172,7 +172,7 @@ def test_the_constructor_checks_its_arguments():
     model, opt, sched = make()
     with pytest.raises(TypeError, match="optimizer"):
         OnlineScheduler(model, sched.online)
-    with pytest.raises(TypeError, match="OnlineSchedule"):
+    with pytest.raises(TypeError, match="OnlineController"):
         OnlineScheduler(opt, {"policy": "one_cycle"})
 
 
@@ -287,7 +287,7 @@ def test_a_snapshot_that_does_not_fit_the_optimizer_is_refused():
     other = nn.Linear(10, 3)
     sched2 = OnlineScheduler(
         torch.optim.SGD(other.parameters(), lr=0.1),
-        OnlineSchedule("one_cycle", TOTAL),
+        OnlineController("one_cycle", TOTAL),
         model=other,
     )
     with pytest.raises(ValueError, match=r"rollback_snapshot\['params'\] holds 4 tensors"):
@@ -340,7 +340,7 @@ def test_a_nan_loss_with_finite_weights_after_the_decision_halves_the_rest():
     with pytest.warns(RuntimeWarning, match="halved"):
         sched.step(float("nan"))
     assert sched.online.scale == 0.5
-    full = OnlineSchedule("one_cycle", TOTAL)
+    full = OnlineController("one_cycle", TOTAL)
     full.load_state_dict(sched.online.state_dict())
     full.scale, full.halvings = 1.0, []
     assert opt.param_groups[0]["lr"] == pytest.approx(0.5 * full.lr(201), rel=1e-12)
@@ -462,7 +462,7 @@ def test_without_the_model_rollback_warns_that_buffers_stay():
     with pytest.warns(UserWarning, match=r"model=None.*buffers \(BatchNorm"):
         auto_schedule(None, opt, None, None, total_steps=TOTAL, online=True)
     with pytest.warns(UserWarning, match="model=None"):
-        OnlineScheduler(opt, OnlineSchedule("one_cycle", TOTAL))
+        OnlineScheduler(opt, OnlineController("one_cycle", TOTAL))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         auto_schedule(model, opt, None, None, total_steps=TOTAL, online=True)
@@ -717,7 +717,7 @@ def test_ranks_with_different_losses_decide_together_on_the_mean(tmp_path):
     assert out[0]["decided_at"] is not None and out[0]["decided_at"] < DDP_TOTAL * 0.45
 
     # a single process fed the mean loss reads exactly the same
-    single = OnlineSchedule("one_cycle", DDP_TOTAL)
+    single = OnlineController("one_cycle", DDP_TOTAL)
     lrs = []
     for t in range(DDP_TOTAL):
         lrs.append(single.lr())
@@ -750,7 +750,7 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
         model = nn.Linear(3, 1)
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         sched = OnlineScheduler(
-            opt, OnlineSchedule("one_cycle", DDP_TOTAL), process_group=process_group, model=model
+            opt, OnlineController("one_cycle", DDP_TOTAL), process_group=process_group, model=model
         )
         local, lrs, momenta = [], [], []
         for t in range(DDP_TOTAL):

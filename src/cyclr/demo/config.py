@@ -167,10 +167,10 @@ class DemoConfig:
 
     def _check_online_budget(self) -> None:
         """An online 1cycle needs a warm-up long enough to read (its first ~45%)."""
-        from cyclr.online import OnlineSchedule
+        from cyclr.online import OnlineController
 
         try:
-            OnlineSchedule("one_cycle", total_steps=self.one_cycle_steps)
+            OnlineController("one_cycle", total_steps=self.one_cycle_steps)
         except ValueError as exc:
             raise ValueError(
                 f"one_cycle_bounds='online' needs a longer 1cycle run than "

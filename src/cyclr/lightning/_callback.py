@@ -25,7 +25,7 @@ from cyclr import _validate as v
 from cyclr.lightning._glue import check_options, quiet_logging, split_optimizers
 from cyclr.lightning._range_test import fit_arguments
 from cyclr.online.schedule import POLICIES as ONLINE_POLICIES
-from cyclr.online.schedule import OnlineSchedule
+from cyclr.online.schedule import OnlineController
 from cyclr.range_test.recipe import COARSE_ITER
 from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.base import Schedule
@@ -451,7 +451,7 @@ _CONFIG = (
 )
 
 
-def _config(online: OnlineSchedule) -> dict[str, Any]:
+def _config(online: OnlineController) -> dict[str, Any]:
     return {name: getattr(online, name) for name in _CONFIG}
 
 

@@ -5,6 +5,6 @@ See :mod:`cyclr.online.schedule`; ``cyclr.torch.auto_schedule(..., online=True)`
 
 from __future__ import annotations
 
-from cyclr.online.schedule import DEFAULT_RANGE, POLICIES, OnlineSchedule
+from cyclr.online.schedule import DEFAULT_RANGE, POLICIES, OnlineController
 
-__all__ = ["DEFAULT_RANGE", "POLICIES", "OnlineSchedule"]
+__all__ = ["DEFAULT_RANGE", "POLICIES", "OnlineController"]

@@ -1,7 +1,7 @@
 """The warm-up read as a range test: 1cycle or CLR bounds read during training itself.
 
 The first half of a 1cycle is a rising LR (Smith 2018, §4.1), and an LR range test is a rising
-LR whose loss is read (Smith 2015, §3.3). :class:`OnlineSchedule` runs the warm-up as a real
+LR whose loss is read (Smith 2015, §3.3). :class:`OnlineController` runs the warm-up as a real
 training phase that keeps its progress and reads its curve as it comes:
 
 1. **Rise.** The LR of update ``t`` climbs the exponential ramp of a range test of
@@ -49,8 +49,8 @@ warm-up and rises back as the LR falls (Smith 2018, §4.3).
 
 Example:
     >>> import numpy as np
-    >>> from cyclr.online import OnlineSchedule
-    >>> s = OnlineSchedule("one_cycle", total_steps=1000)
+    >>> from cyclr.online import OnlineController
+    >>> s = OnlineController("one_cycle", total_steps=1000)
     >>> ideal = lambda lr: 2.3 - 1.5 / (1 + (0.01 / lr) ** 2) + 20 * lr ** 2
     >>> while s.decided_at is None:
     ...     s.observe(ideal(s.lr()))
@@ -77,7 +77,7 @@ from cyclr.schedules.one_cycle import Piecewise
 from cyclr.suggest import Bounds, SuggestionError, check_method, suggest
 from cyclr.suggest._curve import MIN_POINTS
 
-__all__ = ["DEFAULT_RANGE", "OnlineSchedule", "POLICIES", "SETTINGS"]
+__all__ = ["DEFAULT_RANGE", "OnlineController", "POLICIES", "SETTINGS"]
 
 #: Policies an online schedule can finish with.
 POLICIES = ("one_cycle", "triangular")
@@ -116,7 +116,7 @@ SETTINGS = (
 CAUTIOUS_BASE = 4.0
 
 
-class OnlineSchedule:
+class OnlineController:
     """A 1cycle or CLR whose bounds are read from its own warm-up (module docstring).
 
     Args:
@@ -527,7 +527,7 @@ class OnlineSchedule:
             raise TypeError(f"state must be a mapping, got {type(state).__name__}")
         missing = set(_STATE_KEYS) - set(state)
         if missing:
-            raise ValueError(f"not an OnlineSchedule state_dict: missing {sorted(missing)}")
+            raise ValueError(f"not an OnlineController state_dict: missing {sorted(missing)}")
         saved = state.get("settings")
         if saved is not None:
             self._check_settings(saved)

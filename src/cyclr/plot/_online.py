@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
 
-    from cyclr.online.schedule import OnlineSchedule
+    from cyclr.online.schedule import OnlineController
     from cyclr.suggest.bounds import Bounds
 
 __all__ = ["online"]
@@ -26,14 +26,14 @@ BLOW_UP = "tab:red"
 _EVENT = re.compile(r"^update (\d+): (.*)$", re.DOTALL)
 
 
-def _core(schedule: Any) -> OnlineSchedule:
-    """The :class:`cyclr.online.OnlineSchedule` of ``schedule`` (itself, or its ``.online``)."""
-    from cyclr.online.schedule import OnlineSchedule
+def _core(schedule: Any) -> OnlineController:
+    """The :class:`cyclr.online.OnlineController` of ``schedule`` (itself, or its ``.online``)."""
+    from cyclr.online.schedule import OnlineController
 
     core = getattr(schedule, "online", schedule)
-    if not isinstance(core, OnlineSchedule):
+    if not isinstance(core, OnlineController):
         raise TypeError(
-            "schedule must be a cyclr.online.OnlineSchedule or have one as .online (a "
+            "schedule must be a cyclr.online.OnlineController or have one as .online (a "
             f"cyclr.torch.OnlineScheduler), got {type(schedule).__name__}"
         )
     return core
@@ -49,13 +49,13 @@ def _events(log: Sequence[str]) -> list[tuple[int, str]]:
     return out
 
 
-def _realised(core: OnlineSchedule) -> np.ndarray:
+def _realised(core: OnlineController) -> np.ndarray:
     """The LR each update so far ran at (``core.lr(t)``: the ramp's, or the schedule's at the
-    scale of its time, :attr:`~cyclr.online.OnlineSchedule.halvings`)."""
+    scale of its time, :attr:`~cyclr.online.OnlineController.halvings`)."""
     return np.array([core.lr(t) for t in range(core.step)], dtype=np.float64)
 
 
-def _horizon(core: OnlineSchedule) -> int:
+def _horizon(core: OnlineController) -> int:
     """How many updates the LR panel shows: the whole run, or (a CLR without ``total_steps``)
     the warm-up and two cycles after the decision."""
     if core.total_steps is not None:
@@ -82,15 +82,15 @@ def online(
       update at which the bounds were read, ``max_lr`` and ``base_lr``, and every blow-up and
       back-off of the schedule's ``log`` marked.
 
-    ``schedule`` is a :class:`cyclr.online.OnlineSchedule` or anything holding one as
+    ``schedule`` is a :class:`cyclr.online.OnlineController` or anything holding one as
     ``.online`` (a :class:`cyclr.torch.OnlineScheduler`, the ``scheduler`` of
     ``cyclr.lightning.AutoSchedule(online=True)``). ``ax``: the two axes to draw into (the
     curve's, the LR's), or ``None`` for a new figure.
 
     Example:
         >>> import cyclr.plot
-        >>> from cyclr.online import OnlineSchedule
-        >>> s = OnlineSchedule("one_cycle", total_steps=1000)
+        >>> from cyclr.online import OnlineController
+        >>> s = OnlineController("one_cycle", total_steps=1000)
         >>> ideal = lambda lr: 2.3 - 1.5 / (1 + (0.01 / lr) ** 2) + 20 * lr ** 2
         >>> for _ in range(600):
         ...     s.observe(ideal(s.lr()))

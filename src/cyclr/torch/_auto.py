@@ -14,7 +14,7 @@ from torch import nn
 
 from cyclr import _validate as v
 from cyclr.online.schedule import POLICIES as ONLINE_POLICIES
-from cyclr.online.schedule import OnlineSchedule
+from cyclr.online.schedule import OnlineController
 from cyclr.range_test.recipe import COARSE_ITER
 from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.base import Schedule
@@ -121,7 +121,7 @@ def auto_schedule(
         step_size: the cyclical policies' half cycle. Default: with ``total_steps``, the whole
             number of cycles (at least 3) whose half cycle is nearest to 4 epochs, so training
             stops at the end of a cycle (§3.2); without, 4 epochs. With ``online=True``, the
-            half cycle after the warm-up (default: see :class:`cyclr.online.OnlineSchedule`);
+            half cycle after the warm-up (default: see :class:`cyclr.online.OnlineController`);
             it does not change the warm-up's length.
         coarse_iter: updates in the first, exponential sweep of the two-stage test.
         suggest_kwargs: options for the reading (e.g. ``{"margin": 2.5}``).
@@ -134,7 +134,7 @@ def auto_schedule(
         **range_test_kwargs: passed to :func:`cyclr.torch.range_test` (``loss_of_batch``,
             ``val_loader``, ``metric``, ``seed``, ``device``, ``progress``, ``num_iter``, ...).
             ``start_lr``, ``end_lr`` or ``mode`` switch to a single test with those settings.
-            With ``online=True``: the :class:`cyclr.online.OnlineSchedule` options
+            With ``online=True``: the :class:`cyclr.online.OnlineController` options
             (``start_lr``, ``end_lr``, ``warmup_steps``, ``check_every``, ``rollback``,
             ``process_group``); ``"triangular"`` without ``total_steps`` warms up over
             ``warmup_steps`` (default :data:`cyclr.range_test.recipe.COARSE_ITER`, 200) updates,
@@ -219,7 +219,7 @@ def auto_schedule(
     return AutoScheduler(optimizer, schedule, found, momentum=mom)
 
 
-#: ``auto_schedule(online=True)`` options that go to :class:`cyclr.online.OnlineSchedule`.
+#: ``auto_schedule(online=True)`` options that go to :class:`cyclr.online.OnlineController`.
 _ONLINE_OPTIONS = ("start_lr", "end_lr", "warmup_steps", "check_every", "rollback")
 
 
@@ -247,7 +247,7 @@ def _online(
         )
     if name != "one_cycle" and total_steps is None:
         options.setdefault("warmup_steps", COARSE_ITER)
-    schedule = OnlineSchedule(
+    schedule = OnlineController(
         name,
         total_steps,
         step_size=step_size,

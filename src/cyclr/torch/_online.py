@@ -1,6 +1,6 @@
 """``OnlineScheduler``: 1cycle or CLR whose bounds are read from the run's own warm-up.
 
-The reading is :class:`cyclr.online.OnlineSchedule` (numpy, the offline rules of
+The reading is :class:`cyclr.online.OnlineController` (numpy, the offline rules of
 ``cyclr.suggest``); this module feeds it the batch loss (averaged over ranks under
 ``torch.distributed``) and writes its LR and momentum into the optimizer.
 """
@@ -20,7 +20,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from cyclr.online.schedule import OnlineSchedule
+from cyclr.online.schedule import OnlineController
 from cyclr.range_test.checks import group_lr_ratios
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds
@@ -141,7 +141,7 @@ def _set(group: dict[str, Any], key: str, value: float) -> None:
 
 
 class OnlineScheduler(LRScheduler):
-    """Drive an optimizer with an :class:`cyclr.online.OnlineSchedule`: call
+    """Drive an optimizer with an :class:`cyclr.online.OnlineController`: call
     ``scheduler.step(loss)`` after every ``optimizer.step()``, with that update's batch loss.
 
     The warm-up is an LR range test that keeps its progress: once its curve shows where the
@@ -194,7 +194,7 @@ class OnlineScheduler(LRScheduler):
     def __init__(
         self,
         optimizer: Optimizer,
-        online: OnlineSchedule,
+        online: OnlineController,
         *,
         process_group: Any = None,
         model: torch.nn.Module | None = None,
@@ -202,8 +202,8 @@ class OnlineScheduler(LRScheduler):
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {optimizer!r}")
-        if not isinstance(online, OnlineSchedule):
-            raise TypeError(f"online must be a cyclr.online.OnlineSchedule, got {online!r}")
+        if not isinstance(online, OnlineController):
+            raise TypeError(f"online must be a cyclr.online.OnlineController, got {online!r}")
         if model is not None and not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module or None, got {model!r}")
         if model is None and online.rollback:
