@@ -7,6 +7,7 @@ Framework adapters live in ``cyclr.torch``, ``cyclr.keras`` and ``cyclr.optax``;
 
 from __future__ import annotations
 
+from cyclr._version import __version__
 from cyclr.range_test.result import STOP_REASONS, RangeTestResult
 from cyclr.schedules.base import Schedule, schedule_from_dict
 from cyclr.schedules.compose import Chain, Constant
@@ -15,8 +16,6 @@ from cyclr.schedules.one_cycle import OneCycle, Piecewise
 from cyclr.suggest import SuggestionError
 from cyclr.suggest.bounds import Bounds
 from cyclr.sweep import SweepResult, SweepSuggestion
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Bounds",

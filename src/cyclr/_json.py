@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-safe Python: numpy arrays and tuples as lists, numpy numbers as Python
+    ones, NaN and inf as ``None``.
+
+    Example:
+        >>> import numpy as np
+        >>> plain({"lr": np.array([0.1, np.nan]), "n": np.int64(3)})
+        {'lr': [0.1, None], 'n': 3}
+    """
+    if isinstance(value, np.ndarray):
+        return [plain(x) for x in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [plain(x) for x in value]
+    if isinstance(value, dict):
+        return {str(k): plain(x) for k, x in value.items()}
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> Path:

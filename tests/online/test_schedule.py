@@ -528,7 +528,7 @@ def test_a_state_saved_with_other_settings_is_refused(saved_kwargs, other_kwargs
         ({"total_steps": 1000, "check_every": 0}, ValueError, "check_every"),
         ({"total_steps": 1000, "rollback": 1}, TypeError, "rollback"),
         ({"total_steps": 1000, "step_size": 0}, ValueError, "step_size"),
-        ({"total_steps": 1000, "beta": 1.0}, ValueError, "beta"),
+        ({"total_steps": 1000, "smooth": 1.0}, ValueError, "smooth"),
         ({"total_steps": 1000, "pct_annihilate": 1.0}, ValueError, "pct_annihilate"),
         ({"total_steps": 1000, "div_factor": -1.0}, ValueError, "div_factor"),
         ({"total_steps": 1000, "div_factor": 0.5}, ValueError, r"div_factor must be >= 1, got 0.5"),

@@ -8,7 +8,7 @@ import pytest
 import cyclr
 import cyclr.suggest as sg
 from cyclr.suggest import _curve as cv
-from cyclr.suggest._ramp import usable_ramp
+from cyclr.suggest._usable import usable_ramp
 
 
 def test_kernel_width_and_leading_run() -> None:

@@ -45,7 +45,7 @@ from typing import Any
 from cyclr.demo.config import N_TRAIN, DemoConfig
 from cyclr.demo.report import write_report
 from cyclr.demo.results import DemoResult, OnlineReading, PolicyRun, SeedRun, recorded_schedule
-from cyclr.online import DEFAULT_RANGE
+from cyclr.online import WARMUP_RANGE
 from cyclr.schedules.compose import Constant
 from cyclr.schedules.policies import policy
 
@@ -191,7 +191,7 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
     if c.one_cycle_bounds == "online":
         # Its schedule is known once it has run (recorded by _train_online); until then, the
         # warm-up's first LR and momentum.
-        lr0, m0 = Constant(DEFAULT_RANGE[0]), Constant(0.95)
+        lr0, m0 = Constant(WARMUP_RANGE[0]), Constant(0.95)
         runs.append(PolicyRun("one_cycle", f"{label} (online)", lr0, m0, total, False))
     else:
         one = bounds.one_cycle(total_steps=total)

@@ -5,6 +5,6 @@ See :mod:`cyclr.online.schedule`; ``cyclr.torch.auto_schedule(..., online=True)`
 
 from __future__ import annotations
 
-from cyclr.online.schedule import DEFAULT_RANGE, POLICIES, OnlineController
+from cyclr.online.schedule import ONLINE_POLICIES, WARMUP_RANGE, OnlineController
 
-__all__ = ["DEFAULT_RANGE", "POLICIES", "OnlineController"]
+__all__ = ["ONLINE_POLICIES", "WARMUP_RANGE", "OnlineController"]

@@ -75,14 +75,14 @@ from cyclr.range_test.smoothing import SmoothedLoss
 from cyclr.schedules.cyclical import Triangular
 from cyclr.schedules.one_cycle import Piecewise
 from cyclr.suggest import Bounds, SuggestionError, check_method, suggest
-from cyclr.suggest._curve import MIN_POINTS
+from cyclr.suggest.curve_stats import MIN_POINTS
 
-__all__ = ["DEFAULT_RANGE", "OnlineController", "POLICIES", "SETTINGS"]
+__all__ = ["WARMUP_RANGE", "OnlineController", "ONLINE_POLICIES", "SETTINGS"]
 
 #: Policies an online schedule can finish with.
-POLICIES = ("one_cycle", "triangular")
+ONLINE_POLICIES = ("one_cycle", "triangular")
 #: ``(start_lr, end_lr)`` of the warm-up ramp when not given: seven decades.
-DEFAULT_RANGE = (1e-6, 10.0)
+WARMUP_RANGE = (1e-6, 10.0)
 #: Fewest warm-up updates: the curve needs enough points to be read.
 MIN_WARMUP = 4 * MIN_POINTS
 #: Divergence: the smoothed loss above this multiple of its lowest value (the range test's).
@@ -102,7 +102,7 @@ SETTINGS = (
     "method",
     "suggest_kwargs",
     "check_every",
-    "beta",
+    "smooth",
     "div_factor",
     "final_div_factor",
     "pct_annihilate",
@@ -124,12 +124,12 @@ class OnlineController:
         total_steps: training length in updates (needed for ``"one_cycle"``).
         warmup_steps: length of the rising ramp (the range test it stands for). Default: the
             1cycle's rising half, ``(1 - pct_annihilate) / 2 * (total_steps - 1)``.
-        start_lr, end_lr: the ramp's ends (default :data:`DEFAULT_RANGE`).
+        start_lr, end_lr: the ramp's ends (default :data:`WARMUP_RANGE`).
         step_size: the triangular policy's half cycle after the decision.
         method: the reading, ``"loss"`` or ``"auto"`` (the offline rules of ``cyclr.suggest``).
         suggest_kwargs: options of the reading (``margin``, ``z``, ``bandwidth``, ...).
         check_every: read the curve every this many updates (default ``warmup_steps // 100``).
-        beta: the smoothing of the recorded loss (the range test's EMA).
+        smooth: the smoothing of the recorded loss (the range test's EMA).
         div_factor, final_div_factor, pct_annihilate: the 1cycle's (``cyclr.OneCycle``); both
             factors are >= 1.
         cycle_momentum, base_momentum, max_momentum: momentum cycling (Smith 2018, §4.3).
@@ -149,13 +149,13 @@ class OnlineController:
         total_steps: int | None = None,
         *,
         warmup_steps: int | None = None,
-        start_lr: float = DEFAULT_RANGE[0],
-        end_lr: float = DEFAULT_RANGE[1],
+        start_lr: float = WARMUP_RANGE[0],
+        end_lr: float = WARMUP_RANGE[1],
         step_size: int | None = None,
         method: str = "loss",
         suggest_kwargs: Mapping[str, Any] | None = None,
         check_every: int | None = None,
-        beta: float = 0.98,
+        smooth: float = 0.98,
         div_factor: float = 10.0,
         final_div_factor: float = 1e3,
         pct_annihilate: float = 0.1,
@@ -165,7 +165,7 @@ class OnlineController:
         max_lr_from: str | None = None,
         rollback: bool = True,
     ) -> None:
-        self.policy = v.choice("policy", policy, POLICIES)
+        self.policy = v.choice("policy", policy, ONLINE_POLICIES)
         self.total_steps = None if total_steps is None else v.integer("total_steps", total_steps)
         self.start_lr = v.positive("start_lr", start_lr)
         self.end_lr = v.positive("end_lr", end_lr)
@@ -181,7 +181,7 @@ class OnlineController:
         if max_lr_from is None:
             max_lr_from = "plateau_end" if self.policy == "one_cycle" else "rule"
         self.max_lr_from = v.choice("max_lr_from", max_lr_from, ("plateau_end", "rule"))
-        self.beta = v.fraction("beta", beta, high_open=True)
+        self.smooth = v.fraction("smooth", smooth, high_open=True)
         self.div_factor = _at_least_one("div_factor", div_factor)
         self.final_div_factor = _at_least_one("final_div_factor", final_div_factor)
         self.pct_annihilate = v.fraction("pct_annihilate", pct_annihilate, high_open=True)
@@ -230,7 +230,7 @@ class OnlineController:
         self.step = 0
         self.lrs: list[float] = []
         self.losses: list[float] = []
-        self._smoother = SmoothedLoss(self.beta, DIVERGE)
+        self._smoother = SmoothedLoss(self.smooth, DIVERGE)
         self.decided_at: int | None = None
         self.bounds: Bounds | None = None
         self.scale = 1.0
@@ -310,7 +310,7 @@ class OnlineController:
             at = self.lr(t)
             self.scale /= 2
             self.halvings.append((t, self.scale))
-            self._smoother = SmoothedLoss(self.beta, DIVERGE)
+            self._smoother = SmoothedLoss(self.smooth, DIVERGE)
             self.log.append(
                 f"update {t}: the loss blew up at lr={at:.3g}; the rest of the "
                 f"schedule is halved (x{self.scale:g})"
@@ -321,8 +321,8 @@ class OnlineController:
         """The warm-up so far as a range test (its curve, ``mode="exp"``)."""
         lr = np.asarray(self.lrs, dtype=np.float64)
         loss = np.asarray(self.losses, dtype=np.float64)
-        smooth = SmoothedLoss(self.beta, None)
-        smoothed = np.array([smooth.add(x) for x in self.losses], dtype=np.float64)
+        ema = SmoothedLoss(self.smooth, None)
+        smoothed = np.array([ema.add(x) for x in self.losses], dtype=np.float64)
         stop = "diverged" if self.blew_up else "end"
         return RangeTestResult(
             lr=lr,
@@ -382,7 +382,7 @@ class OnlineController:
         self.blew_up = True
         # The blow-up is handled here, once: the schedule after the decision watches a fresh
         # average, not one still holding the spike.
-        self._smoother = SmoothedLoss(self.beta, DIVERGE)
+        self._smoother = SmoothedLoss(self.smooth, DIVERGE)
         blown_at = self.lr(t)
         what = "non-finite" if not math.isfinite(loss) else f"{loss:.3g}, past {DIVERGE:g}x its low"
         self.log.append(
@@ -500,13 +500,12 @@ class OnlineController:
     def state_dict(self) -> dict[str, Any]:
         """Plain data: the settings, the curve so far, the decision and the phase (loads with
         ``torch.load(..., weights_only=True)``)."""
-        sm = self._smoother
         return {
             "settings": self.settings(),
             "step": self.step,
             "lrs": list(self.lrs),
             "losses": list(self.losses),
-            "smoother": [sm.n, sm.best, sm.last, sm._avg],
+            "smoother": self._smoother.state(),
             "decided_at": self.decided_at,
             "bounds": None if self.bounds is None else self.bounds.to_dict(),
             "scale": self.scale,
@@ -534,10 +533,8 @@ class OnlineController:
         self.step = int(state["step"])
         self.lrs = [float(x) for x in state["lrs"]]
         self.losses = [float(x) for x in state["losses"]]
-        n, best, last, avg = state["smoother"]
-        self._smoother = SmoothedLoss(self.beta, DIVERGE)
-        self._smoother.n, self._smoother.best = int(n), float(best)
-        self._smoother.last, self._smoother._avg = float(last), float(avg)
+        self._smoother = SmoothedLoss(self.smooth, DIVERGE)
+        self._smoother.load_state(state["smoother"])
         self.scale = float(state["scale"])
         self.log = [str(x) for x in state["log"]]
         # (a state without halvings ran at its scale from its last update on)

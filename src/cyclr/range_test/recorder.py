@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from cyclr._version import __version__
 from cyclr.range_test.checks import RangeTestOptions
 from cyclr.range_test.result import RangeTestResult
 from cyclr.range_test.smoothing import SmoothedLoss
@@ -217,10 +218,8 @@ class Recorder:
 
 def library_versions(**frameworks: str) -> dict[str, str]:
     """``{"cyclr": …, **frameworks, "python": …, "numpy": …}`` for a result's ``versions``."""
-    import cyclr
-
     return {
-        "cyclr": cyclr.__version__,
+        "cyclr": __version__,
         **frameworks,
         "python": platform.python_version(),
         "numpy": np.__version__,

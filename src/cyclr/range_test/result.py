@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
-from cyclr._json import read_json, write_json
+from cyclr._json import plain, read_json, write_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,22 +68,6 @@ def _array(name: str, value: Any, dtype: Any = np.float64, ndim: int = 1) -> NDA
     if arr.ndim != ndim:  # an empty 2-D array read back from JSON as []
         return arr.reshape(0, 0)
     return arr
-
-
-def _plain(value: Any) -> Any:
-    """numpy → JSON-safe Python (NaN/inf → None)."""
-    if isinstance(value, np.ndarray):
-        return [_plain(x) for x in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_plain(x) for x in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(x) for k, x in value.items()}
-    if isinstance(value, (np.floating, float)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 @dataclass
@@ -211,7 +195,7 @@ class RangeTestResult:
         out: dict[str, Any] = {"format": _FORMAT}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.to_dict() if isinstance(value, RangeTestResult) else _plain(value)
+            out[f.name] = value.to_dict() if isinstance(value, RangeTestResult) else plain(value)
         return out
 
     @classmethod

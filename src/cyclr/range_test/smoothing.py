@@ -2,14 +2,14 @@
 
 After the ``n``-th recorded loss the bias-corrected EMA is::
 
-    avg_n = beta * avg_{n-1} + (1 - beta) * loss_n        smoothed_n = avg_n / (1 - beta**n)
+    avg_n = smooth * avg_{n-1} + (1 - smooth) * loss_n        smoothed_n = avg_n / (1 - smooth**n)
 
 and the test has diverged at update ``i`` when ``i >= DIVERGE_WARMUP`` and
 ``smoothed > diverge * best``, ``best > 0`` being the lowest smoothed loss so far.
 
 Example:
     >>> from cyclr.range_test.smoothing import SmoothedLoss
-    >>> s = SmoothedLoss(beta=0.5, diverge=4.0)
+    >>> s = SmoothedLoss(smooth=0.5, diverge=4.0)
     >>> s.add(2.0), s.add(1.0)
     (2.0, 1.3333333333333333)
 """
@@ -27,16 +27,17 @@ DIVERGE_WARMUP = 5
 class SmoothedLoss:
     """The bias-corrected EMA of the loss and the divergence test of the module docstring.
 
-    ``beta = 0`` smooths nothing (``smoothed == loss``); ``diverge=None`` never diverges.
+    ``smooth = 0`` smooths nothing (``smoothed == loss``); ``diverge=None`` never diverges.
+    :meth:`state` and :meth:`load_state` save and restore it as plain numbers.
 
     Example:
-        >>> s = SmoothedLoss(beta=0.0, diverge=2.0)
+        >>> s = SmoothedLoss(smooth=0.0, diverge=2.0)
         >>> [s.add(x) for x in (1.0, 1.0, 1.0, 1.0, 1.0, 3.0)][-1], s.diverged(5)
         (3.0, True)
     """
 
-    def __init__(self, beta: float, diverge: float | None) -> None:
-        self.beta = beta
+    def __init__(self, smooth: float, diverge: float | None) -> None:
+        self.smooth = smooth
         self.diverge = diverge
         self.n = 0
         self.best = math.inf
@@ -46,8 +47,8 @@ class SmoothedLoss:
     def add(self, loss: float) -> float:
         """Record one loss and return the smoothed value."""
         self.n += 1
-        self._avg = self.beta * self._avg + (1 - self.beta) * loss
-        self.last = self._avg / (1 - self.beta**self.n)
+        self._avg = self.smooth * self._avg + (1 - self.smooth) * loss
+        self.last = self._avg / (1 - self.smooth**self.n)
         self.best = min(self.best, self.last)
         return self.last
 
@@ -59,3 +60,22 @@ class SmoothedLoss:
             and self.best > 0
             and self.last > self.diverge * self.best
         )
+
+    def state(self) -> list[float]:
+        """``[n, best, last, avg]``: the losses recorded, the lowest and the last smoothed
+        value, and the EMA before bias correction (plain numbers, for a ``state_dict``).
+
+        Example:
+            >>> s = SmoothedLoss(smooth=0.5, diverge=None)
+            >>> _ = s.add(2.0)
+            >>> t = SmoothedLoss(smooth=0.5, diverge=None)
+            >>> t.load_state(s.state())
+            >>> t.add(1.0) == s.add(1.0)
+            True
+        """
+        return [self.n, self.best, self.last, self._avg]
+
+    def load_state(self, state: list[float]) -> None:
+        """Restore :meth:`state`: the next :meth:`add` continues where it left off."""
+        n, best, last, avg = state
+        self.n, self.best, self.last, self._avg = int(n), float(best), float(last), float(avg)

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cyclr.suggest._ramp import check_result
+from cyclr.suggest._usable import check_result
 from cyclr.suggest.bounds import Bounds
 from cyclr.suggest.errors import SuggestionError
-
-if TYPE_CHECKING:
-    from cyclr.range_test.result import RangeTestResult
+from cyclr.suggest.range_curve import RangeCurve
 
 __all__ = ["Rule", "check_method", "methods", "register", "suggest", "unregister"]
 
@@ -74,7 +72,7 @@ def methods() -> tuple[str, ...]:
     return tuple(sorted(_RULES))
 
 
-def suggest(result: RangeTestResult, method: str | Rule = "auto", **options: Any) -> Bounds:
+def suggest(result: RangeCurve, method: str | Rule = "auto", **options: Any) -> Bounds:
     """Read :class:`~cyclr.Bounds` off ``result`` with the rule ``method``.
 
     ``method`` is a registered name (:func:`methods`) or a function

@@ -25,25 +25,23 @@ Example:
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
 from cyclr.suggest._curve import leading_run
-from cyclr.suggest._ramp import check_result, fmt_lr, require_fall
+from cyclr.suggest._usable import check_result, fmt_lr, require_fall
 from cyclr.suggest.bounds import SINGLE_LR_DIVISOR, Bounds, Point
 from cyclr.suggest.errors import SuggestionError
+from cyclr.suggest.range_curve import RangeCurve
 from cyclr.suggest.registry import register
-
-if TYPE_CHECKING:
-    from cyclr.range_test.result import RangeTestResult
 
 __all__ = ["minimum_rule", "slide_rule", "steepest_rule", "valley_rule"]
 
 
-def _finite_prefix(result: RangeTestResult, curve: str) -> tuple[NDArray[Any], NDArray[Any]]:
+def _finite_prefix(result: RangeCurve, curve: str) -> tuple[NDArray[Any], NDArray[Any]]:
     """LRs and ``curve`` up to the first non-finite value (the sweep's usable part)."""
     y = np.asarray(getattr(result, curve), dtype=np.float64)
     end = leading_run(np.isfinite(y))
@@ -66,7 +64,7 @@ def _trim(
 
 
 def _single(
-    result: RangeTestResult,
+    result: RangeCurve,
     method: str,
     lr_value: float,
     reason: str,
@@ -112,7 +110,7 @@ def _single(
 
 @register("steepest")
 def steepest_rule(
-    result: RangeTestResult,
+    result: RangeCurve,
     *,
     skip_start: int = 10,
     skip_end: int = 5,
@@ -159,7 +157,7 @@ def steepest_rule(
 
 
 def _fastai_trim(
-    result: RangeTestResult, skip_start: int | None, skip_end: int, rule: str
+    result: RangeCurve, skip_start: int | None, skip_end: int, rule: str
 ) -> tuple[NDArray[Any], NDArray[Any], int]:
     """fastai's ``lr_find`` view: smoothed losses ``[num_it // 10 : -5]``, cut at the first NaN."""
     lr = np.asarray(result.lr, dtype=np.float64)
@@ -179,9 +177,7 @@ def _fastai_trim(
 
 
 @register("minimum")
-def minimum_rule(
-    result: RangeTestResult, *, skip_start: int | None = None, skip_end: int = 5
-) -> Bounds:
+def minimum_rule(result: RangeCurve, *, skip_start: int | None = None, skip_end: int = 5) -> Bounds:
     """fastai's ``minimum``: one tenth of the LR at the lowest smoothed loss.
 
     On fastai's view of the sweep: ``skip_start`` defaults to a tenth of the requested
@@ -238,9 +234,7 @@ def _longest_decrease(y: NDArray[Any]) -> tuple[int, int]:
 
 
 @register("valley")
-def valley_rule(
-    result: RangeTestResult, *, skip_start: int | None = None, skip_end: int = 5
-) -> Bounds:
+def valley_rule(result: RangeCurve, *, skip_start: int | None = None, skip_end: int = 5) -> Bounds:
     """fastai's ``valley`` (its default): a point in the longest valley of the smoothed loss.
 
     The valley spans the longest strictly decreasing subsequence of the loss; with ``length``
@@ -282,7 +276,7 @@ def valley_rule(
 
 @register("slide")
 def slide_rule(
-    result: RangeTestResult,
+    result: RangeCurve,
     *,
     skip_start: int | None = None,
     skip_end: int = 5,

@@ -22,21 +22,19 @@ Example:
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
 from cyclr.suggest._curve import BANDWIDTH, MIN_POINTS, leading_run
-from cyclr.suggest._ramp import Ramp, check_result, flat_advice, fmt_lr, lr_at, usable_ramp
 from cyclr.suggest._rise import Rise, read_rise
+from cyclr.suggest._usable import Ramp, check_result, flat_advice, fmt_lr, lr_at, usable_ramp
 from cyclr.suggest.bounds import SINGLE_LR_DIVISOR, Bounds, Point, Reading
 from cyclr.suggest.errors import SuggestionError
+from cyclr.suggest.range_curve import RangeCurve
 from cyclr.suggest.registry import register
-
-if TYPE_CHECKING:
-    from cyclr.range_test.result import RangeTestResult
 
 __all__ = ["DEFAULT_MARGIN", "accuracy_rule", "auto_rule", "loss_rule"]
 
@@ -49,7 +47,7 @@ DEFAULT_MARGIN = 2.0
 
 
 def _metric_curve(
-    result: RangeTestResult, ramp: Ramp, use_validation: bool | None
+    result: RangeCurve, ramp: Ramp, use_validation: bool | None
 ) -> tuple[str, NDArray[np.float64], NDArray[np.float64], float]:
     """``(curve name, x steps, values, h)`` of the metric to read."""
     val_x = val_y = None
@@ -190,7 +188,7 @@ def _margin(margin: float) -> float:
 
 @register("accuracy")
 def accuracy_rule(
-    result: RangeTestResult,
+    result: RangeCurve,
     *,
     use_validation: bool | None = None,
     maximize: bool = True,
@@ -230,7 +228,7 @@ def accuracy_rule(
 
 @register("loss")
 def loss_rule(
-    result: RangeTestResult,
+    result: RangeCurve,
     *,
     bandwidth: float = BANDWIDTH,
     z: float = 3.0,
@@ -264,7 +262,7 @@ def loss_rule(
 
 @register("auto")
 def auto_rule(
-    result: RangeTestResult,
+    result: RangeCurve,
     *,
     use_validation: bool | None = None,
     maximize: bool = True,

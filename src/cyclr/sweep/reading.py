@@ -28,8 +28,9 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,7 +38,8 @@ from numpy.typing import NDArray
 from cyclr import _validate as v
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds, SuggestionError
-from cyclr.suggest._curve import (
+from cyclr.suggest.bounds import json_number
+from cyclr.suggest.curve_stats import (
     BANDWIDTH,
     MIN_POINTS,
     blow_up,
@@ -46,14 +48,13 @@ from cyclr.suggest._curve import (
     local_linear,
     residual_noise,
 )
-from cyclr.suggest.bounds import json_number
-from cyclr.sweep.result import SweepResult
 
 __all__ = [
     "CURVES",
     "DEPTH_TOL",
     "Z",
     "CurveReading",
+    "Sweep",
     "SweepSuggestion",
     "curve_data",
     "suggest_sweep",
@@ -191,6 +192,21 @@ def _read(
     )
 
 
+@runtime_checkable
+class Sweep(Protocol):
+    """What :func:`suggest_sweep` reads: one range test per value of ``param`` (the fields of
+    :class:`cyclr.SweepResult`; ``label`` names the values in messages)."""
+
+    @property
+    def param(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def results(self) -> Sequence[RangeTestResult]: ...
+    def items(self) -> Iterator[tuple[Any, RangeTestResult]]: ...
+    def result_for(self, value: float) -> RangeTestResult: ...
+
+
 # -- the choice ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SweepSuggestion:
@@ -307,7 +323,7 @@ def _fmt(x: Any) -> str:
 
 
 def suggest_sweep(
-    sweep: SweepResult,
+    sweep: Sweep,
     curve: str = "auto",
     *,
     method: str = "auto",
@@ -331,7 +347,7 @@ def suggest_sweep(
         cyclr.SuggestionError: no value's curve can be read (``kind="too_short"`` or
             ``"diverged_at_once"``).
     """
-    if not isinstance(sweep, SweepResult):
+    if not isinstance(sweep, Sweep):
         raise TypeError(f"sweep must be a cyclr.SweepResult, got {type(sweep).__name__}")
     v.choice("curve", curve, CURVES)
     z = v.positive("z", z)

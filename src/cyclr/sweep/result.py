@@ -20,14 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cyclr import _validate as v
-from cyclr._json import read_json, write_json
+from cyclr._json import plain, read_json, write_json
 from cyclr.range_test.result import RangeTestResult
-
-if TYPE_CHECKING:
-    from cyclr.sweep.reading import SweepSuggestion
+from cyclr.sweep.reading import SweepSuggestion, suggest_sweep
 
 __all__ = ["DEFAULT_VALUES", "PARAMS", "SweepResult", "check_values"]
 
@@ -146,20 +144,16 @@ class SweepResult:
 
     def suggest(self, curve: str = "auto", **options: Any) -> SweepSuggestion:
         """The value to use and its LR bounds: :func:`cyclr.sweep.suggest_sweep`."""
-        from cyclr.sweep.reading import suggest_sweep
-
         return suggest_sweep(self, curve, **options)
 
     # -- JSON ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: the sweep, and every range test's ``to_dict()``."""
-        from cyclr.range_test.result import _plain
-
         return {
             "format": _FORMAT,
             "param": self.param,
             "values": list(self.values),
-            "config": _plain(self.config),
+            "config": plain(self.config),
             "results": [r.to_dict() for r in self.results],
         }
 

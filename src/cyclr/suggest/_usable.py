@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,9 +32,7 @@ from cyclr import _validate as v
 from cyclr.suggest._curve import BANDWIDTH, MIN_POINTS, blow_up, kernel_width, leading_run
 from cyclr.suggest._rise import read_rise
 from cyclr.suggest.errors import SuggestionError
-
-if TYPE_CHECKING:
-    from cyclr.range_test.result import RangeTestResult
+from cyclr.suggest.range_curve import RangeCurve
 
 __all__ = [
     "Ramp",
@@ -49,12 +47,11 @@ __all__ = [
 
 
 def check_result(result: Any) -> None:
-    """Raise ``TypeError`` unless ``result`` is a :class:`cyclr.RangeTestResult`, and
+    """Raise ``TypeError`` unless ``result`` has a range test's fields (a
+    :class:`~cyclr.suggest.RangeCurve`, such as a :class:`cyclr.RangeTestResult`), and
     ``ValueError`` unless its ``lr`` increases strictly (a ramp; it may have been changed
     since it was built)."""
-    from cyclr.range_test.result import RangeTestResult
-
-    if not isinstance(result, RangeTestResult):
+    if not isinstance(result, RangeCurve):
         raise TypeError(f"result must be a cyclr.RangeTestResult, got {type(result).__name__}")
     v.increasing("lr", np.asarray(result.lr, dtype=np.float64))
 
@@ -77,7 +74,7 @@ class Ramp:
     exp: bool  # an exponential ramp
 
 
-def usable_ramp(result: RangeTestResult, bandwidth: float = BANDWIDTH) -> Ramp:
+def usable_ramp(result: RangeCurve, bandwidth: float = BANDWIDTH) -> Ramp:
     """The usable part of ``result``'s ramp (module docstring).
 
     Raises :class:`SuggestionError` (``"all_nan"``, ``"too_short"``, ``"diverged_at_once"``)
@@ -158,7 +155,7 @@ def lr_at(ramp: Ramp, step: float) -> float:
     return (1 - t) * a + t * b
 
 
-def require_fall(result: RangeTestResult) -> Ramp:
+def require_fall(result: RangeCurve) -> Ramp:
     """The usable ramp, after checking that its loss falls significantly somewhere.
 
     Raises :class:`SuggestionError`: ``"flat"`` when it does not, and the kinds of
@@ -172,7 +169,7 @@ def require_fall(result: RangeTestResult) -> Ramp:
     return ramp
 
 
-def blow_up_lr(result: RangeTestResult) -> float:
+def blow_up_lr(result: RangeCurve) -> float:
     """The LR where a range test's loss blew up.
 
     That is where a running median of the loss climbs back above its starting level after its
