@@ -36,25 +36,3 @@ __all__ = [
     "schedule_from_dict",
     "__version__",
 ]
-
-
-#: The subpackages, imported on demand (the adapters need their frameworks).
-SUBPACKAGES = (
-    "cli",
-    "demo",
-    "keras",
-    "lightning",
-    "online",
-    "optax",
-    "plot",
-    "range_test",
-    "schedules",
-    "suggest",
-    "sweep",
-    "torch",
-)
-
-
-def __dir__() -> list[str]:
-    """The public API: the names in ``__all__`` and the subpackages."""
-    return sorted({*__all__, *SUBPACKAGES})

@@ -98,7 +98,3 @@ def schedule(s: Schedule, dtype: Any = None) -> JaxSchedule:
         if not jnp.issubdtype(dt, jnp.floating):
             raise TypeError(f"dtype must be a float dtype, got {dtype!r}")
     return JaxSchedule(s, dtype)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

@@ -254,12 +254,12 @@ def test_plot_takes_every_policy_and_alias_of_the_registry(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from cyclr.cli.plot import POLICY_FLAGS
-    from cyclr.schedules.policies import NAMES, POLICIES
+    from cyclr.schedules.policies import BY_NAME, NAMES
 
     assert set(POLICY_FLAGS) == set(NAMES)
     values = {"base_lr": "0.01", "max_lr": "0.1", "step_size": "10", "gamma": "0.99"}
     values.update(total_steps="100", value="0.1")
-    for p in POLICIES.values():
+    for p in BY_NAME.values():
         required, _ = POLICY_FLAGS[p.name]
         flags = [x for k in required for x in ("--" + k.replace("_", "-"), values[k])]
         specs = []
@@ -270,7 +270,7 @@ def test_plot_takes_every_policy_and_alias_of_the_registry(
         assert type(cyclr.schedule_from_dict(specs[0])) is p.schedule_type
     assert main(["plot", "--help"]) == 0
     help_text = capsys.readouterr().out
-    for p in POLICIES.values():
+    for p in BY_NAME.values():
         assert p.name in help_text and all(a in help_text for a in p.aliases)
     assert main(["plot", "1cycel"]) == 2
     assert "did you mean 'one_cycle'?" in capsys.readouterr().err

@@ -153,7 +153,3 @@ def _drop_stdout() -> None:
             os.close(null)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         pass  # stdout is not a file (captured, replaced): nothing is flushed at exit
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

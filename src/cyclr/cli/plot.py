@@ -29,7 +29,7 @@ from cyclr.cli._common import (
 )
 from cyclr.cli._files import image_path, input_file, save_plot
 from cyclr.cli._preview import MAX_STEPS, Preview, preview_steps
-from cyclr.schedules.policies import NAMES, POLICIES, policy
+from cyclr.schedules.policies import BY_NAME, NAMES, policy
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -69,7 +69,7 @@ examples:
 
 def _alias_lines() -> str:
     """``also accepted: ...``: every alias in the policy registry, wrapped like the epilog."""
-    groups = [f"{', '.join(p.aliases)} ({p.name})" for p in POLICIES.values() if p.aliases]
+    groups = [f"{', '.join(p.aliases)} ({p.name})" for p in BY_NAME.values() if p.aliases]
     text = "also accepted: " + "; ".join(groups)
     return "\n".join(textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="    "))
 
@@ -222,7 +222,7 @@ def _policy_name(text: str) -> str | None:
 
 def _build(name: str, p: dict[str, Any]) -> cyclr.Schedule:
     if name != "one_cycle":
-        return POLICIES[name].schedule_type(**p)
+        return BY_NAME[name].schedule_type(**p)
     preset = p.pop("preset", "smith")
     if preset == "pytorch":
         rename = {"anneal": "anneal_strategy"}
@@ -251,7 +251,7 @@ def _schedule_from_spec(text: str) -> cyclr.Schedule:
         else:
             if text.endswith(".json") or os.sep in text or "/" in text:
                 raise CLIError(f"no such file: {text}")
-            spellings = {a: p.name for p in POLICIES.values() for a in (p.name, *p.aliases)}
+            spellings = {a: p.name for p in BY_NAME.values() for a in (p.name, *p.aliases)}
             close = difflib.get_close_matches(text.lower(), spellings, n=1)
             hint = f"did you mean {spellings[close[0]]!r}? " if close else ""
             raise CLIError(

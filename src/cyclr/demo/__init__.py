@@ -23,7 +23,3 @@ __all__ = [
     "summary_markdown",
     "write_report",
 ]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

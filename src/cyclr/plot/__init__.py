@@ -37,7 +37,3 @@ __all__ = [
     "schedule",
     "sweep",
 ]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

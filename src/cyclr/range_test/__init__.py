@@ -17,7 +17,3 @@ from __future__ import annotations
 from cyclr.range_test.result import STOP_REASONS, RangeTestResult
 
 __all__ = ["STOP_REASONS", "RangeTestResult"]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

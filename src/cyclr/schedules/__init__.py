@@ -27,7 +27,3 @@ __all__ = [
     "Triangular2",
     "schedule_from_dict",
 ]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

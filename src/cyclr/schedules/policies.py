@@ -25,7 +25,7 @@ from cyclr.schedules.compose import Constant
 from cyclr.schedules.cyclical import ExpRange, Triangular, Triangular2
 from cyclr.schedules.one_cycle import OneCycle
 
-__all__ = ["CYCLICAL", "NAMES", "POLICIES", "Policy", "policy"]
+__all__ = ["BY_NAME", "CYCLICAL", "NAMES", "Policy", "policy"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ class Policy:
     aliases: tuple[str, ...] = ()
 
 
-POLICIES: dict[str, Policy] = {
+#: Every policy, by name.
+BY_NAME: dict[str, Policy] = {
     p.name: p
     for p in (
         Policy("triangular", "triangular CLR", Triangular, True),
@@ -58,11 +59,11 @@ POLICIES: dict[str, Policy] = {
     )
 }
 #: Every policy name, in the registry's order.
-NAMES: tuple[str, ...] = tuple(POLICIES)
+NAMES: tuple[str, ...] = tuple(BY_NAME)
 #: The CLR policies (Smith 2015, §3.1).
-CYCLICAL: tuple[str, ...] = tuple(n for n, p in POLICIES.items() if p.cyclical)
+CYCLICAL: tuple[str, ...] = tuple(n for n, p in BY_NAME.items() if p.cyclical)
 
-_ALIASES = {a: p.name for p in POLICIES.values() for a in p.aliases}
+_ALIASES = {a: p.name for p in BY_NAME.values() for a in p.aliases}
 
 
 def policy(name: str, among: tuple[str, ...] = NAMES) -> Policy:
@@ -73,4 +74,4 @@ def policy(name: str, among: tuple[str, ...] = NAMES) -> Policy:
     key = _ALIASES.get(name, name) if isinstance(name, str) else name
     if key not in among:
         raise ValueError(f"policy must be one of {', '.join(map(repr, among))}; got {name!r}")
-    return POLICIES[key]
+    return BY_NAME[key]

@@ -238,7 +238,7 @@ def loss_rule(
     """Both bounds from the training loss against the LR.
 
     The raw loss is re-smoothed without lag (the recorded EMA trails the sweep by about
-    ``1 / (1 - beta)`` steps). ``base_lr``: where the loss starts to fall clearly (significantly,
+    ``1 / (1 - smooth)`` steps). ``base_lr``: where the loss starts to fall clearly (significantly,
     and by ``base_frac`` of its total fall). ``max_lr``: the middle of the loss's lowest
     plateau (past it, the loss turns up) divided by ``margin``, so well before it bottoms out.
     """

@@ -11,17 +11,19 @@ from __future__ import annotations
 from cyclr.sweep.reading import (
     CURVES,
     CurveReading,
+    Sweep,
     SweepSuggestion,
     curve_data,
     suggest_sweep,
 )
-from cyclr.sweep.result import DEFAULT_VALUES, PARAMS, SweepResult, check_values
+from cyclr.sweep.result import CHECKED_PARAMS, DEFAULT_VALUES, SweepResult, check_values
 
 __all__ = [
+    "CHECKED_PARAMS",
     "CURVES",
     "DEFAULT_VALUES",
-    "PARAMS",
     "CurveReading",
+    "Sweep",
     "SweepResult",
     "SweepSuggestion",
     "check_values",

@@ -27,10 +27,10 @@ from cyclr._json import plain, read_json, write_json
 from cyclr.range_test.result import RangeTestResult
 from cyclr.sweep.reading import SweepSuggestion, suggest_sweep
 
-__all__ = ["DEFAULT_VALUES", "PARAMS", "SweepResult", "check_values"]
+__all__ = ["CHECKED_PARAMS", "DEFAULT_VALUES", "SweepResult", "check_values"]
 
 #: Hyper-parameters a sweep knows how to validate (others are accepted as finite numbers).
-PARAMS = ("momentum", "weight_decay", "batch_size")
+CHECKED_PARAMS = ("momentum", "weight_decay", "batch_size")
 #: The values Smith 2018 (§5) suggests trying first.
 DEFAULT_VALUES: dict[str, tuple[float, ...]] = {
     "momentum": (0.99, 0.97, 0.95, 0.9),
