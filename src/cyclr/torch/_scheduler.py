@@ -16,6 +16,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from cyclr import _validate as v
 from cyclr.range_test.checks import group_lr_ratios
 from cyclr.schedules.base import Schedule, schedule_from_dict
+from cyclr.torch._param_groups import Momentum, find_momentum, no_momentum, write
 
 __all__ = ["CyclicScheduler"]
 
@@ -98,7 +99,9 @@ class CyclicScheduler(LRScheduler):
         schedule: one :class:`cyclr.Schedule` for all param groups, or one per group.
         momentum: ``None`` (leave momentum alone), ``True`` (the schedule's inverse companion,
             0.95 → 0.85 → 0.95, Smith 2018 §4.3), or a Schedule / one per group. Cycles SGD's
-            ``momentum`` or the Adam family's ``betas[0]``.
+            and RMSprop's ``momentum`` or the Adam family's ``betas[0]``. A group created with
+            momentum 0 keeps no velocity and is left at 0; an optimizer with no group to cycle
+            is refused (``ValueError``).
         group_scale: with a single schedule: ``None`` gives every group the same LR;
             ``"ratio"`` scales it by each group's initial LR relative to that of the first group
             with a positive LR (discriminative LRs; a group at LR 0 stays at 0, see
@@ -155,12 +158,12 @@ class CyclicScheduler(LRScheduler):
         self.schedules = _schedules("schedule", schedule, n)
         self.group_scales = self._group_scales(optimizer, schedule, group_scale, last_epoch)
         self.momentums: list[Schedule] | None = None
-        self._momentum_key: str | None = None
+        self._momentum: Momentum | None = None
         if momentum is not None and momentum is not False:
             if momentum is True:
                 momentum = [s.momentum() for s in self.schedules]
             self.momentums = _schedules("momentum", momentum, n)
-            self._momentum_key = self._find_momentum_key(optimizer)
+            self._momentum = self._find_momentum(optimizer)
         if not isinstance(skip_unapplied, bool):
             raise TypeError(f"skip_unapplied must be a bool, got {skip_unapplied!r}")
         self.skip_unapplied = skip_unapplied
@@ -251,16 +254,14 @@ class CyclicScheduler(LRScheduler):
         return scales
 
     @staticmethod
-    def _find_momentum_key(optimizer: Optimizer) -> str:
-        defaults = optimizer.defaults
-        if "momentum" in defaults:
-            return "momentum"
-        if "betas" in defaults:
-            return "betas"
-        raise ValueError(
-            f"momentum cycling needs an optimizer with 'momentum' (SGD, RMSprop) or 'betas' "
-            f"(Adam family); {type(optimizer).__name__} has neither"
-        )
+    def _find_momentum(optimizer: Optimizer) -> Momentum:
+        found = find_momentum(optimizer)
+        if found is None:
+            raise ValueError(
+                "momentum cycling needs an optimizer with 'momentum' (SGD, RMSprop) or 'betas' "
+                f"(Adam family); {no_momentum(optimizer)}"
+            )
+        return found
 
     # -- the LRScheduler contract --------------------------------------------------------------
     def get_lr(self) -> list[float]:  # type: ignore[override]
@@ -269,15 +270,23 @@ class CyclicScheduler(LRScheduler):
         return [s.at(t) * k for s, k in zip(self.schedules, self.group_scales)]
 
     def _fill(self, t: int) -> None:
-        """Evaluate the next block of steps with the (bit-identical) vectorised path."""
+        """Evaluate the next block of steps with the (bit-identical) vectorised path.
+
+        The block holds one row per step: the LR of each group, and the momentum of each group
+        that has momentum.
+        """
         steps = np.arange(t, t + _BLOCK, dtype=np.int64)
         self._block_start = t
-        self._block_lr = [
-            (s(steps) * k).tolist() for s, k in zip(self.schedules, self.group_scales)
-        ]
-        self._block_mom = (
-            None if self.momentums is None else [m(steps).tolist() for m in self.momentums]
-        )
+        lrs = [(s(steps) * k).tolist() for s, k in zip(self.schedules, self.group_scales)]
+        self._block_lr: list[tuple[float, ...]] = list(zip(*lrs))
+        mom, schedules = self._momentum, self.momentums
+        self._block_mom: list[tuple[float, ...]] | None = None
+        if mom is None or schedules is None:
+            return
+        self._block_mom = list(zip(*(schedules[j](steps).tolist() for j in mom.groups)))
+        self._block_mom_field = mom.field
+        every = len(mom.groups) == len(self.optimizer.param_groups)
+        self._block_mom_groups = None if every else mom.groups
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one update (or jump to ``epoch``) and write LR/momentum into the optimizer."""
@@ -306,40 +315,23 @@ class CyclicScheduler(LRScheduler):
     def _apply(self, t: int) -> None:
         """Write the LR (and momentum) of step ``t`` into the param groups; tensors in place.
 
-        This runs once per training update: it reads the precomputed block, and tells a
-        tensor from a float with ``type(x) is float`` first (``isinstance(x, Tensor)`` alone
-        costs more than the rest of the update).
+        This runs once per training update: it reads the precomputed block.
         """
         i = t - self._block_start
         if not 0 <= i < _BLOCK:
             self._fill(t)
             i = 0
         groups = self.optimizer.param_groups
-        lrs = [block[i] for block in self._block_lr]
-        for g, lr in zip(groups, lrs):
-            cur = g["lr"]
-            if type(cur) is not float and isinstance(cur, Tensor):
-                cur.fill_(lr)
-            else:
-                g["lr"] = lr
-        self._last_lr = lrs
+        lrs = self._block_lr[i]
+        write(groups, "lr", lrs)
+        self._last_lr = list(lrs)
         moms = self._block_mom
         if moms is None:
             return
-        if self._momentum_key == "momentum":
-            for g, block in zip(groups, moms):
-                cur = g["momentum"]
-                if type(cur) is not float and isinstance(cur, Tensor):
-                    cur.fill_(block[i])
-                else:
-                    g["momentum"] = block[i]
-        else:
-            for g, block in zip(groups, moms):
-                betas = g["betas"]
-                if type(betas[0]) is not float and isinstance(betas[0], Tensor):
-                    betas[0].fill_(block[i])
-                else:
-                    g["betas"] = (block[i], *betas[1:])
+        subset = self._block_mom_groups
+        if subset is not None:
+            groups = [groups[j] for j in subset]
+        write(groups, self._block_mom_field, moms[i])
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data only (loads with ``torch.load(..., weights_only=True)``)."""
@@ -373,7 +365,8 @@ class CyclicScheduler(LRScheduler):
             self.momentums = None
         else:
             self.momentums = _schedules("momentums", [schedule_from_dict(d) for d in moms], n)
-            self._momentum_key = self._find_momentum_key(self.optimizer)
+            if self._momentum is None:
+                self._momentum = self._find_momentum(self.optimizer)
         scales = [float(k) for k in state_dict["group_scales"]]
         if len(scales) != n:
             raise ValueError(
