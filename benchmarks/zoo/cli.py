@@ -120,7 +120,7 @@ def updates_per_seed(task: Task, spec: GridSpec) -> dict[str, float]:
     rt_updates = 0
     if "cyclr_auto" in spec.methods:
         a = rt.get("cyclr_auto", {})
-        rt_updates += a.get("coarse_iter", COARSE_ITER) + a.get("num_iter", LINEAR_ITER)
+        rt_updates += a.get("coarse_iter", COARSE_ITER) + a.get("linear_iter", LINEAR_ITER)
     if "cyclr_readme" in spec.methods:
         # the README's range test (the recipe), and the valley stand-in's own test
         rt_updates += (

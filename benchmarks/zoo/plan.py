@@ -78,7 +78,7 @@ class GridSpec:
             max_extend=0,
             budget_scale=0.03,
             rt={
-                "cyclr_auto": {"coarse_iter": 60, "num_iter": 60},
+                "cyclr_auto": {"coarse_iter": 60, "linear_iter": 60},
                 "cyclr_readme": {"valley_num_iter": 60},
                 "lr_finder": {"num_iter": 40},
             },

@@ -356,7 +356,7 @@ def test_find_runs_the_shared_two_stage_recipe(
 ) -> None:
     out_dir = tmp_path / "out"
     extra = [] if coarse_iter is None else ["--coarse-iter", str(coarse_iter)]
-    args = ["--num-iter", "200", "--seed", "0", "--out", str(out_dir), "--no-progress", *extra]
+    args = ["--linear-iter", "200", "--seed", "0", "--out", str(out_dir), "--no-progress", *extra]
     rc = main(["find", f"{EXAMPLE}:{function}", *args])
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -382,11 +382,35 @@ def test_find_runs_the_shared_two_stage_recipe(
 
 def test_find_defaults_come_from_the_recipe(capsys: pytest.CaptureFixture[str]) -> None:
     args = build_parser().parse_args(["find", "t.py:f"])
-    assert args.coarse_iter == COARSE_ITER and args.num_iter is None
+    assert (args.coarse_iter, args.linear_iter, args.num_iter, args.mode) == (None,) * 4
     assert main(["find", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert f"(default: {COARSE_ITER})" in help_text
-    assert f"(default: {LINEAR_ITER} for two sweeps, 100 for one)" in help_text
+    assert f"first, exponential sweep of two (default: {COARSE_ITER})" in help_text
+    assert f"second, linear sweep of two (default: {LINEAR_ITER})" in help_text
+    assert "updates in a single sweep (default: 100)" in help_text
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ["--num-iter", "50", "--linear-iter", "50"],
+            "--linear-iter set the two sweeps and "
+            "--num-iter a single one; give the options of one kind",
+        ),
+        (
+            ["--mode", "exp", "--coarse-iter", "50"],
+            "--coarse-iter set the two sweeps and --mode "
+            "a single one; give the options of one kind",
+        ),
+    ],
+)
+def test_find_refuses_options_of_both_kinds(
+    options: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["find", f"{EXAMPLE}:setup", "--out", str(tmp_path), *options])
+    assert rc == 2 and capsys.readouterr().err == f"cyclr: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 FLAT = """
@@ -498,7 +522,7 @@ def test_find_module_target(
         [
             "find",
             "mypkg.train:make",
-            "--num-iter",
+            "--linear-iter",
             "60",
             "--seed",
             "1",
@@ -510,6 +534,16 @@ def test_find_module_target(
     assert rc in (0, 1)  # a toy curve may support no reading; the files are written anyway
     assert (tmp_path / "res" / "range_test_coarse.json").is_file()
     assert "Range test: " in capsys.readouterr().out
+
+
+def test_find_given_num_iter_alone_runs_one_exponential_sweep(tmp_path: Path) -> None:
+    rc = main(["find", f"{EXAMPLE}:setup", "--num-iter", "20", "--seed", "0", "--no-progress",
+               "--out", str(tmp_path)])  # fmt: skip
+    assert rc in (0, 1)
+    result = cyclr.RangeTestResult.load(tmp_path / "range_test.json")
+    assert (result.mode, result.config["num_iter"], result.coarse) == ("exp", 20, None)
+    assert (result.config["start_lr"], result.config["end_lr"]) == (1e-7, 10.0)
+    assert not (tmp_path / "range_test_coarse.json").exists()
 
 
 def test_find_single_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ if keras.backend.backend() != "torch":  # keras was imported before tests/keras/
         f"needs KERAS_BACKEND=torch, got {keras.backend.backend()}", allow_module_level=True
     )
 
-from cyclr.keras import MomentumCallback, Schedule, range_test  # noqa: E402
+from cyclr.keras import MomentumCallback, Schedule, find_bounds, range_test  # noqa: E402
 
 # Keras' torch backend converts tensors with np.array(x), which numpy 2 flags for every tensor.
 pytestmark = [
@@ -251,7 +251,8 @@ def test_fit_logs_report_a_running_mean_so_range_test_reads_each_batch() -> None
     np.testing.assert_allclose(logged, running_mean, rtol=1e-5)
     assert not np.allclose(logged, per_batch, rtol=1e-3)
 
-    # A linear ramp from lr to lr + tiny: range_test records the per-batch losses themselves.
+    # A linear ramp from lr to lr + tiny (the same float32 LR throughout): range_test records
+    # the per-batch losses themselves.
     model = _compile(_model(), keras.optimizers.SGD(lr))
     r = range_test(
         model,
@@ -270,6 +271,20 @@ def test_fit_logs_report_a_running_mean_so_range_test_reads_each_batch() -> None
     assert r.metric_name == "accuracy" and acc is not None and set(acc * 16) <= set(range(17))
 
 
+def test_the_recorded_lr_is_the_ramp_asked_for_even_where_float32_cannot_tell_its_steps() -> None:
+    """The optimizer's LR variable is float32: a ramp finer than its steps trains at repeated
+    LRs, and the result records the ramp's own (float64, strictly increasing) values."""
+    from cyclr.range_test.ramp import ramp_lr
+
+    x, y = _data(160)
+    lo, hi = 0.05, 0.05 * (1 + 1e-9)
+    model = _compile(_model(), keras.optimizers.SGD(lo))
+    r = range_test(model, x, y, start_lr=lo, end_lr=hi, num_iter=10, mode="linear", diverge=None)
+    assert r.lr.tolist() == [ramp_lr(i, lo, hi, 10, "linear") for i in range(10)]
+    assert (np.diff(r.lr) > 0).all() and len(set(r.lr.astype(np.float32).tolist())) == 1
+    cyclr.RangeTestResult.from_dict(r.to_dict())  # valid: its lr increases strictly
+
+
 def test_range_test_ramp_result_and_bitwise_restore_mid_training() -> None:
     x, y = _data(256)
     model = _compile(_model(bn=True, dropout=True), keras.optimizers.Adam(1e-3))
@@ -280,7 +295,7 @@ def test_range_test_ramp_result_and_bitwise_restore_mid_training() -> None:
     assert isinstance(r, cyclr.RangeTestResult)
     assert r.stop_reason in ("end", "diverged") and len(r) >= 10
     expected = 1e-4 * (1.0 / 1e-4) ** (np.arange(len(r)) / 29)
-    np.testing.assert_allclose(r.lr, expected.astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(r.lr, expected, rtol=1e-15)
     # Bias-corrected EMA, beta 0.98.
     avg, sm = 0.0, []
     for i, loss in enumerate(r.loss):
@@ -494,8 +509,10 @@ def test_range_test_bad_input() -> None:
         range_test(model, dataset=[])
     with pytest.raises(ValueError, match="dataset yields no batches"):
         range_test(model, dataset=iter([]), num_iter=10)
+    with pytest.raises(ValueError, match="dataset yields no batches"):
+        range_test(model, dataset=iter([]))
     with pytest.raises(TypeError, match="dataset is a one-shot iterator"):
-        range_test(model, dataset=iter([]))  # the two-stage recipe
+        find_bounds(model, dataset=iter([]))
     with pytest.raises(TypeError, match="dataset must be an iterable of batches, got 42"):
         range_test(model, dataset=42)
     with pytest.raises(ValueError, match="y and sample_weight go inside dataset batches"):
@@ -529,22 +546,38 @@ def test_without_a_backend_the_import_error_says_how_to_pick_one(tmp_path: Path)
     assert "torch, jax and tensorflow backends" in last and "KERAS_BACKEND=torch" in last
 
 
-def test_range_test_given_no_ramp_runs_the_two_stage_recipe() -> None:
+def test_range_test_given_no_ramp_runs_one_exponential_ramp_of_100_updates() -> None:
+    x, y = _data(256)
+    model = _compile(_model(), keras.optimizers.SGD(0.01))
+    r = range_test(model, x, y, batch_size=32, diverge=None)
+    assert (r.mode, len(r), r.coarse) == ("exp", 100, None)
+    assert (r.config["start_lr"], r.config["end_lr"], r.config["num_iter"]) == (1e-7, 10.0, 100)
+
+
+def test_find_bounds_runs_the_two_stage_recipe_and_reads_the_linear_test() -> None:
     """As in cyclr.torch: an exponential test over the default range, then the paper's linear
     test from a thousandth of where its loss blew up to there; the model is left as it was."""
-    from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, linear_range
+    from cyclr.range_test.recipe import linear_range
 
     x, y = _data(512)
     model = _compile(_model(), keras.optimizers.SGD(0.1, momentum=0.9))
     model(x[:1])
     model.optimizer.build(model.trainable_variables)  # its state exists before the test
     before = _state(model)
-    r = range_test(model, x, y, batch_size=32)
+    seen: list[cyclr.RangeTestResult] = []
+    found = find_bounds(
+        model, x, y, batch_size=32, coarse_iter=60, linear_iter=40, on_test=seen.append
+    )
     _assert_bitwise(before, _state(model))
-    assert r.coarse is not None and r.coarse.mode == "exp" and r.mode == "linear"
-    assert r.coarse.config["num_iter"] == COARSE_ITER and r.config["num_iter"] == LINEAR_ITER
-    lo, hi = linear_range(r.coarse)
-    assert (r.config["start_lr"], r.config["end_lr"]) == (lo, hi)
-    assert r.lr[0] == np.float32(lo) or abs(r.lr[0] / lo - 1) < 1e-6
-    single = range_test(model, x, y, batch_size=32, num_iter=20, diverge=None)
-    assert single.coarse is None and single.mode == "exp" and len(single) == 20
+    coarse, fine = found.tests
+    assert list(found.tests) == seen and fine.coarse is coarse
+    assert (coarse.mode, coarse.config["num_iter"]) == ("exp", 60)
+    assert (fine.mode, fine.config["num_iter"]) == ("linear", 40)
+    assert (fine.config["start_lr"], fine.config["end_lr"]) == linear_range(coarse)
+    assert found.bounds == fine.suggest("auto")
+    with pytest.raises(TypeError, match=r"^find_bounds\(\) does not take num_iter=20: .*"):
+        find_bounds(model, x, y, num_iter=20)
+    with pytest.raises(TypeError, match="an argument range_test does not take"):
+        find_bounds(model, x, y, batch_sise=20)
+    with pytest.raises(ValueError, match=r"^linear_iter must be >= 10, got 5$"):
+        find_bounds(model, x, y, linear_iter=5)

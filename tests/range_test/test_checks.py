@@ -47,6 +47,27 @@ def test_good_options_resolve_the_defaults() -> None:
     assert check_options(**{**GOOD, "seed": SEED_LIMIT - 1}).seed == 2**32 - 1
 
 
+def test_the_options_json_copy_names_each_option_once() -> None:
+    o = check_options(**{**GOOD, "mode": "linear", "seed": 3})
+    assert o.to_dict(validates=True) == {
+        "start_lr": 1e-3,
+        "end_lr": 1.0,
+        "num_iter": 100,
+        "mode": "linear",
+        "smooth": 0.98,
+        "diverge": 4.0,
+        "val_every": 10,
+        "seed": 3,
+    }
+    assert o.to_dict(validates=False)["val_every"] is None
+
+
+@pytest.mark.parametrize(("name", "value"), [("num_iter", None), ("mode", None)])
+def test_the_ramp_has_no_none_default_left_to_resolve(name: str, value: Any) -> None:
+    with pytest.raises((TypeError, ValueError), match=name):
+        check_options(**{**GOOD, name: value})
+
+
 @pytest.mark.parametrize("metric", [None, "auto", "accuracy", "any name", len])
 def test_metric_may_be_a_name_a_callable_or_none(metric: Any) -> None:
     check_metric(metric)

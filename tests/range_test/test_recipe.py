@@ -14,9 +14,11 @@ from cyclr.range_test.recipe import (
     COARSE_ITER,
     LINEAR_ITER,
     LOW_RATIO,
-    recipe_test,
+    FoundBounds,
+    find_bounds_with,
+    recipe_tests,
+    refuse_single_ramp,
     run_recipe,
-    wants_recipe,
 )
 
 
@@ -55,7 +57,7 @@ def test_the_recipe_runs_the_coarse_test_then_a_linear_one_up_to_its_blow_up() -
 @settings(max_examples=25, deadline=None)
 @given(blow=st.floats(-2.0, 0.5))
 def test_the_linear_test_ends_where_the_coarse_one_blew_up(blow: float) -> None:
-    r = run_recipe(StandIn(blow), coarse_iter=120, num_iter=50)
+    r = run_recipe(StandIn(blow), coarse_iter=120, linear_iter=50)
     end = r.config["end_lr"]
     assert end == cyclr.suggest.blow_up_lr(r.coarse)
     # the blow-up is read within a few of the coarse ramp's steps of where it starts
@@ -67,30 +69,39 @@ def test_a_flat_coarse_test_raises_with_that_test_attached() -> None:
     with pytest.raises(cyclr.SuggestionError, match="flat") as info:
         run_recipe(run)
     assert len(run.calls) == 1 and info.value.range_test_result.mode == "exp"
-    r = recipe_test(lambda **kw: run(**{k: v for k, v in kw.items() if k != "seed"}), {"seed": 0})
-    assert r.coarse is None and "stopped after its exponential test" in r.message
+    (r,) = recipe_tests(run)
+    assert r.coarse is None and "stopped after its exponential test: the loss is flat" in r.message
 
 
-@pytest.mark.parametrize(
-    ("options", "expected"),
-    [
-        ({}, True),
-        ({"num_iter": None, "mode": None, "seed": 3}, True),
-        ({"num_iter": 100}, False),
-        ({"mode": "exp"}, False),
-        ({"start_lr": 1e-5}, False),
-        ({"end_lr": 1.0}, False),
-    ],
-)
-def test_only_a_test_given_no_ramp_runs_the_recipe(options, expected) -> None:
-    assert wants_recipe(options) is expected
+@pytest.mark.parametrize("name", ["num_iter", "start_lr", "end_lr", "mode"])
+def test_the_options_of_a_single_ramp_are_refused_saying_what_to_call(name: str) -> None:
+    with pytest.raises(TypeError, match=rf"^f\(\) does not take {name}=None: .* call g\(\)"):
+        refuse_single_ramp({name: None, "seed": 0}, "f()", "g()")
+    refuse_single_ramp({"seed": 0, "coarse_iter": 50}, "f()", "g()")
+
+
+def test_find_bounds_with_reads_the_last_test_and_returns_every_test() -> None:
+    run, seen = StandIn(), []
+    found = find_bounds_with(run, method="loss", linear_iter=60, on_test=seen.append)
+    assert isinstance(found, FoundBounds) and found.tests == tuple(seen)
+    assert [len(t) for t in found.tests] == [COARSE_ITER, 60] and found.result is seen[1]
+    assert found.bounds == seen[1].suggest("loss")
+
+
+def test_find_bounds_with_reads_a_coarse_test_it_could_not_follow() -> None:
+    run = StandIn(flat=True)
+    with pytest.raises(cyclr.SuggestionError, match="flat"):
+        find_bounds_with(run)
+    assert len(run.calls) == 1
 
 
 def test_bad_lengths_are_refused() -> None:
     with pytest.raises(ValueError, match="coarse_iter"):
         run_recipe(StandIn(), coarse_iter=3)
-    with pytest.raises(TypeError, match="num_iter"):
-        run_recipe(StandIn(), num_iter=1.5)
+    with pytest.raises(TypeError, match="linear_iter"):
+        run_recipe(StandIn(), linear_iter=1.5)
+    with pytest.raises(ValueError, match=r"^linear_iter must be >= 10, got 9$"):
+        find_bounds_with(StandIn(), linear_iter=9)
 
 
 def test_a_test_whose_batches_ran_out_raises_saying_after_how_many_updates() -> None:
@@ -107,6 +118,6 @@ def test_a_test_whose_batches_ran_out_raises_saying_after_how_many_updates() -> 
         )
 
     with pytest.raises(ValueError, match="ran dry after 16 updates of the exponential test") as e:
-        recipe_test(dry, {})
+        recipe_tests(dry)
     assert "after 16 of 200 updates" in str(e.value)
     assert len(e.value.range_test_result) == 16  # type: ignore[attr-defined]

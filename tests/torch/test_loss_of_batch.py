@@ -413,10 +413,10 @@ def test_find_bounds_and_auto_schedule_read_the_same_bounds_as_with_loss_fn():
     found, scheds = [], []
     for model, opt, args, kw in _twins():
         before = capture(model, opt)
-        f = find_bounds(model, opt, *args, coarse_iter=30, num_iter=60, seed=0, **kw)
+        f = find_bounds(model, opt, *args, coarse_iter=30, linear_iter=60, seed=0, **kw)
         assert_same(before, capture(model, opt))
         found.append(f)
-        s = auto_schedule(model, opt, *args, epochs=3, coarse_iter=30, num_iter=60, seed=0, **kw)
+        s = auto_schedule(model, opt, *args, epochs=3, coarse_iter=30, linear_iter=60, seed=0, **kw)
         scheds.append(s)
     assert [t.mode for t in found[1].tests] == ["exp", "linear"]
     for a, b in zip(found[0].tests, found[1].tests):

@@ -744,13 +744,13 @@ def test_empty_or_unusable_training_setups():
         range_test(model, opt, CE, iter([]), num_iter=10, progress=False)
     with pytest.raises(ValueError, match="train_loader yielded fewer"):
         range_test(model, opt, CE, (b for b in []), num_iter=10, progress=False)
-    with pytest.raises(TypeError, match="train_loader is a one-shot iterator"):
-        range_test(model, opt, CE, (b for b in []), progress=False)  # the two-stage recipe
+    with pytest.raises(ValueError, match="train_loader yielded fewer"):
+        range_test(model, opt, CE, (b for b in []), progress=False)  # one ramp: no refusal
     with pytest.raises(TypeError, match="train_loader"):
         range_test(model, opt, CE, 42, progress=False)
     with pytest.raises(ValueError, match="val_loader is empty"):
         run(model, opt, val_loader=iter([]), num_iter=10)
-    with pytest.raises(TypeError, match="val_loader is a one-shot iterator"):
+    with pytest.raises(ValueError, match="val_loader is empty"):
         run(model, opt, val_loader=iter([]))
     with pytest.raises(TypeError, match="model"):
         range_test(lambda x: x, opt, CE, loader(digits()), progress=False)
@@ -785,3 +785,31 @@ def test_bad_loss_value_is_a_type_error_and_restores():
     with pytest.raises(TypeError, match="scalar tensor"):
         range_test(model, opt, lambda o, t: 1.0, loader(digits()), progress=False)
     assert_same(before, capture(model, opt))
+
+
+def test_the_settings_take_exactly_range_tests_arguments_by_name() -> None:
+    """``check_args`` is called with range_test's arguments by keyword: the same names, so a
+    renamed argument fails here and under mypy, never silently."""
+    import inspect
+
+    from cyclr.torch._args import check_args
+
+    ours = inspect.signature(check_args).parameters
+    theirs = inspect.signature(range_test).parameters
+    assert set(ours) == set(theirs)
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in ours.values())
+
+
+def test_the_result_config_is_the_settings_json_copy() -> None:
+    model, opt = setup()
+    r = run(model, opt, num_iter=10, mode="linear", seed=2, val_loader=loader(digits()))
+    assert {k: r.config[k] for k in ("start_lr", "end_lr", "num_iter", "mode", "seed")} == {
+        "start_lr": 1e-3,
+        "end_lr": 1.0,
+        "num_iter": 10,
+        "mode": "linear",
+        "seed": 2,
+    }
+    assert (r.config["val_every"], r.config["val_batches"]) == (10, 4)
+    r = run(model, opt, num_iter=10)
+    assert (r.config["val_every"], r.config["val_batches"]) == (None, None)

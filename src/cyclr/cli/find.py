@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cyclr
@@ -29,6 +32,7 @@ from cyclr.cli._common import (
 )
 from cyclr.cli._files import OutputFiles, keep_partial_test, prepare_dir, report_bounds
 from cyclr.cli.target import call_target, load_target, range_test_options, run_on_target
+from cyclr.range_test.ramp import NUM_ITER
 from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER
 
 __all__ = ["add_parser", "run"]
@@ -53,9 +57,9 @@ its own loss; it replaces loss_fn) -- or a cyclr.cli.FindTarget with the same fi
 
 By default the test runs two sweeps, as cyclr.torch.find_bounds and auto_schedule do: an
 exponential one (--coarse-iter updates, 1e-7 to 10) finds where the loss blows up, then the
-paper's linear sweep (--num-iter updates) rises from a thousandth of that LR up to it, and the
-bounds are read from it. --start-lr, --end-lr or --mode run a single sweep with those settings
-instead.
+paper's linear sweep (--linear-iter updates) rises from a thousandth of that LR up to it, and
+the bounds are read from it. --mode, --start-lr, --end-lr or --num-iter run a single sweep
+instead, as cyclr.torch.range_test does (exp, 1e-7 to 10, 100 updates unless given).
 
 The model and optimizer are restored after the test. Writes range_test.json (and, for two
 sweeps, range_test_coarse.json) and range_test.png to --out, then prints the bounds and Python
@@ -66,8 +70,8 @@ file, a run removes those files of an earlier run from --out (and no other file)
 examples:
   cyclr find examples/find_target.py:setup
   cyclr find examples/find_target.py:setup --mode linear --start-lr 1e-3 --end-lr 1 --num-iter 300
-  cyclr find mypkg.train:make_setup --num-iter 200 --seed 0 --out lr-test
-  cyclr find train.py:setup --mode exp --num-iter 100      # one quick exponential sweep
+  cyclr find mypkg.train:make_setup --linear-iter 200 --seed 0 --out lr-test
+  cyclr find train.py:setup --num-iter 100                 # one quick exponential sweep
   cyclr find train.py:setup --method loss --no-progress"""
 
 
@@ -115,15 +119,21 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         metavar="N",
-        help="optimizer updates in the (linear) sweep "
-        f"(default: {LINEAR_ITER} for two sweeps, 100 for one)",
+        help=f"optimizer updates in a single sweep (default: {NUM_ITER})",
     )
     g.add_argument(
         "--coarse-iter",
         type=int_at_least(10, "an integer >= 10"),
-        default=COARSE_ITER,
+        default=None,
         metavar="N",
-        help="updates in the first, exponential sweep of two (default: %(default)s)",
+        help=f"updates in the first, exponential sweep of two (default: {COARSE_ITER})",
+    )
+    g.add_argument(
+        "--linear-iter",
+        type=int_at_least(10, "an integer >= 10"),
+        default=None,
+        metavar="N",
+        help=f"updates in the second, linear sweep of two (default: {LINEAR_ITER})",
     )
     g.add_argument(
         "--metric",
@@ -171,34 +181,91 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
+#: The options of a single sweep, and those of the two sweeps.
+_SINGLE = ("--mode", "--start-lr", "--end-lr", "--num-iter")
+_TWO = ("--coarse-iter", "--linear-iter")
+
+
 def run(args: argparse.Namespace) -> int:
     """``cyclr find``: the range test, the files, the bounds and the code."""
     require("torch", extra="torch")
     check_method(args.method)
-    single = any(x is not None for x in (args.start_lr, args.end_lr, args.mode))
+    single = [o for o in _SINGLE if getattr(args, o[2:].replace("-", "_")) is not None]
+    two = [o for o in _TWO if getattr(args, o[2:].replace("-", "_")) is not None]
+    if single and two:
+        raise CLIError(
+            f"{', '.join(two)} set the two sweeps and {', '.join(single)} a single one; "
+            "give the options of one kind"
+        )
     files = ["range_test.json", "range_test.png", PARTIAL]
     folder = prepare_dir(args.out, files if single else [*files, COARSE])
     outputs = OutputFiles(folder, [*files, COARSE])
     target = call_target(load_target(args.target), args.target)
-
-    from cyclr.range_test.recipe import STOPPED
-    from cyclr.suggest import SuggestionError
-    from cyclr.torch import find_bounds
-
     options = range_test_options(args, target)
     options.update(
         metric=None if args.metric == "none" else args.metric,
         smooth=args.smooth,
         accumulation_steps=args.accumulation_steps,
     )
+    interrupted = functools.partial(keep_partial_test, path=folder / PARTIAL, before=outputs.fresh)
     if single:
-        options.update(start_lr=args.start_lr, end_lr=args.end_lr, mode=args.mode or "exp")
+        return _one_sweep(args, target, options, folder, outputs, interrupted)
+    return _two_sweeps(args, target, options, folder, outputs, interrupted)
+
+
+def _one_sweep(
+    args: argparse.Namespace,
+    target: Any,
+    options: dict[str, Any],
+    folder: Path,
+    outputs: OutputFiles,
+    interrupted: Callable[[KeyboardInterrupt], None],
+) -> int:
+    """One sweep (:func:`cyclr.torch.range_test`), saved, then read with ``--method``."""
+    from cyclr.suggest import SuggestionError
+    from cyclr.torch import range_test
+
+    ramp: dict[str, Any] = {"mode": args.mode or "exp", "num_iter": args.num_iter or NUM_ITER}
+    ramp.update({k: getattr(args, k) for k in ("start_lr", "end_lr")})
+    start = time.perf_counter()
+    result = run_on_target(
+        "the range test", range_test, target, interrupted=interrupted, **options, **ramp
+    )
+    wall = time.perf_counter() - start
+    json_path = folder / "range_test.json"
+    outputs.fresh()
+    result.save(json_path)
+    bounds: cyclr.Bounds | None = None
+    try:
+        bounds = result.suggest(args.method)
+    except SuggestionError as exc:
+        no_bounds_note(exc)
+    out(
+        f"Range test: {len(result)} updates ({sweep_text(result)}) in {wall:.1f} s; "
+        f"{stop_text(result)}."
+    )
+    ipe = args.iters_per_epoch or _loader_len(target.train_loader)
+    return report_bounds(result, bounds, ipe, json_path, folder / "range_test.png")
+
+
+def _two_sweeps(
+    args: argparse.Namespace,
+    target: Any,
+    options: dict[str, Any],
+    folder: Path,
+    outputs: OutputFiles,
+    interrupted: Callable[[KeyboardInterrupt], None],
+) -> int:
+    """The two-stage test (:func:`cyclr.torch.find_bounds`), each test saved as it ends."""
+    from cyclr.range_test.recipe import STOPPED
+    from cyclr.suggest import SuggestionError
+    from cyclr.torch import find_bounds
+
     tests: list[cyclr.RangeTestResult] = []
 
     def save(result: cyclr.RangeTestResult) -> None:  # as each test ends
-        last = single or len(tests) == 1
         outputs.fresh()
-        result.save(folder / ("range_test.json" if last else COARSE))
+        result.save(folder / ("range_test.json" if tests else COARSE))
         tests.append(result)
 
     start = time.perf_counter()
@@ -208,10 +275,10 @@ def run(args: argparse.Namespace) -> int:
             find_bounds,
             target,
             keep=(SuggestionError,),
-            interrupted=lambda exc: keep_partial_test(exc, folder / PARTIAL, outputs.fresh),
+            interrupted=interrupted,
             method=args.method,
-            coarse_iter=args.coarse_iter,
-            num_iter=args.num_iter,
+            coarse_iter=args.coarse_iter or COARSE_ITER,
+            linear_iter=args.linear_iter or LINEAR_ITER,
             on_test=save,
             **options,
         )
@@ -219,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
     except SuggestionError as exc:
         if not tests:  # raised before any test ran
             raise CLIError(str(exc)) from None
-        if not single and len(tests) == 1:  # the coarse test found no blow-up
+        if len(tests) == 1:  # the coarse test found no blow-up
             coarse = tests[0]
             out(
                 f"Range test: {len(coarse)} updates ({sweep_text(coarse)}); {stop_text(coarse)}.",
@@ -233,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - start
     ipe = args.iters_per_epoch or _loader_len(target.train_loader)
 
-    if not single and len(tests) == 1:  # no blow-up, no linear sweep: read off the coarse test
+    if len(tests) == 1:  # no blow-up, no linear sweep: read off the coarse test
         coarse = found.tests[0]
         json_path = folder / COARSE
         coarse.save(json_path)  # with the message that says why the linear sweep did not run
@@ -246,10 +313,9 @@ def run(args: argparse.Namespace) -> int:
         return report_bounds(coarse, bounds, ipe, json_path, folder / "range_test.png")
 
     result = tests[-1]
-    sweeps = "" if single else f"{len(tests[0])} updates ({sweep_text(tests[0])}), then "
     out(
-        f"Range test: {sweeps}{len(result)} updates ({sweep_text(result)}) in {wall:.1f} s; "
-        f"{stop_text(result)}."
+        f"Range test: {len(tests[0])} updates ({sweep_text(tests[0])}), then {len(result)} "
+        f"updates ({sweep_text(result)}) in {wall:.1f} s; {stop_text(result)}."
     )
     json_path = folder / "range_test.json"
     return report_bounds(result, bounds, ipe, json_path, folder / "range_test.png")

@@ -15,9 +15,9 @@ For each seed (three by default, side by side in two processes), with nothing do
    - **triangular2** (or **exp_range**) with the same bounds and cycles;
    - **1cycle** with cyclical momentum 0.95 → 0.85 → 0.95 (Smith & Topin 2017; Smith 2018) on
      under a third of the budget: super-convergence. By default it reads its bounds from its
-     own warm-up (:func:`cyclr.torch.auto_schedule` with ``online=True``: the LR rises as in a
-     range test until the loss leaves its floor, then drops to ``max_lr`` and the cycle
-     finishes), so it runs no range test and is charged none; with
+     own warm-up (:func:`cyclr.torch.online_schedule`: the LR rises as in a range test until
+     the loss leaves its floor, then drops to ``max_lr`` and the cycle finishes), so it runs
+     no range test and is charged none; with
      ``one_cycle_bounds="range_test"`` it uses the CLR runs' bounds instead;
 
 3. a table over seeds (mean ± standard deviation): final test accuracy, iterations to reach the
@@ -46,6 +46,7 @@ from cyclr.demo.config import N_TRAIN, DemoConfig
 from cyclr.demo.report import write_report
 from cyclr.demo.results import DemoResult, OnlineReading, PolicyRun, SeedRun, recorded_schedule
 from cyclr.online import WARMUP_RANGE
+from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.compose import Constant
 from cyclr.schedules.policies import policy
 
@@ -149,7 +150,7 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
     from torch import nn
 
     from cyclr.demo import mnist1d
-    from cyclr.torch import CyclicScheduler, find_bounds
+    from cyclr.torch import CyclicScheduler, find_bounds, range_test
 
     data = mnist1d.load(n_train=c.n_train)
     ipe = max(1, len(data.x_train) // c.batch_size)
@@ -157,24 +158,31 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
     # 1. The range test, and the bounds read from it.
     model = mnist1d.cnn(seed)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=c.momentum)
-    single: dict[str, Any] = {}
-    if c.range_test == "linear":
-        single = {"mode": "linear", "start_lr": c.range_start_lr, "end_lr": c.range_end_lr}
+    setup = (model, opt, nn.CrossEntropyLoss(), mnist1d.loader(data, c.batch_size, seed))
     t0 = time.perf_counter()
-    found = find_bounds(
-        model,
-        opt,
-        nn.CrossEntropyLoss(),
-        mnist1d.loader(data, c.batch_size, seed),
-        method=c.method,
-        coarse_iter=c.coarse_iters,
-        num_iter=c.range_test_iters,
-        seed=seed,
-        progress=progress,
-        **single,
-    )
+    tests: tuple[RangeTestResult, ...]
+    if c.range_test == "linear":  # one linear sweep, read with c.method
+        sweep = range_test(
+            *setup,
+            start_lr=c.range_start_lr,
+            end_lr=c.range_end_lr,
+            num_iter=c.range_test_iters,
+            mode="linear",
+            seed=seed,
+            progress=progress,
+        )
+        tests, bounds = (sweep,), sweep.suggest(c.method)
+    else:
+        found = find_bounds(
+            *setup,
+            method=c.method,
+            coarse_iter=c.coarse_iters,
+            linear_iter=c.range_test_iters,
+            seed=seed,
+            progress=progress,
+        )
+        tests, bounds = found.tests, found.bounds
     rt_wall = time.perf_counter() - t0
-    bounds = found.bounds
 
     # 2. The four policies, from the same initial weights and batch order.
     step = c.step_epochs * ipe
@@ -224,29 +232,19 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
                 bar.close()
         _record(r, tr)
     n_train, n_test = len(data.x_train), len(data.x_test)
-    return SeedRun(seed, list(found.tests), bounds, rt_wall, runs, n_train, n_test)
+    return SeedRun(seed, list(tests), bounds, rt_wall, runs, n_train, n_test)
 
 
 def _train_online(c: DemoConfig, r: PolicyRun, model: Any, data: Any, seed: int, bar: Any) -> None:
     """Train ``r`` as a 1cycle that reads its bounds from its own warm-up, and record the LR
     and momentum it applied at every update as ``r.schedule`` and ``r.momentum``."""
     import torch
-    from torch import nn
 
     from cyclr.demo import mnist1d
-    from cyclr.torch import OnlineScheduler, auto_schedule
+    from cyclr.torch import online_schedule
 
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=c.momentum)
-    sched = auto_schedule(
-        model,
-        opt,
-        nn.CrossEntropyLoss(),
-        mnist1d.loader(data, c.batch_size, seed),
-        total_steps=r.iterations,
-        online=True,
-    )
-    if not isinstance(sched, OnlineScheduler):  # pragma: no cover - online=True returns one
-        raise TypeError(f"auto_schedule(online=True) returned {type(sched).__name__}")
+    sched = online_schedule(model, opt, total_steps=r.iterations)
     group = opt.param_groups[0]
     lrs, moms = [float(group["lr"])], [float(group["momentum"])]  # those of update 0
 

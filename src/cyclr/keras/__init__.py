@@ -13,7 +13,8 @@ first imported: ``os.environ.setdefault("KERAS_BACKEND", "torch")``.
 - :func:`range_test` runs the LR range test (Smith 2015, §3.3) on a compiled model, reading the
   loss of each batch on its own, and returns a :class:`cyclr.RangeTestResult`. The model's
   variables, the optimizer's and the global random generators (Python's, numpy's, torch's) are
-  restored bitwise afterwards.
+  restored bitwise afterwards. :func:`find_bounds` runs the two-stage test (an exponential
+  ramp, then the paper's linear one below the blow-up) and reads both bounds.
 
 Example::
 
@@ -52,10 +53,10 @@ if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - Keras 2 insta
     )
 
 from cyclr.keras._momentum import MomentumCallback
-from cyclr.keras._range_test import range_test
+from cyclr.keras._range_test import find_bounds, range_test
 from cyclr.keras._schedule import Schedule
 
-__all__ = ["MomentumCallback", "Schedule", "range_test"]
+__all__ = ["MomentumCallback", "Schedule", "find_bounds", "range_test"]
 
 
 def __dir__() -> list[str]:

@@ -14,8 +14,9 @@ framework-free parts in :mod:`cyclr.range_test`.
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import keras
@@ -29,14 +30,23 @@ from cyclr.keras._rng import global_rng_restored
 from cyclr.range_test.checks import (
     RangeTestOptions,
     check_loader,
-    check_options_in,
+    check_options,
     check_reiterable,
 )
-from cyclr.range_test.recipe import recipe_test, wants_recipe
+from cyclr.range_test.ramp import NUM_ITER
+from cyclr.range_test.recipe import (
+    COARSE_ITER,
+    LINEAR_ITER,
+    FoundBounds,
+    check_recipe,
+    find_bounds_with,
+    refuse_single_ramp,
+)
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
+from cyclr.suggest import check_method
 
-__all__ = ["range_test"]
+__all__ = ["find_bounds", "range_test"]
 
 
 def range_test(
@@ -47,8 +57,8 @@ def range_test(
     *,
     start_lr: float | None = None,
     end_lr: float | None = None,
-    num_iter: int | None = None,
-    mode: str | None = None,
+    num_iter: int = NUM_ITER,
+    mode: str = "exp",
     batch_size: int = 32,
     sample_weight: Any = None,
     shuffle: bool = True,
@@ -87,10 +97,8 @@ def range_test(
             ``(x, y, sample_weight)``: a ``keras.utils.PyDataset``, ``tf.data.Dataset``, torch
             ``DataLoader``, list or generator.
         start_lr, end_lr, num_iter, mode: the ramp; the LRs default to ``1e-7 → 10`` (exp)
-            or ``1e-3 → 1`` (linear), ``num_iter`` to 100, ``mode`` to ``"exp"``, as in
-            ``cyclr.torch.range_test``. Given none of them, the test runs the two-stage recipe
-            as ``cyclr.torch.range_test`` does (:mod:`cyclr.range_test.recipe`): the linear
-            test is returned, with the exponential one as its ``coarse``.
+            or ``1e-3 → 1`` (linear), as in ``cyclr.torch.range_test``. For the two-stage test
+            and both bounds, see :func:`cyclr.keras.find_bounds`.
         metric: the training metric to record per batch: ``"auto"`` (the first compiled metric,
             e.g. ``"accuracy"``, if any), a name in the train logs, or ``None``.
         smooth: EMA factor in [0, 1) for ``smoothed_loss``.
@@ -110,11 +118,25 @@ def range_test(
                                         num_iter=200, batch_size=64)
         result.save("range_test.json")
     """
-    args = dict(locals())
-    if wants_recipe(args):
-        check_reiterable("dataset", dataset)
-        return recipe_test(range_test, args)
-    opts = _check_args(args)
+    opts = _check(
+        model=model,
+        x=x,
+        y=y,
+        dataset=dataset,
+        start_lr=start_lr,
+        end_lr=end_lr,
+        num_iter=num_iter,
+        mode=mode,
+        batch_size=batch_size,
+        sample_weight=sample_weight,
+        shuffle=shuffle,
+        seed=seed,
+        metric=metric,
+        smooth=smooth,
+        diverge=diverge,
+        validation_data=validation_data,
+        val_every=val_every,
+    )
     with global_rng_restored():  # the data and dropout may draw from them
         bs = int(batch_size)
         # Data: the first batch now, so an empty source fails before the model is touched.
@@ -164,52 +186,145 @@ def range_test(
         arrays = x is not None
         config = {
             "framework": "keras",
-            "start_lr": opts.start_lr,
-            "end_lr": opts.end_lr,
-            "num_iter": opts.num_iter,
-            "mode": opts.mode,
+            **opts.to_dict(validates=validation_data is not None),
             "batch_size": bs if arrays else None,
             "shuffle": shuffle if arrays else None,
-            "seed": opts.seed,
             "metric": metric,
-            "smooth": opts.smooth,
-            "diverge": opts.diverge,
-            "val_every": opts.val_every if validation_data is not None else None,
             "optimizer": type(inner_optimizer(opt)).__name__,
         }
         return rec.result(config, _versions())
 
 
-def _check_args(a: dict[str, Any]) -> RangeTestOptions:
-    """Validate ``range_test``'s arguments (by name) without touching anything."""
-    model = a["model"]
+def find_bounds(
+    model: Any,
+    x: Any = None,
+    y: Any = None,
+    dataset: Iterable[Any] | None = None,
+    *,
+    method: str = "auto",
+    coarse_iter: int = COARSE_ITER,
+    linear_iter: int = LINEAR_ITER,
+    suggest_kwargs: Mapping[str, Any] | None = None,
+    on_test: Callable[[RangeTestResult], None] | None = None,
+    **range_test_kwargs: Any,
+) -> FoundBounds:
+    """The two-stage LR range test (Smith 2015, §3.3) and both CLR bounds, on a compiled model.
+
+    As :func:`cyclr.torch.find_bounds`: an exponential ramp of ``coarse_iter`` updates over the
+    default range finds where the loss blows up, then the paper's linear ramp of
+    ``linear_iter`` updates rises from a thousandth of that LR up to it, and ``method`` reads
+    the bounds off it (off the exponential test when its loss never falls). Each test is a
+    :func:`range_test` with ``range_test_kwargs`` (``batch_size``, ``seed``,
+    ``validation_data``, ...; not ``num_iter``, ``start_lr``, ``end_lr`` or ``mode``), and
+    leaves the model as it was. Every argument is checked before the first update; a one-shot
+    ``dataset`` (a generator) is refused, since the second test would read what the first left.
+
+    Returns:
+        A :class:`cyclr.range_test.recipe.FoundBounds`: ``.bounds`` and ``.tests``.
+
+    Example::
+
+        found = cyclr.keras.find_bounds(model, x_train, y_train, batch_size=64)
+        schedule = found.bounds.one_cycle(total_steps=epochs * steps_per_epoch)
+    """
+    refuse_single_ramp(range_test_kwargs, "find_bounds()", "cyclr.keras.range_test()")
+    check_method(method, suggest_kwargs)
+    coarse_iter, linear_iter = check_recipe(coarse_iter, linear_iter, on_test)
+    try:
+        bound = inspect.signature(range_test).bind(
+            model, x, y, dataset, num_iter=linear_iter, **range_test_kwargs
+        )
+    except TypeError as exc:
+        raise TypeError(f"an argument range_test does not take: {exc}") from None
+    bound.apply_defaults()
+    _check(**bound.arguments)
+    check_reiterable("dataset", dataset)
+
+    def run(**ramp: Any) -> RangeTestResult:
+        return range_test(model, x, y, dataset, **range_test_kwargs, **ramp)
+
+    return find_bounds_with(
+        run,
+        method=method,
+        suggest_kwargs=suggest_kwargs,
+        coarse_iter=coarse_iter,
+        linear_iter=linear_iter,
+        on_test=on_test,
+    )
+
+
+def _check(
+    *,
+    model: Any,
+    x: Any,
+    y: Any,
+    dataset: Any,
+    start_lr: Any,
+    end_lr: Any,
+    num_iter: Any,
+    mode: Any,
+    batch_size: Any,
+    sample_weight: Any,
+    shuffle: Any,
+    seed: Any,
+    metric: Any,
+    smooth: Any,
+    diverge: Any,
+    validation_data: Any,
+    val_every: Any,
+) -> RangeTestOptions:
+    """Check :func:`range_test`'s arguments (the same names) without touching anything; the
+    options every range test shares, checked."""
+    _check_keras(model, x, y, dataset, batch_size, sample_weight, shuffle, metric, validation_data)
+    return check_options(
+        start_lr=start_lr,
+        end_lr=end_lr,
+        num_iter=num_iter,
+        mode=mode,
+        smooth=smooth,
+        diverge=diverge,
+        val_every=val_every,
+        seed=seed,
+        metric=metric,
+    )
+
+
+def _check_keras(
+    model: Any,
+    x: Any,
+    y: Any,
+    dataset: Any,
+    batch_size: Any,
+    sample_weight: Any,
+    shuffle: Any,
+    metric: Any,
+    validation_data: Any,
+) -> None:
+    """Check the Keras-only arguments of :func:`range_test`."""
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, got {model!r} ({type(model).__name__})")
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
         raise ValueError("model must be compiled with an optimizer and a loss first")
-    opts = check_options_in(a)
-    v.integer("batch_size", a["batch_size"], minimum=1)
-    if not isinstance(a["shuffle"], bool):
-        raise TypeError(f"shuffle must be a bool, got {a['shuffle']!r}")
-    if callable(a["metric"]):
+    v.integer("batch_size", batch_size, minimum=1)
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"shuffle must be a bool, got {shuffle!r}")
+    if callable(metric):
         raise TypeError(
             f"metric must be the name of a compiled metric (the train logs hold it), 'auto' or "
-            f"None; got {a['metric']!r}"
+            f"None; got {metric!r}"
         )
-    val = a["validation_data"]
+    val = validation_data
     if val is not None and (not isinstance(val, (tuple, list)) or not 1 <= len(val) <= 3):
         got = f"of length {len(val)}" if isinstance(val, (tuple, list)) else type(val).__name__
         raise ValueError(
             f"validation_data must be a tuple (x_val, y_val[, sample_weight_val]), got {got}"
         )
-    x, dataset = a["x"], a["dataset"]
     if (x is None) == (dataset is None):
         raise ValueError("pass either x (with y) or dataset, not both and not neither")
     if dataset is not None:
-        if a["y"] is not None or a["sample_weight"] is not None:
+        if y is not None or sample_weight is not None:
             raise ValueError("y and sample_weight go inside dataset batches, not beside dataset")
         check_loader("dataset", dataset, optional=False)
-    return opts
 
 
 def _loop(
@@ -227,13 +342,11 @@ def _loop(
     n_iter = rec.options.num_iter
     batch: Any = first
     for i in range(n_iter):
-        lr = rec.options.lr(i)
+        lr = rec.options.lr(i)  # recorded as asked: the variable may hold it rounded
         if holder is not None:
             holder.value = lr
-            used = lr
         else:
             lr_var.assign(lr)
-            used = float(ops.convert_to_numpy(lr_var))
         if batch is None:
             batch = batches.next()
             if batch is None:
@@ -247,10 +360,10 @@ def _loop(
             rec.metric_name = _pick_metric(metric, logs)
         loss = float(logs["loss"])
         if not math.isfinite(loss):
-            rec.stop_non_finite(loss, used)
+            rec.stop_non_finite(loss, lr)
             return
         name = rec.metric_name
-        rec.record(used, loss, metric=None if name is None else float(logs[name]))
+        rec.record(lr, loss, metric=None if name is None else float(logs[name]))
         if validation_data is not None and rec.options.validates_after(i):
             rec.record_validation(i, *_evaluate(model, validation_data, batch_size, name))
         if rec.check_diverged() or rec.check_end():

@@ -12,6 +12,8 @@ Example:
     ...                   diverge=4.0, val_every=10, seed=0, metric="auto")
     >>> o.start_lr, o.end_lr, o.lr(49)
     (1e-07, 1.0, 1.0)
+    >>> o.to_dict(validates=False)["val_every"] is None
+    True
     >>> check_options(start_lr=0.1, end_lr=0.01, num_iter=50, mode="exp", smooth=0.98,
     ...               diverge=4.0, val_every=10, seed=0, metric="auto")
     Traceback (most recent call last):
@@ -22,15 +24,14 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cyclr import _validate as check
-from cyclr.range_test.ramp import DEFAULT_RANGE, MIN_ITER, MODES, SINGLE_ITER, ramp_lr
+from cyclr.range_test.ramp import DEFAULT_RANGE, MIN_ITER, MODES, ramp_lr
 
 __all__ = [
-    "OPTION_NAMES",
     "SEED_LIMIT",
     "RangeTestOptions",
     "check_diverge",
@@ -38,25 +39,12 @@ __all__ = [
     "check_reiterable",
     "check_metric",
     "check_options",
-    "check_options_in",
     "check_seed",
     "group_lr_ratios",
 ]
 
 #: Seeds must be below this (numpy's legacy seeding takes 32-bit seeds).
 SEED_LIMIT = 2**32
-#: The arguments :func:`check_options` checks, named as every range-test loop names them.
-OPTION_NAMES = (
-    "start_lr",
-    "end_lr",
-    "num_iter",
-    "mode",
-    "smooth",
-    "diverge",
-    "val_every",
-    "seed",
-    "metric",
-)
 
 
 @dataclass(frozen=True)
@@ -88,6 +76,20 @@ class RangeTestOptions:
         """
         return i % self.val_every == 0
 
+    def to_dict(self, *, validates: bool) -> dict[str, Any]:
+        """The options as plain JSON data, for a result's ``config``; ``val_every`` is ``None``
+        when the test scores no held-out data (``validates=False``)."""
+        return {
+            "start_lr": self.start_lr,
+            "end_lr": self.end_lr,
+            "num_iter": self.num_iter,
+            "mode": self.mode,
+            "smooth": self.smooth,
+            "diverge": self.diverge,
+            "val_every": self.val_every if validates else None,
+            "seed": self.seed,
+        }
+
 
 def check_options(
     *,
@@ -101,41 +103,27 @@ def check_options(
     seed: Any,
     metric: Any,
 ) -> RangeTestOptions:
-    """Check the shared options of one test; ``mode=None`` is ``"exp"``, ``num_iter=None``
-    :data:`~cyclr.range_test.ramp.SINGLE_ITER`, ``start_lr``/``end_lr`` default to
-    :data:`DEFAULT_RANGE`.
+    """Check the shared options of one test; ``start_lr``/``end_lr`` given as ``None`` are
+    ``mode``'s :data:`~cyclr.range_test.ramp.DEFAULT_RANGE`.
 
     ``0 < start_lr < end_lr`` (finite), ``num_iter >= MIN_ITER``, ``mode`` in ``MODES``,
     ``0 <= smooth < 1``, ``diverge > 1`` or ``None``, ``val_every >= 1``, ``seed`` in
     ``[0, 2**32)`` or ``None``, ``metric`` a str, a callable or ``None`` (the adapter checks
     which names it knows).
     """
-    mode = check.choice("mode", "exp" if mode is None else mode, MODES)
+    mode = check.choice("mode", mode, MODES)
     lo, hi = DEFAULT_RANGE[mode]
     start = lo if start_lr is None else check.positive("start_lr", start_lr)
     end = hi if end_lr is None else check.positive("end_lr", end_lr)
     if start >= end:
         raise ValueError(f"start_lr ({start!r}) must be < end_lr ({end!r})")
-    n = check.integer("num_iter", SINGLE_ITER if num_iter is None else num_iter, minimum=MIN_ITER)
+    n = check.integer("num_iter", num_iter, minimum=MIN_ITER)
     beta = check.fraction("smooth", smooth, high_open=True)
     every = check.integer("val_every", val_every, minimum=1)
     check_metric(metric)
     return RangeTestOptions(
         start, end, n, mode, beta, check_diverge(diverge), every, check_seed(seed)
     )
-
-
-def check_options_in(args: Mapping[str, Any]) -> RangeTestOptions:
-    """:func:`check_options` on the shared options among a loop's arguments ``args`` (by name,
-    e.g. ``dict(locals())``; the others are the loop's own to check).
-
-    Example:
-        >>> args = dict(start_lr=None, end_lr=None, num_iter=50, mode="linear", smooth=0.98,
-        ...             diverge=None, val_every=10, seed=None, metric=None, batch_size=32)
-        >>> check_options_in(args).end_lr
-        1.0
-    """
-    return check_options(**{name: args[name] for name in OPTION_NAMES})
 
 
 def check_diverge(diverge: Any) -> float | None:

@@ -15,16 +15,14 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_RANGE", "MIN_ITER", "MODES", "SINGLE_ITER", "ramp_lr"]
+__all__ = ["DEFAULT_RANGE", "MIN_ITER", "MODES", "NUM_ITER", "ramp_lr"]
 
 #: Ramp modes: ``"exp"`` (geometric) and ``"linear"`` (the paper's).
 MODES = ("exp", "linear")
 #: Fewest updates accepted: below this there is no curve to read.
 MIN_ITER = 10
-#: Updates of a single test whose ramp is given in part (``mode``, ``start_lr`` or ``end_lr``)
-#: but not its length. A test given none of them runs the two-stage recipe instead
-#: (:mod:`cyclr.range_test.recipe`).
-SINGLE_ITER = 100
+#: Updates of one range test when ``num_iter`` is not given (fastai's and torch-lr-finder's).
+NUM_ITER = 100
 #: ``(start_lr, end_lr)`` when not given. The exponential ramp covers eight decades, enough for
 #: SGD and Adam alike. The linear ramp (the paper's) spends its points evenly, so it needs a
 #: narrower band: up to 1, where SGD-trained classifiers usually break down. For Adam, or to

@@ -1,4 +1,4 @@
-"""The two-stage range test: the plan every caller shares (Smith 2015, §3.3).
+"""The two-stage range test: the recipe every ``find_bounds`` runs (Smith 2015, §3.3).
 
 1. A coarse exponential ramp of :data:`COARSE_ITER` updates over the default range finds where
    the loss blows up (:func:`cyclr.suggest.blow_up_lr`).
@@ -6,11 +6,10 @@
    LR up to it (:func:`linear_range`); the bounds are read off it.
 
 The linear ramp spends its updates where the accuracy rises, peaks and falls, which a short
-exponential ramp crosses in a few dozen updates. :func:`run_recipe` runs the plan with an
-adapter's single test: ``cyclr.torch.range_test`` and ``cyclr.keras.range_test`` run it when
-given no ramp (no ``start_lr``, ``end_lr``, ``num_iter`` or ``mode``), so that
-``range_test(...).suggest()`` reads the same bounds as ``cyclr.torch.find_bounds``,
-``auto_schedule``, ``cyclr find`` and the demo, which all run it too.
+exponential ramp crosses in a few dozen updates. :func:`find_bounds_with` runs the recipe with
+an adapter's single test (``cyclr.torch.range_test``, ``cyclr.keras.range_test``) and reads the
+bounds: ``cyclr.torch.find_bounds``, ``cyclr.keras.find_bounds``, ``auto_schedule``,
+``cyclr find`` and the demo all run it. A range test itself always runs one ramp.
 
 Example:
     >>> import numpy as np, cyclr
@@ -26,27 +25,33 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cyclr import _validate as v
+from cyclr.range_test.ramp import MIN_ITER
 from cyclr.range_test.result import RangeTestResult
-from cyclr.suggest import SuggestionError, blow_up_lr
+from cyclr.suggest import Bounds, SuggestionError, blow_up_lr, check_method
 
 __all__ = [
     "COARSE_ITER",
     "LINEAR_ITER",
     "LOW_RATIO",
-    "RAMP_OPTIONS",
+    "SINGLE_RAMP_OPTIONS",
     "STOPPED",
+    "FoundBounds",
+    "check_recipe",
+    "find_bounds_with",
     "linear_range",
-    "recipe_test",
+    "recipe_tests",
+    "refuse_single_ramp",
     "run_recipe",
-    "wants_recipe",
 ]
 
-#: The options that set one test's ramp; a range test given none of them runs the recipe.
-RAMP_OPTIONS = ("start_lr", "end_lr", "num_iter", "mode")
+#: The options of a single ramp, which ``find_bounds`` refuses: its two ramps are set by
+#: ``coarse_iter`` and ``linear_iter``.
+SINGLE_RAMP_OPTIONS = ("num_iter", "start_lr", "end_lr", "mode")
 
 #: How the message of a recipe that ran no linear test begins (the reason follows).
 STOPPED = "the two-stage recipe stopped after its exponential test: "
@@ -68,17 +73,11 @@ def linear_range(coarse: RangeTestResult, *, low_ratio: float = LOW_RATIO) -> tu
     return end_lr * low_ratio, end_lr
 
 
-def wants_recipe(options: dict[str, Any]) -> bool:
-    """Whether a range test with these arguments (by name) runs the recipe: every one of
-    :data:`RAMP_OPTIONS` is absent or ``None``."""
-    return all(options.get(name) is None for name in RAMP_OPTIONS)
-
-
 def run_recipe(
     run_test: Callable[..., RangeTestResult],
     *,
     coarse_iter: int = COARSE_ITER,
-    num_iter: int = LINEAR_ITER,
+    linear_iter: int = LINEAR_ITER,
     on_test: Callable[[RangeTestResult], None] | None = None,
 ) -> RangeTestResult:
     """Run the two-stage plan with ``run_test(mode=, num_iter=, [start_lr=, end_lr=])``, one
@@ -101,8 +100,7 @@ def run_recipe(
         >>> r.mode, len(r), r.coarse.mode, len(r.coarse), bool(np.isclose(r.lr[-1], 1000 * r.lr[0]))
         ('linear', 400, 'exp', 200, True)
     """
-    coarse_iter = v.integer("coarse_iter", coarse_iter, minimum=10)
-    num_iter = v.integer("num_iter", num_iter, minimum=10)
+    coarse_iter, linear_iter = check_recipe(coarse_iter, linear_iter)
     coarse = run_test(mode="exp", num_iter=coarse_iter)
     if on_test is not None:
         on_test(coarse)
@@ -112,7 +110,7 @@ def run_recipe(
     except SuggestionError as exc:
         exc.range_test_result = coarse  # type: ignore[attr-defined]
         raise
-    linear = run_test(mode="linear", num_iter=num_iter, start_lr=start_lr, end_lr=end_lr)
+    linear = run_test(mode="linear", num_iter=linear_iter, start_lr=start_lr, end_lr=end_lr)
     linear = dataclasses.replace(linear, coarse=coarse)
     if on_test is not None:
         on_test(linear)
@@ -134,27 +132,113 @@ def _check_not_dry(test: RangeTestResult, stage: str) -> None:
     raise exc
 
 
-def recipe_test(
+def recipe_tests(
     run_test: Callable[..., RangeTestResult],
-    options: dict[str, Any],
     *,
     coarse_iter: int = COARSE_ITER,
-    num_iter: int = LINEAR_ITER,
+    linear_iter: int = LINEAR_ITER,
     on_test: Callable[[RangeTestResult], None] | None = None,
-) -> RangeTestResult:
-    """What a range test given no ramp returns, and what ``find_bounds`` reads: :func:`run_recipe`
-    with ``run_test`` given ``options`` (by name, the ramp's dropped) and the ramp of each stage;
-    or, when the coarse test's loss never falls, that test, its ``message`` saying why the
-    linear one did not run."""
-    fixed = {k: x for k, x in options.items() if k not in RAMP_OPTIONS}
+) -> tuple[RangeTestResult, ...]:
+    """The tests :func:`run_recipe` ran, the coarse one first; when the coarse test's loss never
+    falls, that test alone, its ``message`` saying why the linear one did not run."""
     try:
-        return run_recipe(
-            lambda **ramp: run_test(**fixed, **ramp),
-            coarse_iter=coarse_iter,
-            num_iter=num_iter,
-            on_test=on_test,
+        linear = run_recipe(
+            run_test, coarse_iter=coarse_iter, linear_iter=linear_iter, on_test=on_test
         )
     except SuggestionError as exc:
         coarse: RangeTestResult = exc.range_test_result  # type: ignore[attr-defined]
         note = f"{STOPPED}{exc}"
-        return dataclasses.replace(coarse, message="; ".join(filter(None, [coarse.message, note])))
+        return (
+            dataclasses.replace(coarse, message="; ".join(filter(None, [coarse.message, note]))),
+        )
+    assert linear.coarse is not None
+    return linear.coarse, linear
+
+
+def check_recipe(coarse_iter: Any, linear_iter: Any, on_test: Any = None) -> tuple[int, int]:
+    """The two ramps' lengths, each an integer >= :data:`~cyclr.range_test.ramp.MIN_ITER`, and
+    ``on_test`` a callable or ``None``.
+
+    Example:
+        >>> check_recipe(200, 5)
+        Traceback (most recent call last):
+        ...
+        ValueError: linear_iter must be >= 10, got 5
+    """
+    if on_test is not None and not callable(on_test):
+        raise TypeError(f"on_test must be callable, got {on_test!r}")
+    return (
+        v.integer("coarse_iter", coarse_iter, minimum=MIN_ITER),
+        v.integer("linear_iter", linear_iter, minimum=MIN_ITER),
+    )
+
+
+def refuse_single_ramp(options: Mapping[str, Any], where: str, single: str) -> None:
+    """Refuse the options of a single ramp (:data:`SINGLE_RAMP_OPTIONS`) among ``options``:
+    ``where`` (e.g. ``"find_bounds()"``) runs the recipe, and ``single`` runs one ramp.
+
+    Example:
+        >>> refuse_single_ramp({"num_iter": 400}, "find_bounds()", "range_test()")
+        Traceback (most recent call last):
+        ...
+        TypeError: find_bounds() does not take num_iter=400: it runs the two-stage test, \
+whose ramps are set by coarse_iter and linear_iter; call range_test() for a single ramp
+    """
+    for name in SINGLE_RAMP_OPTIONS:
+        if name in options:
+            raise TypeError(
+                f"{where} does not take {name}={options[name]!r}: it runs the two-stage test, "
+                f"whose ramps are set by coarse_iter and linear_iter; call {single} for a "
+                "single ramp"
+            )
+
+
+@dataclass(frozen=True)
+class FoundBounds:
+    """What ``find_bounds`` found.
+
+    Attributes:
+        bounds: the :class:`cyclr.Bounds` read off the last test.
+        tests: every range test run, in order (the coarse exponential one first).
+    """
+
+    bounds: Bounds
+    tests: tuple[RangeTestResult, ...]
+
+    @property
+    def result(self) -> RangeTestResult:
+        """The test the bounds were read from (the last one)."""
+        return self.tests[-1]
+
+
+def find_bounds_with(
+    run_test: Callable[..., RangeTestResult],
+    *,
+    method: str = "auto",
+    suggest_kwargs: Mapping[str, Any] | None = None,
+    coarse_iter: int = COARSE_ITER,
+    linear_iter: int = LINEAR_ITER,
+    on_test: Callable[[RangeTestResult], None] | None = None,
+) -> FoundBounds:
+    """The recipe (:func:`recipe_tests`) with ``run_test(mode=, num_iter=, [start_lr=,
+    end_lr=])``, one adapter's single range test, and ``method``'s reading of the last test.
+
+    Example:
+        >>> import numpy as np, cyclr
+        >>> def run_test(mode, num_iter, start_lr=1e-7, end_lr=10.0):  # a stand-in model
+        ...     lr = (np.geomspace if mode == "exp" else np.linspace)(start_lr, end_lr, num_iter)
+        ...     acc = 0.9 / (1 + np.exp(-(np.log10(lr) + 3) * 3)) - 40 * np.maximum(lr - 0.05, 0)
+        ...     loss = 2.3 - 2 * acc + 50 * np.maximum(lr - 0.1, 0)
+        ...     return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode=mode,
+        ...                                  metric=acc, metric_name="accuracy")
+        >>> found = find_bounds_with(run_test, linear_iter=100)
+        >>> [t.mode for t in found.tests], found.result is found.tests[-1]
+        (['exp', 'linear'], True)
+    """
+    check_method(method, suggest_kwargs)
+    check_recipe(coarse_iter, linear_iter, on_test)
+    tests = recipe_tests(
+        run_test, coarse_iter=coarse_iter, linear_iter=linear_iter, on_test=on_test
+    )
+    bounds = tests[-1].suggest(method, **dict(suggest_kwargs or {}))
+    return FoundBounds(bounds, tests)

@@ -1,17 +1,17 @@
 """Argument checks for :func:`cyclr.torch.range_test`: every error names the argument and value.
 
 The options every range test shares (the ramp, ``smooth``, ``diverge``, ``val_every``, ``seed``,
-the metric's type) are checked by :func:`cyclr.range_test.checks.check_options_in`, with the same
-messages as :func:`cyclr.keras.range_test`; the PyTorch-only ones here, and the snapshot the
-arguments say to restore (:func:`training_state`).
+the metric's type) are checked by :func:`cyclr.range_test.checks.check_options`, with the same
+messages as :func:`cyclr.keras.range_test`; the PyTorch-only ones here, into one frozen
+:class:`Config`, and the snapshot it says to restore (:func:`training_state`).
 """
 
 from __future__ import annotations
 
-import math
+import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,10 +21,10 @@ from cyclr import _validate as check
 from cyclr.range_test.checks import (
     RangeTestOptions,
     check_loader,
-    check_options_in,
-    group_lr_ratios,
+    check_options,
 )
 from cyclr.torch._batches import callable_name
+from cyclr.torch._param_groups import group_ratios
 from cyclr.torch._snapshot import STORAGES, TrainingState
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "check_device",
     "check_loader",
     "check_loss",
-    "group_ratios",
     "training_state",
 ]
 
@@ -45,64 +44,172 @@ MAX_SKIPPED = 50
 _METRICS = ("auto", "accuracy")
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Config:
-    """Validated options, resolved defaults, and the JSON-ready copy for the result.
+    """The checked settings of one PyTorch range test, defaults resolved.
 
     The options every range test shares are in :attr:`options` (``start_lr``, ``end_lr``,
     ``num_iter``, ``mode``, ``smooth``, ``diverge``, ``val_every``, ``seed``); the other fields
-    are PyTorch's own.
+    are PyTorch's own, and the objects the test restores. :meth:`to_dict` is the JSON copy a
+    result keeps as its ``config``.
     """
 
     options: RangeTestOptions
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: Callable[[Any, Any], Any] | None
+    loss_of_batch: Callable[[Any, Any], Any] | None
     metric: Any
+    has_val: bool
     val_batches: int
     accumulation_steps: int
     scaler: Any
     autocast_dtype: torch.dtype | None
     device: torch.device
     progress: bool
+    scheduler: Any
+    snapshot: str
+    snapshot_dir: str | os.PathLike[str] | None
     batch_fn: Callable[[Any], Any] | None
     ratios: list[float]
     world: int
     rank: int
     group: Any
-    plain: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON data (``val_every`` and ``val_batches`` are ``None``
+        without held-out data)."""
+        metric = self.metric
+        label = metric if metric is None or isinstance(metric, str) else callable_name(metric)
+        ac = self.autocast_dtype
+        plain = {
+            **self.options.to_dict(validates=self.has_val),
+            "metric": label,
+            "accumulation_steps": self.accumulation_steps,
+            "val_batches": self.val_batches if self.has_val else None,
+            "snapshot": self.snapshot,
+            "scaler": None if self.scaler is None else type(self.scaler).__name__,
+            "autocast_dtype": None if ac is None else str(ac).replace("torch.", ""),
+            "device": self.device.type,
+            "world_size": self.world,
+            "group_lr_ratios": self.ratios,
+            "optimizer": type(self.optimizer).__name__,
+            "model": type(self.model).__name__,
+        }
+        if self.loss_of_batch is not None:
+            plain["loss_of_batch"] = callable_name(self.loss_of_batch)
+        return plain
 
 
-def check_args(a: dict[str, Any]) -> Config:
-    """Validate ``range_test``'s arguments (by name) without touching anything."""
-    model, optimizer = a["model"], a["optimizer"]
+def check_args(
+    *,
+    model: Any,
+    optimizer: Any,
+    loss_fn: Any,
+    train_loader: Any,
+    loss_of_batch: Any,
+    start_lr: Any,
+    end_lr: Any,
+    num_iter: Any,
+    mode: Any,
+    metric: Any,
+    val_loader: Any,
+    val_every: Any,
+    val_batches: Any,
+    smooth: Any,
+    diverge: Any,
+    accumulation_steps: Any,
+    scaler: Any,
+    autocast_dtype: Any,
+    device: Any,
+    progress: Any,
+    seed: Any,
+    scheduler: Any,
+    snapshot: Any,
+    snapshot_dir: Any,
+    batch_fn: Any,
+    process_group: Any,
+) -> Config:
+    """Check :func:`cyclr.torch.range_test`'s arguments (the same names) without touching
+    anything, and resolve their defaults."""
+    trainable = _check_model(model, optimizer)
+    check_loss(loss_fn, loss_of_batch, batch_fn)
+    check_loader("train_loader", train_loader, optional=False)
+    check_loader("val_loader", val_loader, optional=True)
+    opts = check_options(
+        start_lr=start_lr,
+        end_lr=end_lr,
+        num_iter=num_iter,
+        mode=mode,
+        smooth=smooth,
+        diverge=diverge,
+        val_every=val_every,
+        seed=seed,
+        metric=metric,
+    )
+    accum = check.integer("accumulation_steps", accumulation_steps, minimum=1)
+    val_batches = check.integer("val_batches", val_batches, minimum=1)
+    if isinstance(metric, str):
+        check.choice("metric", metric, _METRICS)
+    autocast_dtype = _check_precision(scaler, autocast_dtype)
+    _check_model_state(model, optimizer, trainable)
+    device = check_device(device, trainable[0].device)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+    if scheduler is not None and not all(
+        hasattr(scheduler, m) for m in ("state_dict", "load_state_dict")
+    ):
+        raise TypeError(
+            f"scheduler must have state_dict() and load_state_dict(), got {scheduler!r}"
+        )
+    check.choice("snapshot", snapshot, STORAGES)
+    ratios = group_ratios(optimizer)
+    world, rank = 1, 0
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        world, rank = dist.get_world_size(process_group), dist.get_rank(process_group)
+    if progress is None:
+        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return Config(
+        options=opts,
+        model=model,
+        optimizer=optimizer,
+        loss_fn=loss_fn,
+        loss_of_batch=loss_of_batch,
+        metric=metric,
+        has_val=val_loader is not None,
+        val_batches=val_batches,
+        accumulation_steps=accum,
+        scaler=scaler,
+        autocast_dtype=autocast_dtype,
+        device=device,
+        progress=progress and rank == 0,
+        scheduler=scheduler,
+        snapshot=snapshot,
+        snapshot_dir=snapshot_dir,
+        batch_fn=batch_fn,
+        ratios=ratios,
+        world=world,
+        rank=rank,
+        group=process_group,
+    )
+
+
+def _check_model(model: Any, optimizer: Any) -> list[nn.Parameter]:
+    """A module and an optimizer; the module's trainable parameters, at least one."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    check_loss(a["loss_fn"], a.get("loss_of_batch"), a["batch_fn"])
-    for name in ("train_loader", "val_loader"):
-        check_loader(name, a[name], optional=name == "val_loader")
+    return [p for p in model.parameters() if p.requires_grad]
 
-    opts = check_options_in(a)
-    accum = check.integer("accumulation_steps", a["accumulation_steps"], minimum=1)
-    val_batches = check.integer("val_batches", a["val_batches"], minimum=1)
-    metric = a["metric"]
-    if isinstance(metric, str):
-        check.choice("metric", metric, _METRICS)
 
-    scaler = a["scaler"]
-    if scaler is not None and not all(hasattr(scaler, m) for m in ("scale", "step", "update")):
-        raise TypeError(f"scaler must be a torch.amp.GradScaler, got {type(scaler).__name__}")
-    scaler_on = scaler is not None and (not hasattr(scaler, "is_enabled") or scaler.is_enabled())
-    ac = a["autocast_dtype"]
-    if ac is None:
-        ac = torch.float16 if scaler_on else None
-    elif ac is False:
-        ac = None
-    elif not isinstance(ac, torch.dtype):
-        raise TypeError(f"autocast_dtype must be a torch.dtype, None or False, got {ac!r}")
-
-    trainable = [p for p in model.parameters() if p.requires_grad]
+def _check_model_state(
+    model: nn.Module, optimizer: torch.optim.Optimizer, trainable: list[nn.Parameter]
+) -> None:
+    """Something to train, initialised, and held by the optimizer."""
     if not trainable:
         raise ValueError(
             f"model has no trainable parameters (requires_grad=True): {type(model).__name__}"
@@ -113,79 +220,36 @@ def check_args(a: dict[str, Any]) -> Config:
     if not any(id(p) in held for p in trainable):
         raise ValueError("optimizer holds none of the model's trainable parameters")
 
-    device = check_device(a["device"], trainable[0].device)
-    progress = a["progress"]
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"progress must be True, False or None, got {progress!r}")
-    sched = a["scheduler"]
-    if sched is not None and not all(hasattr(sched, m) for m in ("state_dict", "load_state_dict")):
-        raise TypeError(f"scheduler must have state_dict() and load_state_dict(), got {sched!r}")
-    check.choice("snapshot", a["snapshot"], STORAGES)
 
-    ratios = group_ratios(optimizer)
-    world, rank, group = 1, 0, a["process_group"]
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        world, rank = dist.get_world_size(group), dist.get_rank(group)
-    if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    progress = progress and rank == 0
-
-    has_val = a["val_loader"] is not None
-    metric_label = metric if metric is None or isinstance(metric, str) else callable_name(metric)
-    plain = {
-        "start_lr": opts.start_lr,
-        "end_lr": opts.end_lr,
-        "num_iter": opts.num_iter,
-        "mode": opts.mode,
-        "metric": metric_label,
-        "smooth": opts.smooth,
-        "diverge": opts.diverge,
-        "accumulation_steps": accum,
-        "val_every": opts.val_every if has_val else None,
-        "val_batches": val_batches if has_val else None,
-        "seed": opts.seed,
-        "snapshot": a["snapshot"],
-        "scaler": None if scaler is None else type(scaler).__name__,
-        "autocast_dtype": None if ac is None else str(ac).replace("torch.", ""),
-        "device": device.type,
-        "world_size": world,
-        "group_lr_ratios": ratios,
-        "optimizer": type(optimizer).__name__,
-        "model": type(model).__name__,
-    }
-    if a.get("loss_of_batch") is not None:
-        plain["loss_of_batch"] = callable_name(a["loss_of_batch"])
-    return Config(
-        options=opts,
-        metric=metric,
-        val_batches=val_batches,
-        accumulation_steps=accum,
-        scaler=scaler,
-        autocast_dtype=ac,
-        device=device,
-        progress=progress,
-        batch_fn=a["batch_fn"],
-        ratios=ratios,
-        world=world,
-        rank=rank,
-        group=group,
-        plain=plain,
-    )
+def _check_precision(scaler: Any, autocast_dtype: Any) -> torch.dtype | None:
+    """A GradScaler or ``None``; the autocast dtype: ``None`` means float16 under an enabled
+    scaler, ``False`` none."""
+    if scaler is not None and not all(hasattr(scaler, m) for m in ("scale", "step", "update")):
+        raise TypeError(f"scaler must be a torch.amp.GradScaler, got {type(scaler).__name__}")
+    scaler_on = scaler is not None and (not hasattr(scaler, "is_enabled") or scaler.is_enabled())
+    if autocast_dtype is None:
+        return torch.float16 if scaler_on else None
+    if autocast_dtype is False:
+        return None
+    if not isinstance(autocast_dtype, torch.dtype):
+        raise TypeError(
+            f"autocast_dtype must be a torch.dtype, None or False, got {autocast_dtype!r}"
+        )
+    return autocast_dtype
 
 
-def training_state(args: Mapping[str, Any], loaders: Iterable[Any]) -> TrainingState:
-    """The snapshot a range test with the arguments ``args`` (by name) puts back: the model (and
-    a loss that is a module), the optimizer, ``scheduler``, ``scaler`` and the shuffling of
+def training_state(cfg: Config, loaders: Iterable[Any]) -> TrainingState:
+    """The snapshot a range test with the settings ``cfg`` puts back: the model (and a loss
+    that is a module), the optimizer, ``scheduler``, ``scaler`` and the shuffling of
     ``loaders``, held in ``snapshot`` storage."""
-    losses = (args["loss_fn"], args["loss_of_batch"])
+    losses = (cfg.loss_fn, cfg.loss_of_batch)
     return TrainingState(
-        [args["model"], *(f for f in losses if isinstance(f, nn.Module))],
-        args["optimizer"],
-        scheduler=args["scheduler"],
-        scaler=args["scaler"],
-        storage=args["snapshot"],
-        directory=args["snapshot_dir"],
+        [cfg.model, *(f for f in losses if isinstance(f, nn.Module))],
+        cfg.optimizer,
+        scheduler=cfg.scheduler,
+        scaler=cfg.scaler,
+        storage=cfg.snapshot,
+        directory=cfg.snapshot_dir,
         loaders=loaders,
     )
 
@@ -286,9 +350,3 @@ real device such as 'cpu' or 'cuda'
             f"device{plural}, {which})"
         )
     return device
-
-
-def group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
-    """Each param group's LR ratio (:func:`cyclr.range_test.checks.group_lr_ratios`): over the
-    first group with a positive LR; a group at LR 0 keeps 0."""
-    return group_lr_ratios(g.get("lr", math.nan) for g in optimizer.param_groups)

@@ -6,8 +6,9 @@ Train for a while as the LR rises from ``start_lr`` to ``end_lr``, once per opti
     linear (the paper):  lr_i = start_lr + (end_lr - start_lr) * i / (num_iter - 1)
     exp (modern tools):  lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))
 
-record the loss and metric at every update, then put everything back exactly as it was. Given
-no ramp, it runs the two-stage recipe (:mod:`cyclr.range_test.recipe`): two such tests.
+record the loss and metric at every update, then put everything back exactly as it was. One
+call runs one ramp; :func:`cyclr.torch.find_bounds` runs the two-stage recipe
+(:mod:`cyclr.range_test.recipe`): two such tests, and the bounds read off them.
 
 Only the update itself is PyTorch's here; the ramp, the argument checks shared with
 :func:`cyclr.keras.range_test`, the batch stream, the smoothed loss and the recording are the
@@ -30,12 +31,12 @@ import torch
 from torch import nn
 
 from cyclr.range_test.batch_stream import BatchStream
-from cyclr.range_test.checks import check_reiterable
-from cyclr.range_test.recipe import recipe_test, wants_recipe
+from cyclr.range_test.ramp import NUM_ITER
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
 from cyclr.torch._args import MAX_SKIPPED, Config, check_args, training_state
 from cyclr.torch._batches import batch_loss, host_floats, resolve_metric
+from cyclr.torch._param_groups import write
 from cyclr.torch._scheduler import CyclicScheduler
 
 __all__ = ["checked_arguments", "range_test"]
@@ -50,8 +51,8 @@ def range_test(
     loss_of_batch: Callable[[Any, Any], Any] | None = None,
     start_lr: float | None = None,
     end_lr: float | None = None,
-    num_iter: int | None = None,
-    mode: str | None = None,
+    num_iter: int = NUM_ITER,
+    mode: str = "exp",
     metric: str | Callable[[Any, Any], Any] | None = "auto",
     val_loader: Iterable[Any] | None = None,
     val_every: int = 10,
@@ -86,9 +87,7 @@ def range_test(
             at all with ``loss_of_batch``). Restarted
             with ``iter(train_loader)`` whenever a pass ends, so a short loader cycles; the stop
             reason is ``"data_exhausted"`` only when it cannot yield another batch at all (a
-            one-shot iterator or generator that ran dry). The two-stage recipe (no ramp given)
-            refuses a one-shot iterator with a ``TypeError``: its second test would read what
-            the first left.
+            one-shot iterator or generator that ran dry).
         loss_of_batch: for a model that computes its own loss (a Lightning ``training_step``, a
             Hugging Face model given ``labels``): ``loss_of_batch(model, batch)`` gets each batch
             as the loader yields it, moved to ``device``, and returns the scalar loss tensor, or
@@ -98,20 +97,10 @@ def range_test(
             gradients on ``val_loader``'s batches.
         start_lr, end_lr: the ramp's ends (``0 < start_lr < end_lr``, finite); defaults in
             :data:`cyclr.range_test.ramp.DEFAULT_RANGE`: exp ``1e-7 → 10``, linear ``1e-3 → 1``.
-        num_iter: optimizer updates in the ramp (>= :data:`cyclr.range_test.ramp.MIN_ITER`;
-            default 100 for a single test).
-        mode: ``"exp"`` (the default for a single test; the usual loss-based reading) or
-            ``"linear"`` (the paper).
-
-            Given none of ``start_lr``, ``end_lr``, ``num_iter`` and ``mode``, the test runs
-            the two-stage recipe (:mod:`cyclr.range_test.recipe`, what
-            :func:`cyclr.torch.find_bounds` and ``auto_schedule`` run): a 200-update
-            exponential ramp over the default range finds where the loss blows up, then the
-            paper's 400-update linear ramp rises from a thousandth of that LR to it. The result
-            is the linear test, with the exponential one as its ``coarse``, so that
-            ``result.suggest()`` reads the bounds ``find_bounds`` reads. When the first test's
-            loss never falls (no range for the second), that test is returned, and its
-            ``message`` says why.
+        num_iter: optimizer updates in the ramp (>= :data:`cyclr.range_test.ramp.MIN_ITER`).
+        mode: ``"exp"`` (the usual loss-based reading) or ``"linear"`` (the paper). The
+            two-stage test (an exponential ramp to find the blow-up, then the paper's linear
+            ramp below it) is :func:`cyclr.torch.find_bounds`.
         metric: ``"auto"`` (accuracy when outputs are logits ``(N, C, …)`` and targets integer
             classes, otherwise none), ``"accuracy"``, ``None`` (none), or a callable
             ``metric(output, target)`` returning a number, a 0-d/1-element tensor, or ``None``
@@ -191,14 +180,36 @@ def range_test(
         >>> r.metric_name, bool((r.loss == result.loss).all())  # the same curve, bit for bit
         ('accuracy', True)
     """
-    args = dict(locals())
-    if wants_recipe(args):
-        check_reiterable("train_loader", train_loader)
-        check_reiterable("val_loader", val_loader)
-        return recipe_test(range_test, args)
-    cfg = check_args(args)
-    run = _Run(cfg, model, optimizer, loss_fn, loss_of_batch)
-    with training_state(args, [train_loader, val_loader]):  # put back however the test ends
+    cfg = check_args(
+        model=model,
+        optimizer=optimizer,
+        loss_fn=loss_fn,
+        train_loader=train_loader,
+        loss_of_batch=loss_of_batch,
+        start_lr=start_lr,
+        end_lr=end_lr,
+        num_iter=num_iter,
+        mode=mode,
+        metric=metric,
+        val_loader=val_loader,
+        val_every=val_every,
+        val_batches=val_batches,
+        smooth=smooth,
+        diverge=diverge,
+        accumulation_steps=accumulation_steps,
+        scaler=scaler,
+        autocast_dtype=autocast_dtype,
+        device=device,
+        progress=progress,
+        seed=seed,
+        scheduler=scheduler,
+        snapshot=snapshot,
+        snapshot_dir=snapshot_dir,
+        batch_fn=batch_fn,
+        process_group=process_group,
+    )
+    run = _Run(cfg)
+    with training_state(cfg, [train_loader, val_loader]):  # put back however the test ends
         try:
             run.execute(train_loader, val_loader)
         except BaseException as exc:
@@ -231,7 +242,7 @@ def checked_arguments(
         raise TypeError(f"{refused}: {exc}") from None
     bound.apply_defaults()
     args = dict(bound.arguments)
-    return check_args(args), args
+    return check_args(**args), args
 
 
 class _InputError(ValueError):
@@ -242,19 +253,13 @@ class _InputError(ValueError):
 class _Run:
     """One range test: the loop over the ramp, and its :class:`Recorder`."""
 
-    def __init__(
-        self,
-        cfg: Config,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        loss_fn: Callable[[Any, Any], torch.Tensor] | None,
-        loss_of_batch: Callable[[Any, Any], Any] | None,
-    ) -> None:
+    def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.model = model
-        self.optimizer = optimizer
-        self.loss_fn = loss_fn
-        self.loss_of_batch = loss_of_batch
+        self.model = cfg.model
+        self.optimizer = cfg.optimizer
+        self.loss_fn = cfg.loss_fn
+        self.loss_of_batch = cfg.loss_of_batch
+        self.val_batches = cfg.val_batches
         self.rec = Recorder(cfg.options, groups=len(cfg.ratios))
         self.metric_fn: Callable[[Any, Any], tuple[Any, Any]] | None = None
         self._metric_ready = False
@@ -289,7 +294,7 @@ class _Run:
             if not val_subset:
                 raise _InputError("val_loader is empty: it yielded no batches")
             self.rec.has_val = True
-            cfg.plain["val_batches"] = len(val_subset)
+            self.val_batches = len(val_subset)
 
         self.model.train()
         self._modes = [(m, m.training) for m in self.model.modules()]
@@ -328,11 +333,7 @@ class _Run:
             i = rec.n
             lr = cfg.options.lr(i)
             group_lrs = [lr * r for r in cfg.ratios]
-            for g, glr in zip(groups, group_lrs):
-                if isinstance(g["lr"], torch.Tensor):
-                    g["lr"].fill_(glr)
-                else:
-                    g["lr"] = glr
+            write(groups, "lr", group_lrs)
             if pending is None:
                 pending = stream.take(accum)
                 if pending is None:
@@ -449,7 +450,10 @@ class _Run:
     # -- result ------------------------------------------------------------------------------
     def result(self, stop_reason: str | None = None, message: str | None = None) -> RangeTestResult:
         """What was recorded (stop reason and message: the recorder's own unless given)."""
-        plain = dict(self.cfg.plain, skipped_steps=self.skipped, data_passes=self.passes)
+        plain = self.cfg.to_dict()
+        if self.cfg.has_val:
+            plain["val_batches"] = self.val_batches
+        plain.update(skipped_steps=self.skipped, data_passes=self.passes)
         versions = library_versions(torch=str(torch.__version__))  # not TorchVersion
         return self.rec.result(plain, versions, stop_reason, message)
 

@@ -28,6 +28,7 @@ from cyclr.range_test.result import RangeTestResult
 from cyclr.sweep import DEFAULT_VALUES, SweepResult, check_values
 from cyclr.torch._args import check_loader, training_state
 from cyclr.torch._batches import rebatch
+from cyclr.torch._param_groups import find_momentum, no_momentum, read, write
 from cyclr.torch._range_test import checked_arguments, range_test
 
 __all__ = ["BUDGETS", "PARAMS", "TIMING_UPDATES", "rebatch", "sweep"]
@@ -60,7 +61,8 @@ def sweep(
     batches), then the value is set:
 
     - ``"momentum"`` (or ``"beta1"``): SGD's / RMSprop's ``momentum``, or ``betas[0]`` of Adam and
-      its family, in every param group (or in ``groups``);
+      its family, in every param group (or in ``groups``); a group created with momentum 0 keeps
+      no velocity and is refused (pass ``groups=`` to leave it out);
     - ``"weight_decay"``: ``weight_decay`` in every param group (or in ``groups``, e.g. to leave
       a no-decay group for biases alone);
     - ``"batch_size"``: each run trains on ``loader_factory(batch_size)``; without a factory a
@@ -171,7 +173,7 @@ def sweep(
         "optimizer": type(optimizer).__name__,
     }
     results: list[RangeTestResult] = []
-    with training_state(args, [*loaders, kw["val_loader"]]) as state:  # put back at the end
+    with training_state(cfg, [*loaders, kw["val_loader"]]) as state:  # put back at the end
         try:
             iters = [cfg.options.num_iter] * len(vals)
             if canonical == "batch_size":
@@ -235,58 +237,43 @@ def _check_groups(groups: Sequence[int] | None, n: int) -> list[int]:
 
 
 def _field(param: str, optimizer: torch.optim.Optimizer, idx: list[int]) -> str:
-    """The ``param_groups`` key the value goes in: the same for every selected group."""
+    """The field the value goes in, the same for every selected group: ``"momentum"``,
+    ``"betas[0]"``, ``"weight_decay"`` or ``"batch_size"``."""
     if param == "batch_size":
         return "batch_size"
-    name = type(optimizer).__name__
-    fields = set()
-    for i in idx:
-        g = optimizer.param_groups[i]
-        if param == "weight_decay":
-            if "weight_decay" not in g:
+    if param == "weight_decay":
+        for i in idx:
+            if "weight_decay" not in optimizer.param_groups[i]:
                 raise ValueError(
                     f"param='weight_decay' needs 'weight_decay' in the param groups; "
-                    f"{name}'s group {i} has none"
+                    f"{type(optimizer).__name__}'s group {i} has none"
                 )
-            fields.add("weight_decay")
-        elif "momentum" in g:
-            fields.add("momentum")
-        elif "betas" in g and isinstance(g["betas"], (tuple, list)) and len(g["betas"]) >= 1:
-            fields.add("betas[0]")
-        else:
-            raise ValueError(
-                f"param='momentum' needs an optimizer with 'momentum' (SGD, RMSprop) "
-                f"or 'betas' (Adam family); {name}'s group {i} has neither"
-            )
-    if len(fields) > 1:
+        return "weight_decay"
+    found = find_momentum(optimizer, idx)
+    off = [i for i in idx if found is None or i not in found.groups]
+    if found is None or off:
         raise ValueError(
-            f"param groups mix {' and '.join(sorted(fields))}; sweep them separately with groups="
+            f"param='momentum' needs an optimizer with 'momentum' (SGD, RMSprop) "
+            f"or 'betas' (Adam family); {no_momentum(optimizer, off[0])}"
         )
-    return fields.pop()
+    return "betas[0]" if found.field == "betas" else found.field
+
+
+def _key(field: str) -> str:
+    """The :mod:`cyclr.torch._param_groups` name of a swept field (``betas[0]`` -> ``betas``)."""
+    return "betas" if field == "betas[0]" else field
 
 
 def _get(optimizer: torch.optim.Optimizer, i: int, field: str) -> Any:
     if field == "batch_size":
         return None
-    g = optimizer.param_groups[i]
-    x = g["betas"][0] if field == "betas[0]" else g[field]
-    return float(x) if isinstance(x, (int, float, torch.Tensor)) else x
-
-
-def _like(old: Any, value: float) -> Any:
-    if isinstance(old, torch.Tensor):
-        return torch.tensor(value, dtype=old.dtype, device=old.device)
-    return float(value)
+    return read(optimizer.param_groups[i], _key(field))
 
 
 def _set(optimizer: torch.optim.Optimizer, idx: list[int], field: str, value: float) -> None:
-    for i in idx:
-        g = optimizer.param_groups[i]
-        if field == "betas[0]":
-            betas = g["betas"]
-            g["betas"] = type(betas)((_like(betas[0], value), *betas[1:]))
-        else:
-            g[field] = _like(g[field], value)
+    """Write ``value`` into the selected groups: a tensor is filled in place, a number replaced."""
+    groups = [optimizer.param_groups[i] for i in idx]
+    write(groups, _key(field), [float(value)] * len(groups))
 
 
 def _tag(result: RangeTestResult, param: str, value: Any, field: str) -> None:
