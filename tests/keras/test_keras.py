@@ -581,3 +581,22 @@ def test_find_bounds_runs_the_two_stage_recipe_and_reads_the_linear_test() -> No
         find_bounds(model, x, y, batch_sise=20)
     with pytest.raises(ValueError, match=r"^linear_iter must be >= 10, got 5$"):
         find_bounds(model, x, y, linear_iter=5)
+
+
+def test_seed_means_what_it_means_in_torch_seeding_the_global_generators_for_the_test() -> None:
+    """``seed=k`` is the run ``seed=None`` gives once the globals are seeded with k (the array
+    shuffle draws from numpy's); either way the globals are put back."""
+    x, y = _data(256)
+    models = [_compile(_model(), keras.optimizers.SGD(0.01)) for _ in range(3)]
+    kw = dict(num_iter=12, batch_size=32, diverge=None)
+    _seed_globals(1)
+    before = _global_draws()
+    _seed_globals(1)
+    seeded = range_test(models[0], x, y, seed=5, **kw)
+    assert _global_draws() == before
+    _seed_globals(5)
+    unseeded = range_test(models[1], x, y, **kw)
+    assert seeded.loss.tobytes() == unseeded.loss.tobytes()
+    assert (seeded.config["seed"], unseeded.config["seed"]) == (5, None)
+    other = range_test(models[2], x, y, seed=6, **kw)
+    assert other.loss.tobytes() != seeded.loss.tobytes()

@@ -43,10 +43,11 @@ def _length(x: Any) -> int:
 
 
 def array_batches(
-    x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool, seed: int | None
+    x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool
 ) -> Iterator[tuple[Any, Any, Any]]:
     """Endless ``(x, y, sample_weight)`` batches of ``batch_size`` rows, reshuffled every pass
-    when ``shuffle`` (``numpy.random.default_rng(seed)``); the sizes are checked now."""
+    when ``shuffle`` (``numpy.random.permutation``: numpy's global generator, which the range
+    test seeds with its ``seed`` and puts back after); the sizes are checked now."""
     n = _length(x)
     for name, other in (("y", y), ("sample_weight", sample_weight)):
         if other is not None and _length(other) != n:
@@ -55,9 +56,8 @@ def array_batches(
         raise ValueError("x holds no samples")
 
     def passes() -> Iterator[tuple[Any, Any, Any]]:
-        rng = np.random.default_rng(seed)
         while True:
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            order = np.random.permutation(n) if shuffle else np.arange(n)
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
                 yield (
@@ -88,11 +88,10 @@ class KerasBatches:
         dataset: Iterable[Any] | None,
         batch_size: int,
         shuffle: bool,
-        seed: int | None,
     ) -> None:
         self._unpack = dataset is not None
         if dataset is None:
-            self.stream = BatchStream(array_batches(x, y, sample_weight, batch_size, shuffle, seed))
+            self.stream = BatchStream(array_batches(x, y, sample_weight, batch_size, shuffle))
         elif isinstance(dataset, keras.utils.PyDataset):
             self.stream = BatchStream(dataset, restart=pydataset_pass)
         else:

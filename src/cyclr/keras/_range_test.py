@@ -62,7 +62,7 @@ def range_test(
     batch_size: int = 32,
     sample_weight: Any = None,
     shuffle: bool = True,
-    seed: int | None = 0,
+    seed: int | None = None,
     metric: str | None = "auto",
     smooth: float = 0.98,
     diverge: float | None = 4.0,
@@ -91,8 +91,8 @@ def range_test(
     Args:
         model: a compiled ``keras.Model``.
         x, y, sample_weight: arrays (or nested structures of arrays) for batches of
-            ``batch_size``, reshuffled every pass when ``shuffle`` (with ``seed``, an integer in
-            ``[0, 2**32)``).
+            ``batch_size``, reshuffled every pass when ``shuffle`` (by numpy's global
+            generator).
         dataset: instead of arrays, an iterable of batches ``x``, ``(x, y)`` or
             ``(x, y, sample_weight)``: a ``keras.utils.PyDataset``, ``tf.data.Dataset``, torch
             ``DataLoader``, list or generator.
@@ -101,6 +101,9 @@ def range_test(
             and both bounds, see :func:`cyclr.keras.find_bounds`.
         metric: the training metric to record per batch: ``"auto"`` (the first compiled metric,
             e.g. ``"accuracy"``, if any), a name in the train logs, or ``None``.
+        seed: seeds Python, numpy and (on the torch backend) torch for the test, as in
+            ``cyclr.torch.range_test`` (all are restored after); an integer in ``[0, 2**32)``,
+            or ``None`` to draw from them as they are.
         smooth: EMA factor in [0, 1) for ``smoothed_loss``.
         diverge: stop once the smoothed loss exceeds this multiple of its minimum (> 1), or
             ``None`` to never stop early.
@@ -137,10 +140,12 @@ def range_test(
         validation_data=validation_data,
         val_every=val_every,
     )
-    with global_rng_restored():  # the data and dropout may draw from them
+    with global_rng_restored() as rng:  # the data and dropout may draw from them
+        if opts.seed is not None:
+            rng.seed(opts.seed)
         bs = int(batch_size)
         # Data: the first batch now, so an empty source fails before the model is touched.
-        batches = KerasBatches(x, y, sample_weight, dataset, bs, shuffle, opts.seed)
+        batches = KerasBatches(x, y, sample_weight, dataset, bs, shuffle)
         first = batches.next()
         if first is None:
             raise ValueError("dataset yields no batches")

@@ -22,6 +22,11 @@ Example:
     ...     _ = random.random(), np.random.rand(3)
     >>> random.getstate() == python, bool((np.random.get_state()[1] == numpy).all())
     (True, True)
+    >>> with global_rng_restored() as rng:
+    ...     rng.seed(0)
+    ...     first = np.random.rand()
+    >>> first == np.random.RandomState(0).rand()
+    True
 """
 
 from __future__ import annotations
@@ -51,6 +56,17 @@ class GlobalRNG:
             self._torch = torch.get_rng_state()
             if torch.cuda.is_available() and torch.cuda.is_initialized():
                 self._cuda = torch.cuda.get_rng_state_all()
+
+    def seed(self, seed: int) -> None:
+        """Seed every generator it holds with ``seed`` (as ``cyclr.torch.range_test(seed=)``
+        does); :meth:`restore` still puts back the states taken before."""
+        random.seed(seed)
+        np.random.seed(seed)
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.default_generator.manual_seed(seed)
+            if self._cuda is not None:
+                torch.cuda.manual_seed_all(seed)
 
     def restore(self) -> None:
         """Put every captured state back."""
