@@ -15,7 +15,7 @@ from cyclr.range_test.recipe import (
     LINEAR_ITER,
     LOW_RATIO,
     FoundBounds,
-    find_bounds_with,
+    Recipe,
     recipe_tests,
     refuse_single_ramp,
     run_recipe,
@@ -80,18 +80,18 @@ def test_the_options_of_a_single_ramp_are_refused_saying_what_to_call(name: str)
     refuse_single_ramp({"seed": 0, "coarse_iter": 50}, "f()", "g()")
 
 
-def test_find_bounds_with_reads_the_last_test_and_returns_every_test() -> None:
+def test_the_recipe_reads_the_last_test_and_returns_every_test() -> None:
     run, seen = StandIn(), []
-    found = find_bounds_with(run, method="loss", linear_iter=60, on_test=seen.append)
+    found = Recipe(method="loss", linear_iter=60, on_test=seen.append).find_bounds(run)
     assert isinstance(found, FoundBounds) and found.tests == tuple(seen)
     assert [len(t) for t in found.tests] == [COARSE_ITER, 60] and found.result is seen[1]
     assert found.bounds == seen[1].suggest("loss")
 
 
-def test_find_bounds_with_reads_a_coarse_test_it_could_not_follow() -> None:
+def test_the_recipe_reads_a_coarse_test_it_could_not_follow() -> None:
     run = StandIn(flat=True)
     with pytest.raises(cyclr.SuggestionError, match="flat"):
-        find_bounds_with(run)
+        Recipe().find_bounds(run)
     assert len(run.calls) == 1
 
 
@@ -101,7 +101,10 @@ def test_bad_lengths_are_refused() -> None:
     with pytest.raises(TypeError, match="linear_iter"):
         run_recipe(StandIn(), linear_iter=1.5)
     with pytest.raises(ValueError, match=r"^linear_iter must be >= 10, got 9$"):
-        find_bounds_with(StandIn(), linear_iter=9)
+        Recipe(linear_iter=9)
+    with pytest.raises(TypeError, match=r"^on_test must be callable, got 3$"):
+        Recipe(on_test=3)  # type: ignore[arg-type]
+    assert Recipe(coarse_iter=np.int64(50)).coarse_iter == 50
 
 
 def test_a_test_whose_batches_ran_out_raises_saying_after_how_many_updates() -> None:

@@ -121,20 +121,17 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="N",
         help=f"optimizer updates in a single sweep (default: {NUM_ITER})",
     )
-    g.add_argument(
-        "--coarse-iter",
-        type=int_at_least(10, "an integer >= 10"),
-        default=None,
-        metavar="N",
-        help=f"updates in the first, exponential sweep of two (default: {COARSE_ITER})",
-    )
-    g.add_argument(
-        "--linear-iter",
-        type=int_at_least(10, "an integer >= 10"),
-        default=None,
-        metavar="N",
-        help=f"updates in the second, linear sweep of two (default: {LINEAR_ITER})",
-    )
+    for flag, sweep, default in (
+        ("--coarse-iter", "first, exponential", COARSE_ITER),
+        ("--linear-iter", "second, linear", LINEAR_ITER),
+    ):
+        g.add_argument(
+            flag,
+            type=int_at_least(10, "an integer >= 10"),
+            default=None,
+            metavar="N",
+            help=f"updates in the {sweep} sweep of two (default: {default})",
+        )
     g.add_argument(
         "--metric",
         choices=("auto", "accuracy", "none"),

@@ -38,13 +38,11 @@ from cyclr.range_test.recipe import (
     COARSE_ITER,
     LINEAR_ITER,
     FoundBounds,
-    check_recipe,
-    find_bounds_with,
+    Recipe,
     refuse_single_ramp,
 )
 from cyclr.range_test.recorder import Recorder, library_versions
 from cyclr.range_test.result import RangeTestResult
-from cyclr.suggest import check_method
 
 __all__ = ["find_bounds", "range_test"]
 
@@ -233,11 +231,10 @@ def find_bounds(
         schedule = found.bounds.one_cycle(total_steps=epochs * steps_per_epoch)
     """
     refuse_single_ramp(range_test_kwargs, "find_bounds()", "cyclr.keras.range_test()")
-    check_method(method, suggest_kwargs)
-    coarse_iter, linear_iter = check_recipe(coarse_iter, linear_iter, on_test)
+    recipe = Recipe(method, suggest_kwargs, coarse_iter, linear_iter, on_test)
     try:
         bound = inspect.signature(range_test).bind(
-            model, x, y, dataset, num_iter=linear_iter, **range_test_kwargs
+            model, x, y, dataset, num_iter=recipe.linear_iter, **range_test_kwargs
         )
     except TypeError as exc:
         raise TypeError(f"an argument range_test does not take: {exc}") from None
@@ -248,14 +245,7 @@ def find_bounds(
     def run(**ramp: Any) -> RangeTestResult:
         return range_test(model, x, y, dataset, **range_test_kwargs, **ramp)
 
-    return find_bounds_with(
-        run,
-        method=method,
-        suggest_kwargs=suggest_kwargs,
-        coarse_iter=coarse_iter,
-        linear_iter=linear_iter,
-        on_test=on_test,
-    )
+    return recipe.find_bounds(run)
 
 
 def _check(

@@ -6,8 +6,8 @@
    LR up to it (:func:`linear_range`); the bounds are read off it.
 
 The linear ramp spends its updates where the accuracy rises, peaks and falls, which a short
-exponential ramp crosses in a few dozen updates. :func:`find_bounds_with` runs the recipe with
-an adapter's single test (``cyclr.torch.range_test``, ``cyclr.keras.range_test``) and reads the
+exponential ramp crosses in a few dozen updates. :meth:`Recipe.find_bounds` runs the recipe
+with an adapter's single test (``cyclr.torch.range_test``, ``cyclr.keras.range_test``) and reads the
 bounds: ``cyclr.torch.find_bounds``, ``cyclr.keras.find_bounds``, ``auto_schedule``,
 ``cyclr find`` and the demo all run it. A range test itself always runs one ramp.
 
@@ -41,8 +41,8 @@ __all__ = [
     "SINGLE_RAMP_OPTIONS",
     "STOPPED",
     "FoundBounds",
+    "Recipe",
     "check_recipe",
-    "find_bounds_with",
     "linear_range",
     "recipe_tests",
     "refuse_single_ramp",
@@ -211,17 +211,11 @@ class FoundBounds:
         return self.tests[-1]
 
 
-def find_bounds_with(
-    run_test: Callable[..., RangeTestResult],
-    *,
-    method: str = "auto",
-    suggest_kwargs: Mapping[str, Any] | None = None,
-    coarse_iter: int = COARSE_ITER,
-    linear_iter: int = LINEAR_ITER,
-    on_test: Callable[[RangeTestResult], None] | None = None,
-) -> FoundBounds:
-    """The recipe (:func:`recipe_tests`) with ``run_test(mode=, num_iter=, [start_lr=,
-    end_lr=])``, one adapter's single range test, and ``method``'s reading of the last test.
+@dataclass(frozen=True)
+class Recipe:
+    """The checked settings of one ``find_bounds``: ``method`` reads the bounds (with
+    ``suggest_kwargs``) off the last of two ramps of ``coarse_iter`` and ``linear_iter``
+    updates, and ``on_test`` sees each test as it ends. Checked when built, before any test.
 
     Example:
         >>> import numpy as np, cyclr
@@ -231,14 +225,36 @@ def find_bounds_with(
         ...     loss = 2.3 - 2 * acc + 50 * np.maximum(lr - 0.1, 0)
         ...     return cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode=mode,
         ...                                  metric=acc, metric_name="accuracy")
-        >>> found = find_bounds_with(run_test, linear_iter=100)
+        >>> found = Recipe(linear_iter=100).find_bounds(run_test)
         >>> [t.mode for t in found.tests], found.result is found.tests[-1]
         (['exp', 'linear'], True)
+        >>> Recipe(method="acuracy")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        cyclr.suggest.errors.SuggestionError: method must be one of ...
     """
-    check_method(method, suggest_kwargs)
-    check_recipe(coarse_iter, linear_iter, on_test)
-    tests = recipe_tests(
-        run_test, coarse_iter=coarse_iter, linear_iter=linear_iter, on_test=on_test
-    )
-    bounds = tests[-1].suggest(method, **dict(suggest_kwargs or {}))
-    return FoundBounds(bounds, tests)
+
+    method: str = "auto"
+    suggest_kwargs: Mapping[str, Any] | None = None
+    coarse_iter: int = COARSE_ITER
+    linear_iter: int = LINEAR_ITER
+    on_test: Callable[[RangeTestResult], None] | None = None
+
+    def __post_init__(self) -> None:
+        check_method(self.method, self.suggest_kwargs)
+        coarse_iter, linear_iter = check_recipe(self.coarse_iter, self.linear_iter, self.on_test)
+        object.__setattr__(self, "coarse_iter", coarse_iter)
+        object.__setattr__(self, "linear_iter", linear_iter)
+
+    def find_bounds(self, run_test: Callable[..., RangeTestResult]) -> FoundBounds:
+        """The recipe (:func:`recipe_tests`) with ``run_test(mode=, num_iter=, [start_lr=,
+        end_lr=])``, one adapter's single range test, and ``method``'s reading of the last
+        test."""
+        tests = recipe_tests(
+            run_test,
+            coarse_iter=self.coarse_iter,
+            linear_iter=self.linear_iter,
+            on_test=self.on_test,
+        )
+        bounds = tests[-1].suggest(self.method, **dict(self.suggest_kwargs or {}))
+        return FoundBounds(bounds, tests)

@@ -18,12 +18,10 @@ from cyclr.range_test.recipe import (
     COARSE_ITER,
     LINEAR_ITER,
     FoundBounds,
-    check_recipe,
-    find_bounds_with,
+    Recipe,
     refuse_single_ramp,
 )
 from cyclr.range_test.result import RangeTestResult
-from cyclr.suggest import check_method
 from cyclr.torch._range_test import checked_arguments, range_test
 
 __all__ = ["FoundBounds", "find_bounds"]
@@ -97,14 +95,13 @@ def find_bounds(
         (['exp', 'linear'], True)
     """
     refuse_single_ramp(range_test_kwargs, "find_bounds()", "cyclr.torch.range_test()")
-    check_method(method, suggest_kwargs)
-    coarse_iter, linear_iter = check_recipe(coarse_iter, linear_iter, on_test)
+    recipe = Recipe(method, suggest_kwargs, coarse_iter, linear_iter, on_test)
     _, args = checked_arguments(
         model,
         optimizer,
         loss_fn,
         train_loader,
-        dict(range_test_kwargs, num_iter=linear_iter),
+        dict(range_test_kwargs, num_iter=recipe.linear_iter),
         "an argument range_test does not take",
     )
     check_reiterable("train_loader", train_loader)
@@ -113,11 +110,4 @@ def find_bounds(
     def run(**ramp: Any) -> RangeTestResult:
         return range_test(model, optimizer, loss_fn, train_loader, **range_test_kwargs, **ramp)
 
-    return find_bounds_with(
-        run,
-        method=method,
-        suggest_kwargs=suggest_kwargs,
-        coarse_iter=coarse_iter,
-        linear_iter=linear_iter,
-        on_test=on_test,
-    )
+    return recipe.find_bounds(run)
