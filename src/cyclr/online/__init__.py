@@ -1,6 +1,6 @@
 """Online bounds: the warm-up of a 1cycle or CLR run read as a range test (no separate test).
 
-See :mod:`cyclr.online.schedule`; ``cyclr.torch.auto_schedule(..., online=True)`` drives it.
+See :mod:`cyclr.online.schedule`; ``cyclr.torch.online_schedule`` drives it.
 """
 
 from __future__ import annotations

@@ -2,50 +2,30 @@
 
 The first half of a 1cycle is a rising LR (Smith 2018, §4.1), and an LR range test is a rising
 LR whose loss is read (Smith 2015, §3.3). :class:`OnlineController` runs the warm-up as a real
-training phase that keeps its progress and reads its curve as it comes:
+training phase that keeps its progress and reads its curve as it comes (``docs/online.md`` says
+why each step is as it is):
 
 1. **Rise.** The LR of update ``t`` climbs the exponential ramp of a range test of
    ``warmup_steps`` updates (:func:`cyclr.range_test.ramp.ramp_lr`)::
 
        lr_t = start_lr * (end_lr / start_lr) ** (t / (warmup_steps - 1))
 
-   so it climbs no faster than a range test of the same length. Every ``check_every``
-   updates the curve so far is read with the offline rule (``cyclr.suggest``, ``"loss"`` by
-   default), which finds where the loss falls, its lowest plateau and the plateau's end.
-2. **Decide.** The rise stops once the loss has left that plateau, well before it diverges:
+   Every ``check_every`` updates the curve so far is read with the offline rule
+   (``cyclr.suggest``, ``"loss"`` by default).
+2. **Decide** at the first look where the fall passes the rule's significance test at
+   ``z_looks`` (``P(Z > z_looks) = P(Z > z) / looks``), the lowest plateau ends at least
+   ``reading.smoothing_steps`` before the last update read, and the smoothed loss has risen
+   above its floor by ``base_frac`` of its fall and by more than ``z_looks`` standard errors.
+   ``max_lr`` is then the plateau's end (``"one_cycle"``; ``max_lr_from="rule"``: the rule's)
+   or the rule's bounds (``"triangular"``).
+3. **Finish** (:mod:`cyclr.online._after`): the rest of a 1cycle from ``max_lr``, or the
+   triangle wave between the bounds from its peak.
 
-   - the fall passes the rule's significance test at ``z_looks`` rather than ``z``, so that the
-     chance of a false reading over all ``warmup_steps / check_every`` looks at the growing
-     curve is that of one look at ``z`` (``P(Z > z_looks) = P(Z > z) / looks``);
-   - the plateau ends at least one kernel width (``reading.smoothing_steps``) before the
-     last update read;
-   - the smoothed loss has risen above its floor by ``base_frac`` (0.1) of its fall, and by
-     more than ``z_looks`` standard errors of that difference (the loss has left its floor,
-     not wandered on it).
-
-   The bounds are fixed there and the LR drops to ``max_lr``: for ``"one_cycle"`` the
-   plateau's end, the largest LR at which the loss still sat on its floor (1cycle's peak is
-   the range test's largest stable LR, Smith 2018 §4.1; ``max_lr_from="rule"`` takes the
-   rule's ``centre / margin`` instead); for ``"triangular"`` the rule's bounds (Smith 2015,
-   §3.3).
-3. **Finish.** ``"one_cycle"``: linear down to ``max_lr / div_factor`` at
-   ``(1 - pct_annihilate) * (total_steps - 1)``, then annihilation down to
-   ``max_lr / div_factor / final_div_factor`` at the last update (the rest of Smith's 1cycle,
-   sized to the remaining budget). ``"triangular"``: the triangle wave between the read
-   ``base_lr`` and ``max_lr`` from its peak, half cycles of ``step_size`` (default: the
-   whole number of half cycles nearest to the warm-up's length that ends training at a cycle
-   end).
-
-Guard: when the smoothed loss blows up (``> diverge`` times its lowest value, or a
-non-finite loss) before the rise could be read, the bounds are read from the curve up to
-there, falling back to the ``"minimum"`` rule (the lowest smoothed loss's LR / 10), and when
-the curve is still too short or flat for that, to cautious bounds: ``max_lr`` a tenth of the
-LR that blew up, ``base_lr = max_lr / 4`` (neither below ``start_lr``). After the decision,
-each blow-up halves the rest of the schedule (:attr:`halvings`). Every such event is in
-:attr:`log`.
-
-Momentum (``cycle_momentum=True``) falls from ``max_momentum`` to ``base_momentum`` over the
-warm-up and rises back as the LR falls (Smith 2018, §4.3).
+A blow-up before the decision decides from the curve up to there (the ``"minimum"`` rule, then
+cautious bounds: ``max_lr`` a tenth of the LR that blew up); after it, each blow-up halves the
+rest of the schedule (:attr:`halvings`). Every such event is in :attr:`log`. Momentum
+(``cycle_momentum=True``) falls from ``max_momentum`` to ``base_momentum`` over the warm-up and
+rises back as the LR falls (Smith 2018, §4.3).
 
 Example:
     >>> import numpy as np
@@ -61,19 +41,26 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from cyclr import _validate as v
+from cyclr.online._after import After, half_cycle, one_cycle_after, triangular_after
+from cyclr.online._bounds import cautious_bounds, decided_bounds
+from cyclr.online._looks import z_for_looks
+from cyclr.online._state import (
+    SETTINGS,
+    STATE_KEYS,
+    at_least_one,
+    check_saved,
+    plain,
+    warmup_length,
+)
 from cyclr.range_test.ramp import ramp_lr
 from cyclr.range_test.result import RangeTestResult
 from cyclr.range_test.smoothing import SmoothedLoss
-from cyclr.schedules.cyclical import Triangular
-from cyclr.schedules.one_cycle import Piecewise
 from cyclr.suggest import Bounds, SuggestionError, check_method, suggest
 from cyclr.suggest.curve_stats import MIN_POINTS
 
@@ -89,31 +76,6 @@ MIN_WARMUP = 4 * MIN_POINTS
 DIVERGE = 4.0
 #: The rules whose reading gives the loss's lowest plateau (``Bounds.reading.plateau``).
 READINGS = ("loss", "auto")
-
-_STATE_KEYS = ("step", "lrs", "losses", "smoother", "decided_at", "bounds", "scale", "log")
-#: The settings a state is saved with; loading it into a schedule with others is refused.
-SETTINGS = (
-    "policy",
-    "total_steps",
-    "warmup_steps",
-    "start_lr",
-    "end_lr",
-    "step_size",
-    "method",
-    "suggest_kwargs",
-    "check_every",
-    "smooth",
-    "div_factor",
-    "final_div_factor",
-    "pct_annihilate",
-    "cycle_momentum",
-    "base_momentum",
-    "max_momentum",
-    "max_lr_from",
-    "rollback",
-)
-#: ``base_lr = max_lr / CAUTIOUS_BASE`` for bounds read from no curve (Smith 2015, §3.2).
-CAUTIOUS_BASE = 4.0
 
 
 class OnlineController:
@@ -182,8 +144,8 @@ class OnlineController:
             max_lr_from = "plateau_end" if self.policy == "one_cycle" else "rule"
         self.max_lr_from = v.choice("max_lr_from", max_lr_from, ("plateau_end", "rule"))
         self.smooth = v.fraction("smooth", smooth, high_open=True)
-        self.div_factor = _at_least_one("div_factor", div_factor)
-        self.final_div_factor = _at_least_one("final_div_factor", final_div_factor)
+        self.div_factor = at_least_one("div_factor", div_factor)
+        self.final_div_factor = at_least_one("final_div_factor", final_div_factor)
         self.pct_annihilate = v.fraction("pct_annihilate", pct_annihilate, high_open=True)
         if not isinstance(cycle_momentum, bool):
             raise TypeError(f"cycle_momentum must be a bool, got {cycle_momentum!r}")
@@ -192,33 +154,15 @@ class OnlineController:
         self.max_momentum = v.fraction("max_momentum", max_momentum)
         v.ordered("base_momentum", self.base_momentum, "max_momentum", self.max_momentum)
         self.step_size = None if step_size is None else v.integer("step_size", step_size, minimum=1)
-        if warmup_steps is None:
-            if self.total_steps is None:
-                raise ValueError(
-                    f"policy={self.policy!r} needs total_steps or warmup_steps (the length of "
-                    "the rising ramp)"
-                )
-            warmup_steps = int((1 - self.pct_annihilate) / 2 * (self.total_steps - 1))
-        self.warmup_steps = v.integer("warmup_steps", warmup_steps)
-        if self.warmup_steps < MIN_WARMUP:
-            raise ValueError(
-                f"warmup_steps must be >= {MIN_WARMUP} to read a curve, got {self.warmup_steps}"
-                + ("" if total_steps is None else f" (from total_steps={total_steps})")
-            )
-        if self.policy == "one_cycle":
-            if self.total_steps is None:
-                raise ValueError("policy='one_cycle' needs total_steps")
-            if self.total_steps < 2 * self.warmup_steps:
-                raise ValueError(
-                    f"total_steps={self.total_steps} leaves no room to come down after a "
-                    f"warm-up of {self.warmup_steps} updates (needs >= {2 * self.warmup_steps})"
-                )
+        self.warmup_steps = warmup_length(
+            self.policy, self.total_steps, warmup_steps, self.pct_annihilate, MIN_WARMUP
+        )
         every = max(1, self.warmup_steps // 100) if check_every is None else check_every
         self.check_every = v.integer("check_every", every, minimum=1)
         looks = max(1, math.ceil(self.warmup_steps / self.check_every))
         #: The significance the fall must reach before a reading is taken (``z`` corrected
         #: for the ``looks`` at the curve: ``P(Z > z_looks) = P(Z > z) / looks``).
-        self.z_looks = _normal_isf(_normal_sf(z) / looks)
+        self.z_looks = z_for_looks(z, looks)
         if not isinstance(rollback, bool):
             raise TypeError(f"rollback must be a bool, got {rollback!r}")
         self.rollback = rollback
@@ -239,7 +183,7 @@ class OnlineController:
         self.halvings: list[tuple[int, float]] = []
         self.blew_up = False
         self.log: list[str] = []
-        self._after: Any = None
+        self._after: After | None = None
         self._momentum_at_decision = self.max_momentum
 
     # -- what the next update uses --------------------------------------------------------
@@ -255,6 +199,7 @@ class OnlineController:
             return ramp_lr(
                 min(t, self.warmup_steps - 1), self.start_lr, self.end_lr, self.warmup_steps, "exp"
             )
+        assert self._after is not None  # set with decided_at
         return self._scale_at(t) * float(self._after.at(t - d))
 
     def _scale_at(self, t: int) -> float:
@@ -275,7 +220,8 @@ class OnlineController:
         d = self.decided_at
         if d is None or t < d:
             return hi - (hi - lo) * min(t / (self.warmup_steps - 1), 1.0)
-        top, low = self.bounds.max_lr, self._after_low  # type: ignore[union-attr]
+        assert self.bounds is not None and self._after is not None  # set with decided_at
+        top, low = self.bounds.max_lr, self._after.low
         lr = float(self._after.at(t - d))
         frac = 0.0 if top <= low else min(max((top - lr) / (top - low), 0.0), 1.0)
         m0 = self._momentum_at_decision
@@ -406,48 +352,17 @@ class OnlineController:
                     exc.kind,
                 ) from None
             self.log.append(f"{why}; the 'minimum' rule neither ({exc}): cautious bounds")
-            self._decide(self._cautious(blown_at), f"{why}; cautious bounds")
+            self._decide(cautious_bounds(self.start_lr, blown_at), f"{why}; cautious bounds")
             return
         self.log.append(f"{why}; max_lr from the 'minimum' rule")
         self._decide(b, why)
-
-    def _cautious(self, blown_at: float) -> Bounds:
-        """Bounds from no curve: a tenth of the LR that blew up, ``base = max_lr / 4``."""
-        top = max(self.start_lr, blown_at / 10)
-        base = max(self.start_lr, top / CAUTIOUS_BASE)
-        return Bounds(
-            base,
-            top,
-            "cautious",
-            f"the loss blew up at lr={blown_at:.3g} before the curve could be read: max_lr is "
-            f"a tenth of that LR and base_lr = max_lr / {CAUTIOUS_BASE:g} (Smith 2015, §3.2)",
-            details={"blown_at": blown_at},
-        )
 
     def _decide(self, b: Bounds, why: str) -> None:
         d = self.step
         self.decided_at = d
         self._momentum_at_decision = self.momentum(d - 1) if d else self.max_momentum
-        base, top, points = b.base_lr, b.max_lr, b.points
-        details = dict(b.details, online_decided_at=d, max_lr_from="rule")
-        reason = f"{b.reason}. Read online at update {d}: {why}"
-        if self.max_lr_from == "plateau_end" and b.reading is not None:
-            top = b.reading.plateau[1]
-            base = min(base, top)
-            details.update(max_lr_from="plateau_end", rule_max_lr=b.max_lr)
-            value = _value_at(b, top)
-            points = tuple(
-                replace(p, lr=top, value=value, index=None) if p.label == "max_lr" else p
-                for p in points
-            )
-            reason += (
-                f". For 1cycle max_lr is the plateau's end, {top:.3g}, not the rule's "
-                f"{b.max_lr:.3g}: the largest LR at which the loss still sat on its floor "
-                "(Smith 2018, §4.1)"
-            )
-        self.bounds = replace(
-            b, base_lr=base, max_lr=top, reason=reason, points=points, details=details
-        )
+        self.bounds = decided_bounds(b, d, why, self.max_lr_from == "plateau_end")
+        base, top = self.bounds.base_lr, self.bounds.max_lr
         self._finish(self.bounds)
         line = f"update {d}: bounds read ({why}): base_lr={base:.3g}, max_lr={top:.3g}"
         if self.rollback and self.floor_at < d:
@@ -464,38 +379,23 @@ class OnlineController:
         d = self.decided_at
         if d is None:  # pragma: no cover - only called once decided
             raise RuntimeError("no decision yet")
-        top = b.max_lr
         if self.policy == "one_cycle":
-            total = self.total_steps or 0  # one_cycle has it (checked in __init__)
-            low = top / self.div_factor
-            last = total - 1 - d
-            end_cycle = max((1 - self.pct_annihilate) * (total - 1) - d, 1.0)
-            knots: tuple[float, ...] = (0.0, max(float(last), 1.0))
-            values: tuple[float, ...] = (top, low)
-            if last > end_cycle and self.pct_annihilate > 0:
-                knots, values = (
-                    (0.0, end_cycle, float(last)),
-                    (top, low, low / self.final_div_factor),
-                )
-            self._after = Piecewise(knots, values)
-            self._after_low = low
+            self._after = one_cycle_after(
+                b.max_lr,
+                decided_at=d,
+                total_steps=self.total_steps or 0,  # one_cycle has it (checked in __init__)
+                div_factor=self.div_factor,
+                final_div_factor=self.final_div_factor,
+                pct_annihilate=self.pct_annihilate,
+            )
         else:
-            size = self.step_size or self._half_cycle(d)
-            tri = Triangular(b.base_lr, top, size)
-            self._after = _Shifted(tri, size)
-            self._after_low = b.base_lr
-
-    def _half_cycle(self, d: int) -> int:
-        if self.total_steps is None:
-            return max(d, 1)
-        rest = self.total_steps - d
-        k = max(0, round((rest / max(d, 1) - 1) / 2))
-        return max(1, rest // (1 + 2 * k))
+            size = self.step_size or half_cycle(d, self.total_steps)
+            self._after = triangular_after(b.base_lr, b.max_lr, size)
 
     # -- state ------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
         """The settings that shape the trajectory (:data:`SETTINGS`), as plain data."""
-        return {name: _plain(getattr(self, name)) for name in SETTINGS}
+        return {name: plain(getattr(self, name)) for name in SETTINGS}
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data: the settings, the curve so far, the decision and the phase (loads with
@@ -524,12 +424,12 @@ class OnlineController:
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"state must be a mapping, got {type(state).__name__}")
-        missing = set(_STATE_KEYS) - set(state)
+        missing = set(STATE_KEYS) - set(state)
         if missing:
             raise ValueError(f"not an OnlineController state_dict: missing {sorted(missing)}")
         saved = state.get("settings")
         if saved is not None:
-            self._check_settings(saved)
+            check_saved(saved, self.settings())
         self.step = int(state["step"])
         self.lrs = [float(x) for x in state["lrs"]]
         self.losses = [float(x) for x in state["losses"]]
@@ -549,77 +449,3 @@ class OnlineController:
         self.bounds = None if state["bounds"] is None else Bounds.from_dict(state["bounds"])
         if self.bounds is not None:
             self._finish(self.bounds)
-
-    def _check_settings(self, saved: Any) -> None:
-        if not isinstance(saved, Mapping):
-            raise ValueError(f"settings must be a mapping, got {saved!r}")
-        mine = self.settings()
-        differ = [
-            f"{k}={_plain(saved.get(k))!r} vs {mine[k]!r}"
-            for k in SETTINGS
-            if _plain(saved.get(k)) != mine[k]
-        ]
-        if differ:
-            raise ValueError(
-                "the state was saved by an online schedule with other settings (saved vs this "
-                f"schedule): {', '.join(differ)}; build the schedule with the saved settings"
-            )
-
-
-def _at_least_one(name: str, value: Any) -> float:
-    """A finite factor >= 1 (a 1cycle's ``div_factor`` and ``final_div_factor``)."""
-    x = v.finite(name, value)
-    if x < 1:
-        raise ValueError(f"{name} must be >= 1, got {value!r}")
-    return x
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as JSON gives it back: Python numbers, lists for tuples, dicts for mappings."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(x) for k, x in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(x) for x in value]
-    return value
-
-
-class _Shifted:
-    """``schedule(t + offset)``: a triangle wave entered at its peak."""
-
-    def __init__(self, schedule: Triangular, offset: int) -> None:
-        self.schedule, self.offset = schedule, offset
-
-    def at(self, t: int) -> float:
-        return self.schedule.at(t + self.offset)
-
-
-def _value_at(b: Bounds, lr: float) -> float:
-    """The analysed curve's value at ``lr`` (interpolated in log LR), NaN without a curve."""
-    x = np.log(np.asarray(b.curve_lr, dtype=np.float64))
-    y = np.asarray(b.curve_values, dtype=np.float64)
-    if x.size == 0:
-        return float("nan")
-    return float(np.interp(math.log(lr), x, y))
-
-
-def _normal_sf(z: float) -> float:
-    """``P(Z > z)`` for a standard normal ``Z``."""
-    return 0.5 * math.erfc(z / math.sqrt(2))
-
-
-def _normal_isf(p: float) -> float:
-    """The ``z`` with ``P(Z > z) = p`` (bisection; ``0 < p < 0.5``)."""
-    lo, hi = 0.0, 40.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if _normal_sf(mid) > p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
