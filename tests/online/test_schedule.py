@@ -636,3 +636,39 @@ def test_the_lr_stays_finite_positive_and_within_its_bounds(stream, policy, warm
     event("decided" if s.decided_at is not None else "undecided")
     event(f"halved {s.scale < 1}")
     event(f"blew up in the warm-up {s.blew_up}")
+
+
+def _faint_fall(seed: int, amp: float) -> OnlineController:
+    """A warm-up whose loss falls by ``amp`` under noise 0.01, run to the end of training."""
+    rng = np.random.default_rng(seed)
+    s = OnlineController("one_cycle", 400, warmup_steps=128, check_every=16)
+    for _ in range(400):
+        s.observe(2.3 - amp / (1 + 1e-3 / s.lr()) + rng.normal(0, 0.01))
+    return s
+
+
+def test_each_look_reads_the_curve_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cyclr.online.schedule as module
+
+    calls: list[float] = []
+
+    def counted(result: RangeTestResult, method: str, **options: float) -> cyclr.Bounds:
+        calls.append(options.get("z", 3.0))
+        return cyclr.suggest.suggest(result, method, **options)
+
+    monkeypatch.setattr(module, "suggest", counted)
+    s = _faint_fall(0, 0.3)
+    assert s.decided_at is not None
+    looks = s.decided_at // s.check_every - 1  # from MIN_WARMUP = 32 on, every 16 updates
+    assert calls == [3.0] * looks
+
+
+def test_a_fall_significant_at_z_but_not_at_z_looks_ends_with_the_rule_s_refusal() -> None:
+    s = _faint_fall(1, 0.01)
+    assert s.decided_at == 128
+    refusal = f"within {s.z_looks:g} standard errors of the noise"
+    assert refusal in s.log[0] and s.log[0].endswith("max_lr from the 'minimum' rule")
+    assert s.bounds is not None and s.bounds.method == "minimum"
+    reading = cyclr.suggest.suggest(s.result(), "loss").reading
+    assert reading is not None
+    assert 3.0 * reading.tested_se < reading.tested_change <= s.z_looks * reading.tested_se

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -250,6 +251,23 @@ def test_single_lr_rules_and_old_json_have_no_reading() -> None:
     loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr**3
     r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
     assert r.suggest("valley").reading is None
+
+
+def test_the_reading_keeps_the_significance_test_of_its_rule() -> None:
+    lr = np.geomspace(1e-4, 1.0, 200)
+    loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr**3
+    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+    reading = r.suggest("loss").reading
+    assert reading is not None and reading.tested_change > 0 and reading.tested_se > 0
+    z = reading.tested_change / reading.tested_se
+    assert r.suggest("loss", z=z * 0.99).method == "loss"  # passes just below, fails above
+    with pytest.raises(cyclr.SuggestionError, match="flat") as info:
+        r.suggest("loss", z=z * 1.01)
+    assert info.value.kind == "flat"
+    saved = {k: x for k, x in reading.to_dict().items() if not k.startswith("tested_")}
+    old = Reading.from_dict(saved)
+    assert math.isnan(old.tested_change) and math.isnan(old.tested_se)
+    assert old == replace(reading, tested_change=old.tested_change, tested_se=old.tested_se)
 
 
 def test_reading_data_with_a_missing_or_mistyped_field_is_refused() -> None:

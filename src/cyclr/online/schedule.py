@@ -293,18 +293,22 @@ class OnlineController:
     def _try_decide(self, *, end: bool) -> None:
         try:
             b = self.read()
-            # The curve is looked at many times: the fall must pass the test at the z that
-            # keeps the chance of a false reading over all looks at that of one look at z.
-            opts = dict(self.suggest_kwargs, z=self.z_looks)
-            suggest(self.result(), self.method, **opts)
+            reading = b.reading
+            assert reading is not None  # the two-bound rules always read their curve
+            # The curve is looked at many times: the fall must pass the rule's test at the z
+            # that keeps the chance of a false reading over all looks at that of one look at z.
+            if not reading.tested_change > self.z_looks * reading.tested_se:
+                if end:  # the rule's own refusal at z_looks says why
+                    suggest(self.result(), self.method, **dict(self.suggest_kwargs, z=self.z_looks))
+                raise SuggestionError(
+                    f"the fall is within {self.z_looks:.3g} standard errors", "flat"
+                )
         except SuggestionError as exc:
             if end:
                 self._fallback(f"the warm-up ended without a reading ({exc})")
             else:
                 self.floor_at = self.step  # no significant fall yet
             return
-        reading = b.reading
-        assert reading is not None  # the two-bound rules always read their curve
         right = reading.plateau[1]
         right_at = int(np.searchsorted(np.asarray(self.lrs), right, side="left"))
         past = len(self.lrs) - 1 - right_at

@@ -62,6 +62,8 @@ class Rise:
     se_peak: float  # standard error of ``fit[peak]``
     se_last: float  # standard error of ``fit[-1]``, the last point read
     se: NDArray[np.float64]  # standard error of each smoothed value: ``sigma * ||kernel||``
+    tested_change: float  # the change the significance test weighs: from ``level``
+    tested_se: float  # its standard error; significant at ``z``: ``tested_change > z * tested_se``
 
 
 def read_rise(
@@ -144,7 +146,8 @@ def read_rise(
     # is one of its values, up to half a step off its level however many points it takes.
     level = max(start_level, float(np.nanmean(y[first])))
     change = float(fit[peak]) - level
-    if not change > z * math.hypot(se0, se_peak) or peak == 0:
+    se_change = math.hypot(se0, se_peak)
+    if not change > z * se_change or peak == 0:
         best = "highest" if sign > 0 else "lowest"
         raise SuggestionError(
             f"the {what} is flat: its {best} smoothed value {sign * fit[peak]:.3g} is "
@@ -187,4 +190,6 @@ def read_rise(
         se_peak,
         sigma * float(norm[-1]),
         sigma * norm,
+        change,
+        se_change,
     )

@@ -123,6 +123,10 @@ class Reading:
         knee_lr: where it slows, ``None`` if it never does.
         plateau: the first and last LR of the best plateau.
         plateau_centre: the LR at its centre.
+        tested_change, tested_se: the change the rule's significance test weighs (from the
+            higher of the median and the mean of the first points) and its standard error:
+            the curve's change is significant at ``z`` when ``tested_change > z * tested_se``.
+            NaN in a reading saved without them.
     """
 
     rule: str
@@ -140,12 +144,16 @@ class Reading:
     knee_lr: float | None
     plateau: tuple[float, float]
     plateau_centre: float
+    tested_change: float = math.nan
+    tested_se: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
         d = {k: getattr(self, k) for k in _READING_KEYS}
         d["se"] = [json_number(x) for x in self.se]
         d["plateau"] = list(self.plateau)
+        d["tested_change"] = json_number(self.tested_change)
+        d["tested_se"] = json_number(self.tested_se)
         return d
 
     @classmethod
@@ -162,6 +170,11 @@ class Reading:
             raise ValueError(f"{name}.plateau must hold 2 LRs, got {plateau!r}")
         num = {k: _number(f"{name}.{k}", data[k], null=True) for k in _READING_NUMBERS}
         knee = data["knee_lr"]
+        tested = {
+            k: _number(f"{name}.{k}", data[k], null=True)
+            for k in ("tested_change", "tested_se")
+            if k in data
+        }
         return cls(
             rule=data["rule"],
             ending=data["ending"],
@@ -177,6 +190,7 @@ class Reading:
                 _number(f"{name}.plateau[1]", plateau[1]),
             ),
             **num,
+            **tested,
         )
 
 

@@ -162,6 +162,8 @@ def _two_bounds(
         knee_lr=knee_lr if r.slowed else None,
         plateau=(float(lr[r.left]), float(lr[r.right])),
         plateau_centre=top_lr,
+        tested_change=r.tested_change,
+        tested_se=r.tested_se,
     )
     return Bounds(
         base_lr,
