@@ -1,8 +1,8 @@
 """Online bounds against the two-stage range test: time to accuracy, and the task zoo.
 
-``auto_schedule(..., online=True)`` reads the 1cycle's bounds from the run's own warm-up
-(:mod:`cyclr.online`); the default ``auto_schedule`` runs a two-stage range test first and
-charges its ~600 updates to the run. Both are measured side by side in one run:
+``online_schedule`` reads the 1cycle's bounds from the run's own warm-up (:mod:`cyclr.online`);
+``auto_schedule`` runs a two-stage range test first and charges its ~600 updates to the run.
+Both are measured side by side in one run:
 
 1. **MNIST-1D CNN** (the demo's task: SGD momentum 0.9, batch 100). The target is the mean final
    test accuracy of the best fixed LR (0.05, the demo's grid) after 3,000 updates. For each
@@ -10,7 +10,7 @@ charges its ~600 updates to the run. Both are measured side by side in one run:
    reach it, range test included; the speed-up is ``3000 / that``. Online 1cycle runs at
    several budgets; two-stage 1cycle at 1,000 updates.
 2. **The task zoo** (``benchmarks/zoo``): on every task and seed, two-stage ``auto_schedule``
-   and online ``auto_schedule`` train a 1cycle for the task's budget from the same initial
+   and ``online_schedule`` train a 1cycle for the task's budget from the same initial
    weights and batches. Reported: the metric of each (mean ± SE), the paired difference and its
    worst seed, and whether online is within the noise of two-stage: the mean difference no worse
    than the zoo's regret goal (0.3 pp, 5% MSE, 1% LM loss) or one standard error of the
@@ -51,7 +51,7 @@ def _mnist1d_job(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from cyclr.demo import mnist1d
-    from cyclr.torch import auto_schedule
+    from cyclr.torch import auto_schedule, online_schedule
 
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
@@ -63,7 +63,7 @@ def _mnist1d_job(job: dict[str, Any]) -> dict[str, Any]:
     rt, info = 0, {}
     t0 = time.perf_counter()
     if kind == "online":
-        sched = auto_schedule(model, opt, None, None, total_steps=budget, online=True)
+        sched = online_schedule(model, opt, total_steps=budget)
     elif kind == "two_stage":
         loader = mnist1d.loader(data, 100, seed)
         sched = auto_schedule(
@@ -75,7 +75,7 @@ def _mnist1d_job(job: dict[str, Any]) -> dict[str, Any]:
             seed=seed,
             progress=False,
         )
-        rt = sum(len(r) for r in sched.range_test_results)
+        rt = sum(len(r) for r in sched.tests)
     tr = mnist1d.train(
         model, opt, data, budget, scheduler=sched, batch_size=100, eval_every=EVAL_EVERY, seed=seed
     )
@@ -100,7 +100,7 @@ def _zoo_job(job: dict[str, Any]) -> dict[str, Any]:
     from zoo import methods
     from zoo.tasks import TASKS, loss_fn, make_model, make_optimizer
 
-    from cyclr.torch import auto_schedule
+    from cyclr.torch import auto_schedule, online_schedule
 
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
@@ -108,18 +108,11 @@ def _zoo_job(job: dict[str, Any]) -> dict[str, Any]:
     budget = job.get("budget") or task.budget
     model = make_model(task, seed)
     opt = make_optimizer(task, model.parameters(), 1e-3)
+    sched: Any
     t0 = time.perf_counter()
     try:
         if kind in ("online", "online_keep"):  # online_keep: rollback=False
-            sched = auto_schedule(
-                model,
-                opt,
-                None,
-                None,
-                total_steps=budget,
-                online=True,
-                rollback=kind == "online",
-            )
+            sched = online_schedule(model, opt, total_steps=budget, rollback=kind == "online")
             rt = 0
         else:
             sched = auto_schedule(
@@ -132,7 +125,7 @@ def _zoo_job(job: dict[str, Any]) -> dict[str, Any]:
                 progress=False,
                 **job.get("rt", {}),
             )
-            rt = sum(len(r) for r in sched.range_test_results)
+            rt = sum(len(r) for r in sched.tests)
         run = methods.train(task, seed, model, opt, budget, sched)
     except Exception as exc:  # recorded, not raised: one failure must not stop the run
         return {**job, "error": f"{type(exc).__name__}: {exc}"}
@@ -592,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
                 for kind in ("two_stage", "online", "online_keep"):
                     job = {"part": "zoo", "task": k, "seed": s, "kind": kind}
                     if args.quick:
-                        job.update(budget=200, rt={"coarse_iter": 40, "num_iter": 60})
+                        job.update(budget=200, rt={"coarse_iter": 40, "linear_iter": 60})
                     jobs.append(job)
     t0 = time.perf_counter()
     ctx = mp.get_context("spawn")

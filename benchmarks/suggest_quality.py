@@ -229,7 +229,7 @@ def _auto(task: Task, seed: int, total: int, policy: str, rt: dict[str, Any]) ->
         **rt,
     )
     rt_seconds = time.perf_counter() - t0
-    rt_updates = sum(len(r) for r in sched.range_test_results)
+    rt_updates = sum(len(r) for r in sched.tests)
     res = mnist1d.train(
         model,
         opt,
@@ -248,7 +248,7 @@ def _auto(task: Task, seed: int, total: int, policy: str, rt: dict[str, Any]) ->
         "rt_seconds": rt_seconds,
         "base_lr": b.base_lr,
         "max_lr": b.max_lr,
-        "read_by": b.details.get("read_by"),
+        "read_by": None if b.reading is None else b.reading.rule,
         "reason": b.reason,
     }
 
@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"unknown task {t!r}; known: {', '.join(TASKS)}")
     if args.quick:
         seeds, total, grid = [0], 60, (0.01, 0.1)
-        rt = {"num_iter": 100, "coarse_iter": 80}
+        rt = {"linear_iter": 100, "coarse_iter": 80}
         finder_rt = {"num_iter": 30}
     else:
         seeds, total, grid = list(range(args.seeds)), args.total, GRID

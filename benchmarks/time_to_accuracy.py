@@ -216,7 +216,7 @@ def run_job(job: Job) -> dict[str, Any]:
                 loader,
                 policy="triangular",
                 coarse_iter=task.rt_coarse,
-                num_iter=task.rt_linear,
+                linear_iter=task.rt_linear,
                 progress=False,
                 seed=job.seed,
             )
@@ -225,15 +225,15 @@ def run_job(job: Job) -> dict[str, Any]:
             cost = range_test_cost([err]) if err is not None else task.rt_coarse + task.rt_linear
             out.update(error=f"{type(exc).__name__}: {exc}", cost=cost)
         else:
-            b: Bounds = sched.bounds  # type: ignore[attr-defined]
-            results = sched.range_test_results  # type: ignore[attr-defined]
+            b: Bounds = sched.bounds
+            results = sched.tests
             out.update(
                 base_lr=b.base_lr,
                 max_lr=b.max_lr,
                 method=b.method,
                 reason=b.reason,
-                read_by=b.details.get("read_by"),
-                peak_lr=b.details.get("peak_lr"),
+                read_by=None if b.reading is None else b.reading.rule,
+                peak_lr=None if b.reading is None else b.reading.plateau_centre,
                 cost=range_test_cost(results),
                 error=None,
                 sweeps=[

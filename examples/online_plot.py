@@ -1,7 +1,7 @@
 """An online 1cycle on a small MLP, and the plot of what it read (docs/images/online.png).
 
 Trains a 64-64-10 MLP on scikit-learn's bundled digits (no download) for 600 updates with
-``cyclr.torch.auto_schedule(..., online=True)``: no range test, the bounds are read from the
+``cyclr.torch.online_schedule``: no range test, the bounds are read from the
 run's own warm-up. Then draws ``cyclr.plot.online`` (a few seconds on a CPU)::
 
     python examples/online_plot.py docs/images/online.png
@@ -16,7 +16,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 import cyclr.plot
-from cyclr.torch import auto_schedule
+from cyclr.torch import online_schedule
 
 STEPS = 600
 BATCH = 32
@@ -29,7 +29,7 @@ def main(path: str = "online.png") -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    sched = auto_schedule(model, opt, None, None, total_steps=STEPS, online=True)
+    sched = online_schedule(model, opt, total_steps=STEPS)
     g = torch.Generator().manual_seed(0)
     for _ in range(STEPS):
         idx = torch.randint(0, len(x), (BATCH,), generator=g)

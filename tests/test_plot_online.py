@@ -105,7 +105,7 @@ def test_the_torch_scheduler_and_any_holder_of_the_core_are_accepted() -> None:
 
 def test_a_real_torch_run() -> None:
     torch = pytest.importorskip("torch")
-    from cyclr.torch import auto_schedule
+    from cyclr.torch import online_schedule
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1024, 10, generator=g)
@@ -113,7 +113,7 @@ def test_a_real_torch_run() -> None:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    sched = auto_schedule(model, opt, None, None, total_steps=400, online=True)
+    sched = online_schedule(model, opt, total_steps=400)
     applied = []
     for t in range(300):
         idx = (torch.arange(32) + 32 * t) % 1024

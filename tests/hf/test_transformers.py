@@ -149,7 +149,7 @@ def schedule() -> cyclr.Schedule:
     model = tiny_gpt2()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     sched = auto_schedule(model, opt, None, loader(), total_steps=TOTAL, loss_of_batch=hf_loss,
-                          coarse_iter=60, num_iter=100, seed=0, progress=False)  # fmt: skip
+                          coarse_iter=60, linear_iter=100, seed=0, progress=False)  # fmt: skip
     assert 0 < sched.bounds.base_lr < sched.bounds.max_lr
     return sched.schedules[0]
 

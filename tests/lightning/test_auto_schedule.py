@@ -1,5 +1,5 @@
-"""``cyclr.lightning.AutoSchedule``: bounds found at fit start, a cyclr schedule stepped after every
-update, the training state untouched by the tests, and resume from a checkpoint."""
+"""``cyclr.lightning.AutoScheduleCallback``: bounds found at fit start, a cyclr schedule stepped
+after every update, the training state untouched by the tests, and resume from a checkpoint."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from tests.lightning.support import Classifier, pl, torch, train_loader, trainer
 from tests.torch.support import assert_same, mnist1d
 
 import cyclr
-from cyclr.lightning import AutoSchedule
-from cyclr.torch import CyclicScheduler
+from cyclr.lightning import AutoScheduleCallback
+from cyclr.torch import AutoScheduler, CyclicScheduler
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
@@ -23,7 +23,7 @@ pytestmark = [
 ]
 
 TOTAL = 30
-TESTS = dict(coarse_iter=100, num_iter=100, seed=0, progress=False)
+TESTS = dict(coarse_iter=100, linear_iter=100, seed=0, progress=False)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -50,7 +50,9 @@ def test_the_lr_and_momentum_follow_the_schedule_between_the_found_bounds(
 ):
     pl.seed_everything(0, verbose=False)
     module = Classifier()
-    callback = AutoSchedule(policy, step_size=10 if policy == "triangular" else None, **TESTS)
+    callback = AutoScheduleCallback(
+        policy, step_size=10 if policy == "triangular" else None, **TESTS
+    )
     t = trainer(tmp_path, max_steps=TOTAL, callbacks=[callback], precision=precision)
     _fit(module, t, train_dataloaders=train_loader())
 
@@ -68,9 +70,7 @@ def test_the_lr_and_momentum_follow_the_schedule_between_the_found_bounds(
     schedule = b.schedule(policy, TOTAL, 24, 10 if policy == "triangular" else None)
     np.testing.assert_array_equal(lrs, schedule(steps))  # bit for bit
     np.testing.assert_array_equal(moms, schedule.momentum()(steps))
-    assert (
-        isinstance(callback.scheduler, CyclicScheduler) and callback.scheduler.last_epoch == TOTAL
-    )
+    assert isinstance(callback.scheduler, AutoScheduler) and callback.scheduler.last_epoch == TOTAL
     (config,) = t.lr_scheduler_configs
     assert config.scheduler is callback.scheduler and config.interval == "step"
     if policy == "one_cycle":
@@ -82,7 +82,7 @@ def test_training_is_that_of_the_same_schedule_installed_by_hand(tmp_path):
     a run that got the same scheduler from configure_optimizers and ran no test."""
     pl.seed_everything(0, verbose=False)
     auto = Classifier()
-    callback = AutoSchedule(**TESTS)
+    callback = AutoScheduleCallback(**TESTS)
     _fit(
         auto,
         trainer(tmp_path, max_steps=TOTAL, callbacks=[callback]),
@@ -107,7 +107,7 @@ def test_resume_from_a_checkpoint_runs_no_test_and_continues_the_schedule(tmp_pa
     stop = 12
     pl.seed_everything(0, verbose=False)
     full = Classifier()
-    first = AutoSchedule(**TESTS)
+    first = AutoScheduleCallback(**TESTS)
     ckpt = pl.callbacks.ModelCheckpoint(
         dirpath=tmp_path / "ckpt", every_n_train_steps=stop, save_top_k=-1
     )
@@ -115,10 +115,10 @@ def test_resume_from_a_checkpoint_runs_no_test_and_continues_the_schedule(tmp_pa
     _fit(full, t, train_dataloaders=train_loader())
     path = next(p for p in (tmp_path / "ckpt").glob("*.ckpt") if f"step={stop}" in p.name)
     state = torch.load(path, weights_only=False)  # (Lightning stores its version object)
-    assert state["callbacks"]["AutoSchedule"]["bounds"] == first.bounds.to_dict()
+    assert state["callbacks"]["AutoScheduleCallback"]["bounds"] == first.bounds.to_dict()
 
     resumed = Classifier()
-    again = AutoSchedule(**TESTS)
+    again = AutoScheduleCallback(**TESTS)
     _fit(
         resumed,
         trainer(tmp_path, max_steps=TOTAL, callbacks=[again]),
@@ -136,7 +136,7 @@ def test_validation_data_of_the_fit_is_scored(tmp_path):
     x, y = mnist1d()
     val = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x[1500:], y[1500:]), 100)
     for validate in (True, False):
-        callback = AutoSchedule(validate=validate, val_every=20, **TESTS)
+        callback = AutoScheduleCallback(validate=validate, val_every=20, **TESTS)
         t = trainer(tmp_path, max_steps=20, callbacks=[callback], limit_val_batches=2)
         _fit(Classifier(), t, train_dataloaders=train_loader(), val_dataloaders=val)
         linear = callback.tests[-1]
@@ -146,7 +146,7 @@ def test_validation_data_of_the_fit_is_scored(tmp_path):
 
 
 def test_a_scheduler_of_configure_optimizers_is_replaced_with_a_warning(tmp_path):
-    callback = AutoSchedule(**TESTS)
+    callback = AutoScheduleCallback(**TESTS)
     t = trainer(tmp_path, max_steps=20, callbacks=[callback])
     with pytest.warns(UserWarning, match=r"replaces the LR scheduler\(s\) .* \(StepLR\)"):
         t.fit(Classifier(form="dict+scheduler"), train_dataloaders=train_loader())
@@ -154,9 +154,9 @@ def test_a_scheduler_of_configure_optimizers_is_replaced_with_a_warning(tmp_path
 
 
 def test_bounds_tests_and_scheduler_are_declared_attributes():
-    hints = typing.get_type_hints(AutoSchedule)
+    hints = typing.get_type_hints(AutoScheduleCallback)
     assert {"bounds", "tests", "scheduler"} <= set(hints)
-    fresh = AutoSchedule()
+    fresh = AutoScheduleCallback()
     assert fresh.bounds is None and fresh.tests == () and fresh.scheduler is None
 
 
@@ -164,8 +164,12 @@ def test_bounds_tests_and_scheduler_are_declared_attributes():
     ("kw", "error", "match"),
     [
         ({"policy": "cosine"}, ValueError, r"policy must be one of .*; got 'cosine'"),
-        ({"device": "cpu"}, TypeError, "AutoSchedule does not take device='cpu'"),
-        ({"start_lr": 1e-3}, TypeError, "AutoSchedule does not take start_lr="),
+        ({"device": "cpu"}, TypeError, "AutoScheduleCallback does not take device='cpu'"),
+        ({"start_lr": 1e-3}, TypeError, "AutoScheduleCallback does not take start_lr=0.001"),
+        ({"num_iter": 100}, TypeError, "AutoScheduleCallback does not take num_iter=100"),
+        ({"on_test": print}, TypeError, "AutoScheduleCallback does not take on_test="),
+        ({"online": True}, TypeError, "unexpected keyword argument 'online'"),
+        ({"linear_iter": 5}, ValueError, "linear_iter must be >= 10, got 5"),
         ({"coarse_iter": 3}, ValueError, "coarse_iter"),
         ({"momentum": 0.9}, TypeError, "momentum must be"),
         ({"method": "magic"}, ValueError, "magic"),
@@ -173,19 +177,19 @@ def test_bounds_tests_and_scheduler_are_declared_attributes():
 )
 def test_bad_arguments_are_refused_when_the_callback_is_built(kw, error, match):
     with pytest.raises(error, match=match):
-        AutoSchedule(**kw)
+        AutoScheduleCallback(**kw)
 
 
 def test_an_endless_fit_is_refused_before_any_update(tmp_path):
     module = Classifier()
-    t = trainer(tmp_path, max_epochs=-1, max_steps=-1, callbacks=[AutoSchedule(**TESTS)])
+    t = trainer(tmp_path, max_epochs=-1, max_steps=-1, callbacks=[AutoScheduleCallback(**TESTS)])
     with pytest.raises(ValueError, match="needs a finite training length"):
         t.fit(module, train_dataloaders=train_loader())
     assert module.calls == 0
 
 
 def test_saved_state_is_plain_data(tmp_path):
-    callback = AutoSchedule(**TESTS)
+    callback = AutoScheduleCallback(**TESTS)
     assert callback.state_dict() == {}
     _fit(
         Classifier(),
@@ -194,7 +198,7 @@ def test_saved_state_is_plain_data(tmp_path):
     )
     path = Path(tmp_path) / "state.pt"
     torch.save(callback.state_dict(), path)
-    loaded = AutoSchedule()
+    loaded = AutoScheduleCallback()
     loaded.load_state_dict(torch.load(path, weights_only=True))
     assert loaded.bounds == callback.bounds and len(loaded.tests) == 2
 
@@ -217,7 +221,7 @@ def test_every_param_group_keeps_the_lr_ratio_of_its_range_test(tmp_path):
     pl.seed_everything(0, verbose=False)
     module = Grouped()
     frozen = [p.detach().clone() for p in module.optimizer().param_groups[0]["params"]]
-    callback = AutoSchedule(**TESTS)
+    callback = AutoScheduleCallback(**TESTS)
     _fit(
         module,
         trainer(tmp_path, max_steps=TOTAL, callbacks=[callback]),
@@ -235,26 +239,26 @@ def test_a_longer_fit_resumed_from_a_checkpoint_warns_that_it_keeps_the_checkpoi
     tmp_path,
 ):
     pl.seed_everything(0, verbose=False)
-    first = AutoSchedule(**TESTS)
+    first = AutoScheduleCallback(**TESTS)
     ckpt = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)
     t = trainer(tmp_path, max_steps=TOTAL, callbacks=[first, ckpt], enable_checkpointing=True)
     _fit(Classifier(), t, train_dataloaders=train_loader())
     path = str(tmp_path / "ckpt" / "last.ckpt")
 
     def resume(steps):
-        module, callback = Classifier(), AutoSchedule(**TESTS)
+        module, callback = Classifier(), AutoScheduleCallback(**TESTS)
         t = trainer(tmp_path, max_steps=steps, callbacks=[callback])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             t.fit(module, train_dataloaders=train_loader(), ckpt_path=path)
-        said = [str(w.message) for w in caught if "AutoSchedule resumes" in str(w.message)]
+        said = [str(w.message) for w in caught if "AutoScheduleCallback resumes" in str(w.message)]
         return module, callback, said
 
     module, callback, said = resume(2 * TOTAL)
     final = first.scheduler.schedules[0].at(TOTAL)
     assert said == [
-        f"AutoSchedule resumes the checkpoint's schedule over {TOTAL} updates; this fit runs "
-        f"{2 * TOTAL}: updates {TOTAL} to {2 * TOTAL - 1} run at its final LR {final:.3g}"
+        f"AutoScheduleCallback resumes the checkpoint's schedule over {TOTAL} updates; this fit "
+        f"runs {2 * TOTAL}: updates {TOTAL} to {2 * TOTAL - 1} run at its final LR {final:.3g}"
     ]
     assert [lr for _, lr, _ in module.batch_lrs] == [final] * TOTAL
     assert callback.state_dict()["total_steps"] == TOTAL

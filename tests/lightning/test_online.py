@@ -1,4 +1,4 @@
-"""``cyclr.lightning.AutoSchedule(online=True)``: the bounds read from the fit's own warm-up, the
+"""``cyclr.lightning.OnlineScheduleCallback``: the bounds read from the fit's own warm-up, the
 loss of every optimizer update fed to the schedule (with gradient accumulation too), and resume
 from a checkpoint, mid-warm-up or after the decision, bitwise."""
 
@@ -13,7 +13,7 @@ from tests.lightning.support import Classifier, pl, torch, train_loader, trainer
 from tests.torch.support import assert_same, mnist1d
 
 import cyclr
-from cyclr.lightning import AutoSchedule
+from cyclr.lightning import OnlineScheduleCallback
 from cyclr.torch import OnlineScheduler
 
 pytestmark = [
@@ -68,7 +68,7 @@ def _weights(module) -> dict:
 def test_a_fit_reads_the_bounds_and_every_update_runs_at_the_schedules_lr(tmp_path, policy, form):
     pl.seed_everything(0, verbose=False)
     module = Net(form=form)
-    callback = AutoSchedule(policy, online=True)
+    callback = OnlineScheduleCallback(policy)
     t = trainer(tmp_path, max_steps=TOTAL, callbacks=[callback])
     _fit(module, t, train_dataloaders=train_loader())
 
@@ -76,7 +76,7 @@ def test_a_fit_reads_the_bounds_and_every_update_runs_at_the_schedules_lr(tmp_pa
     assert isinstance(sched, OnlineScheduler) and t.lr_scheduler_configs == []
     online = sched.online
     assert (online.policy, online.total_steps, online.warmup_steps) == (policy, TOTAL, WARMUP)
-    assert online.step == TOTAL and callback.tests == ()
+    assert online.step == TOTAL
     d = sched.decided_at
     assert d is not None and 32 <= d < WARMUP
     assert isinstance(callback.bounds, cyclr.Bounds) and callback.bounds is online.bounds
@@ -102,7 +102,7 @@ def test_with_gradient_accumulation_each_update_reads_the_mean_loss_of_its_micro
     total = 200
     pl.seed_everything(0, verbose=False)
     module = Net()
-    callback = AutoSchedule(online=True)
+    callback = OnlineScheduleCallback()
     t = trainer(tmp_path, max_steps=total, callbacks=[callback], accumulate_grad_batches=2)
     _fit(module, t, train_dataloaders=train_loader(n=1250))
 
@@ -127,7 +127,7 @@ def full_fit(tmp_path_factory):
     root = tmp_path_factory.mktemp("online_full")
     pl.seed_everything(0, verbose=False)
     module = Net()
-    callback = AutoSchedule(online=True)
+    callback = OnlineScheduleCallback()
     ckpt = pl.callbacks.ModelCheckpoint(
         dirpath=root / "ckpt", every_n_train_steps=EPOCH, save_top_k=-1
     )
@@ -145,7 +145,7 @@ def test_resume_from_a_checkpoint_is_bitwise_the_uninterrupted_fit(tmp_path, ful
     before = [k for k in paths if k < d]
     after = [k for k in paths if d < k <= TOTAL - EPOCH]
     k = max(before) if where == "warm-up" else min(after)
-    state = torch.load(paths[k], weights_only=False)["callbacks"]["AutoSchedule"]["online"]
+    state = torch.load(paths[k], weights_only=False)["callbacks"]["OnlineScheduleCallback"]
     plain = dict(state, scheduler=dict(state["scheduler"]))
     snap = plain["scheduler"].pop("rollback_snapshot", None)  # tensors, until the decision
     json.dumps(plain)  # the rest is plain data
@@ -156,7 +156,7 @@ def test_resume_from_a_checkpoint_is_bitwise_the_uninterrupted_fit(tmp_path, ful
         assert len(saved["lrs"]) == k > 0  # a curve, but not read yet
 
     resumed = Net(seed=123)  # other weights: the checkpoint must restore them
-    again = AutoSchedule(online=True)
+    again = OnlineScheduleCallback()
     _fit(
         resumed,
         trainer(tmp_path, max_steps=TOTAL, callbacks=[again]),
@@ -175,7 +175,7 @@ def test_resume_from_a_checkpoint_is_bitwise_the_uninterrupted_fit(tmp_path, ful
 def test_resuming_with_other_settings_is_refused(tmp_path, full_fit):
     _, _, paths = full_fit
     k = min(paths)
-    callback = AutoSchedule(online=True, start_lr=1e-5)
+    callback = OnlineScheduleCallback(start_lr=1e-5)
     t = trainer(tmp_path, max_steps=TOTAL, callbacks=[callback])
     with pytest.raises(ValueError, match=r"other settings .*start_lr=1e-06 vs 1e-05"):
         t.fit(Net(), train_dataloaders=train_loader(shuffle=False), ckpt_path=str(paths[k]))
@@ -183,7 +183,7 @@ def test_resuming_with_other_settings_is_refused(tmp_path, full_fit):
 
 def test_a_training_step_that_returns_no_loss_is_a_clear_error(tmp_path):
     module = Net(none_from=3)
-    t = trainer(tmp_path, max_steps=100, callbacks=[AutoSchedule(online=True)])
+    t = trainer(tmp_path, max_steps=100, callbacks=[OnlineScheduleCallback()])
     with pytest.raises(
         ValueError, match=r"training_step returned no loss for batch 3 \(got None\)"
     ):
@@ -193,7 +193,7 @@ def test_a_training_step_that_returns_no_loss_is_a_clear_error(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:cyclr online schedule:RuntimeWarning")  # a fast ramp
 def test_a_scheduler_of_configure_optimizers_is_dropped_and_options_pass_on(tmp_path):
-    callback = AutoSchedule(online=True, start_lr=1e-5, end_lr=5.0, warmup_steps=40, check_every=4)
+    callback = OnlineScheduleCallback(start_lr=1e-5, end_lr=5.0, warmup_steps=40, check_every=4)
     t = trainer(tmp_path, max_steps=90, callbacks=[callback])
     with pytest.warns(UserWarning, match=r"replaces the LR scheduler\(s\) .* \(StepLR\)"):
         t.fit(Net(form="dict+scheduler"), train_dataloaders=train_loader())
@@ -209,13 +209,13 @@ def test_manual_optimization_is_refused(tmp_path):
             super().__init__()
             self.automatic_optimization = False
 
-    t = trainer(tmp_path, max_steps=50, callbacks=[AutoSchedule(online=True)])
+    t = trainer(tmp_path, max_steps=50, callbacks=[OnlineScheduleCallback()])
     with pytest.raises(ValueError, match="needs automatic optimization"):
         t.fit(Manual(), train_dataloaders=train_loader())
 
 
 def test_state_before_a_fit_is_empty_and_loads_into_a_fresh_callback(tmp_path):
-    callback = AutoSchedule(online=True)
+    callback = OnlineScheduleCallback()
     assert callback.state_dict() == {} and callback.scheduler is None and callback.bounds is None
     _fit(
         Net(),
@@ -223,9 +223,9 @@ def test_state_before_a_fit_is_empty_and_loads_into_a_fresh_callback(tmp_path):
         train_dataloaders=train_loader(),
     )
     state = callback.state_dict()
-    json.dumps(dict(state, online=dict(state["online"], scheduler="...")))
-    assert state["online"]["total_steps"] == 80
-    fresh = AutoSchedule(online=True)
+    json.dumps(dict(state, scheduler="..."))
+    assert state["total_steps"] == 80
+    fresh = OnlineScheduleCallback()
     fresh.load_state_dict(state)
     assert fresh.state_dict() == state  # held until training starts
 
@@ -233,17 +233,17 @@ def test_state_before_a_fit_is_empty_and_loads_into_a_fresh_callback(tmp_path):
 @pytest.mark.parametrize(
     ("kw", "error", "match"),
     [
-        ({"online": "yes"}, TypeError, "online must be True or False"),
         ({"policy": "exp_range"}, ValueError, r"policy must be one of 'one_cycle', 'triangular'"),
-        ({"method": "accuracy"}, ValueError, "method must be 'auto' or 'loss'"),
-        ({"momentum": cyclr.Constant(0.9)}, ValueError, "cycles momentum itself"),
-        ({"num_iter": 100}, TypeError, "runs no range test"),
-        ({"coarse_iter": 50}, TypeError, "runs no range test"),
-        ({"seed": 0}, TypeError, r"unexpected options \['seed'\]"),
-        ({"device": "cpu"}, TypeError, r"unexpected options \['device'\]"),
+        ({"momentum": cyclr.Constant(0.9)}, TypeError, "momentum must be True or False"),
+        ({"step_size": 0}, ValueError, "step_size must be >= 1, got 0"),
+        ({"online": True}, TypeError, "unexpected keyword argument 'online'"),
+        ({"method": "loss"}, TypeError, "unexpected keyword argument 'method'"),
+        ({"linear_iter": 100}, TypeError, "unexpected keyword argument 'linear_iter'"),
+        ({"coarse_iter": 50}, TypeError, "unexpected keyword argument 'coarse_iter'"),
+        ({"seed": 0}, TypeError, "unexpected keyword argument 'seed'"),
+        ({"device": "cpu"}, TypeError, "unexpected keyword argument 'device'"),
     ],
 )
 def test_bad_online_arguments_are_refused_when_the_callback_is_built(kw, error, match):
-    kw = {"online": True, **kw}
     with pytest.raises(error, match=match):
-        AutoSchedule(**kw)
+        OnlineScheduleCallback(**kw)

@@ -1,4 +1,5 @@
-"""cyclr.torch.auto_schedule, and the suggestion rules on real range tests."""
+"""cyclr.torch.auto_schedule and online_schedule, and the suggestion rules on real range
+tests."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def setup(
     return model, optimizer, loader
 
 
-FAST = {"num_iter": 150, "coarse_iter": 60, "progress": False, "seed": 0}
+FAST = {"linear_iter": 150, "coarse_iter": 60, "progress": False, "seed": 0}
 
 
 def snapshot(model: Any) -> dict[str, Any]:
@@ -69,10 +70,10 @@ def test_one_cycle_from_a_two_stage_range_test(digits: tuple[Any, ...]) -> None:
     sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=3, **FAST)
     after = snapshot(model)
     assert all(torch.equal(before[k], after[k]) for k in before)  # the model is restored
-    assert isinstance(sched, cyclr.torch.CyclicScheduler)
+    assert isinstance(sched, cyclr.torch.AutoScheduler)
     b = sched.bounds
     assert isinstance(b, cyclr.Bounds) and b.method == "auto"
-    coarse, fine = sched.range_test_results
+    coarse, fine = sched.tests
     assert sched.range_test_result is fine
     assert (coarse.mode, fine.mode) == ("exp", "linear")
     assert fine.lr[0] == pytest.approx(linear_range(coarse)[0])
@@ -131,26 +132,20 @@ def test_cyclical_policy_without_a_length(digits: tuple[Any, ...]) -> None:
     assert sched.schedules[0].step_size == 50
 
 
-def test_explicit_sweep_runs_a_single_test(digits: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(
+    "option", [{"num_iter": 120}, {"start_lr": 1e-5}, {"end_lr": 3.0}, {"mode": "exp"}]
+)
+def test_the_options_of_a_single_ramp_are_refused_before_any_update(
+    digits: tuple[Any, ...], option: dict[str, Any]
+) -> None:
     model, opt, loader = setup(digits)
-    sched = cyclr.torch.auto_schedule(
-        model,
-        opt,
-        F.cross_entropy,
-        loader,
-        total_steps=200,
-        start_lr=1e-5,
-        end_lr=3.0,
-        num_iter=120,
-        mode="exp",
-        progress=False,
-        seed=0,
-        method="loss",
-    )
-    (only,) = sched.range_test_results
-    assert only.mode == "exp" and only.lr[0] == pytest.approx(1e-5) and len(only) <= 120
-    assert sched.bounds.method == "loss"
-    assert sched.schedules[0].total_steps == 200
+    before = snapshot(model)
+    ((name, value),) = option.items()
+    with pytest.raises(TypeError, match=f"auto_schedule\\(\\) does not take {name}={value!r}"):
+        cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, total_steps=200, **option)
+    after = snapshot(model)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert opt.param_groups[0]["lr"] == 0.01
 
 
 def test_momentum_options(digits: tuple[Any, ...]) -> None:
@@ -272,7 +267,7 @@ def test_every_group_keeps_the_lr_ratio_its_range_test_ran_with(
 ) -> None:
     model, opt, loader = _grouped(digits, lrs)
     sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, total_steps=40, **FAST)
-    tested = [t.config["group_lr_ratios"] for t in sched.range_test_results]
+    tested = [t.config["group_lr_ratios"] for t in sched.tests]
     assert all(r == pytest.approx(ratios) for r in tested)
     assert sched.group_scales == pytest.approx(ratios)
     ref = ratios.index(1.0)
@@ -294,7 +289,7 @@ def test_every_group_keeps_the_lr_ratio_its_range_test_ran_with(
 
 def test_online_keeps_each_groups_lr_ratio(digits: tuple[Any, ...]) -> None:
     model, opt, _ = _grouped(digits, (0.1, 0.01))
-    sched = cyclr.torch.auto_schedule(model, opt, None, None, total_steps=200, online=True)
+    sched = cyclr.torch.online_schedule(model, opt, total_steps=200)
     x, y = digits[0], digits[1]
     for step in range(30):
         lr = sched.online.lr()
@@ -311,7 +306,7 @@ def test_online_keeps_each_groups_lr_ratio(digits: tuple[Any, ...]) -> None:
 def test_online_leaves_a_frozen_group_frozen(digits: tuple[Any, ...]) -> None:
     model, opt, _ = _grouped(digits, (0.0, 0.1))
     frozen = [p.detach().clone() for p in model[0].parameters()]
-    sched = cyclr.torch.auto_schedule(model, opt, None, None, total_steps=200, online=True)
+    sched = cyclr.torch.online_schedule(model, opt, total_steps=200)
     x, y = digits[0], digits[1]
     for _ in range(10):
         loss = F.cross_entropy(model(x[:32]), y[:32])
@@ -327,7 +322,7 @@ def test_online_leaves_a_frozen_group_frozen(digits: tuple[Any, ...]) -> None:
 def test_online_triangular_takes_step_size_without_total_steps(digits: tuple[Any, ...]) -> None:
     def online(**kw: Any) -> Any:
         model, opt, _ = setup(digits)
-        return cyclr.torch.auto_schedule(model, opt, None, None, online=True, **kw)
+        return cyclr.torch.online_schedule(model, opt, **kw)
 
     plain = online(policy="triangular")
     sized = online(policy="triangular", step_size=50)

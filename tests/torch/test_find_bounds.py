@@ -45,7 +45,7 @@ def setup(seed: int = 0) -> tuple[Any, Any, Any]:
     return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), loader
 
 
-FAST = {"coarse_iter": 60, "num_iter": 120, "progress": False, "seed": 0}
+FAST = {"coarse_iter": 60, "linear_iter": 120, "progress": False, "seed": 0}
 
 
 def test_two_stage_recipe_runs_exp_then_linear_below_the_blow_up() -> None:
@@ -70,25 +70,23 @@ def test_defaults_are_the_recipes() -> None:
 
     sig = inspect.signature(cyclr.torch.find_bounds)
     assert sig.parameters["coarse_iter"].default == COARSE_ITER == 200
-    assert LINEAR_ITER == 400
+    assert sig.parameters["linear_iter"].default == LINEAR_ITER == 400
 
 
-def test_start_end_or_mode_run_a_single_test() -> None:
+@pytest.mark.parametrize(
+    "option", [{"num_iter": 80}, {"start_lr": 1e-3}, {"end_lr": 2.0}, {"mode": "linear"}]
+)
+def test_find_bounds_refuses_the_options_of_a_single_ramp(option: dict[str, Any]) -> None:
     model, opt, loader = setup()
-    found = cyclr.torch.find_bounds(
-        model,
-        opt,
-        F.cross_entropy,
-        loader,
-        mode="linear",
-        start_lr=1e-3,
-        end_lr=2.0,
-        num_iter=80,
-        progress=False,
-        seed=0,
+    loss = CountingLoss()
+    ((name, value),) = option.items()
+    message = (
+        f"find_bounds() does not take {name}={value!r}: it runs the two-stage test, whose ramps "
+        "are set by coarse_iter and linear_iter; call cyclr.torch.range_test() for a single ramp"
     )
-    (only,) = found.tests
-    assert only.mode == "linear" and only.config["start_lr"] == 1e-3
+    with pytest.raises(TypeError) as info:
+        cyclr.torch.find_bounds(model, opt, loss, loader, progress=False, **option)
+    assert str(info.value) == message and loss.calls == 0
 
 
 def test_the_loader_is_rewound_so_both_tests_draw_the_same_batches() -> None:
@@ -103,8 +101,9 @@ def test_the_loader_is_rewound_so_both_tests_draw_the_same_batches() -> None:
     [
         ({"method": "acuracy"}, cyclr.SuggestionError, "method must be one of"),
         ({"suggest_kwargs": {"margn": 2}}, TypeError, "takes no option 'margn'"),
-        ({"num_iter": 5}, ValueError, "num_iter must be >= 10"),
+        ({"linear_iter": 5}, ValueError, "linear_iter must be >= 10, got 5"),
         ({"coarse_iter": 3}, ValueError, "coarse_iter must be >= 10"),
+        ({"on_test": 3}, TypeError, "on_test must be callable, got 3"),
         ({"val_every": 0}, ValueError, "val_every must be >= 1"),
         ({"smooth": 1.5}, ValueError, "smooth"),
         ({"not_an_option": 1}, TypeError, "not_an_option"),
@@ -129,7 +128,7 @@ def test_auto_scheduler_declares_what_it_read_and_saves_as_plain_data() -> None:
     sched = cyclr.torch.auto_schedule(model, opt, F.cross_entropy, loader, epochs=2, **FAST)
     assert isinstance(sched, cyclr.torch.AutoScheduler)
     assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
-    assert sched.range_test_result is sched.range_test_results[-1]
+    assert sched.range_test_result is sched.tests[-1]
     assert "bounds" in cyclr.torch.AutoScheduler.__annotations__
     buf = io.BytesIO()
     torch.save(sched.state_dict(), buf)
@@ -140,39 +139,50 @@ def test_auto_scheduler_declares_what_it_read_and_saves_as_plain_data() -> None:
     assert copy.bounds == sched.bounds
 
 
-# -- range_test given no ramp runs the same recipe ---------------------------------------------
-def test_range_test_given_no_ramp_is_the_recipe_of_find_bounds_bit_for_bit() -> None:
-    """The README's first example (``range_test`` with its defaults, then ``suggest()``) reads
-    exactly the bounds ``find_bounds`` (and so ``auto_schedule``) reads."""
+# -- range_test runs one ramp; find_bounds is two of them ---------------------------------------
+def test_range_test_given_no_ramp_runs_one_exponential_ramp_of_100_updates() -> None:
+    model, opt, loader = setup()
+    counting = CountingLoss()
+    r = cyclr.torch.range_test(model, opt, counting, loader, progress=False, seed=0, diverge=None)
+    assert (r.mode, len(r), counting.calls, r.coarse) == ("exp", 100, 100, None)
+    assert (r.config["start_lr"], r.config["end_lr"], r.config["num_iter"]) == (1e-7, 10.0, 100)
+    assert r.lr[0] == 1e-7 and r.lr[-1] == pytest.approx(10.0, rel=1e-12)
+
+
+def test_find_bounds_is_two_range_tests_bit_for_bit() -> None:
+    """The exponential test over the default range, then the linear one up to its blow-up: the
+    same curves as the two range tests called by hand, and the bounds ``suggest()`` reads."""
     from tests.torch.support import assert_same, capture
 
     model, opt, loader = setup()
     before = capture(model, opt)
-    result = cyclr.torch.range_test(model, opt, F.cross_entropy, loader, progress=False, seed=0)
-    assert_same(before, capture(model, opt))
     found = cyclr.torch.find_bounds(model, opt, F.cross_entropy, loader, progress=False, seed=0)
+    assert_same(before, capture(model, opt))
     coarse, fine = found.tests
-    assert result.mode == "linear" and result.coarse is not None
-    assert result.coarse.mode == "exp" and result.coarse.config["num_iter"] == COARSE_ITER
-    assert result.config["num_iter"] == LINEAR_ITER
-    for mine, theirs in ((result.coarse, coarse), (result, fine)):
+    run = functools.partial(
+        cyclr.torch.range_test, model, opt, F.cross_entropy, loader, progress=False, seed=0
+    )
+    first = run(num_iter=COARSE_ITER)
+    lo, hi = linear_range(first)
+    assert (fine.config["start_lr"], fine.config["end_lr"]) == (lo, hi)
+    by_hand = (first, run(mode="linear", start_lr=lo, end_lr=hi, num_iter=LINEAR_ITER))
+    for theirs, mine in zip((coarse, fine), by_hand):
         for name in ("lr", "loss", "smoothed_loss", "metric"):
             assert getattr(mine, name).tobytes() == getattr(theirs, name).tobytes(), name
-    lo, hi = linear_range(result.coarse)
-    assert (result.config["start_lr"], result.config["end_lr"]) == (lo, hi)
-    assert result.suggest() == found.bounds
+    assert fine.coarse is coarse and by_hand[1].suggest() == found.bounds
 
 
 @pytest.mark.parametrize(
     ("given", "mode", "n"),
     [
+        ({}, "exp", 100),
         ({"num_iter": 30}, "exp", 30),
         ({"mode": "linear"}, "linear", 100),
         ({"mode": "exp"}, "exp", 100),
         ({"end_lr": 1.0}, "exp", 100),
     ],
 )
-def test_range_test_given_any_ramp_option_runs_one_test(given, mode, n) -> None:
+def test_range_test_runs_one_test_whatever_ramp_options_it_is_given(given, mode, n) -> None:
     model, opt, loader = setup()
     counting = CountingLoss()
     r = cyclr.torch.range_test(
@@ -182,9 +192,9 @@ def test_range_test_given_any_ramp_option_runs_one_test(given, mode, n) -> None:
     assert r.config["num_iter"] == n
 
 
-def test_a_recipe_whose_first_test_cannot_be_read_returns_that_test_saying_why() -> None:
-    """A loss that never falls gives the linear ramp no range: the exponential test comes back,
-    its message saying why, and nothing ran after it."""
+def test_a_recipe_whose_first_test_cannot_be_read_stops_after_it_saying_why() -> None:
+    """A loss that never falls gives the linear ramp no range: the exponential test is the only
+    one, its message saying why, and nothing can be read off it."""
     model, opt, loader = setup()
     counting = CountingLoss()
 
@@ -192,16 +202,18 @@ def test_a_recipe_whose_first_test_cannot_be_read_returns_that_test_saying_why()
         counting(out, target)
         return 0.0 * out.sum() + 1.0
 
-    r = cyclr.torch.range_test(model, opt, flat, loader, progress=False, seed=0)
+    seen: list[cyclr.RangeTestResult] = []
+    with pytest.raises(cyclr.SuggestionError, match="flat"):
+        cyclr.torch.find_bounds(
+            model, opt, flat, loader, progress=False, seed=0, on_test=seen.append
+        )
+    (r,) = seen
     assert r.coarse is None and r.mode == "exp" and len(r) == COARSE_ITER == counting.calls
-    assert "the two-stage recipe stopped after its exponential test: the loss is flat" in r.message
-    with pytest.raises(cyclr.SuggestionError, match="flat"):  # and nothing else can be read
-        cyclr.torch.find_bounds(model, opt, flat, loader, progress=False, seed=0)
 
 
 def test_find_bounds_reads_the_coarse_test_when_it_cannot_run_the_linear_one() -> None:
-    """When the loss never falls, find_bounds reads the exponential test, as
-    ``range_test(...).suggest()`` does: a metric that rose gives bounds, the same bounds."""
+    """When the loss never falls, find_bounds reads the exponential test: a metric that rose
+    gives bounds, those ``suggest()`` reads off the same test run by hand."""
     model, opt, loader = setup()
 
     def flat(out: Any, target: Any) -> Any:
@@ -221,13 +233,15 @@ def test_find_bounds_reads_the_coarse_test_when_it_cannot_run_the_linear_one() -
     assert "the two-stage recipe stopped after its exponential test: the loss is flat" in (
         coarse.message
     )
-    assert found.bounds.details["read_by"] == "accuracy"
+    assert found.bounds.reading is not None and found.bounds.reading.rule == "accuracy"
     assert 1e-4 < found.bounds.base_lr < found.bounds.max_lr < 1e-1
-    r = cyclr.torch.range_test(model, opt, flat, loader, metric=score, progress=False, seed=0)
+    r = cyclr.torch.range_test(
+        model, opt, flat, loader, metric=score, num_iter=COARSE_ITER, progress=False, seed=0
+    )
     assert r.suggest() == found.bounds
 
 
-def test_a_bad_argument_in_the_recipe_fails_before_the_first_update() -> None:
+def test_a_bad_argument_fails_before_the_first_update() -> None:
     model, opt, loader = setup()
     counting = CountingLoss()
     with pytest.raises(ValueError, match="val_every"):
@@ -242,7 +256,7 @@ def _batches(n: int) -> list[Any]:
     return [(x[i : i + 32], y[i : i + 32]) for i in range(0, 32 * n, 32)]
 
 
-@pytest.mark.parametrize("entry", ["find_bounds", "auto_schedule", "range_test"])
+@pytest.mark.parametrize("entry", ["find_bounds", "auto_schedule"])
 def test_a_one_shot_iterator_is_refused_before_the_first_update(entry: str) -> None:
     model, opt, _ = setup()
     batches = _batches(300)

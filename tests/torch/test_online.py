@@ -1,4 +1,4 @@
-"""cyclr.torch.OnlineScheduler and auto_schedule(online=True): the bounds read from the run's
+"""cyclr.torch.OnlineScheduler and online_schedule: the bounds read from the run's
 own warm-up, written into a real optimizer; resume; non-finite losses; momentum; DDP.
 
 The DDP test starts two copies of this file as gloo worker processes (see ``_worker``)."""
@@ -24,7 +24,7 @@ import cyclr  # noqa: E402
 import cyclr.suggest  # noqa: E402
 from cyclr.online import OnlineController  # noqa: E402
 from cyclr.range_test.result import RangeTestResult  # noqa: E402
-from cyclr.torch import OnlineScheduler, auto_schedule  # noqa: E402
+from cyclr.torch import OnlineScheduler, auto_schedule, online_schedule  # noqa: E402
 
 nn = torch.nn
 F = torch.nn.functional
@@ -65,7 +65,7 @@ def make(opt: str = "sgd", seed: int = 0, groups: bool = False, **kwargs):
         kwargs.setdefault("start_lr", 1e-5)
         kwargs.setdefault("end_lr", 1.0)
     kwargs.setdefault("total_steps", TOTAL)
-    sched = auto_schedule(model, optimizer, None, None, online=True, **kwargs)
+    sched = online_schedule(model, optimizer, **kwargs)
     return model, optimizer, sched
 
 
@@ -373,16 +373,8 @@ def make_bn(rollback: bool = True):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    sched = auto_schedule(
-        model,
-        opt,
-        None,
-        None,
-        online=True,
-        total_steps=TOTAL,
-        start_lr=1e-5,
-        end_lr=1.0,
-        rollback=rollback,
+    sched = online_schedule(
+        model, opt, total_steps=TOTAL, start_lr=1e-5, end_lr=1.0, rollback=rollback
     )
     return model, opt, sched
 
@@ -460,13 +452,13 @@ def test_without_the_model_rollback_warns_that_buffers_stay():
     model = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16))
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     with pytest.warns(UserWarning, match=r"model=None.*buffers \(BatchNorm"):
-        auto_schedule(None, opt, None, None, total_steps=TOTAL, online=True)
+        online_schedule(None, opt, total_steps=TOTAL)
     with pytest.warns(UserWarning, match="model=None"):
         OnlineScheduler(opt, OnlineController("one_cycle", TOTAL))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        auto_schedule(model, opt, None, None, total_steps=TOTAL, online=True)
-        auto_schedule(None, opt, None, None, total_steps=TOTAL, online=True, rollback=False)
+        online_schedule(model, opt, total_steps=TOTAL)
+        online_schedule(None, opt, total_steps=TOTAL, rollback=False)
 
 
 def test_a_new_rollback_copy_is_taken_after_the_old_one_is_let_go():
@@ -629,7 +621,7 @@ def test_sgd_without_momentum_gets_none():
 
 
 # ---------------------------------------------------------------------------------------------
-# auto_schedule(online=True) options.
+# online_schedule's options.
 
 
 @pytest.mark.parametrize("policy", ["exp_range", "triangular2"])
@@ -637,41 +629,110 @@ def test_online_supports_one_cycle_and_triangular_only(policy):
     torch.manual_seed(0)
     model = nn.Linear(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="online=True supports policy"):
-        auto_schedule(model, opt, None, None, policy=policy, total_steps=400, online=True)
+    with pytest.raises(
+        ValueError, match=f"policy must be one of 'one_cycle', 'triangular'; got '{policy}'"
+    ):
+        online_schedule(model, opt, policy=policy, total_steps=400)
 
 
-def test_online_rejects_options_of_the_range_test():
+def test_online_rejects_options_of_the_range_test_and_a_momentum_schedule():
     model = nn.Linear(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(TypeError, match="num_iter"):
-        auto_schedule(model, opt, None, None, total_steps=400, online=True, num_iter=50)
-    with pytest.raises(TypeError, match="online"):
-        auto_schedule(model, opt, None, None, total_steps=400, online="yes")
-    with pytest.raises(ValueError, match="momentum"):
-        auto_schedule(
-            model, opt, None, None, total_steps=400, online=True, momentum=cyclr.Constant(0.9)
-        )
+    for option in ("num_iter", "coarse_iter", "method", "seed", "online", "epochs"):
+        with pytest.raises(TypeError, match=f"unexpected keyword argument '{option}'"):
+            online_schedule(model, opt, total_steps=400, **{option: 1})
+    with pytest.raises(TypeError, match="momentum must be True or False, got Constant"):
+        online_schedule(model, opt, total_steps=400, momentum=cyclr.Constant(0.9))
+    with pytest.raises(ValueError, match="policy='one_cycle' needs total_steps"):
+        online_schedule(model, opt)
+    with pytest.raises(ValueError, match="total_steps must be >= 2, got 1"):
+        online_schedule(model, opt, total_steps=1)
 
 
-def test_online_takes_epochs_from_the_loader():
-    model = nn.Linear(10, 2)
+def test_auto_schedule_takes_no_online_option():
+    model = nn.Linear(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, Y), batch_size=32)
-    sched = auto_schedule(model, opt, None, loader, epochs=5, online=True)
-    assert sched.online.total_steps == 5 * 32 and sched.online.warmup_steps == int(0.45 * 159)
+    loss = torch.nn.functional.mse_loss
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'online'.*online_schedule"):
+        auto_schedule(model, opt, loss, [(X[:, :2], X[:, :2])] * 4, total_steps=400, online=True)
+    assert opt.param_groups[0]["lr"] == 0.1  # refused before any update
+
+
+def _synthetic_loss(lr: float, t: int) -> float:
+    """A loss that falls from 2 to 0.5 around lr 1e-3 and blows up past lr 0.3, with a
+    deterministic wiggle."""
+    x = math.log10(lr)
+    wiggle = 0.01 * math.sin(1.7 * t) * math.cos(0.3 * t)
+    return 2.0 - 1.5 / (1 + math.exp(-3 * (x + 3))) + 0.05 * math.exp(2.5 * (x + 0.5)) + wiggle
+
+
+#: What ``auto_schedule(model, opt, None, None, online=True, ...)`` gave on the synthetic loss
+#: (the last release with that form): the decision, the bounds, a few LRs, and a SHA-256 of
+#: every LR then every momentum (float64, little-endian) of the 300 updates.
+ONLINE_REFERENCE = {
+    "one_cycle": (
+        {"check_every": 4},
+        112,
+        (0.00018329807108324357, 0.1568515164373548),
+        {
+            0: 1e-05,
+            50: 0.0018015200408020248,
+            100: 0.3245474457411329,
+            111: 1.0174634027476068,
+            112: 0.1568515164373548,
+            200: 0.07777678631744074,
+            299: 1.5685151643735478e-05,
+        },
+        "13f3010a4ec45277fd8efea63b2392dc92bec62d47bd5c134a1b9ad2b735aa76",
+    ),
+    "triangular": (
+        {"step_size": 40},
+        112,
+        (0.00018329807108324357, 0.030792410553301303),
+        {
+            0: 1e-05,
+            111: 1.0174634027476068,
+            112: 0.030792410553301303,
+            150: 0.001713753695194148,
+            299: 0.01013125962780412,
+        },
+        "a7a6ff8425b35de560a24da36e8efd20ecb0130bb8d66fcbe091d2442e268498",
+    ),
+}
+
+
+@pytest.mark.parametrize("policy", sorted(ONLINE_REFERENCE))
+def test_online_schedule_gives_the_lrs_of_auto_schedule_online_step_for_step(policy):
+    import hashlib
+
+    options, decided_at, bounds, some_lrs, digest = ONLINE_REFERENCE[policy]
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = online_schedule(
+        model, opt, policy=policy, total_steps=300, start_lr=1e-5, end_lr=10.0, **options
+    )
+    lrs, moms = [], []
+    for t in range(300):
+        lr = opt.param_groups[0]["lr"]
+        lrs.append(lr)
+        moms.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        sched.step(_synthetic_loss(lr, t))
+    assert sched.decided_at == decided_at
+    assert (sched.bounds.base_lr, sched.bounds.max_lr) == bounds
+    assert {t: lrs[t] for t in some_lrs} == some_lrs
+    both = np.asarray(lrs, "<f8").tobytes() + np.asarray(moms, "<f8").tobytes()
+    assert hashlib.sha256(both).hexdigest() == digest
 
 
 def test_online_passes_its_options_on():
     model = nn.Linear(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    sched = auto_schedule(
+    sched = online_schedule(
         model,
         opt,
-        None,
-        None,
         policy="triangular",
-        online=True,
         start_lr=1e-4,
         end_lr=2.0,
         warmup_steps=64,

@@ -39,7 +39,7 @@ BASELINE_GRID = {0.01: 0.859, 0.02: 0.897, 0.05: 0.933, 0.1: 0.917, 0.2: 0.102}
 #: How the demo runs the LR range test.
 RANGE_TESTS = ("two_stage", "linear")
 #: Where the 1cycle run's bounds come from: its own warm-up, read as it runs
-#: (:func:`cyclr.torch.auto_schedule` with ``online=True``), or the range test the CLR runs use.
+#: (:func:`cyclr.torch.online_schedule`), or the range test the CLR runs use.
 ONE_CYCLE_BOUNDS = ("online", "range_test")
 #: Policies for the third run (the CLR paper's two decaying variants).
 THIRD_POLICIES = ("triangular2", "exp_range")
@@ -79,8 +79,8 @@ class DemoConfig:
         step_epochs: the CLR half-cycle ``step_size`` in epochs (the paper: 2–10).
         one_cycle_epochs: the 1cycle run's budget in epochs.
         one_cycle_bounds: ``"online"`` (the 1cycle run reads its bounds from its own warm-up,
-            :func:`cyclr.torch.auto_schedule` with ``online=True``: no separate range test, so
-            it is charged nothing) or ``"range_test"`` (it uses the bounds of the range test
+            :func:`cyclr.torch.online_schedule`: no separate range test, so it is charged
+            nothing) or ``"range_test"`` (it uses the bounds of the range test
             that the CLR runs use, and is charged that test's updates).
         baseline_lr: the fixed LR of the baseline. 0.05 is the best fixed LR of a grid search
             on this task (:data:`BASELINE_GRID`; about 93% test accuracy after 3200

@@ -121,7 +121,7 @@ def _online_text(result: DemoResult, one: PolicyRun, share: str) -> str:
             rows.append(f"| {s.seed} | {r.bounds.max_lr:.3g} | {r.decided_at} | {r.lr_peak:.3g} |")
     table = "\n".join(rows)
     return f"""- **{one.label}** (super-convergence with no separate range test): the run reads its
-  bounds from its own warm-up (`cyclr.torch.auto_schedule(..., online=True)`). The LR rises
+  bounds from its own warm-up (`cyclr.torch.online_schedule`). The LR rises
   exponentially from {w.get("start_lr", 0):.2g}, as a {w.get("num_iter")}-update range test up to
   {w.get("end_lr", 0):g} would, while momentum falls from 0.95 towards 0.85; the loss is read as
   it comes, and once it has left its lowest plateau the LR drops to max_lr (the plateau's end),

@@ -181,7 +181,7 @@ def precision_settings(trainer: pl.Trainer) -> tuple[torch.dtype | bool, Any]:
     if name not in _PRECISIONS:
         raise ValueError(
             f"Trainer(precision={name!r}) is not supported outside trainer.fit(): the range test "
-            f"reproduces {', '.join(map(repr, _PRECISIONS))}; use the AutoSchedule callback, "
+            f"reproduces {', '.join(map(repr, _PRECISIONS))}; use the AutoScheduleCallback, "
             "which runs inside fit with the Trainer's own precision plugin"
         )
     dtype, scaled = _PRECISIONS[name]

@@ -3,7 +3,7 @@
 :func:`range_test` and :func:`find_bounds` run :func:`cyclr.torch.range_test` (and
 :func:`cyclr.torch.find_bounds`) outside ``trainer.fit``, with ``loss_of_batch`` calling the
 module's ``training_step``; :func:`fit_arguments` gives the same arguments inside ``fit`` (for
-:class:`cyclr.lightning.AutoSchedule`), where the Trainer's strategy runs ``training_step``.
+:class:`cyclr.lightning.AutoScheduleCallback`), where the Trainer's strategy runs ``training_step``.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from cyclr.lightning._glue import (
     quiet_logging,
     split_optimizers,
 )
+from cyclr.range_test.recipe import refuse_single_ramp
 from cyclr.range_test.result import RangeTestResult
-from cyclr.torch._find_bounds import FoundBounds
-from cyclr.torch._find_bounds import find_bounds as torch_find_bounds
-from cyclr.torch._range_test import range_test as torch_range_test
-from cyclr.torch._snapshot import _rng_state, _set_rng_state
+from cyclr.torch import FoundBounds, RngState
+from cyclr.torch import find_bounds as torch_find_bounds
+from cyclr.torch import range_test as torch_range_test
 
 __all__ = ["find_bounds", "fit_arguments", "range_test"]
 
@@ -55,9 +55,8 @@ def range_test(
     At update ``i`` the LR is ``start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))``
     (``mode="exp"``) or the paper's linear ramp (``mode="linear"``); the loss of each batch is
     what ``model.training_step(batch, batch_idx)`` returns (a tensor, or a dict's ``"loss"``).
-    Given none of ``start_lr``, ``end_lr``, ``num_iter`` and ``mode``, it runs the two-stage
-    recipe, as :func:`cyclr.torch.range_test` does, and returns the linear test with the
-    exponential one as its ``coarse``.
+    One call runs one ramp (by default exponential, 100 updates over ``1e-7 → 10``); the
+    two-stage test that reads both bounds is :func:`find_bounds`.
 
     From the module: the optimizer (and LR schedulers, restored but not stepped) of
     ``configure_optimizers()``, in any form Lightning accepts (an optimizer, a list, a dict with
@@ -138,8 +137,10 @@ def find_bounds(
     Args:
         trainer, model, datamodule, train_dataloaders, val_dataloaders: as for
             :func:`range_test`.
-        **options: :func:`cyclr.torch.find_bounds`'s (``method``, ``coarse_iter``, ``num_iter``,
-            ``suggest_kwargs``, ``on_test``) and :func:`cyclr.torch.range_test`'s options.
+        **options: :func:`cyclr.torch.find_bounds`'s (``method``, ``coarse_iter``,
+            ``linear_iter``, ``suggest_kwargs``, ``on_test``) and
+            :func:`cyclr.torch.range_test`'s options, but not the ramp's (``num_iter``,
+            ``start_lr``, ``end_lr``, ``mode``: a ``TypeError``).
 
     Returns:
         A :class:`cyclr.torch.FoundBounds`: ``.bounds`` and ``.tests``.
@@ -164,10 +165,12 @@ def find_bounds(
         >>> trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
         ...                      enable_model_summary=False, enable_checkpointing=False)
         >>> found = cyclr.lightning.find_bounds(trainer, Net(), train_dataloaders=loader,
-        ...                                    coarse_iter=40, num_iter=100, progress=False, seed=0)
+        ...                                    coarse_iter=40, linear_iter=100, progress=False,
+        ...                                    seed=0)
         >>> [t.mode for t in found.tests], 0 < found.bounds.base_lr < found.bounds.max_lr
         (['exp', 'linear'], True)
     """
+    refuse_single_ramp(options, "cyclr.lightning.find_bounds()", "cyclr.lightning.range_test()")
     return _run_outside_fit(
         torch_find_bounds,
         "cyclr.lightning.find_bounds",
@@ -208,7 +211,7 @@ def _outside_fit(
             )
         if train is not None:
             raise TypeError("give datamodule or train_dataloaders, not both")
-    rng = _rng_state()
+    rng = RngState()
     previous_trainer = None if datamodule is None else datamodule.trainer
     try:
         if datamodule is not None:
@@ -238,7 +241,7 @@ def _outside_fit(
     finally:
         if datamodule is not None:
             datamodule.trainer = previous_trainer
-        _set_rng_state(rng)
+        rng.restore()
 
 
 def _data(module: pl.LightningModule, datamodule: Any, train: Any, val: Any) -> tuple[Any, Any]:

@@ -84,7 +84,7 @@ def online(
 
     ``schedule`` is a :class:`cyclr.online.OnlineController` or anything holding one as
     ``.online`` (a :class:`cyclr.torch.OnlineScheduler`, the ``scheduler`` of
-    ``cyclr.lightning.AutoSchedule(online=True)``). ``ax``: the two axes to draw into (the
+    ``cyclr.lightning.OnlineScheduleCallback``). ``ax``: the two axes to draw into (the
     curve's, the LR's), or ``None`` for a new figure.
 
     Example:

@@ -1,5 +1,5 @@
-"""PyTorch adapter: the ``CyclicScheduler``, the LR range test, ``find_bounds``, ``auto_schedule``
-and ``sweep``.
+"""PyTorch adapter: the ``CyclicScheduler``, the LR range test, ``find_bounds``, ``auto_schedule``,
+``online_schedule`` and ``sweep``.
 
 Requires the ``torch`` extra (from a clone: ``pip install -e '.[torch]'``). Names are imported
 lazily so that ``import cyclr.torch`` stays cheap.
@@ -8,15 +8,26 @@ lazily so that ``import cyclr.torch`` stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cyclr.torch._auto import AutoScheduler, auto_schedule, online_schedule
+    from cyclr.torch._find_bounds import FoundBounds, find_bounds
+    from cyclr.torch._online import OnlineScheduler
+    from cyclr.torch._range_test import range_test
+    from cyclr.torch._scheduler import CyclicScheduler
+    from cyclr.torch._snapshot import RngState
+    from cyclr.torch._sweep import sweep
 
 __all__ = [
     "AutoScheduler",
     "CyclicScheduler",
     "FoundBounds",
     "OnlineScheduler",
+    "RngState",
     "auto_schedule",
     "find_bounds",
+    "online_schedule",
     "range_test",
     "sweep",
 ]
@@ -25,11 +36,13 @@ _LAZY = {
     "CyclicScheduler": "cyclr.torch._scheduler",
     "range_test": "cyclr.torch._range_test",
     "auto_schedule": "cyclr.torch._auto",
+    "online_schedule": "cyclr.torch._auto",
     "AutoScheduler": "cyclr.torch._auto",
     "find_bounds": "cyclr.torch._find_bounds",
     "FoundBounds": "cyclr.torch._find_bounds",
     "sweep": "cyclr.torch._sweep",
     "OnlineScheduler": "cyclr.torch._online",
+    "RngState": "cyclr.torch._snapshot",
 }
 
 
@@ -40,7 +53,3 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

@@ -21,10 +21,10 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from cyclr.online.schedule import OnlineController
-from cyclr.range_test.checks import group_lr_ratios
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds
 from cyclr.torch._args import MAX_SKIPPED
+from cyclr.torch._param_groups import find_momentum, group_ratios, write
 from cyclr.torch._scheduler import _step_counter
 
 __all__ = ["OnlineScheduler"]
@@ -124,22 +124,6 @@ def _reduce_device(backend: str, loss: torch.device, params: torch.device) -> to
     return params
 
 
-def _momentum_key(optimizer: Optimizer) -> str | None:
-    group = optimizer.param_groups[0]
-    if "betas" in group:
-        return "betas"
-    m = group.get("momentum", 0)
-    return "momentum" if isinstance(m, (int, float)) and m > 0 else None
-
-
-def _set(group: dict[str, Any], key: str, value: float) -> None:
-    cur = group[key]
-    if isinstance(cur, torch.Tensor):
-        cur.fill_(value)
-    else:
-        group[key] = value
-
-
 class OnlineScheduler(LRScheduler):
     """Drive an optimizer with an :class:`cyclr.online.OnlineController`: call
     ``scheduler.step(loss)`` after every ``optimizer.step()``, with that update's batch loss.
@@ -155,8 +139,8 @@ class OnlineScheduler(LRScheduler):
     statistics) stay where the decision found them, and a ``UserWarning`` says so. Every
     param group keeps its LR ratio to the first group with a positive LR
     (:func:`cyclr.range_test.checks.group_lr_ratios`; a group at LR 0 stays frozen); momentum
-    (SGD's ``momentum`` > 0, or ``betas[0]``) cycles inversely when the schedule's
-    ``cycle_momentum`` is on.
+    (SGD's and RMSprop's ``momentum``, or ``betas[0]``) cycles inversely when the schedule's
+    ``cycle_momentum`` is on, in every group but one created with momentum 0.
 
     An update the optimizer did not apply (a ``GradScaler`` skipped it, inf/NaN gradients) is
     not counted: the schedule stays at its update and the loss is not recorded (:attr:`skipped`
@@ -174,14 +158,14 @@ class OnlineScheduler(LRScheduler):
 
     Example:
         >>> import torch
-        >>> from cyclr.torch import auto_schedule
+        >>> from cyclr.torch import online_schedule
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
         >>> x = torch.randn(2048, 10); y = (x[:, 0] + x[:, 1] > 0).long()
         >>> model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.ReLU(),
         ...                             torch.nn.Linear(32, 2))
         >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        >>> sched = auto_schedule(model, opt, None, None, total_steps=600, online=True)
+        >>> sched = online_schedule(model, opt, total_steps=600)
         >>> for i in range(600):
         ...     idx = torch.randint(0, 2048, (32,))
         ...     loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
@@ -224,9 +208,9 @@ class OnlineScheduler(LRScheduler):
         self._optimizer_steps = 0
         self._seen_optimizer_steps = 0
         self._attach(optimizer)
-        self._momentum_key = _momentum_key(optimizer) if online.cycle_momentum else None
+        self._momentum = find_momentum(optimizer) if online.cycle_momentum else None
         self._warned = 0
-        self._ratios = group_lr_ratios(g.get("lr", math.nan) for g in optimizer.param_groups)
+        self._ratios = group_ratios(optimizer)
         super().__init__(optimizer, last_epoch)
         if online.rollback and online.decided_at is None:
             self._snapshot = self._take()
@@ -417,18 +401,12 @@ class OnlineScheduler(LRScheduler):
 
     def _apply(self) -> None:
         lrs = self.get_lr()
-        for g, lr in zip(self.optimizer.param_groups, lrs):
-            _set(g, "lr", lr)
-        key = self._momentum_key
-        if key is not None:
+        groups = self.optimizer.param_groups
+        write(groups, "lr", lrs)
+        mom = self._momentum
+        if mom is not None:
             m = self.online.momentum()
-            for g in self.optimizer.param_groups:
-                if key == "momentum":
-                    _set(g, "momentum", m)
-                elif isinstance(g["betas"][0], torch.Tensor):
-                    g["betas"][0].fill_(m)
-                else:
-                    g["betas"] = (m, *g["betas"][1:])
+            write([groups[i] for i in mom.groups], mom.field, [m] * len(mom.groups))
         self._last_lr = [lr for lr in lrs]
 
     # -- state --------------------------------------------------------------------------------

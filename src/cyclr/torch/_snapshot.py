@@ -5,7 +5,8 @@
 - the parameters and buffers of the given modules (BatchNorm running statistics included) and of
   every parameter the optimizer holds, plus their ``.grad``;
 - the optimizer's per-parameter state (momentum buffers, Adam moments, step counts) and every
-  ``param_groups`` entry except ``params``;
+  ``param_groups`` entry except ``params`` (a tensor LR, and the tensors of a ``betas`` tuple,
+  are written back in place);
 - an attached LR scheduler and a GradScaler;
 - the Python, numpy and torch (CPU and initialised CUDA) RNG states;
 - every submodule's ``training`` flag, and which tensor it holds under each parameter and buffer
@@ -36,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["LoaderState", "TrainingState"]
+__all__ = ["LoaderState", "RngState", "TrainingState"]
 
 STORAGES = ("cpu", "disk")
 
@@ -111,7 +112,7 @@ class TrainingState:
         self._scaler = scaler
 
         # RNG first: nothing below draws random numbers, but keep the order obvious.
-        self._rng = _rng_state()
+        self._rng = RngState()
         self._loaders = LoaderState(loaders)
 
         self._modes = [(m, m.training) for root in modules for m in root.modules()]
@@ -172,6 +173,8 @@ class TrainingState:
             return self._keep(v)
         if isinstance(v, dict):
             return _MappedDict(v, self._value)
+        if type(v) in (tuple, list) and any(isinstance(x, torch.Tensor) for x in v):
+            return _Items(v, self._value)
         return copy.deepcopy(v)
 
     # -- restore -----------------------------------------------------------------------------
@@ -193,7 +196,7 @@ class TrainingState:
         def value(v: Any) -> Any:
             if isinstance(v, _Blob):
                 return fresh(v)
-            if isinstance(v, _MappedDict):
+            if isinstance(v, (_MappedDict, _Items)):
                 return v.rebuild(value)
             return copy.deepcopy(v)
 
@@ -209,6 +212,10 @@ class TrainingState:
                 with torch.no_grad():
                     live.copy_(blobs[v.key])
                 return live
+            if isinstance(v, _Items) and type(live) is v.kind and len(live) == len(v.items):
+                items = [put(x, y) for x, y in zip(live, v.items)]
+                same = all(a is b for a, b in zip(items, live))
+                return live if same else v.kind(items)
             return value(v)
 
         for m, params, buffers in self._slots:
@@ -273,7 +280,7 @@ class TrainingState:
         for m, mode in self._modes:
             m.training = mode
         self._loaders.restore()
-        _set_rng_state(self._rng)
+        self._rng.restore()
 
     def _load_blobs(self) -> list[torch.Tensor]:
         if self._blobs is not None:
@@ -318,6 +325,19 @@ class _MappedDict:
         for k, v in self.items:
             out[k] = value(v)
         return out
+
+
+class _Items:
+    """A tuple or list snapshot that holds tensors (Adam's tensor ``betas``), item by item."""
+
+    __slots__ = ("items", "kind")
+
+    def __init__(self, seq: tuple[Any, ...] | list[Any], keep: Any) -> None:
+        self.kind = type(seq)
+        self.items = [keep(x) for x in seq]
+
+    def rebuild(self, value: Any) -> tuple[Any, ...] | list[Any]:
+        return self.kind(value(x) for x in self.items)
 
 
 @contextlib.contextmanager
@@ -391,20 +411,31 @@ class LoaderState:
 
 
 # -- RNG -------------------------------------------------------------------------------------
-def _rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+class RngState:
+    """The global RNG states: Python's, numpy's, torch's and (once initialized) CUDA's.
 
+    Example:
+        >>> import torch
+        >>> from cyclr.torch import RngState
+        >>> saved = RngState()
+        >>> first = torch.rand(3)
+        >>> saved.restore()
+        >>> bool((torch.rand(3) == first).all())
+        True
+    """
 
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state:
-        torch.cuda.set_rng_state_all(state["cuda"])
+    def __init__(self) -> None:
+        self.python = random.getstate()
+        self.numpy = np.random.get_state()
+        self.torch = torch.get_rng_state()
+        self.cuda: list[torch.Tensor] | None = None
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            self.cuda = torch.cuda.get_rng_state_all()
+
+    def restore(self) -> None:
+        """Put every global RNG back to the state it had when this was taken."""
+        random.setstate(self.python)
+        np.random.set_state(self.numpy)
+        torch.set_rng_state(self.torch)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state_all(self.cuda)
