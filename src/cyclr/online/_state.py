@@ -1,26 +1,23 @@
 """An online controller's settings: their checks, and the form its state is saved with.
 
 The warm-up is :func:`warmup_length` updates long. A state loads only into a controller built
-with the same :data:`SETTINGS`; :func:`plain` makes the saved and the built values comparable
-(tuples as lists, numpy numbers as Python ones).
+with the same :data:`SETTINGS`, compared as JSON gives them back (:func:`cyclr._json.plain`:
+tuples as lists, numpy numbers as Python ones).
 
 Example:
-    >>> import numpy as np
-    >>> plain({"z": np.float64(2.0), "looks": (1, 2)})
-    {'z': 2.0, 'looks': [1, 2]}
+    >>> warmup_length("triangular", None, 100, 0.1, 32)
+    100
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from cyclr import _validate as v
+from cyclr._json import plain
 
-__all__ = ["SETTINGS", "STATE_KEYS", "at_least_one", "check_saved", "plain", "warmup_length"]
+__all__ = ["SETTINGS", "STATE_KEYS", "at_least_one", "check_saved", "warmup_length"]
 
 #: The settings a state is saved with; loading it into a controller with others is refused.
 SETTINGS = (
@@ -45,21 +42,6 @@ SETTINGS = (
 )
 #: The keys every saved state has.
 STATE_KEYS = ("step", "lrs", "losses", "smoother", "decided_at", "bounds", "scale", "log")
-
-
-def plain(value: Any) -> Any:
-    """``value`` as JSON gives it back: Python numbers, lists for tuples, dicts for mappings."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, Mapping):
-        return {str(k): plain(x) for k, x in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(x) for x in value]
-    return value
 
 
 def check_saved(saved: Any, mine: Mapping[str, Any]) -> None:

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from cyclr import _validate as v
+from cyclr._json import plain
 from cyclr.online._after import After, half_cycle, one_cycle_after, triangular_after
 from cyclr.online._bounds import cautious_bounds, decided_bounds
 from cyclr.online._looks import z_for_looks
@@ -55,7 +56,6 @@ from cyclr.online._state import (
     STATE_KEYS,
     at_least_one,
     check_saved,
-    plain,
     warmup_length,
 )
 from cyclr.range_test.ramp import ramp_lr
