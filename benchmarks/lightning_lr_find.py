@@ -15,7 +15,7 @@ For each task and seed, from the same initial weights and at the same training b
               held-out fifth of the training set as ``val_dataloaders``: the bounds are read off
               the validation accuracy (cyclr's ``method="auto"`` when accuracy is recorded).
   lightning-600, cyclr-100   each at the other's cost: ``lr_find(num_training=600)``, and
-              ``find_bounds(coarse_iter=40, num_iter=60)``.
+              ``find_bounds(coarse_iter=40, linear_iter=60)``.
 
 Tasks: MNIST-1D (Greydanus 2020) with its small 1-D CNN (``cyclr.demo.mnist1d``), and
 scikit-learn's digits with an MLP; SGD with momentum 0.9 and weight decay 5e-4. Reported per
@@ -174,9 +174,9 @@ def find(method: str, task: Task, seed: int, root: str, quick: bool) -> dict[str
     else:
         kw: dict[str, Any] = {"seed": seed, "progress": False}
         if quick:
-            kw.update(coarse_iter=40, num_iter=80)
+            kw.update(coarse_iter=40, linear_iter=80)
         elif method == "cyclr-100":
-            kw.update(coarse_iter=40, num_iter=60)
+            kw.update(coarse_iter=40, linear_iter=60)
         if method == "cyclr-acc":
             n = len(task.x_train)
             kw.update(
@@ -251,7 +251,7 @@ def markdown(report: dict[str, Any]) -> str:
         "`cyclr-acc`: the same with `loss_of_batch` returning `(loss, output, target)` and a "
         "held-out fifth of the training set, so the bounds come from validation accuracy. "
         "`lightning-600` and `cyclr-100` run each test at the other's default cost "
-        "(`lr_find(num_training=600)`; `find_bounds(coarse_iter=40, num_iter=60)`).",
+        "(`lr_find(num_training=600)`; `find_bounds(coarse_iter=40, linear_iter=60)`).",
         "",
         "| task | method | test accuracy, mean ± SD (%) | per seed (%) | max_lr per seed "
         "| base_lr per seed | LR-test updates (mean) | LR-test s (mean) |",

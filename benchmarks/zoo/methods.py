@@ -264,18 +264,17 @@ def _cyclr_auto(job: dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(fail, method="cyclr_auto"), dict(fail, method="cyclr_auto_triangular")]
     rt_seconds = time.perf_counter() - t0
     b = sched.bounds
-    cost = _rt_cost(sched.range_test_results)
+    cost = _rt_cost(sched.tests)
     info = {
         "max_lr": b.max_lr,
         "base_lr": b.base_lr,
-        "read_by": b.details.get("read_by"),
+        "read_by": None if b.reading is None else b.reading.rule,
         "reason": b.reason,
         "rt_updates": cost,
         "rt_seconds": rt_seconds,
         "updates": budget + cost,
         "sweeps": [
-            {"mode": r.mode, "updates": len(r), "stop_reason": r.stop_reason}
-            for r in sched.range_test_results
+            {"mode": r.mode, "updates": len(r), "stop_reason": r.stop_reason} for r in sched.tests
         ],
     }
     one = train(task, seed, model, opt, budget, sched)
@@ -291,66 +290,65 @@ def _cyclr_auto(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _cyclr_readme(job: dict[str, Any]) -> list[dict[str, Any]]:
-    """The README's path: ``range_test`` with its defaults (the two-stage recipe),
-    ``result.suggest()``, ``bounds.one_cycle(budget)``; and fastai's valley rule, read off a
-    test with fastai's ``lr_find`` ramp (exp, 1e-7 to 10, 100 updates)."""
-    from cyclr.torch import range_test
+    """The README's path: ``find_bounds`` with its defaults (the two-stage recipe), then
+    ``bounds.one_cycle(budget)``; and fastai's valley rule, read off a ``range_test`` with
+    fastai's ``lr_find`` ramp (exp, 1e-7 to 10, 100 updates)."""
+    from cyclr.torch import find_bounds, range_test
 
     task, seed, budget = TASKS[job["task"]], job["seed"], job["budget"]
     rt = dict(job.get("rt", {}))
     valley_iter = rt.pop("valley_num_iter", 100)
 
-    def test(**ramp: Any) -> tuple[Any, dict[str, Any]]:
-        """A range test on a fresh model; its result (or the error) and its cost."""
+    def fresh() -> tuple[Any, Any, dict[str, Any]]:
         model = make_model(task, seed)
         opt = make_optimizer(task, model.parameters(), 1e-3)
-        t0 = time.perf_counter()
-        try:
-            result = range_test(
-                model,
-                opt,
-                loss_fn(task),
-                _rt_loader(task, seed),
-                seed=seed,
-                progress=False,
-                **rt,
-                **ramp,
-            )
-        except Exception as exc:
-            return (model, opt, None), {"error": _error(exc), "rt_updates": 0, "updates": 0}
-        cost = _rt_cost([r for r in (result.coarse, result) if r is not None])
-        seconds = time.perf_counter() - t0
-        return (model, opt, result), {
-            "rt_updates": cost,
-            "rt_seconds": seconds,
-            "updates": budget + cost,
-        }
+        return model, opt, {"seed": seed, "progress": False, **rt}
 
     out = []
-    (model, opt, result), common = test()
-    if result is None:
-        out.append(dict(common, method="cyclr_readme"))
+    model, opt, kw = fresh()
+    tests: list[Any] = []
+    t0 = time.perf_counter()
+    try:
+        found = find_bounds(
+            model, opt, loss_fn(task), _rt_loader(task, seed), on_test=tests.append, **kw
+        )
+    except cyclr.SuggestionError as exc:  # the tests ran, but nothing could be read
+        cost, seconds = _rt_cost(tests), time.perf_counter() - t0
+        out.append(
+            {"rt_updates": cost, "rt_seconds": seconds, "updates": cost}  # nothing trained
+            | {"method": "cyclr_readme", "error": _error(exc)}
+        )
+    except Exception as exc:
+        out.append({"error": _error(exc), "rt_updates": 0, "updates": 0, "method": "cyclr_readme"})
     else:
-        try:
-            b = result.suggest()
-            res = train(task, seed, model, opt, budget, _cyclic(opt, b.one_cycle(budget)))
-            out.append(
-                dict(res, **common, method="cyclr_readme", max_lr=b.max_lr, base_lr=b.base_lr)
-                | {"read_by": b.details.get("read_by"), "reason": b.reason}
-            )
-        except cyclr.SuggestionError as exc:
-            failed = dict(common, updates=common["rt_updates"])  # nothing trained
-            out.append(dict(failed, method="cyclr_readme", error=_error(exc)))
-    (_, _, result), common = test(mode="exp", num_iter=valley_iter)
-    if result is None:
-        out.append(dict(common, method="valley_standin"))
+        b, cost = found.bounds, _rt_cost(found.tests)
+        common = {"rt_updates": cost, "rt_seconds": time.perf_counter() - t0}
+        res = train(task, seed, model, opt, budget, _cyclic(opt, b.one_cycle(budget)))
+        out.append(
+            dict(res, **common, updates=budget + cost, method="cyclr_readme")
+            | {"max_lr": b.max_lr, "base_lr": b.base_lr}
+            | {"read_by": None if b.reading is None else b.reading.rule, "reason": b.reason}
+        )
+
+    model, opt, kw = fresh()
+    t0 = time.perf_counter()
+    try:
+        result = range_test(
+            model, opt, loss_fn(task), _rt_loader(task, seed), num_iter=valley_iter, **kw
+        )
+    except Exception as exc:
+        out.append(
+            {"error": _error(exc), "rt_updates": 0, "updates": 0, "method": "valley_standin"}
+        )
         return out
+    cost = _rt_cost([result])
+    common = {"rt_updates": cost, "rt_seconds": time.perf_counter() - t0, "updates": budget + cost}
     try:
         lr = result.suggest("valley").max_lr
         res = _scheduled(task, seed, cyclr.OneCycle.fastai(lr, budget), budget)
         out.append(dict(res, **common, method="valley_standin", max_lr=lr))
     except cyclr.SuggestionError as exc:
-        failed = dict(common, updates=common["rt_updates"])  # nothing trained
+        failed = dict(common, updates=cost)  # nothing trained
         out.append(dict(failed, method="valley_standin", error=_error(exc)))
     return out
 

@@ -278,7 +278,7 @@ def test_training_after_a_test_is_as_if_it_never_ran(tmp_path):
                 module,
                 train_dataloaders=train_loader(),
                 coarse_iter=100,
-                num_iter=100,
+                linear_iter=100,
                 progress=False,
             )
             assert [r.mode for r in found.tests] == ["exp", "linear"]
@@ -289,24 +289,53 @@ def test_training_after_a_test_is_as_if_it_never_ran(tmp_path):
     assert_same(weights[0], weights[1])
 
 
-def test_range_test_given_no_ramp_reads_what_find_bounds_reads():
-    """The module's range test with its defaults runs the two-stage recipe: the same two tests,
-    and the same bounds, as cyclr.lightning.find_bounds."""
-    runs = []
-    for via in ("range_test", "find_bounds"):
-        module = Classifier()
-        kw = dict(train_dataloaders=train_loader(), progress=False, seed=0)
-        if via == "range_test":
-            r = cyclr.lightning.range_test(trainer(), module, **kw)
-            runs.append(((r.coarse, r), r.suggest()))
-        else:
-            found = cyclr.lightning.find_bounds(trainer(), module, **kw)
-            runs.append((found.tests, found.bounds))
-    (tests_a, bounds_a), (tests_b, bounds_b) = runs
-    assert [t.mode for t in tests_a] == ["exp", "linear"]
-    for a, b in zip(tests_a, tests_b):
+def test_range_test_given_no_ramp_runs_one_exponential_ramp_of_100_updates():
+    module = Classifier()
+    r = cyclr.lightning.range_test(
+        trainer(), module, train_dataloaders=train_loader(), progress=False, seed=0, diverge=None
+    )
+    assert (r.mode, len(r), module.calls, r.coarse) == ("exp", 100, 100, None)
+    assert (r.config["start_lr"], r.config["end_lr"]) == (1e-7, 10.0)
+
+
+def test_find_bounds_runs_the_two_range_tests_of_the_recipe():
+    """cyclr.lightning.find_bounds: the exponential test, then the linear one below its
+    blow-up; the same curves as the module's two range tests run by hand."""
+    from cyclr.range_test.recipe import linear_range
+
+    kw = dict(progress=False, seed=0)
+    found = cyclr.lightning.find_bounds(
+        trainer(), Classifier(), train_dataloaders=train_loader(), coarse_iter=60, **kw
+    )
+    coarse, fine = found.tests
+    assert fine.coarse is coarse
+    lo, hi = linear_range(coarse)
+    by_hand = (
+        cyclr.lightning.range_test(
+            trainer(), Classifier(), train_dataloaders=train_loader(), num_iter=60, **kw
+        ),
+        cyclr.lightning.range_test(
+            trainer(),
+            Classifier(),
+            train_dataloaders=train_loader(),
+            mode="linear",
+            start_lr=lo,
+            end_lr=hi,
+            num_iter=400,
+            **kw,
+        ),
+    )
+    for a, b in zip(found.tests, by_hand):
         same_curve(a, b)
-    assert bounds_a == bounds_b
+    assert found.bounds == by_hand[1].suggest()
+
+
+@pytest.mark.parametrize("option", [{"num_iter": 100}, {"mode": "exp"}])
+def test_find_bounds_refuses_the_options_of_a_single_ramp(option):
+    module = Classifier()
+    with pytest.raises(TypeError, match=r"call cyclr\.lightning\.range_test\(\) for a single"):
+        cyclr.lightning.find_bounds(trainer(), module, train_dataloaders=train_loader(), **option)
+    assert module.calls == 0
 
 
 # -- bad arguments -----------------------------------------------------------------------------
