@@ -57,7 +57,3 @@ from cyclr.keras._range_test import find_bounds, range_test
 from cyclr.keras._schedule import Schedule
 
 __all__ = ["MomentumCallback", "Schedule", "find_bounds", "range_test"]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
