@@ -74,7 +74,7 @@ def range_test(
     ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))``. Each update trains on one
     batch with ``model.train_on_batch`` after resetting the metrics, so the recorded loss and
     metric are those of that batch alone, not the running epoch mean that ``fit`` reports in
-    ``logs``. The smoothed loss is the bias-corrected EMA ``beta = smooth``.
+    ``logs``. The smoothed loss is the bias-corrected EMA with factor ``smooth``.
 
     The test stops early when the smoothed loss exceeds ``diverge`` × its minimum, checked from
     update 5 on (``"diverged"``); when the loss is not finite (``"non_finite_loss"``; that point

@@ -107,9 +107,9 @@ def range_test(
             where it is undefined (that update records NaN).
         val_loader: held-out data. Its first ``val_batches`` batches are drawn once and scored
             (in eval mode, without gradients) after updates ``0, val_every, 2*val_every, …``.
-        smooth: ``beta`` of the bias-corrected EMA of the loss,
-            ``avg_i = beta*avg_{i-1} + (1-beta)*loss_i`` and
-            ``smoothed_i = avg_i / (1 - beta**(i+1))``; 0 records the raw loss.
+        smooth: the factor of the bias-corrected EMA of the loss,
+            ``avg_i = smooth*avg_{i-1} + (1-smooth)*loss_i`` and
+            ``smoothed_i = avg_i / (1 - smooth**(i+1))``; 0 records the raw loss.
         diverge: stop once ``smoothed > diverge * min(smoothed so far)`` (checked from update
             :data:`cyclr.range_test.smoothing.DIVERGE_WARMUP` on, while the best smoothed loss
             is > 0); ``None`` disables.
