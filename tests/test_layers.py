@@ -30,7 +30,7 @@ HEAVY = {
     "tqdm",
     "sklearn",
 }
-CORE = ("cyclr.schedules", "cyclr.range_test", "cyclr.suggest", "cyclr.sweep")
+CORE = ("cyclr.schedules", "cyclr.range_test", "cyclr.suggest", "cyclr.sweep", "cyclr.online")
 
 
 def _env() -> dict[str, str]:

@@ -64,7 +64,7 @@ from cyclr.range_test.smoothing import SmoothedLoss
 from cyclr.suggest import Bounds, SuggestionError, check_method, suggest
 from cyclr.suggest.curve_stats import MIN_POINTS
 
-__all__ = ["WARMUP_RANGE", "OnlineController", "ONLINE_POLICIES", "SETTINGS"]
+__all__ = ["ONLINE_POLICIES", "SETTINGS", "WARMUP_RANGE", "OnlineController"]
 
 #: Policies an online schedule can finish with.
 ONLINE_POLICIES = ("one_cycle", "triangular")
