@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         run_sweep(p, data, args.num_iter, args.out, suffix) for p in ("momentum", "weight_decay")
     ]
     seeds = list(range(args.seeds))
-    auto_kw = {"coarse_iter": 40, "num_iter": 60} if args.quick else {}
+    auto_kw = {"coarse_iter": 40, "linear_iter": 60} if args.quick else {}
     runs = train_all(data, args.iters, seeds, auto_kw)
     comparisons = [compare(s, runs) for s in sweeps]
     report = {
