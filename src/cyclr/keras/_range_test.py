@@ -149,24 +149,7 @@ def range_test(
             raise ValueError("dataset yields no batches")
 
         opt = model.optimizer
-        if not model.built:
-            model(first[0])
-        if not model.trainable_variables:
-            raise ValueError("model has no trainable variables")
-        if not opt.built:
-            opt.build(model.trainable_variables)
-        lr_var = getattr(opt, "_learning_rate", None)
-        holder: _RampLR | None = None
-        is_schedule = isinstance(lr_var, keras.optimizers.schedules.LearningRateSchedule)
-        if is_schedule or not hasattr(lr_var, "assign"):  # a schedule or callable, not a Variable
-            if not runs_eagerly(model):
-                raise ValueError(
-                    "the optimizer was created with a learning-rate schedule and the train step is "
-                    "compiled; create the optimizer with a float learning_rate for the range test, "
-                    "or compile with run_eagerly=True"
-                )
-            holder = _RampLR()
-
+        lr_var, holder = _built(model, opt, first)
         model_vars, opt_vars = list(model.variables), list(opt.variables)
         saved_model, saved_opt = _snapshot(model_vars), _snapshot(opt_vars)
         saved_stop = model.stop_training
@@ -196,6 +179,28 @@ def range_test(
             "optimizer": type(inner_optimizer(opt)).__name__,
         }
         return rec.result(config, _versions())
+
+
+def _built(model: Any, opt: Any, first: Any) -> tuple[Any, _RampLR | None]:
+    """Build ``model`` (on the first batch) and its optimizer if needed; the optimizer's LR
+    variable, and the :class:`_RampLR` to put in its place when it holds a schedule."""
+    if not model.built:
+        model(first[0])
+    if not model.trainable_variables:
+        raise ValueError("model has no trainable variables")
+    if not opt.built:
+        opt.build(model.trainable_variables)
+    lr_var = getattr(opt, "_learning_rate", None)
+    is_schedule = isinstance(lr_var, keras.optimizers.schedules.LearningRateSchedule)
+    if not is_schedule and hasattr(lr_var, "assign"):  # a Variable, not a schedule or callable
+        return lr_var, None
+    if not runs_eagerly(model):
+        raise ValueError(
+            "the optimizer was created with a learning-rate schedule and the train step is "
+            "compiled; create the optimizer with a float learning_rate for the range test, "
+            "or compile with run_eagerly=True"
+        )
+    return lr_var, _RampLR()
 
 
 def find_bounds(

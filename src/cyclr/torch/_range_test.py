@@ -73,21 +73,17 @@ def range_test(
 ) -> RangeTestResult:
     """Run an LR range test (Smith 2015, §3.3) and restore the model, optimizer and RNGs after.
 
-    At every optimizer update ``i`` the LR of the reference group, the first param group with
-    a positive LR, is set to ``ramp_lr(i, …)`` (see the module docstring); the other groups keep
-    their LR ratio to it (:func:`cyclr.range_test.checks.group_lr_ratios`): a group at LR 0 stays
-    frozen, and when no group has a positive LR every group follows the ramp. The ratios are in
-    ``result.config["group_lr_ratios"]``.
+    At update ``i`` the first param group with a positive LR gets ``ramp_lr(i, …)`` (the module
+    docstring), and the others keep their LR ratio to it (``config["group_lr_ratios"]``,
+    :func:`cyclr.range_test.checks.group_lr_ratios`): a group at LR 0 stays frozen.
 
     Args:
         model, optimizer: the training setup; ``model`` is put in ``train()`` mode for the test.
         loss_fn: ``loss_fn(model(inputs), targets)`` -> a scalar tensor; ``None`` with
             ``loss_of_batch``.
-        train_loader: yields ``(inputs, targets)`` (or anything ``batch_fn`` unpacks; anything
-            at all with ``loss_of_batch``). Restarted
-            with ``iter(train_loader)`` whenever a pass ends, so a short loader cycles; the stop
-            reason is ``"data_exhausted"`` only when it cannot yield another batch at all (a
-            one-shot iterator or generator that ran dry).
+        train_loader: yields ``(inputs, targets)`` (or what ``batch_fn`` or ``loss_of_batch``
+            takes); restarted when a pass ends, so a short loader cycles, and
+            ``"data_exhausted"`` only when a one-shot iterator runs dry.
         loss_of_batch: for a model that computes its own loss (a Lightning ``training_step``, a
             Hugging Face model given ``labels``): ``loss_of_batch(model, batch)`` gets each batch
             as the loader yields it, moved to ``device``, and returns the scalar loss tensor, or
@@ -105,35 +101,30 @@ def range_test(
             classes, otherwise none), ``"accuracy"``, ``None`` (none), or a callable
             ``metric(output, target)`` returning a number, a 0-d/1-element tensor, or ``None``
             where it is undefined (that update records NaN).
-        val_loader: held-out data. Its first ``val_batches`` batches are drawn once and scored
-            (in eval mode, without gradients) after updates ``0, val_every, 2*val_every, …``.
-        smooth: the factor of the bias-corrected EMA of the loss,
-            ``avg_i = smooth*avg_{i-1} + (1-smooth)*loss_i`` and
-            ``smoothed_i = avg_i / (1 - smooth**(i+1))``; 0 records the raw loss.
+        val_loader: its first ``val_batches`` batches are scored (eval mode, no gradients)
+            after updates ``0, val_every, 2*val_every, …``.
+        smooth: the factor of the bias-corrected EMA ``smoothed_i = avg_i / (1 - smooth**(i+1))``,
+            ``avg_i = smooth*avg_{i-1} + (1-smooth)*loss_i``; 0 records the raw loss.
         diverge: stop once ``smoothed > diverge * min(smoothed so far)`` (checked from update
             :data:`cyclr.range_test.smoothing.DIVERGE_WARMUP` on, while the best smoothed loss
             is > 0); ``None`` disables.
         accumulation_steps: micro-batches per optimizer update; the ramp advances once per
             update and the recorded loss is the micro-batches' mean.
-        scaler: a ``torch.amp.GradScaler``. Steps it skips (inf/NaN gradients) do not advance
-            the ramp and are not recorded; after :data:`MAX_SKIPPED` in a row the test stops
-            (``"non_finite_loss"``, with a message that blames the gradients).
+        scaler: a ``torch.amp.GradScaler``; steps it skips do not advance the ramp, and after
+            :data:`MAX_SKIPPED` in a row the test stops (``"non_finite_loss"``).
         autocast_dtype: dtype for ``torch.autocast`` around forward and loss; ``None`` means
             float16 when an enabled ``scaler`` is given, else no autocast; ``False`` turns it off.
         device: where batches are moved (default: the device of the model's first parameter).
         progress: a tqdm bar on stderr; default on only when stderr is a terminal.
-        seed: seeds Python, numpy and torch for the test (all RNG states are restored after);
-            an integer in ``[0, 2**32)``.
+        seed: seeds Python, numpy and torch for the test (restored after); in ``[0, 2**32)``.
         scheduler: an LR scheduler attached to ``optimizer``; not stepped, but restored.
-        snapshot: ``"cpu"`` keeps the snapshot in host memory, ``"disk"`` in a temporary file
-            (in ``snapshot_dir``).
+        snapshot: ``"cpu"`` (host memory) or ``"disk"`` (a temporary file in ``snapshot_dir``).
         batch_fn: ``batch -> (inputs, targets)`` for loaders yielding something else. A tuple
             or list of inputs is spread into ``model(*inputs)``, a dict into ``model(**inputs)``.
             Not used with ``loss_of_batch``.
-        process_group: the ``torch.distributed`` group (default: the world, when initialised).
-            The loss and metrics are all-reduced (mean), so every rank records, stops at and
-            returns the same curve. An exception on one rank is not seen by the others, which
-            then wait for the process group's timeout.
+        process_group: the ``torch.distributed`` group (default: the world, when initialised);
+            the loss and metrics are all-reduced (mean): every rank records the same curve. An
+            exception on one rank leaves the others waiting for the group's timeout.
 
     Returns:
         A :class:`cyclr.RangeTestResult`. ``stop_reason`` is ``"end"``, ``"diverged"``,
@@ -142,16 +133,12 @@ def range_test(
 
     Raises:
         TypeError, ValueError: bad arguments, an empty loader, a model with nothing to train —
-            before anything is changed. If the model, loss or loader raises (or on
-            ``KeyboardInterrupt``) the state is restored, the curve so far is attached to the
-            exception as ``exc.range_test_result`` (stop reason ``"error"`` or
-            ``"interrupted"``), and the exception propagates.
+            before anything is changed. An exception (or Ctrl-C) from the model, loss or loader
+            propagates after the restore, with the curve so far as ``exc.range_test_result``.
 
-    The parameters, buffers and ``.grad`` of ``model`` (and of ``loss_fn`` or ``loss_of_batch``
-    if it is a module),
-    the optimizer's state and ``param_groups``, ``scheduler``, ``scaler``, every submodule's
-    train/eval mode, the Python/numpy/torch RNG states and the loaders' shuffling state (a
-    ``DataLoader``'s generator, or a loader's ``state_dict``) are bitwise identical afterwards.
+    The model's (and a module loss's) parameters, buffers and ``.grad``, the optimizer,
+    ``scheduler``, ``scaler``, train/eval modes, the Python/numpy/torch RNGs and the loaders'
+    shuffling state are bitwise identical afterwards.
 
     Example:
         >>> import torch
