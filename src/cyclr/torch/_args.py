@@ -164,10 +164,7 @@ def check_args(
         )
     check.choice("snapshot", snapshot, STORAGES)
     ratios = group_ratios(optimizer)
-    world, rank = 1, 0
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        world, rank = dist.get_world_size(process_group), dist.get_rank(process_group)
+    world, rank = _world(process_group)
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
     return Config(
@@ -193,6 +190,14 @@ def check_args(
         rank=rank,
         group=process_group,
     )
+
+
+def _world(process_group: Any) -> tuple[int, int]:
+    """``(world size, rank)`` in ``process_group`` under ``torch.distributed``, else ``(1, 0)``."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(process_group), dist.get_rank(process_group)
+    return 1, 0
 
 
 def _check_model(model: Any, optimizer: Any) -> list[nn.Parameter]:
