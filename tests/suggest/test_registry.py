@@ -141,3 +141,33 @@ def test_every_rule_refuses_an_lr_changed_to_not_increase(method: str) -> None:
     r.lr = np.full(100, 0.01)
     with pytest.raises(ValueError, match=r"lr\[1\] = 0\.01 is not above lr\[0\] = 0\.01"):
         sg.suggest(r, method)
+
+
+def test_any_object_with_a_range_test_s_fields_is_read_as_one() -> None:
+    from dataclasses import dataclass, field
+
+    lr = np.geomspace(1e-4, 1.0, 200)
+    loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr**3
+
+    @dataclass
+    class Curve:
+        lr: Any
+        loss: Any
+        smoothed_loss: Any
+        metric: Any = None
+        metric_name: str | None = None
+        val_step: Any = None
+        val_loss: Any = None
+        val_metric: Any = None
+        mode: str = "exp"
+        stop_reason: str = "end"
+        message: str = ""
+        config: dict[str, Any] = field(default_factory=dict)
+
+    mine = Curve(lr, loss, loss)
+    r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+    assert isinstance(mine, sg.RangeCurve)
+    for method in ("loss", "valley", "minimum"):
+        assert sg.suggest(mine, method) == r.suggest(method)
+    with pytest.raises(TypeError, match=r"result must be a cyclr\.RangeTestResult, got dict"):
+        sg.suggest({"lr": lr, "loss": loss}, "loss")
