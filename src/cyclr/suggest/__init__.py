@@ -22,9 +22,10 @@ from __future__ import annotations
 from cyclr.suggest import single_lr, two_bounds  # noqa: F401  (the rules register on import)
 from cyclr.suggest._curve import smooth
 from cyclr.suggest._usable import blow_up_lr
-from cyclr.suggest.bounds import Bounds, Point, Reading
+from cyclr.suggest.bounds import Bounds
 from cyclr.suggest.errors import SuggestionError
 from cyclr.suggest.range_curve import RangeCurve
+from cyclr.suggest.reading import Point, Reading
 from cyclr.suggest.registry import check_method, methods, register, suggest, unregister
 
 __all__ = [
