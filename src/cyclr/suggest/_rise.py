@@ -97,17 +97,7 @@ def read_rise(
     """
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    finite = np.isfinite(y)
-    count = int(finite.sum())
-    if count == 0:
-        raise SuggestionError(f"the {what} has no finite value: nothing to read", "all_nan")
-    if count < MIN_POINTS:
-        raise SuggestionError(
-            f"the {what} has too few finite values to read ({count}; at least {MIN_POINTS} "
-            "are needed)",
-            "too_short",
-        )
-    lead = leading_run(~finite)
+    lead = _leading_nan(y, what)
     if lead:  # undefined at the first points: read from the first finite one
         r = read_rise(
             x[lead:],
@@ -119,32 +109,13 @@ def read_rise(
             sign=sign,
             flat_advice=flat_advice,
         )
-        return replace(
-            r,
-            fit=np.r_[np.full(lead, np.nan), r.fit],
-            se=np.r_[np.full(lead, np.nan), r.se],
-            base=r.base + lead,
-            knee=r.knee + lead,
-            peak=r.peak + lead,
-            left=r.left + lead,
-            right=r.right + lead,
-        )
+        return _shifted(r, lead)
     fit, norm = local_linear(x, y, h)
     sigma = max(noise_level(y), rounding_noise(y))
-    k0 = max(5, int(2 * h))
-    first = x <= x[0] + max(4.0, 2 * h)
-    if first.sum() < 3:
-        first = np.arange(len(x)) < min(k0, len(x))
-    start_level = float(np.nanmedian(y[first]))
-    se0 = sigma / math.sqrt(max(1, int(np.isfinite(y[first]).sum())))
+    start_level, level, se0 = _start(x, y, h, sigma)
     peak = int(np.nanargmax(fit))
     rise = float(fit[peak] - start_level)
     se_peak = sigma * float(norm[peak])
-    # The test counts from the higher of two readings of the start level: the median (robust,
-    # and what base_lr is read from) and the mean, which se0 is the standard error of and which,
-    # like the fit, is a mean. On a discrete curve (a batch accuracy of 0.5 or 0.625) the median
-    # is one of its values, up to half a step off its level however many points it takes.
-    level = max(start_level, float(np.nanmean(y[first])))
     change = float(fit[peak]) - level
     se_change = math.hypot(se0, se_peak)
     if not change > z * se_change or peak == 0:
@@ -158,22 +129,9 @@ def read_rise(
     threshold = np.maximum(z * np.hypot(se0, sigma * norm[:peak]), base_frac * rise)
     below = np.flatnonzero(fit[:peak] < start_level + threshold)
     started_at_once = len(below) == 0
-    base = 0 if started_at_once else int(below[-1]) + 1
-    base = min(base, peak)
-    knee, slowed = peak, False
-    if peak - base >= 2 and fit[peak] > fit[base]:
-        t = (x[base : peak + 1] - x[base]) / (x[peak] - x[base])
-        s = (fit[base : peak + 1] - fit[base]) / (fit[peak] - fit[base])
-        gap = s - t
-        j = int(np.argmax(gap))
-        if gap[j] > 0 and 0 < j < peak - base:
-            knee, slowed = base + j, True
-    tie = fit[peak] - z * se_peak
-    after = np.flatnonzero(fit[peak:] < tie)
-    right = peak + int(after[0]) - 1 if len(after) else len(fit) - 1
-    before = np.flatnonzero(fit[:peak] < tie)
-    left = int(before[-1]) + 1 if len(before) else 0
-    center = float(x[left] + x[right]) / 2
+    base = min(0 if started_at_once else int(below[-1]) + 1, peak)
+    knee, slowed = _knee(x, fit, base, peak)
+    left, right = _plateau(fit, peak, fit[peak] - z * se_peak)
     return Rise(
         fit,
         base,
@@ -181,7 +139,7 @@ def read_rise(
         peak,
         left,
         right,
-        center,
+        float(x[left] + x[right]) / 2,
         start_level,
         rise,
         sigma,
@@ -193,3 +151,70 @@ def read_rise(
         change,
         se_change,
     )
+
+
+def _leading_nan(y: NDArray[np.float64], what: str) -> int:
+    """The non-finite values before the first finite one; raises unless enough are finite."""
+    finite = np.isfinite(y)
+    count = int(finite.sum())
+    if count == 0:
+        raise SuggestionError(f"the {what} has no finite value: nothing to read", "all_nan")
+    if count < MIN_POINTS:
+        raise SuggestionError(
+            f"the {what} has too few finite values to read ({count}; at least {MIN_POINTS} "
+            "are needed)",
+            "too_short",
+        )
+    return leading_run(~finite)
+
+
+def _shifted(r: Rise, lead: int) -> Rise:
+    """``r``, read from point ``lead`` on, with its indices and arrays counted from point 0."""
+    return replace(
+        r,
+        fit=np.r_[np.full(lead, np.nan), r.fit],
+        se=np.r_[np.full(lead, np.nan), r.se],
+        base=r.base + lead,
+        knee=r.knee + lead,
+        peak=r.peak + lead,
+        left=r.left + lead,
+        right=r.right + lead,
+    )
+
+
+def _start(
+    x: NDArray[np.float64], y: NDArray[np.float64], h: float, sigma: float
+) -> tuple[float, float, float]:
+    """``(start_level, level, se)``: the median of the first points, the higher of it and their
+    mean (what the significance test counts from), and the mean's standard error."""
+    first = x <= x[0] + max(4.0, 2 * h)
+    if first.sum() < 3:
+        first = np.arange(len(x)) < min(max(5, int(2 * h)), len(x))
+    start_level = float(np.nanmedian(y[first]))
+    se0 = sigma / math.sqrt(max(1, int(np.isfinite(y[first]).sum())))
+    return start_level, max(start_level, float(np.nanmean(y[first]))), se0
+
+
+def _knee(
+    x: NDArray[np.float64], fit: NDArray[np.float64], base: int, peak: int
+) -> tuple[int, bool]:
+    """``(knee, slowed)``: the largest gap above the chord from ``base`` to ``peak``, or the peak
+    and False when the rise never slows."""
+    if peak - base >= 2 and fit[peak] > fit[base]:
+        t = (x[base : peak + 1] - x[base]) / (x[peak] - x[base])
+        s = (fit[base : peak + 1] - fit[base]) / (fit[peak] - fit[base])
+        gap = s - t
+        j = int(np.argmax(gap))
+        if gap[j] > 0 and 0 < j < peak - base:
+            return base + j, True
+    return peak, False
+
+
+def _plateau(fit: NDArray[np.float64], peak: int, tie: float) -> tuple[int, int]:
+    """The first and last index of the stretch around ``peak`` where ``fit`` stays at ``tie`` or
+    above."""
+    after = np.flatnonzero(fit[peak:] < tie)
+    right = peak + int(after[0]) - 1 if len(after) else len(fit) - 1
+    before = np.flatnonzero(fit[:peak] < tie)
+    left = int(before[-1]) + 1 if len(before) else 0
+    return left, right
