@@ -189,35 +189,29 @@ class TrainingState:
 
     def restore_tensors(self, blobs: list[torch.Tensor]) -> None:
         """The restore itself (see :meth:`restore`), from the snapshot's tensor copies."""
+        put = _Writer(blobs)
+        self._restore_slots()
+        with torch.no_grad():
+            for t, b in self._tensors:
+                t.copy_(blobs[b.key])
+        for p, g in self._grads:
+            if g is None:
+                p.grad = None
+            else:
+                p.grad = put(p.grad, g)
+        # The scheduler first: loading its state may write its LR into the optimizer, and the
+        # param groups restored next must have the last word (an LR set by hand stays).
+        if self._scheduler is not None:
+            self._scheduler.load_state_dict(copy.deepcopy(self._sched))
+        self._restore_optimizer(put)
+        self._restore_scaler(put)
+        for m, mode in self._modes:
+            m.training = mode
+        self._loaders.restore()
+        self._rng.restore()
 
-        def fresh(b: _Blob) -> torch.Tensor:
-            return blobs[b.key].to(b.device, copy=True)
-
-        def value(v: Any) -> Any:
-            if isinstance(v, _Blob):
-                return fresh(v)
-            if isinstance(v, (_MappedDict, _Items)):
-                return v.rebuild(value)
-            return copy.deepcopy(v)
-
-        def put(live: Any, v: Any) -> Any:
-            """Restore ``v`` into ``live`` in place when possible; return the value to store."""
-            if (
-                isinstance(v, _Blob)
-                and isinstance(live, torch.Tensor)
-                and live.shape == blobs[v.key].shape
-                and live.dtype == blobs[v.key].dtype
-                and live.device == v.device
-            ):
-                with torch.no_grad():
-                    live.copy_(blobs[v.key])
-                return live
-            if isinstance(v, _Items) and type(live) is v.kind and len(live) == len(v.items):
-                items = [put(x, y) for x, y in zip(live, v.items)]
-                same = all(a is b for a, b in zip(items, live))
-                return live if same else v.kind(items)
-            return value(v)
-
+    def _restore_slots(self) -> None:
+        """Give every module back the tensor it held under each parameter and buffer name."""
         for m, params, buffers in self._slots:
             slots: tuple[tuple[dict[str, Any], dict[str, Any]], ...] = (
                 (m._parameters, params),
@@ -229,19 +223,9 @@ class TrainingState:
                 for name, tensor in kept.items():
                     if held.get(name) is not tensor:
                         held[name] = tensor
-        with torch.no_grad():
-            for t, b in self._tensors:
-                t.copy_(blobs[b.key])
-        for p, g in self._grads:
-            if g is None:
-                p.grad = None
-            else:
-                p.grad = put(p.grad, g)
 
-        # The scheduler first: loading its state may write its LR into the optimizer, and the
-        # param groups restored next must have the last word (an LR set by hand stays).
-        if self._scheduler is not None:
-            self._scheduler.load_state_dict(copy.deepcopy(self._sched))
+    def _restore_optimizer(self, put: _Writer) -> None:
+        """The param groups, the per-parameter state and the optimizer's own flags."""
         opt = self._optimizer
         groups = opt.param_groups
         del groups[len(self._groups) :]
@@ -268,6 +252,7 @@ class TrainingState:
             else:
                 opt.__dict__.pop(k, None)
 
+    def _restore_scaler(self, put: _Writer) -> None:
         if self._scaler_attrs is not None:
             live_attrs = vars(self._scaler)
             for k in [k for k in live_attrs if k not in self._scaler_attrs]:
@@ -276,11 +261,6 @@ class TrainingState:
                 live_attrs[k] = put(live_attrs.get(k), v)
         elif self._scaler_sd is not None:
             self._scaler.load_state_dict(copy.deepcopy(self._scaler_sd))
-
-        for m, mode in self._modes:
-            m.training = mode
-        self._loaders.restore()
-        self._rng.restore()
 
     def _load_blobs(self) -> list[torch.Tensor]:
         if self._blobs is not None:
@@ -338,6 +318,42 @@ class _Items:
 
     def rebuild(self, value: Any) -> tuple[Any, ...] | list[Any]:
         return self.kind(value(x) for x in self.items)
+
+
+class _Writer:
+    """Writes snapshot values back: ``writer(live, v)`` restores ``v`` into ``live`` in place
+    when possible and returns the value to store."""
+
+    __slots__ = ("blobs",)
+
+    def __init__(self, blobs: list[torch.Tensor]) -> None:
+        self.blobs = blobs
+
+    def value(self, v: Any) -> Any:
+        """A fresh copy of the snapshot value ``v``."""
+        if isinstance(v, _Blob):
+            return self.blobs[v.key].to(v.device, copy=True)
+        if isinstance(v, (_MappedDict, _Items)):
+            return v.rebuild(self.value)
+        return copy.deepcopy(v)
+
+    def __call__(self, live: Any, v: Any) -> Any:
+        blobs = self.blobs
+        if (
+            isinstance(v, _Blob)
+            and isinstance(live, torch.Tensor)
+            and live.shape == blobs[v.key].shape
+            and live.dtype == blobs[v.key].dtype
+            and live.device == v.device
+        ):
+            with torch.no_grad():
+                live.copy_(blobs[v.key])
+            return live
+        if isinstance(v, _Items) and type(live) is v.kind and len(live) == len(v.items):
+            items = [self(x, y) for x, y in zip(live, v.items)]
+            same = all(a is b for a, b in zip(items, live))
+            return live if same else v.kind(items)
+        return self.value(v)
 
 
 @contextlib.contextmanager
