@@ -14,6 +14,7 @@ reproducible, hardware-independent alternatives.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -26,7 +27,7 @@ from cyclr.range_test.checks import check_reiterable
 from cyclr.range_test.ramp import MIN_ITER
 from cyclr.range_test.result import RangeTestResult
 from cyclr.sweep import DEFAULT_VALUES, SweepResult, check_values
-from cyclr.torch._args import check_loader, training_state
+from cyclr.torch._args import Config, check_loader, training_state
 from cyclr.torch._batches import rebatch
 from cyclr.torch._param_groups import find_momentum, no_momentum, read, write
 from cyclr.torch._range_test import checked_arguments, range_test
@@ -113,43 +114,14 @@ def sweep(
         >>> opt.param_groups[0]["momentum"]  # as it was
         0.9
     """
-    if not isinstance(param, str) or param not in PARAMS:
-        raise ValueError(f"param must be one of {', '.join(map(repr, PARAMS))}; got {param!r}")
-    canonical = "momentum" if param == "beta1" else param
-    if values is None:
-        if canonical not in DEFAULT_VALUES:
-            raise ValueError(f"values is required for param={param!r} (e.g. [64, 128, 256])")
-        values = DEFAULT_VALUES[canonical]
-    vals = check_values(canonical, values)
-    if len(vals) < 2:
-        raise ValueError(f"values must hold at least 2 values to compare, got {list(vals)!r}")
+    canonical, vals = _values(param, values)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
     idx = _check_groups(groups, len(optimizer.param_groups))
     field = _field(canonical, optimizer, idx)
-
-    if canonical == "batch_size":
-        if budget is None:
-            budget = "time"
-        check.choice("budget", budget, BUDGETS)
-        loaders = _batch_loaders(train_loader, loader_factory, vals)
-    else:
-        if budget is not None:
-            raise ValueError(
-                f"budget applies to param='batch_size' only, got budget={budget!r} "
-                f"with param={param!r}"
-            )
-        if loader_factory is not None:
-            raise ValueError(
-                f"loader_factory applies to param='batch_size' only (param={param!r})"
-                "; pass the training batches as train_loader"
-            )
-        if train_loader is None:
-            raise TypeError("train_loader must be an iterable of batches, got None")
-        loaders = [train_loader] * len(vals)
-
+    budget, loaders = _loaders(param, canonical, vals, train_loader, loader_factory, budget)
     cfg, args = checked_arguments(
         model,
         optimizer,
@@ -177,36 +149,14 @@ def sweep(
         try:
             iters = [cfg.options.num_iter] * len(vals)
             if canonical == "batch_size":
-                iters, seconds = _budget(
-                    check.choice("budget", budget, BUDGETS),
-                    vals,
-                    cfg.options.num_iter,
-                    cfg.options.start_lr,
-                    loaders,
-                    state.restore,
-                    model,
-                    optimizer,
-                    loss_fn,
-                    kw,
-                )
-                config.update(budget=budget, reference=vals[0], num_iter=iters)
-                if seconds is not None:
-                    config["seconds_per_update"] = seconds
+                setup = (model, optimizer, loss_fn)
+                iters = _budget(budget, vals, cfg, loaders, state.restore, setup, kw, config)
             for value, loader, n in zip(vals, loaders, iters):
                 state.restore()
                 if canonical != "batch_size":
                     _set(optimizer, idx, field, value)
-                run_kw = dict(kw, num_iter=n)
-                try:
-                    result = range_test(model, optimizer, loss_fn, loader, **run_kw)
-                except BaseException as exc:
-                    partial = getattr(exc, "range_test_result", None)
-                    if isinstance(partial, RangeTestResult):
-                        _tag(partial, canonical, value, field)
-                        results.append(partial)
-                    raise
-                _tag(result, canonical, value, field)
-                results.append(result)
+                run = functools.partial(range_test, model, optimizer, loss_fn, loader)
+                results.append(_tagged(run, dict(kw, num_iter=n), canonical, value, field, results))
         except BaseException as exc:
             if results:
                 try:
@@ -217,6 +167,43 @@ def sweep(
                     pass
             raise
     return SweepResult(canonical, vals, tuple(results), config)
+
+
+def _values(param: Any, values: Sequence[float] | None) -> tuple[str, tuple[Any, ...]]:
+    """The swept parameter's own name and the checked values (Smith's by default)."""
+    if not isinstance(param, str) or param not in PARAMS:
+        raise ValueError(f"param must be one of {', '.join(map(repr, PARAMS))}; got {param!r}")
+    canonical = "momentum" if param == "beta1" else param
+    if values is None:
+        if canonical not in DEFAULT_VALUES:
+            raise ValueError(f"values is required for param={param!r} (e.g. [64, 128, 256])")
+        values = DEFAULT_VALUES[canonical]
+    vals = check_values(canonical, values)
+    if len(vals) < 2:
+        raise ValueError(f"values must hold at least 2 values to compare, got {list(vals)!r}")
+    return canonical, vals
+
+
+def _tagged(
+    run: Callable[..., RangeTestResult],
+    kw: dict[str, Any],
+    param: str,
+    value: Any,
+    field: str,
+    results: list[RangeTestResult],
+) -> RangeTestResult:
+    """``run(**kw)``'s result tagged with the swept value; a run that raises adds the curve it
+    recorded to ``results`` first."""
+    try:
+        result = run(**kw)
+    except BaseException as exc:
+        partial = getattr(exc, "range_test_result", None)
+        if isinstance(partial, RangeTestResult):
+            _tag(partial, param, value, field)
+            results.append(partial)
+        raise
+    _tag(result, param, value, field)
+    return result
 
 
 # -- the swept field -----------------------------------------------------------------------------
@@ -283,7 +270,32 @@ def _tag(result: RangeTestResult, param: str, value: Any, field: str) -> None:
 
 
 # -- loaders -------------------------------------------------------------------------------------
-def _batch_loaders(train_loader: Any, factory: Any, vals: tuple[Any, ...]) -> list[Any]:
+def _loaders(
+    param: str,
+    canonical: str,
+    vals: tuple[Any, ...],
+    train_loader: Any,
+    factory: Any,
+    budget: str | None,
+) -> tuple[str | None, list[Any]]:
+    """The budget (``"time"`` by default for batch sizes) and each run's loader."""
+    if canonical != "batch_size":
+        if budget is not None:
+            raise ValueError(
+                f"budget applies to param='batch_size' only, got budget={budget!r} "
+                f"with param={param!r}"
+            )
+        if factory is not None:
+            raise ValueError(
+                f"loader_factory applies to param='batch_size' only (param={param!r})"
+                "; pass the training batches as train_loader"
+            )
+        if train_loader is None:
+            raise TypeError("train_loader must be an iterable of batches, got None")
+        return budget, [train_loader] * len(vals)
+    if budget is None:
+        budget = "time"
+    check.choice("budget", budget, BUDGETS)
     if factory is not None:
         if not callable(factory):
             raise TypeError(
@@ -304,23 +316,23 @@ def _batch_loaders(train_loader: Any, factory: Any, vals: tuple[Any, ...]) -> li
         loaders = [rebatch(train_loader, b) for b in vals]
     for b, loader in zip(vals, loaders):
         check_loader(f"loader_factory({b})", loader, optional=False)
-    return loaders
+    return budget, loaders
 
 
 # -- the batch-size budget -----------------------------------------------------------------------
 def _budget(
-    budget: str,
+    budget: Any,
     vals: tuple[Any, ...],
-    num_iter: int,
-    start_lr: float,
+    cfg: Config,
     loaders: list[Any],
     reset: Callable[[], None],
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
+    setup: tuple[nn.Module, torch.optim.Optimizer, Callable[[Any, Any], torch.Tensor] | None],
     kw: dict[str, Any],
-) -> tuple[list[int], list[float] | None]:
-    """Updates per batch size: ``values[0]`` runs ``num_iter``, the others the same budget."""
+    config: dict[str, Any],
+) -> list[int]:
+    """Updates per batch size: ``values[0]`` runs ``num_iter``, the others the same budget
+    (recorded in the sweep's ``config``)."""
+    num_iter, (model, optimizer, loss_fn) = cfg.options.num_iter, setup
     seconds = None
     if budget == "updates":
         ratio = [1.0] * len(vals)
@@ -330,7 +342,9 @@ def _budget(
         seconds = []
         for loader in loaders:
             reset()
-            seconds.append(_seconds_per_update(model, optimizer, loss_fn, loader, start_lr, kw))
+            seconds.append(
+                _seconds_per_update(model, optimizer, loss_fn, loader, cfg.options.start_lr, kw)
+            )
         ratio = [seconds[0] / s for s in seconds]
     iters = [max(1, round(num_iter * r)) for r in ratio]
     for b, n in zip(vals, iters):
@@ -340,7 +354,10 @@ def _budget(
                 f"than {MIN_ITER}); raise num_iter (now {num_iter}) or put a larger "
                 "batch size first in values"
             )
-    return iters, seconds
+    config.update(budget=budget, reference=vals[0], num_iter=iters)
+    if seconds is not None:
+        config["seconds_per_update"] = seconds
+    return iters
 
 
 def _seconds_per_update(
