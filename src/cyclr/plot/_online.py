@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cyclr.plot._common import LOSS, RANGE, OnlinePlot, fmt_lr, legend_below
+from cyclr.plot._common import LOSS, RANGE, OnlinePlot, RangeTestPlot, fmt_lr, legend_below
 from cyclr.plot._range_test import range_test
 
 if TYPE_CHECKING:
@@ -99,104 +99,10 @@ def online(
         (True, 'log')
     """
     core = _core(schedule)
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        fig: Any
-        fig, (curve_ax, lr_ax) = plt.subplots(1, 2, figsize=(14.0, 5.2), layout="constrained")
-    else:
-        try:
-            curve_ax, lr_ax = ax
-        except (TypeError, ValueError):
-            raise TypeError(
-                "ax must be two axes (the warm-up's curve, the LR path) or None"
-            ) from None
-        fig = lr_ax.figure
+    fig, curve_ax, lr_ax = _two_axes(ax)
+    curve = _warmup_curve(core, curve_ax)
+    handles, end = _lr_path(core, lr_ax)
     d = core.decided_at
-    result = core.result()
-    ramp = f"{len(result)} updates of a {core.warmup_steps}-update ramp"
-    read = "bounds not read yet" if d is None else f"bounds read by '{core.method}'"
-    curve_title = f"Warm-up read as a range test: {ramp}\n{read}"
-    bounds = None if core.bounds is None else _on_the_curve(core.bounds)
-    curve = range_test(result, bounds, curve_ax, title=curve_title)
-    if bounds is not None:
-        curve.handles += _plateau(curve_ax, bounds)
-        legend_below(curve_ax, curve.handles, -0.13, columns=3)
-        _clear_of_bounds(curve_ax, bounds)
-
-    events = _events(core.log)
-    halvings = core.halvings
-    realised = _realised(core)
-    steps = np.arange(core.step)
-    handles: list[Any] = []
-    (h,) = lr_ax.plot(steps, realised, color=LOSS, lw=1.8, label="LR so far")
-    handles.append(h)
-    end = _horizon(core)
-    if d is None:
-        ahead = np.arange(core.step, max(core.step, core.warmup_steps))
-        if len(ahead):
-            (h,) = lr_ax.plot(
-                ahead,
-                [core.lr(int(t)) for t in ahead],
-                ":",
-                color=LOSS,
-                lw=1.4,
-                label="the ramp ahead (until the bounds are read)",
-            )
-            handles.append(h)
-    else:
-        rest = np.arange(core.step, end)
-        if len(rest):
-            (h,) = lr_ax.plot(
-                rest,
-                [core.lr(int(t)) for t in rest],
-                "--",
-                color=LOSS,
-                lw=1.4,
-                label="LR planned",
-            )
-            handles.append(h)
-        b = core.bounds
-        if b is not None:
-            h = lr_ax.axvspan(0, d, color="0.5", alpha=0.1, lw=0, label="warm-up (read)")
-            handles.append(h)
-            h = lr_ax.axvline(d, color=RANGE, lw=1.5, label=f"bounds read at update {d}")
-            handles.append(h)
-            levels = [("max_lr", b.max_lr, "-")]
-            if core.policy != "one_cycle":  # 1cycle comes down to max_lr / div_factor instead
-                levels.append(("base_lr", b.base_lr, ":"))
-            for name, value, ls in levels:
-                lr_ax.axhline(value, color=RANGE, lw=1.0, ls=ls, alpha=0.7)
-                lr_ax.annotate(
-                    f"{name} = {fmt_lr(value)}",
-                    (0.0, value),
-                    xycoords=("axes fraction", "data"),
-                    xytext=(4, 3),
-                    textcoords="offset points",
-                    fontsize=8,
-                    color="0.25",
-                )
-    blown = [(u, text) for u, text in events if text.startswith("the loss blew up")]
-    if blown:
-        at = [u for u, _ in blown]
-        lrs = [realised[u] if u < len(realised) else core.lr(u) for u in at]
-        (h,) = lr_ax.plot(
-            at,
-            lrs,
-            "x",
-            color=BLOW_UP,
-            ms=8,
-            mew=2,
-            zorder=5,
-            label="loss blew up" + (" (rest halved)" if halvings else ""),
-        )
-        handles.append(h)
-    lr_ax.set_yscale("log")
-    lr_ax.set_xlim(0, max(end - 1, 1))
-    lr_ax.set_xlabel("update")
-    lr_ax.set_ylabel("learning rate (log scale)", color=LOSS)
-    lr_ax.tick_params(axis="y", colors=LOSS)
-    lr_ax.grid(True, which="major", alpha=0.3)
     if title is None:
         title = f"Online {core.policy}: the LR of every update ({core.step} of {end} run)"
         if d is not None and core.bounds is not None:
@@ -206,6 +112,96 @@ def online(
     lr_ax.set_title(title, fontsize=11, pad=18 if core.bounds is not None else 6)
     legend_below(lr_ax, handles, -0.13, columns=2)
     return OnlinePlot(curve, lr_ax, d, handles, fig)
+
+
+def _two_axes(ax: Sequence[Axes] | None) -> tuple[Any, Any, Any]:
+    """The figure, the curve's axes and the LR's: ``ax`` unpacked, or a new figure."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig, (curve_ax, lr_ax) = plt.subplots(1, 2, figsize=(14.0, 5.2), layout="constrained")
+        return fig, curve_ax, lr_ax
+    try:
+        curve_ax, lr_ax = ax
+    except (TypeError, ValueError):
+        raise TypeError("ax must be two axes (the warm-up's curve, the LR path) or None") from None
+    return lr_ax.figure, curve_ax, lr_ax
+
+
+def _warmup_curve(core: OnlineController, ax: Any) -> RangeTestPlot:
+    """The left panel: the warm-up read as a range test, with the bounds and the plateau."""
+    result = core.result()
+    ramp = f"{len(result)} updates of a {core.warmup_steps}-update ramp"
+    read = "bounds not read yet" if core.decided_at is None else f"bounds read by '{core.method}'"
+    bounds = None if core.bounds is None else _on_the_curve(core.bounds)
+    curve = range_test(result, bounds, ax, title=f"Warm-up read as a range test: {ramp}\n{read}")
+    if bounds is not None:
+        curve.handles += _plateau(ax, bounds)
+        legend_below(ax, curve.handles, -0.13, columns=3)
+        _clear_of_bounds(ax, bounds)
+    return curve
+
+
+def _lr_path(core: OnlineController, ax: Any) -> tuple[list[Any], int]:
+    """The right panel: the LR of every update, the decision and the blow-ups; its legend's
+    handles and the updates it shows."""
+    d = core.decided_at
+    realised = _realised(core)
+    (h,) = ax.plot(np.arange(core.step), realised, color=LOSS, lw=1.8, label="LR so far")
+    handles: list[Any] = [h]
+    end = _horizon(core)
+    if d is None:
+        ahead = np.arange(core.step, max(core.step, core.warmup_steps))
+        handles += _ahead(ax, core, ahead, ":", "the ramp ahead (until the bounds are read)")
+    else:
+        handles += _ahead(ax, core, np.arange(core.step, end), "--", "LR planned")
+        if core.bounds is not None:
+            handles += _decision(ax, core, core.bounds, d)
+    blown = [u for u, text in _events(core.log) if text.startswith("the loss blew up")]
+    if blown:
+        lrs = [realised[u] if u < len(realised) else core.lr(u) for u in blown]
+        label = "loss blew up" + (" (rest halved)" if core.halvings else "")
+        (h,) = ax.plot(blown, lrs, "x", color=BLOW_UP, ms=8, mew=2, zorder=5, label=label)
+        handles.append(h)
+    ax.set_yscale("log")
+    ax.set_xlim(0, max(end - 1, 1))
+    ax.set_xlabel("update")
+    ax.set_ylabel("learning rate (log scale)", color=LOSS)
+    ax.tick_params(axis="y", colors=LOSS)
+    ax.grid(True, which="major", alpha=0.3)
+    return handles, end
+
+
+def _ahead(ax: Any, core: OnlineController, steps: np.ndarray, style: str, label: str) -> list[Any]:
+    """The LR still to come at ``steps`` (none if empty), drawn in ``style``."""
+    if not len(steps):
+        return []
+    lrs = [core.lr(int(t)) for t in steps]
+    (h,) = ax.plot(steps, lrs, style, color=LOSS, lw=1.4, label=label)
+    return [h]
+
+
+def _decision(ax: Any, core: OnlineController, b: Bounds, d: int) -> list[Any]:
+    """The warm-up read, the update of the decision, and the levels of the bounds."""
+    handles = [
+        ax.axvspan(0, d, color="0.5", alpha=0.1, lw=0, label="warm-up (read)"),
+        ax.axvline(d, color=RANGE, lw=1.5, label=f"bounds read at update {d}"),
+    ]
+    levels = [("max_lr", b.max_lr, "-")]
+    if core.policy != "one_cycle":  # 1cycle comes down to max_lr / div_factor instead
+        levels.append(("base_lr", b.base_lr, ":"))
+    for name, value, ls in levels:
+        ax.axhline(value, color=RANGE, lw=1.0, ls=ls, alpha=0.7)
+        ax.annotate(
+            f"{name} = {fmt_lr(value)}",
+            (0.0, value),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=8,
+            color="0.25",
+        )
+    return handles
 
 
 def _on_the_curve(bounds: Bounds) -> Bounds:
