@@ -110,9 +110,7 @@ def _two_bounds(
         )
     if top_lr / margin < lo:
         notes.append("max_lr is clamped to the start of the sweep")
-    best = "peak" if sign > 0 else "minimum"
-    rising, falls = ("rise", "falls") if sign > 0 else ("fall", "turns up")
-    knee_lr = float(lr[r.knee])
+    rising = "rise" if sign > 0 else "fall"
     points = [
         Point(
             "base_lr",
@@ -124,14 +122,42 @@ def _two_bounds(
         Point("plateau centre", top_lr, float(np.interp(top_lr, lr, fit)), None),
     ]
     if r.slowed:
-        points.append(Point(f"{rising} slows", knee_lr, float(fit[r.knee]), int(steps[r.knee])))
+        points.append(
+            Point(f"{rising} slows", float(lr[r.knee]), float(fit[r.knee]), int(steps[r.knee]))
+        )
+    reason = f"{label} {_story(r, lr, fit, sign, top_lr)}; max_lr = {fmt_lr(top_lr)} / "
+    reason += f"{margin:g} = {fmt_lr(max_lr)}"
+    if notes:
+        reason += " (" + "; ".join(notes) + ")"
+    reason += f" [{ramp.note}]"
+    reading = _reading(method, ramp, r, lr, sign, top_lr)
+    return Bounds(
+        base_lr,
+        max_lr,
+        method,
+        reason,
+        curve,
+        tuple(lr.tolist()),
+        tuple(fit.tolist()),
+        tuple(points),
+        {"margin": margin},
+        reading,
+    )
+
+
+def _story(
+    r: Rise, lr: NDArray[np.float64], fit: NDArray[np.float64], sign: float, top_lr: float
+) -> str:
+    """How the curve rose (a loss: fell), slowed, peaked and fell after, in words."""
+    best = "peak" if sign > 0 else "minimum"
+    rising, falls = ("rise", "falls") if sign > 0 else ("fall", "turns up")
     start = (
         f"is already {'rising' if sign > 0 else 'falling'} at the start of the sweep "
         f"(lr={fmt_lr(float(lr[0]))})"
         if r.started_at_once
         else f"starts to {rising} clearly at lr={fmt_lr(float(lr[r.base]))}"
     )
-    slows = f", its {rising} slows at lr={fmt_lr(knee_lr)}" if r.slowed else ""
+    slows = f", its {rising} slows at lr={fmt_lr(float(lr[r.knee]))}" if r.slowed else ""
     plateau = (
         f" on a plateau from lr={fmt_lr(float(lr[r.left]))} to {fmt_lr(float(lr[r.right]))} "
         f"(plateau centre {fmt_lr(top_lr)})"
@@ -139,14 +165,14 @@ def _two_bounds(
         else ""  # a plateau of one point: its centre is the peak
     )
     at = f"{best} {fit[r.peak]:.3g} at lr={fmt_lr(float(lr[r.peak]))}{plateau} and {falls} after it"
-    reason = (
-        f"{label} {start}{slows}, reaches its {at}; max_lr = {fmt_lr(top_lr)} / {margin:g} "
-        f"= {fmt_lr(max_lr)}"
-    )
-    if notes:
-        reason += " (" + "; ".join(notes) + ")"
-    reason += f" [{ramp.note}]"
-    reading = Reading(
+    return f"{start}{slows}, reaches its {at}"
+
+
+def _reading(
+    method: str, ramp: Ramp, r: Rise, lr: NDArray[np.float64], sign: float, top_lr: float
+) -> Reading:
+    """The typed :class:`Reading` of the rise ``r`` on the usable ``ramp``."""
+    return Reading(
         rule=method,
         start_level=sign * r.start_level,
         noise=r.sigma,
@@ -159,23 +185,11 @@ def _two_bounds(
         points_recorded=int(ramp.n),
         ending=ramp.note,
         rise_start_lr=float(lr[r.base]),
-        knee_lr=knee_lr if r.slowed else None,
+        knee_lr=float(lr[r.knee]) if r.slowed else None,
         plateau=(float(lr[r.left]), float(lr[r.right])),
         plateau_centre=top_lr,
         tested_change=r.tested_change,
         tested_se=r.tested_se,
-    )
-    return Bounds(
-        base_lr,
-        max_lr,
-        method,
-        reason,
-        curve,
-        tuple(lr.tolist()),
-        tuple(fit.tolist()),
-        tuple(points),
-        {"margin": margin},
-        reading,
     )
 
 
