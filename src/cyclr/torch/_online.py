@@ -7,7 +7,6 @@ The reading is :class:`cyclr.online.OnlineController` (numpy, the offline rules 
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import warnings
@@ -23,60 +22,12 @@ from torch.optim.lr_scheduler import LRScheduler
 from cyclr.online.schedule import OnlineController
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds
+from cyclr.torch import _rollback as rollback
 from cyclr.torch._args import MAX_SKIPPED
 from cyclr.torch._param_groups import find_momentum, group_ratios, write
 from cyclr.torch._scheduler import _step_counter
 
 __all__ = ["OnlineScheduler"]
-
-
-def _copy_state(state: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A copy of one parameter's optimizer state (tensors cloned), ``None`` if it has none."""
-    if not state:
-        return None
-    return {
-        k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
-        for k, v in state.items()
-    }
-
-
-def _copy_to(value: Any, device: torch.device) -> Any:
-    """A copy of a loaded state value, on the device of its parameter (a scalar step stays
-    where it is)."""
-    if isinstance(value, torch.Tensor):
-        if value.dim() > 0:
-            return value.detach().to(device, copy=True)
-        return value.detach().clone()
-    return copy.deepcopy(value)
-
-
-def _clone_snapshot(snap: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a rollback snapshot that shares no tensor with it."""
-    return {
-        "step": snap["step"],
-        "params": [t.detach().clone() for t in snap["params"]],
-        "buffers": [t.detach().clone() for t in snap["buffers"]],
-        "optimizer": [_copy_state(st) for st in snap["optimizer"]],
-    }
-
-
-def _loaded_tensors(
-    name: str, saved: Any, live: list[torch.Tensor], what: str
-) -> list[torch.Tensor]:
-    """Copies of the snapshot's ``saved`` tensors, each on the device of its ``live`` one."""
-    if not isinstance(saved, (list, tuple)) or len(saved) != len(live):
-        n = len(saved) if isinstance(saved, (list, tuple)) else type(saved).__name__
-        raise ValueError(f"rollback_snapshot[{name!r}] holds {n} tensors, {what} has {len(live)}")
-    out = []
-    for i, (s, t) in enumerate(zip(saved, live)):
-        if not isinstance(s, torch.Tensor) or s.shape != t.shape:
-            got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
-            raise ValueError(
-                f"rollback_snapshot[{name!r}][{i}] is {got}, {what}'s tensor {i} has shape "
-                f"{tuple(t.shape)}"
-            )
-        out.append(s.detach().to(t.device, copy=True))
-    return out
 
 
 def _loss_tensor(loss: Any) -> torch.Tensor:
@@ -130,31 +81,15 @@ class OnlineScheduler(LRScheduler):
 
     The warm-up is an LR range test that keeps its progress: once its curve shows where the
     loss leaves its floor, the bounds are fixed (:attr:`bounds`) and the rest of the 1cycle
-    (or CLR) follows. No update is spent outside training. With the schedule's ``rollback``
-    (the default), the weights, the optimizer's state and (given ``model``) the model's buffers
-    go back at the decision to those of the last look at which the loss was on its floor: a copy
-    is kept during the warm-up (memory for one more set of weights and optimizer state; a new
-    copy replaces the old one, never both at once), and the few dozen updates past the floor are
-    undone rather than trained on. Without ``model`` the buffers (BatchNorm's running
-    statistics) stay where the decision found them, and a ``UserWarning`` says so. Every
-    param group keeps its LR ratio to the first group with a positive LR
-    (:func:`cyclr.range_test.checks.group_lr_ratios`; a group at LR 0 stays frozen); momentum
-    (SGD's and RMSprop's ``momentum``, or ``betas[0]``) cycles inversely when the schedule's
-    ``cycle_momentum`` is on, in every group but one created with momentum 0.
-
-    An update the optimizer did not apply (a ``GradScaler`` skipped it, inf/NaN gradients) is
-    not counted: the schedule stays at its update and the loss is not recorded (:attr:`skipped`
-    counts them; after ``MAX_SKIPPED`` in a row a ``RuntimeWarning``). Under
-    ``torch.distributed`` the loss is averaged over the ranks (one ``all_reduce`` per update, on
-    the CUDA device under NCCL), so every rank reads the same curve and decides the same; an
-    update skipped on any rank is skipped on all. A non-finite loss with
-    non-finite weights raises ``FloatingPointError``; a blow-up with finite weights is handled
-    as the schedule says (bounds read up to it, or the rest halved) and warned about.
-
-    ``state_dict()`` is a copy: the schedule's settings, the curve so far, the decision and the
-    phase (and, during the warm-up, a copy of the rollback snapshot's tensors, which costs one
-    more copy while it is held). Resuming from it (and the model's and optimizer's states)
-    continues the identical trajectory; a state saved with other schedule settings is refused.
+    (or CLR) follows. With ``rollback`` the weights, the optimizer's state and (given
+    ``model``) the model's buffers go back at the decision to the last look on the floor;
+    without ``model`` the buffers stay, and a ``UserWarning`` says so. Every param group keeps
+    its LR ratio to the first group with a positive LR; momentum cycles inversely when the
+    schedule's ``cycle_momentum`` is on. An update the optimizer did not apply (a skipping
+    ``GradScaler``) is not counted (:attr:`skipped`); under ``torch.distributed`` the loss is
+    averaged over the ranks. ``state_dict()`` is a copy, and resuming from it continues the
+    identical trajectory. docs/online.md has the details (rollback, skipped updates, blow-ups,
+    distributed runs, checkpoints).
 
     Example:
         >>> import torch
@@ -325,14 +260,7 @@ class OnlineScheduler(LRScheduler):
 
     def _take(self) -> dict[str, Any]:
         """A copy of the weights, the optimizer's state and the model's buffers, now."""
-        params, buffers = self._tensors()
-        return {
-            "step": self.online.step,
-            "params": [p.detach().clone() for p in params],
-            "buffers": [b.detach().clone() for b in buffers],
-            # per parameter (None: no state yet); the param groups are the schedule's to set
-            "optimizer": [_copy_state(self.optimizer.state.get(p)) for p in params],
-        }
+        return rollback.take(self.online.step, *self._tensors(), self.optimizer)
 
     def _retake(self) -> None:
         """Replace the rollback copy with one of now. The old copy's tensors are let go
@@ -360,18 +288,7 @@ class OnlineScheduler(LRScheduler):
                 f"the snapshot is from update {snap['step']}, the schedule goes back to "
                 f"{on.rolled_back_to}"
             )
-        params, buffers = self._tensors()
-        with torch.no_grad():
-            for p, saved in zip(params, snap["params"]):
-                p.copy_(saved)
-            for b, saved in zip(buffers, snap["buffers"]):
-                b.copy_(saved)
-        # In place: code holding the optimizer's param groups keeps seeing the live ones.
-        for p, saved in zip(params, snap["optimizer"]):
-            if saved is None:
-                self.optimizer.state.pop(p, None)
-            else:
-                self.optimizer.state[p] = saved
+        rollback.put_back(snap, *self._tensors(), self.optimizer)
 
     def _reduce(self, t: torch.Tensor, skipped: bool) -> tuple[float, bool]:
         """The loss averaged over the ranks, and whether any rank skipped the update."""
@@ -422,7 +339,7 @@ class OnlineScheduler(LRScheduler):
             "skipped": self.skipped,
         }
         if self._snapshot is not None:
-            state["rollback_snapshot"] = _clone_snapshot(self._snapshot)
+            state["rollback_snapshot"] = rollback.clone(self._snapshot)
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -438,7 +355,7 @@ class OnlineScheduler(LRScheduler):
         step_count = int(state_dict["step_count"])
         snap = state_dict.get("rollback_snapshot")
         undecided = isinstance(online, Mapping) and online.get("decided_at") is None
-        loaded = self._load_snapshot(snap) if snap is not None and undecided else None
+        loaded = rollback.load(snap, *self._tensors()) if snap is not None and undecided else None
         self.online.load_state_dict(online)
         self.last_epoch, self._step_count = last_epoch, step_count
         self.base_lrs = [float(x) for x in state_dict.get("base_lrs", self.base_lrs)]
@@ -447,31 +364,6 @@ class OnlineScheduler(LRScheduler):
         self._seen_optimizer_steps = self._optimizer_steps
         self._snapshot = loaded if self.online.rollback else None
         self._apply()
-
-    def _load_snapshot(self, snap: Any) -> dict[str, Any]:
-        """A copy of a saved rollback snapshot, on the devices of the live tensors."""
-        keys = {"step", "params", "buffers", "optimizer"}
-        if not isinstance(snap, Mapping) or not keys <= set(snap):
-            raise ValueError("rollback_snapshot must hold step, params, buffers and optimizer")
-        params, buffers = self._tensors()
-        saved_params = _loaded_tensors("params", snap["params"], params, "the optimizer")
-        saved_buffers = _loaded_tensors("buffers", snap["buffers"], buffers, "the model")
-        states = snap["optimizer"]
-        if not isinstance(states, (list, tuple)) or len(states) != len(params):
-            raise ValueError(
-                f"rollback_snapshot['optimizer'] must hold one state per parameter ({len(params)})"
-            )
-        if not all(st is None or isinstance(st, Mapping) for st in states):
-            raise ValueError("rollback_snapshot['optimizer'] must hold a mapping or None each")
-        return {
-            "step": int(snap["step"]),
-            "params": saved_params,
-            "buffers": saved_buffers,
-            "optimizer": [
-                None if not st else {k: _copy_to(x, p.device) for k, x in st.items()}
-                for st, p in zip(states, params)
-            ],
-        }
 
     def __repr__(self) -> str:
         state = "warming up" if self.decided_at is None else f"bounds read at {self.decided_at}"
