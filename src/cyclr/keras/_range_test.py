@@ -69,22 +69,10 @@ def range_test(
 ) -> RangeTestResult:
     """LR range test (Smith 2015, §3.3) on a compiled Keras model; the model is left as it was.
 
-    The LR rises from ``start_lr`` to ``end_lr`` over ``num_iter`` optimizer updates, linearly
-    (``mode="linear"``, the paper) or geometrically (``mode="exp"``):
-    ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))``. Each update trains on one
-    batch with ``model.train_on_batch`` after resetting the metrics, so the recorded loss and
-    metric are those of that batch alone, not the running epoch mean that ``fit`` reports in
-    ``logs``. The smoothed loss is the bias-corrected EMA with factor ``smooth``.
-
-    The test stops early when the smoothed loss exceeds ``diverge`` × its minimum, checked from
-    update 5 on (``"diverged"``); when the loss is not finite (``"non_finite_loss"``; that point
-    is not recorded); when a one-shot iterator runs out (``"data_exhausted"``; re-iterable
-    datasets and arrays cycle); or on Ctrl-C (``"interrupted"``). Whatever happens, the model's
-    variables (weights, BatchNorm statistics, dropout seeds) and the optimizer's (iterations, LR,
-    slots) are restored bitwise, and a learning-rate schedule the optimizer was compiled with is
-    put back; so are the global random generators the data and the model may draw from (Python's,
-    numpy's and, on the torch backend, torch's: a shuffling torch ``DataLoader``, ``Dropout``
-    without a seed). An exception from the model is re-raised after restoring.
+    The LR rises along the ramp of the module docstring, one ``model.train_on_batch`` per
+    update with the metrics reset, so the loss and metric recorded are that batch's own. The
+    model's and optimizer's variables, a compiled LR schedule and the global RNGs are restored
+    bitwise, whatever happens (docs/range_test.md).
 
     Args:
         model: a compiled ``keras.Model``.
@@ -92,22 +80,17 @@ def range_test(
             ``batch_size``, reshuffled every pass when ``shuffle`` (by numpy's global
             generator).
         dataset: instead of arrays, an iterable of batches ``x``, ``(x, y)`` or
-            ``(x, y, sample_weight)``: a ``keras.utils.PyDataset``, ``tf.data.Dataset``, torch
-            ``DataLoader``, list or generator.
-        start_lr, end_lr, num_iter, mode: the ramp; the LRs default to ``1e-7 → 10`` (exp)
-            or ``1e-3 → 1`` (linear), as in ``cyclr.torch.range_test``. For the two-stage test
-            and both bounds, see :func:`cyclr.keras.find_bounds`.
-        metric: the training metric to record per batch: ``"auto"`` (the first compiled metric,
-            e.g. ``"accuracy"``, if any), a name in the train logs, or ``None``.
-        seed: seeds Python, numpy and (on the torch backend) torch for the test, as in
-            ``cyclr.torch.range_test`` (all are restored after); an integer in ``[0, 2**32)``,
-            or ``None`` to draw from them as they are.
+            ``(x, y, sample_weight)`` (``PyDataset``, ``tf.data.Dataset``, ``DataLoader``, ...).
+        start_lr, end_lr, num_iter, mode: the ramp, as in ``cyclr.torch.range_test``; the
+            two-stage test is :func:`cyclr.keras.find_bounds`.
+        metric: ``"auto"`` (the first compiled metric, if any), a name in the train logs, or
+            ``None``.
+        seed: seeds Python, numpy and (torch backend) torch for the test; in ``[0, 2**32)``.
         smooth: EMA factor in [0, 1) for ``smoothed_loss``.
-        diverge: stop once the smoothed loss exceeds this multiple of its minimum (> 1), or
-            ``None`` to never stop early.
-        validation_data: ``(x_val, y_val)`` — a small fixed held-out subset, scored with
-            ``model.evaluate`` after updates ``0, val_every, 2*val_every, …`` (as in
-            ``cyclr.torch.range_test``).
+        diverge: stop once the smoothed loss exceeds this multiple of its minimum; ``None``
+            never stops early.
+        validation_data: ``(x_val, y_val)``, scored with ``model.evaluate`` every
+            ``val_every`` updates.
 
     Returns:
         A :class:`cyclr.RangeTestResult` (``result.suggest()`` reads the bounds from it).

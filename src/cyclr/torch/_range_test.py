@@ -73,72 +73,48 @@ def range_test(
 ) -> RangeTestResult:
     """Run an LR range test (Smith 2015, §3.3) and restore the model, optimizer and RNGs after.
 
-    At update ``i`` the first param group with a positive LR gets ``ramp_lr(i, …)`` (the module
-    docstring), and the others keep their LR ratio to it (``config["group_lr_ratios"]``,
-    :func:`cyclr.range_test.checks.group_lr_ratios`): a group at LR 0 stays frozen.
+    At update ``i`` the first param group with a positive LR gets the ramp's LR (the module
+    docstring); the others keep their LR ratio to it. Afterwards the model, optimizer,
+    ``scheduler``, ``scaler``, modes, RNGs and loaders' shuffling are bitwise as they were.
+    docs/range_test.md has the details of each option.
 
     Args:
         model, optimizer: the training setup; ``model`` is put in ``train()`` mode for the test.
         loss_fn: ``loss_fn(model(inputs), targets)`` -> a scalar tensor; ``None`` with
             ``loss_of_batch``.
-        train_loader: yields ``(inputs, targets)`` (or what ``batch_fn`` or ``loss_of_batch``
-            takes); restarted when a pass ends, so a short loader cycles, and
-            ``"data_exhausted"`` only when a one-shot iterator runs dry.
-        loss_of_batch: for a model that computes its own loss (a Lightning ``training_step``, a
-            Hugging Face model given ``labels``): ``loss_of_batch(model, batch)`` gets each batch
-            as the loader yields it, moved to ``device``, and returns the scalar loss tensor, or
-            ``(loss, output, target)`` so that ``metric`` can be computed (with a bare loss,
-            ``metric="auto"`` records none). Give exactly one of ``loss_fn`` and
-            ``loss_of_batch``; it runs under autocast like ``loss_fn``, and in eval mode without
-            gradients on ``val_loader``'s batches.
-        start_lr, end_lr: the ramp's ends (``0 < start_lr < end_lr``, finite); defaults in
-            :data:`cyclr.range_test.ramp.DEFAULT_RANGE`: exp ``1e-7 → 10``, linear ``1e-3 → 1``.
+        train_loader: yields ``(inputs, targets)``; restarted when a pass ends.
+        loss_of_batch: ``loss_of_batch(model, batch)`` -> the loss, or ``(loss, output,
+            target)``, for a model that computes its own loss (instead of ``loss_fn``).
+        start_lr, end_lr: the ramp's ends; default exp ``1e-7 → 10``, linear ``1e-3 → 1``.
         num_iter: optimizer updates in the ramp (>= :data:`cyclr.range_test.ramp.MIN_ITER`).
-        mode: ``"exp"`` (the usual loss-based reading) or ``"linear"`` (the paper). The
-            two-stage test (an exponential ramp to find the blow-up, then the paper's linear
-            ramp below it) is :func:`cyclr.torch.find_bounds`.
-        metric: ``"auto"`` (accuracy when outputs are logits ``(N, C, …)`` and targets integer
-            classes, otherwise none), ``"accuracy"``, ``None`` (none), or a callable
-            ``metric(output, target)`` returning a number, a 0-d/1-element tensor, or ``None``
-            where it is undefined (that update records NaN).
+        mode: ``"exp"`` or ``"linear"`` (the paper); the two-stage test is
+            :func:`cyclr.torch.find_bounds`.
+        metric: ``"auto"`` (accuracy for logits and class targets), ``"accuracy"``, ``None``,
+            or ``metric(output, target)`` -> a number (``None``: NaN for that update).
         val_loader: its first ``val_batches`` batches are scored (eval mode, no gradients)
-            after updates ``0, val_every, 2*val_every, …``.
-        smooth: the factor of the bias-corrected EMA ``smoothed_i = avg_i / (1 - smooth**(i+1))``,
-            ``avg_i = smooth*avg_{i-1} + (1-smooth)*loss_i``; 0 records the raw loss.
-        diverge: stop once ``smoothed > diverge * min(smoothed so far)`` (checked from update
-            :data:`cyclr.range_test.smoothing.DIVERGE_WARMUP` on, while the best smoothed loss
-            is > 0); ``None`` disables.
-        accumulation_steps: micro-batches per optimizer update; the ramp advances once per
-            update and the recorded loss is the micro-batches' mean.
-        scaler: a ``torch.amp.GradScaler``; steps it skips do not advance the ramp, and after
-            :data:`MAX_SKIPPED` in a row the test stops (``"non_finite_loss"``).
-        autocast_dtype: dtype for ``torch.autocast`` around forward and loss; ``None`` means
-            float16 when an enabled ``scaler`` is given, else no autocast; ``False`` turns it off.
-        device: where batches are moved (default: the device of the model's first parameter).
-        progress: a tqdm bar on stderr; default on only when stderr is a terminal.
+            every ``val_every`` updates.
+        smooth: the bias-corrected EMA factor of the smoothed loss; 0 records the raw loss.
+        diverge: stop once ``smoothed > diverge * min(smoothed so far)``; ``None`` disables.
+        accumulation_steps: micro-batches per optimizer update.
+        scaler: a ``torch.amp.GradScaler``; skipped steps do not advance the ramp.
+        autocast_dtype: ``torch.autocast`` dtype; ``None``: float16 under an enabled
+            ``scaler``, else none; ``False``: none.
+        device: where batches go (default: the device of the model's first parameter).
+        progress: a tqdm bar on stderr; default on when stderr is a terminal.
         seed: seeds Python, numpy and torch for the test (restored after); in ``[0, 2**32)``.
         scheduler: an LR scheduler attached to ``optimizer``; not stepped, but restored.
         snapshot: ``"cpu"`` (host memory) or ``"disk"`` (a temporary file in ``snapshot_dir``).
-        batch_fn: ``batch -> (inputs, targets)`` for loaders yielding something else. A tuple
-            or list of inputs is spread into ``model(*inputs)``, a dict into ``model(**inputs)``.
-            Not used with ``loss_of_batch``.
-        process_group: the ``torch.distributed`` group (default: the world, when initialised);
-            the loss and metrics are all-reduced (mean): every rank records the same curve. An
-            exception on one rank leaves the others waiting for the group's timeout.
+        batch_fn: ``batch -> (inputs, targets)`` for loaders yielding something else.
+        process_group: the ``torch.distributed`` group whose ranks average the loss.
 
     Returns:
-        A :class:`cyclr.RangeTestResult`. ``stop_reason`` is ``"end"``, ``"diverged"``,
-        ``"non_finite_loss"`` (that update is not recorded; at the first update the result is
-        empty and ``message`` says so) or ``"data_exhausted"``.
+        A :class:`cyclr.RangeTestResult`; ``stop_reason`` is ``"end"``, ``"diverged"``,
+        ``"non_finite_loss"`` or ``"data_exhausted"``.
 
     Raises:
-        TypeError, ValueError: bad arguments, an empty loader, a model with nothing to train —
-            before anything is changed. An exception (or Ctrl-C) from the model, loss or loader
-            propagates after the restore, with the curve so far as ``exc.range_test_result``.
-
-    The model's (and a module loss's) parameters, buffers and ``.grad``, the optimizer,
-    ``scheduler``, ``scaler``, train/eval modes, the Python/numpy/torch RNGs and the loaders'
-    shuffling state are bitwise identical afterwards.
+        TypeError, ValueError: bad arguments, before anything changes. An exception from the
+            model, loss or loader propagates after the restore, with the curve so far as
+            ``exc.range_test_result``.
 
     Example:
         >>> import torch
