@@ -78,17 +78,32 @@ def range_test(
 
     if not isinstance(result, RangeTestResult):
         raise TypeError(f"result must be a cyclr.RangeTestResult, got {type(result).__name__}")
-    from cyclr.suggest import Bounds, smooth
+    from cyclr.suggest import Bounds
 
     if bounds is not None and not isinstance(bounds, Bounds):
         raise TypeError(f"bounds must be a cyclr.Bounds or None, got {type(bounds).__name__}")
     ax = axes(ax)
     lr = np.asarray(result.lr, dtype=np.float64)
-    loss = np.asarray(result.loss, dtype=np.float64)
-    handles: list[Any] = []
+    handles = _draw_loss(ax, result, lr)
+    mx = _draw_metric(ax, result, lr, handles)
+    if bounds is not None:
+        handles += _draw_bounds(ax, mx, bounds)
+    ax.set_title(
+        _title(result, bounds) if title is None else title,
+        fontsize=11,
+        pad=18 if bounds is not None else 6,
+    )
+    legend_below(ax, handles, -0.13, columns=3)
+    return RangeTestPlot(ax, mx, handles)
 
+
+def _draw_loss(ax: Any, result: RangeTestResult, lr: np.ndarray) -> list[Any]:
+    """The loss, raw and smoothed, and the validation loss, on ``ax``; the legend's handles."""
+    from cyclr.suggest import smooth
+
+    loss = np.asarray(result.loss, dtype=np.float64)
     (h_raw,) = ax.plot(lr, loss, color=LOSS, alpha=0.25, lw=0.8, label="loss")
-    handles.append(h_raw)
+    handles = [h_raw]
     if np.isfinite(loss).sum() >= 3:
         fit = smooth(loss)
         (h_s,) = ax.plot(lr, fit, color=LOSS, lw=2.0, label="loss (smoothed)")
@@ -107,44 +122,49 @@ def range_test(
     ax.set_ylabel("loss", color=LOSS)
     ax.tick_params(axis="y", colors=LOSS)
     ax.grid(True, which="major", alpha=0.3)
+    return handles
 
-    mx = None
+
+def _draw_metric(ax: Any, result: RangeTestResult, lr: np.ndarray, handles: list[Any]) -> Any:
+    """The metric and the validation metric on a twin axis (returned; ``None`` without a
+    metric), their handles added to ``handles``."""
+    from cyclr.suggest import smooth
+
     name = result.metric_name or "metric"
     has_metric = result.metric is not None and bool(np.isfinite(result.metric).any())
     has_val_metric = result.val_metric is not None and bool(np.isfinite(result.val_metric).any())
-    percent = False
-    if has_metric or has_val_metric:
-        mx = ax.twinx()
-        percent = _is_fraction(name, result.metric if has_metric else result.val_metric)
-        if has_metric:
-            metric = np.asarray(result.metric, dtype=np.float64)
-            m_fit = smooth(metric)
-            mx.plot(lr, metric, ".", color=METRIC, alpha=0.15, ms=2.5)
-            (h,) = mx.plot(lr, m_fit, color=METRIC, lw=1.6, label=f"{name} (smoothed)")
-            handles.append(h)
-        if has_val_metric and result.val_step is not None and result.val_metric is not None:
-            x, y = lr[result.val_step], result.val_metric
-            handles.append(_held_out(mx, x, y, "o", VAL_METRIC, f"validation {name}"))
-        mx.set_ylabel(f"{name} (%)" if percent else name, color=METRIC)
-        mx.tick_params(axis="y", colors=METRIC)
-        if percent:
-            mx.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f}")
+    if not (has_metric or has_val_metric):
+        return None
+    mx = ax.twinx()
+    percent = _is_fraction(name, result.metric if has_metric else result.val_metric)
+    if has_metric:
+        metric = np.asarray(result.metric, dtype=np.float64)
+        m_fit = smooth(metric)
+        mx.plot(lr, metric, ".", color=METRIC, alpha=0.15, ms=2.5)
+        (h,) = mx.plot(lr, m_fit, color=METRIC, lw=1.6, label=f"{name} (smoothed)")
+        handles.append(h)
+    if has_val_metric and result.val_step is not None and result.val_metric is not None:
+        x, y = lr[result.val_step], result.val_metric
+        handles.append(_held_out(mx, x, y, "o", VAL_METRIC, f"validation {name}"))
+    mx.set_ylabel(f"{name} (%)" if percent else name, color=METRIC)
+    mx.tick_params(axis="y", colors=METRIC)
+    if percent:
+        mx.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f}")
+    return mx
 
-    if bounds is not None:
-        handles += _draw_bounds(ax, mx, bounds)
+
+def _title(result: RangeTestResult, bounds: Bounds | None) -> str:
+    """The ramp, and the rule that read the bounds."""
     ramp = f"{'exponential' if result.mode == 'exp' else 'linear'} ramp, {len(result)} updates"
     if result.coarse is not None:  # the second test of the two-stage recipe
         ramp += f", after a {len(result.coarse)}-update exponential one"
-    if title is None:
-        title = f"LR range test ({ramp})"
-        if bounds is not None:
-            title += f"\nsuggested by '{bounds.method}'"
-            read_by = bounds.reading.rule if bounds.reading is not None else None
-            if read_by and read_by != bounds.method:
-                title += f" (read from the {read_by})"
-    ax.set_title(title, fontsize=11, pad=18 if bounds is not None else 6)
-    legend_below(ax, handles, -0.13, columns=3)
-    return RangeTestPlot(ax, mx, handles)
+    title = f"LR range test ({ramp})"
+    if bounds is not None:
+        title += f"\nsuggested by '{bounds.method}'"
+        read_by = bounds.reading.rule if bounds.reading is not None else None
+        if read_by and read_by != bounds.method:
+            title += f" (read from the {read_by})"
+    return title
 
 
 def _held_out(ax: Any, lr: Any, values: Any, marker: str, color: str, label: str) -> Any:
@@ -163,7 +183,6 @@ def _x_fraction(ax: Any, x: float) -> float:
 
 def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
     """Shade ``[base_lr, max_lr]``, mark both bounds and the curve the rule read."""
-    import matplotlib.transforms as mtransforms
     from matplotlib.lines import Line2D
 
     handles = []
@@ -189,8 +208,30 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
         label=f"suggested range {fmt_lr(bounds.base_lr)} - {fmt_lr(bounds.max_lr)}",
     )
     handles.append(span)
-    # The bounds are labelled just above the axes, where no curve runs: base_lr left of its
-    # line, max_lr right of its line (both to the left when max_lr is near the right edge).
+    _bound_lines(ax, bounds)
+    named = _points(target, bounds)
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="v",
+            ls="",
+            label="base_lr (▼) and max_lr (▲) on that curve",
+        )
+    )
+    if named:
+        handles.append(
+            Line2D([], [], color="tab:red", marker="o", ls="", label="points the rule read")
+        )
+    return handles
+
+
+def _bound_lines(ax: Any, bounds: Bounds) -> None:
+    """A line at each bound, labelled just above the axes, where no curve runs: base_lr left of
+    its line, max_lr right of its line (both to the left when max_lr is near the right edge)."""
+    import matplotlib.transforms as mtransforms
+
     blend = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
     right_edge = _x_fraction(ax, bounds.max_lr) > 0.8
     for label, lr, ha in (
@@ -202,6 +243,11 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
         if right_edge and label == "base_lr":
             text = f"{text},"
         ax.text(lr, 1.01, f" {text} ", transform=blend, ha=ha, va="bottom", fontsize=9)
+
+
+def _points(target: Any, bounds: Bounds) -> bool:
+    """Mark the bounds (▼ ▲) and the points the rule read (named) on the curve's axes; whether
+    any point was named."""
     named = False
     for p in bounds.points:
         if not np.isfinite(p.value):
@@ -222,18 +268,4 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
                 color="tab:red",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
             )
-    handles.append(
-        Line2D(
-            [],
-            [],
-            color="black",
-            marker="v",
-            ls="",
-            label="base_lr (▼) and max_lr (▲) on that curve",
-        )
-    )
-    if named:
-        handles.append(
-            Line2D([], [], color="tab:red", marker="o", ls="", label="points the rule read")
-        )
-    return handles
+    return named
