@@ -16,25 +16,11 @@ import torch
 
 from cyclr.lightning._callback import ScheduleCallback, total_steps
 from cyclr.lightning._glue import split_optimizers
-from cyclr.online import ONLINE_POLICIES, WARMUP_RANGE, OnlineController
+from cyclr.online import ONLINE_POLICIES, WARMUP_RANGE
 from cyclr.suggest import Bounds
 from cyclr.torch import OnlineScheduler, online_schedule
 
 __all__ = ["OnlineScheduleCallback"]
-
-#: What must match between a checkpoint's online schedule and the one rebuilt to resume it.
-_CONFIG = (
-    "policy",
-    "total_steps",
-    "warmup_steps",
-    "start_lr",
-    "end_lr",
-    "step_size",
-    "method",
-    "check_every",
-    "cycle_momentum",
-    "rollback",
-)
 
 
 class OnlineScheduleCallback(ScheduleCallback):
@@ -162,8 +148,7 @@ class OnlineScheduleCallback(ScheduleCallback):
             **self.options,
         )
         if saved is not None:
-            _check_same(saved["config"], _config(scheduler.online))
-            scheduler.load_state_dict(saved["scheduler"])
+            scheduler.load_state_dict(saved["scheduler"])  # refuses other settings
             if scheduler.online.step != trainer.global_step:
                 warnings.warn(
                     f"the checkpoint's online schedule is at update {scheduler.online.step}, the "
@@ -216,12 +201,11 @@ class OnlineScheduleCallback(ScheduleCallback):
         self.bounds = scheduler.bounds
 
     def state_dict(self) -> dict[str, Any]:
-        """The schedule's length, settings and state (the curve so far, the decision, the
+        """The schedule's length and state (its settings, the curve so far, the decision, the
         phase, and until the decision the rollback snapshot's tensors)."""
         if self.scheduler is not None:
             return {
                 "total_steps": self.scheduler.online.total_steps,
-                "config": _config(self.scheduler.online),
                 "scheduler": self.scheduler.state_dict(),
             }
         return {} if self._saved is None else dict(self._saved)
@@ -230,19 +214,6 @@ class OnlineScheduleCallback(ScheduleCallback):
         """Take the schedule's state of a checkpoint, restored when training starts."""
         if state_dict.get("scheduler") is not None:
             self._saved = dict(state_dict)
-
-
-def _config(online: OnlineController) -> dict[str, Any]:
-    return {name: getattr(online, name) for name in _CONFIG}
-
-
-def _check_same(saved: Mapping[str, Any], built: Mapping[str, Any]) -> None:
-    differ = [f"{k}={saved.get(k)!r} vs {built[k]!r}" for k in built if saved.get(k) != built[k]]
-    if differ:
-        raise ValueError(
-            "OnlineScheduleCallback cannot resume the checkpoint's schedule with other "
-            f"settings (checkpoint vs this callback): {', '.join(differ)}"
-        )
 
 
 def _describe(outputs: Any) -> str:
