@@ -9,6 +9,8 @@ import numpy as np
 from cyclr.plot._common import axes
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from matplotlib.axes import Axes
 
     from cyclr.sweep import SweepResult, SweepSuggestion
@@ -61,81 +63,28 @@ def sweep(
         >>> ax.cyclr_suggestion.value, [t.get_text() for t in ax.get_legend().get_texts()]
         (0.9, ['momentum=0.99', 'momentum=0.9 (chosen)'])
     """
-    from cyclr.sweep import SweepResult, SweepSuggestion, curve_data
+    from cyclr.sweep import SweepResult, curve_data
 
     if not isinstance(results, SweepResult):
         raise TypeError(f"results must be a cyclr.SweepResult, got {type(results).__name__}")
-    note = ""
-    if suggestion is None or suggestion is True:
-        from cyclr.suggest import SuggestionError
-
-        try:
-            suggestion = results.suggest()
-        except SuggestionError as exc:
-            suggestion, note = None, f"no suggestion ({exc.kind})"
-    elif suggestion is False:
-        suggestion = None
-    elif not isinstance(suggestion, SweepSuggestion):
-        raise TypeError(
-            f"suggestion must be a cyclr.SweepSuggestion, None or False, got "
-            f"{type(suggestion).__name__}"
-        )
-    import matplotlib as mpl
-
+    suggestion, note = _suggestion(results, suggestion)
     ax = axes(ax)
-    name = results.label
     curve = suggestion.curve if suggestion is not None else "loss"
-    order = sorted(range(len(results)), key=lambda i: results.values[i])
-    # Ordered, strong colours (a dark-to-light map makes the lightest curve vanish on white).
-    cmap = mpl.colormaps["plasma"]
-    colors = {i: cmap(0.75 * k / max(1, len(order) - 1)) for k, i in enumerate(order)}
+    colors = _colors(results.values)
     texts = _value_texts(results.values)
     lows: list[float] = []
     highs: list[float] = []
     for i, (value, result) in enumerate(results.items()):
-        color = colors[i]
-        label = f"{name}={texts[i]}"
-        chosen = suggestion is not None and value == suggestion.leader
-        if chosen:
-            label += " (chosen)" if suggestion.clear else " (leader)"  # type: ignore[union-attr]
+        label = f"{results.label}={texts[i]}"
         lr, y = curve_data(result, curve)
-        marker = "o" if curve.startswith("val") else "."
-        ax.plot(lr, y, marker, color=color, alpha=0.2, ms=2.5)
+        ax.plot(lr, y, "o" if curve.startswith("val") else ".", color=colors[i], alpha=0.2, ms=2.5)
         if suggestion is None:
-            sm = np.asarray(result.smoothed_loss)
-            ax.plot(result.lr, sm, color=color, lw=1.8, label=label)
-            finite = sm[np.isfinite(sm)]
-            if len(finite):
-                lows.append(float(finite.min()))
-                highs.append(float(np.median(finite[: max(3, len(finite) // 20)])))
-            continue
-        reading = suggestion.reading(value)
-        if not reading.ok:
-            ax.plot([], [], color=color, lw=1.0, ls=":", label=f"{label}: {reading.note}")
-            continue
-        ax.plot(
-            reading.lr,
-            reading.fit,
-            color=color,
-            lw=4.5 if chosen else 1.6,
-            alpha=0.5 if chosen else 1.0,
-            label=label,
-            zorder=2 if chosen else 3,  # a wide band under the others, hiding none
-        )
-        k = reading.stable_index
-        ax.plot(
-            [reading.stable_lr],
-            [reading.fit[k]],
-            "*" if chosen else "o",
-            color=color,
-            mec="black",
-            ms=14 if chosen else 6,
-            zorder=5,
-        )
-        if chosen:
-            ax.axvline(reading.stable_lr, color=color, ls=":", lw=1.4)
-        lows.append(min(reading.floor, reading.start))
-        highs.append(max(reading.floor, reading.start))
+            low_high = _smoothed_loss(ax, result, colors[i], label)
+        else:
+            low_high = _reading(ax, suggestion, value, colors[i], label)
+        if low_high is not None:
+            lows.append(low_high[0])
+            highs.append(low_high[1])
     exp = bool(results.results) and results.results[0].mode == "exp"
     if exp:
         ax.set_xscale("log")
@@ -150,20 +99,106 @@ def sweep(
     ax.set_xlabel("learning rate" + (" (log scale)" if exp else ""))
     ax.set_ylabel(ylabel + (" (smoothed)" if suggestion is not None else " (EMA)"))
     ax.grid(True, which="major", alpha=0.3)
-    if title is None:
-        title = f"LR range tests at {len(results)} values of {name}"
-        if suggestion is not None:
-            title += (
-                f"\nchosen: {name}={texts[results.values.index(suggestion.value)]} "
-                "(largest stable LR marked)"
-                if suggestion.clear
-                else f"\nno clear winner (leader {name}="
-                f"{texts[results.values.index(suggestion.leader)]}): "
-                "the curves overlap within noise"
-            )
-        elif note:
-            title += f"\n{note}"
-    ax.set_title(title, fontsize=11)
+    ax.set_title(_title(results, suggestion, note, texts) if title is None else title, fontsize=11)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.cyclr_suggestion = suggestion  # type: ignore[union-attr]
     return ax
+
+
+def _suggestion(
+    results: SweepResult, suggestion: SweepSuggestion | bool | None
+) -> tuple[SweepSuggestion | None, str]:
+    """The suggestion to draw (``None``: none), and the title's note when none could be made."""
+    from cyclr.sweep import SweepSuggestion
+
+    if suggestion is None or suggestion is True:
+        from cyclr.suggest import SuggestionError
+
+        try:
+            return results.suggest(), ""
+        except SuggestionError as exc:
+            return None, f"no suggestion ({exc.kind})"
+    if suggestion is False:
+        return None, ""
+    if not isinstance(suggestion, SweepSuggestion):
+        raise TypeError(
+            f"suggestion must be a cyclr.SweepSuggestion, None or False, got "
+            f"{type(suggestion).__name__}"
+        )
+    return suggestion, ""
+
+
+def _colors(values: Sequence[float]) -> dict[int, Any]:
+    """One colour per value, ordered by value."""
+    import matplotlib as mpl
+
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    # Ordered, strong colours (a dark-to-light map makes the lightest curve vanish on white).
+    cmap = mpl.colormaps["plasma"]
+    return {i: cmap(0.75 * k / max(1, len(order) - 1)) for k, i in enumerate(order)}
+
+
+def _smoothed_loss(ax: Any, result: Any, color: Any, label: str) -> tuple[float, float] | None:
+    """The recorded smoothed loss; its lowest value and its start, if any is finite."""
+    sm = np.asarray(result.smoothed_loss)
+    ax.plot(result.lr, sm, color=color, lw=1.8, label=label)
+    finite = sm[np.isfinite(sm)]
+    if not len(finite):
+        return None
+    return float(finite.min()), float(np.median(finite[: max(3, len(finite) // 20)]))
+
+
+def _reading(
+    ax: Any, suggestion: SweepSuggestion, value: float, color: Any, label: str
+) -> tuple[float, float] | None:
+    """The curve the suggestion read at ``value`` and its largest stable LR (a star and a dotted
+    line for the chosen one); the lower and the higher of its floor and start, if it was read."""
+    chosen = value == suggestion.leader
+    if chosen:
+        label += " (chosen)" if suggestion.clear else " (leader)"
+    reading = suggestion.reading(value)
+    if not reading.ok:
+        ax.plot([], [], color=color, lw=1.0, ls=":", label=f"{label}: {reading.note}")
+        return None
+    ax.plot(
+        reading.lr,
+        reading.fit,
+        color=color,
+        lw=4.5 if chosen else 1.6,
+        alpha=0.5 if chosen else 1.0,
+        label=label,
+        zorder=2 if chosen else 3,  # a wide band under the others, hiding none
+    )
+    k = reading.stable_index
+    ax.plot(
+        [reading.stable_lr],
+        [reading.fit[k]],
+        "*" if chosen else "o",
+        color=color,
+        mec="black",
+        ms=14 if chosen else 6,
+        zorder=5,
+    )
+    if chosen:
+        ax.axvline(reading.stable_lr, color=color, ls=":", lw=1.4)
+    return min(reading.floor, reading.start), max(reading.floor, reading.start)
+
+
+def _title(
+    results: SweepResult, suggestion: SweepSuggestion | None, note: str, texts: list[str]
+) -> str:
+    """How many values of what, and the choice (or why there is none)."""
+    name = results.label
+    title = f"LR range tests at {len(results)} values of {name}"
+    if suggestion is not None:
+        title += (
+            f"\nchosen: {name}={texts[results.values.index(suggestion.value)]} "
+            "(largest stable LR marked)"
+            if suggestion.clear
+            else f"\nno clear winner (leader {name}="
+            f"{texts[results.values.index(suggestion.leader)]}): "
+            "the curves overlap within noise"
+        )
+    elif note:
+        title += f"\n{note}"
+    return title
