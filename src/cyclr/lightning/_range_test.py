@@ -52,25 +52,12 @@ def range_test(
 ) -> RangeTestResult:
     """Run cyclr's LR range test on a LightningModule; restore it, its optimizer and the RNGs.
 
-    At update ``i`` the LR is ``start_lr * (end_lr / start_lr) ** (i / (num_iter - 1))``
-    (``mode="exp"``) or the paper's linear ramp (``mode="linear"``); the loss of each batch is
-    what ``model.training_step(batch, batch_idx)`` returns (a tensor, or a dict's ``"loss"``).
-    One call runs one ramp (by default exponential, 100 updates over ``1e-7 → 10``); the
-    two-stage test that reads both bounds is :func:`find_bounds`.
-
-    From the module: the optimizer (and LR schedulers, restored but not stepped) of
-    ``configure_optimizers()``, in any form Lightning accepts (an optimizer, a list, a dict with
-    ``"optimizer"``/``"lr_scheduler"``, a pair of lists); once ``trainer.fit(model)`` has run,
-    the Trainer's optimizer instead. From the Trainer: the device (the model is moved there, as
-    ``fit`` would), ``accumulate_grad_batches``, and the precision (``"bf16-mixed"``: bfloat16
-    autocast; ``"16-mixed"``: float16 autocast and the Trainer's GradScaler; ``"32-true"``).
-
-    Data: ``train_dataloaders`` and ``val_dataloaders``, or the datamodule's (after its
-    ``prepare_data()`` and ``setup("fit")``), or the module's own ``train_dataloader()`` and
-    ``val_dataloader()``. Validation batches are scored with ``training_step`` in eval mode
-    without gradients. ``self.log`` calls in ``training_step`` are dropped during the test, and
-    Lightning's batch transfer hooks run on every batch. Hooks around the step
-    (``on_train_batch_start``, gradient clipping, ``optimizer_step``) are not called.
+    One ramp of :func:`cyclr.torch.range_test` (by default exponential, 100 updates over
+    ``1e-7 → 10``), the loss of each batch being what ``model.training_step(batch, batch_idx)``
+    returns (a tensor, or a dict's ``"loss"``). The optimizer comes from
+    ``configure_optimizers()`` (or the Trainer's, after ``fit``); the device, accumulation and
+    precision from the Trainer; the data as ``trainer.fit`` picks it. docs/range_test.md says
+    what is taken from where. The two-stage test is :func:`find_bounds`.
 
     Args:
         trainer: a ``lightning.pytorch.Trainer``.
@@ -86,8 +73,8 @@ def range_test(
 
     Raises:
         TypeError, ValueError: a bad argument, an option the Trainer or module sets (``device``,
-            ``accumulation_steps``, ...), manual optimization, or a precision other than the
-            three above; before the first update.
+            ``accumulation_steps``, ...), manual optimization, or a precision other than
+            ``"bf16-mixed"``, ``"16-mixed"`` and ``"32-true"``; before the first update.
 
     Example:
         >>> import lightning.pytorch as pl, torch, cyclr.lightning
