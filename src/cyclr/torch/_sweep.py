@@ -57,18 +57,8 @@ def sweep(
 ) -> SweepResult:
     """Run :func:`cyclr.torch.range_test` once per value of ``param``; restore everything after.
 
-    Before each run the model, optimizer, scheduler, scaler and RNG states are put back to where
-    they were before the sweep (and the generator of a ``DataLoader``, so every run sees the same
-    batches), then the value is set:
-
-    - ``"momentum"`` (or ``"beta1"``): SGD's / RMSprop's ``momentum``, or ``betas[0]`` of Adam and
-      its family, in every param group (or in ``groups``); a group created with momentum 0 keeps
-      no velocity and is refused (pass ``groups=`` to leave it out);
-    - ``"weight_decay"``: ``weight_decay`` in every param group (or in ``groups``, e.g. to leave
-      a no-decay group for biases alone);
-    - ``"batch_size"``: each run trains on ``loader_factory(batch_size)``; without a factory a
-      ``DataLoader`` ``train_loader`` is rebuilt with each batch size (:func:`rebatch`).
-
+    Before each run the model, optimizer, scheduler, scaler, RNGs and loaders are put back to
+    where they were before the sweep (every run sees the same batches), then the value is set.
     After the sweep everything is as it was, bitwise, also if a run raises (the runs done so far
     are attached to the exception as ``exc.sweep_result``).
 
@@ -76,19 +66,23 @@ def sweep(
         model, optimizer, loss_fn: as for :func:`cyclr.torch.range_test` (``loss_fn=None``
             with ``loss_of_batch=fn`` among the range test's options).
         train_loader: the training batches (``None`` with ``loader_factory``).
-        param: ``"momentum"``, ``"beta1"``, ``"weight_decay"`` or ``"batch_size"``.
+        param: ``"momentum"`` (or ``"beta1"``): SGD's / RMSprop's ``momentum`` or the Adam
+            family's ``betas[0]`` (a group created with momentum 0 is refused: leave it out
+            with ``groups``); ``"weight_decay"``; or ``"batch_size"``: each run trains on
+            ``loader_factory(batch_size)``, or on a ``DataLoader`` ``train_loader`` rebuilt
+            with that batch size (:func:`rebatch`).
         values: the values to try, in order; by default Smith's (§5): momentum
             ``(0.99, 0.97, 0.95, 0.9)``, weight decay ``(1e-3, 1e-4, 1e-5, 0)``; required for
             batch size. At least two, no duplicates.
         loader_factory: ``batch_size -> loader``, for ``param="batch_size"`` only.
-        groups: indices of the param groups to change (default: all).
+        groups: indices of the param groups to change (default: all; e.g. leave out a
+            no-decay group for biases).
         budget: batch size only: ``"time"`` (default; equal wall time, Smith 2018 §4.2),
             ``"samples"`` (equal epochs) or ``"updates"``. ``values[0]`` runs ``num_iter``
             updates, the others as many as fit in the same time or samples (>= 10).
         **range_test_kwargs: passed to every :func:`cyclr.torch.range_test` (``loss_of_batch``,
-            ``num_iter``,
-            ``start_lr``, ``end_lr``, ``mode``, ``val_loader``, ``seed``, ``snapshot``, ...).
-            The ``snapshot`` storage also holds the sweep's own snapshot.
+            ``num_iter``, ``start_lr``, ``end_lr``, ``mode``, ``val_loader``, ``seed``,
+            ``snapshot``, ...). The ``snapshot`` storage also holds the sweep's own snapshot.
 
     Returns:
         A :class:`cyclr.SweepResult`. Each range test's ``config["sweep"]`` records the value and
