@@ -18,8 +18,8 @@ import cyclr
 import cyclr.suggest as sg
 import cyclr.suggest._curve
 import cyclr.suggest._rise
+import cyclr.suggest.curve_stats
 import cyclr.suggest.single_lr
-import cyclr.sweep.reading
 from cyclr.suggest import _curve as cv
 from cyclr.suggest._curve import residual_noise
 from cyclr.suggest._order import Ranks, sliding_median, sliding_nanmedian_mad
@@ -249,7 +249,7 @@ def direct(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     def apply() -> None:
         monkeypatch.setattr(cyclr.suggest._rise, "local_linear", direct_local_linear)
-        monkeypatch.setattr(cyclr.sweep.reading, "local_linear", direct_local_linear)
+        monkeypatch.setattr(cyclr.suggest.curve_stats, "local_linear", direct_local_linear)
         monkeypatch.setattr(cyclr.suggest._curve, "running_median", direct_running_median)
         monkeypatch.setattr(cyclr.suggest.single_lr, "_longest_decrease", direct_longest_decrease)
         monkeypatch.setattr(cyclr.suggest._curve, "sliding_nanmedian_mad", direct_nanmedian_mad)

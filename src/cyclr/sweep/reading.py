@@ -38,16 +38,8 @@ from numpy.typing import NDArray
 from cyclr import _validate as v
 from cyclr.range_test.result import RangeTestResult
 from cyclr.suggest import Bounds, SuggestionError
+from cyclr.suggest import curve_stats as cs
 from cyclr.suggest.bounds import json_number
-from cyclr.suggest.curve_stats import (
-    BANDWIDTH,
-    MIN_POINTS,
-    blow_up,
-    kernel_width,
-    leading_run,
-    local_linear,
-    residual_noise,
-)
 
 __all__ = [
     "CURVES",
@@ -94,17 +86,9 @@ class CurveReading:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (the curve itself is left out)."""
-        return {
-            "value": self.value,
-            "ok": self.ok,
-            "note": self.note,
-            "blew_up": self.blew_up,
-            "noise": json_number(self.noise),
-            "start": json_number(self.start),
-            "floor": json_number(self.floor),
-            "floor_lr": json_number(self.floor_lr),
-            "stable_lr": json_number(self.stable_lr),
-        }
+        numbers = ("noise", "start", "floor", "floor_lr", "stable_lr")
+        d = {k: getattr(self, k) for k in ("value", "ok", "note", "blew_up")}
+        return d | {k: json_number(getattr(self, k)) for k in numbers}
 
 
 def curve_data(result: RangeTestResult, curve: str) -> tuple[NDArray[np.float64], NDArray[Any]]:
@@ -145,17 +129,17 @@ def _read(
     b = sign * y  # lower is better
     n = len(b)
     diverged = result.stop_reason in ("diverged", "non_finite_loss")
-    end = leading_run(np.isfinite(b) & np.isfinite(lr) & (lr > 0))
+    end = cs.leading_run(np.isfinite(b) & np.isfinite(lr) & (lr > 0))
     blew_up = diverged or end < n
-    if end < MIN_POINTS:
+    if end < cs.MIN_POINTS:
         why = "it diverged at once" if blew_up else f"it has only {n} points"
-        return CurveReading(value, False, f"{why} ({end} usable, {MIN_POINTS} needed)", blew_up)
-    h = kernel_width(n, bandwidth)
+        return CurveReading(value, False, f"{why} ({end} usable, {cs.MIN_POINTS} needed)", blew_up)
+    h = cs.kernel_width(n, bandwidth)
     k0 = min(max(3, int(2 * h)), max(3, end // 4))
     start = float(np.median(b[:k0]))
     # A validation curve is compared point by point: one point above the start level means the
     # network broke down; the training loss through a running median, against batch noise.
-    cut = blow_up(b[:end], start, 0 if curve.startswith("val") else max(1, round(h)), k0)
+    cut = cs.blow_up(b[:end], start, 0 if curve.startswith("val") else max(1, round(h)), k0)
     note = "ran to the end of the sweep"
     if cut is not None:
         end, blew_up = cut, True
@@ -164,11 +148,11 @@ def _read(
         note = f"became non-finite at lr={lr[end]:.3g}"
     elif diverged:
         note = f"diverged at lr={lr[end - 1]:.3g}"
-    if end < MIN_POINTS:
+    if end < cs.MIN_POINTS:
         return CurveReading(value, False, f"it blew up at once (lr={lr[end]:.3g})", True)
     x = np.arange(end, dtype=np.float64)
-    fit, norm = local_linear(x, b[:end], h)
-    sigma = residual_noise(b[:end], fit, norm, window=max(10, round(6 * h)))
+    fit, norm = cs.local_linear(x, b[:end], h)
+    sigma = cs.residual_noise(b[:end], fit, norm, window=max(10, round(6 * h)))
     se = sigma * norm
     k = int(np.argmin(fit))
     within = fit <= fit[k] + z * math.sqrt(2) * se[k]
@@ -329,7 +313,7 @@ def suggest_sweep(
     method: str = "auto",
     z: float = Z,
     depth_tol: float = DEPTH_TOL,
-    bandwidth: float = BANDWIDTH,
+    bandwidth: float = cs.BANDWIDTH,
 ) -> SweepSuggestion:
     """Choose a value of the swept hyper-parameter (module docstring; ``docs/sweep.md``).
 
@@ -355,17 +339,15 @@ def suggest_sweep(
     bandwidth = v.fraction("bandwidth", bandwidth, low_open=True)
     if curve == "auto":
         has_val = all(
-            r.val_loss is not None and r.val_step is not None and len(r.val_loss) >= MIN_POINTS
+            r.val_loss is not None and r.val_step is not None and len(r.val_loss) >= cs.MIN_POINTS
             for r in sweep.results
         )
         curve = "val_loss" if has_val else "loss"
     sign = -1.0 if curve in ("metric", "val_metric") else 1.0
     readings = [_read(x, r, curve, bandwidth, z) for x, r in sweep.items()]
-    ok = [r for r in readings if r.ok]
-    name = sweep.label
-    if not ok:
+    if not any(r.ok for r in readings):
         kind = "diverged_at_once" if all(r.blew_up for r in readings) else "too_short"
-        notes = "; ".join(f"{name}={_fmt(r.value)}: {r.note}" for r in readings)
+        notes = "; ".join(f"{sweep.label}={_fmt(r.value)}: {r.note}" for r in readings)
         raise SuggestionError(
             f"no {curve.replace('_', ' ')} curve of the sweep can be read ({notes})", kind
         )
@@ -374,36 +356,7 @@ def suggest_sweep(
     overlaps = tuple(
         r.value for r in readings if r is not lead and not _beats(lead, r, z, log, sign, low)
     )
-    clear = not overlaps
-    what = curve.replace("_", " ")
-    low_word = "highest" if sign < 0 else "lowest"
-    lead_text = (
-        f"{name}={_fmt(lead.value)}: its {what} stays within noise of its floor "
-        f"{lead.floor:.4g} up to lr={lead.stable_lr:.3g}"
-    )
-    if clear:
-        others = [r for r in readings if r is not lead]
-        stable = [r for r in others if r.ok]
-        reason = f"{lead_text}, the largest LR among the values with the {low_word} {what}"
-        if stable:
-            reason += (
-                " (others: "
-                + "; ".join(
-                    f"{_fmt(r.value)} up to lr={r.stable_lr:.3g}, floor {r.floor:.4g}"
-                    for r in stable
-                )
-                + ")"
-            )
-        gone = [r for r in others if not r.ok]
-        if gone:
-            reason += "; " + "; ".join(f"{_fmt(r.value)}: {r.note}" for r in gone)
-    else:
-        reason = (
-            f"no clear winner: {name}="
-            + ", ".join(_fmt(x) for x in (lead.value, *overlaps))
-            + f" overlap within noise (z={z:g}); the leader is {lead_text}; "
-            "keep your current value, or sweep for longer"
-        )
+    reason = _reason(sweep.label, curve, sign, z, lead, overlaps, readings)
     bounds: Bounds | None = None
     try:
         bounds = sweep.result_for(lead.value).suggest(method)
@@ -411,27 +364,75 @@ def suggest_sweep(
         if exc.kind == "unknown_method":
             raise
         reason += f"; no LR bounds from its range test ({exc.kind})"
-    next_values: tuple[float, ...] = ()
-    if sweep.param == "weight_decay":
-        rest = [r for r in readings if r is not lead and r.ok]
-        if rest and lead.value > 0:
-            second, _ = _choose(rest, sign, z, depth_tol)
-            if second.value > 0:
-                next_values = (
-                    float(10 ** ((math.log10(lead.value) + math.log10(second.value)) / 2)),
-                )
-            else:
-                next_values = (float(lead.value / math.sqrt(10)),)
     return SweepSuggestion(
         param=sweep.param,
-        value=lead.value if clear else None,
+        value=lead.value if not overlaps else None,
         leader=lead.value,
-        clear=clear,
+        clear=not overlaps,
         bounds=bounds,
         reason=reason,
         curve=curve,
         readings=tuple(readings),
         overlaps=overlaps,
-        next_values=next_values,
+        next_values=_next_values(sweep.param, readings, lead, sign, z, depth_tol),
         details={"z": z, "depth_tol": depth_tol, "bandwidth": bandwidth, "method": method},
     )
+
+
+def _reason(
+    name: str,
+    curve: str,
+    sign: float,
+    z: float,
+    lead: CurveReading,
+    overlaps: tuple[Any, ...],
+    readings: list[CurveReading],
+) -> str:
+    """The account of the choice: the leader and how the others compare, or the overlap."""
+    what = curve.replace("_", " ")
+    lead_text = (
+        f"{name}={_fmt(lead.value)}: its {what} stays within noise of its floor "
+        f"{lead.floor:.4g} up to lr={lead.stable_lr:.3g}"
+    )
+    if overlaps:
+        return (
+            f"no clear winner: {name}="
+            + ", ".join(_fmt(x) for x in (lead.value, *overlaps))
+            + f" overlap within noise (z={z:g}); the leader is {lead_text}; "
+            "keep your current value, or sweep for longer"
+        )
+    others = [r for r in readings if r is not lead]
+    stable = [r for r in others if r.ok]
+    low_word = "highest" if sign < 0 else "lowest"
+    reason = f"{lead_text}, the largest LR among the values with the {low_word} {what}"
+    if stable:
+        reason += (
+            " (others: "
+            + "; ".join(
+                f"{_fmt(r.value)} up to lr={r.stable_lr:.3g}, floor {r.floor:.4g}" for r in stable
+            )
+            + ")"
+        )
+    gone = [r for r in others if not r.ok]
+    if gone:
+        reason += "; " + "; ".join(f"{_fmt(r.value)}: {r.note}" for r in gone)
+    return reason
+
+
+def _next_values(
+    param: str,
+    readings: list[CurveReading],
+    lead: CurveReading,
+    sign: float,
+    z: float,
+    depth_tol: float,
+) -> tuple[float, ...]:
+    """For weight decay, the next value to try: the exponents of the best two bisected (Smith
+    2018, §4.4), or the leader over ``sqrt(10)`` when the second best is 0; else ``()``."""
+    rest = [r for r in readings if r is not lead and r.ok]
+    if param != "weight_decay" or not rest or not lead.value > 0:
+        return ()
+    second, _ = _choose(rest, sign, z, depth_tol)
+    if second.value > 0:
+        return (float(10 ** ((math.log10(lead.value) + math.log10(second.value)) / 2)),)
+    return (float(lead.value / math.sqrt(10)),)
