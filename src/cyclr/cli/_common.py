@@ -98,6 +98,14 @@ class Parser(argparse.ArgumentParser):
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
+def command(sub: Any, name: str, summary: str, description: str, epilog: str) -> Any:
+    """Register the command ``name`` on the ``cyclr`` subparsers: ``summary`` is its line in
+    ``cyclr --help``."""
+    return sub.add_parser(
+        name, help=summary, description=description, epilog=epilog, formatter_class=FORMATTER
+    )
+
+
 def int_at_least(minimum: int, wanted: str, maximum: int | None = None) -> Callable[[str], int]:
     """An argparse ``type``: an integer >= ``minimum`` (and <= ``maximum``), else
     "expected <wanted>"."""
@@ -173,6 +181,28 @@ def add_range_test_options(group: Any, *names: str) -> None:
     ``"--diverge"``) to an argument group of ``cyclr find`` or ``cyclr sweep``."""
     for name in names:
         group.add_argument(name, **_RANGE_TEST_OPTIONS[name])
+
+
+def add_target(parser: Any) -> None:
+    """The ``TARGET`` of ``cyclr find`` and ``cyclr sweep``."""
+    parser.add_argument(
+        "target", metavar="TARGET", help="'path/to/file.py:function' or 'package.module:function'"
+    )
+
+
+def add_ramp_ends(group: Any, of: str = "") -> None:
+    """``--start-lr`` and ``--end-lr``, the first and last LR ``of`` a ramp."""
+    for flag, which, default in (
+        ("--start-lr", "first", "1e-7 exp, 1e-3 linear"),
+        ("--end-lr", "last", "10 exp, 1 linear"),
+    ):
+        group.add_argument(
+            flag,
+            type=learning_rate,
+            default=None,
+            metavar="LR",
+            help=f"{which} LR{of} (default: {default})",
+        )
 
 
 def method_names() -> tuple[str, ...]:

@@ -5,22 +5,23 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cyclr
 from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
-    FORMATTER,
     CLIError,
+    add_ramp_ends,
     add_range_test_options,
+    add_target,
     check_method,
+    command,
     int_at_least,
-    learning_rate,
     no_bounds_note,
     nonneg_int,
     number,
@@ -77,16 +78,14 @@ examples:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register ``find`` on the ``cyclr`` subparsers."""
-    p: argparse.ArgumentParser = sub.add_parser(
+    p: argparse.ArgumentParser = command(
+        sub,
         "find",
-        help="run the LR range test on your own model",
-        description="Run the LR range test on your model and suggest CLR bounds.",
-        epilog=_EPILOG,
-        formatter_class=FORMATTER,
+        "run the LR range test on your own model",
+        "Run the LR range test on your model and suggest CLR bounds.",
+        _EPILOG,
     )
-    p.add_argument(
-        "target", metavar="TARGET", help="'path/to/file.py:function' or 'package.module:function'"
-    )
+    add_target(p)
     p.add_argument(
         "--out",
         default="cyclr-find",
@@ -94,20 +93,28 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="folder for range_test.json and range_test.png (default: %(default)s)",
     )
     g = p.add_argument_group("range test")
+    _add_ramps(g)
+    _add_training(g)
+    g = p.add_argument_group("suggestion")
     g.add_argument(
-        "--start-lr",
-        type=learning_rate,
-        default=None,
-        metavar="LR",
-        help="first LR of a single sweep (default: 1e-7 exp, 1e-3 linear)",
+        "--method",
+        default="auto",
+        metavar="METHOD",
+        help="auto, accuracy, loss, steepest, minimum, valley or slide (default: auto)",
     )
     g.add_argument(
-        "--end-lr",
-        type=learning_rate,
+        "--iters-per-epoch",
+        type=positive_int,
         default=None,
-        metavar="LR",
-        help="last LR of a single sweep (default: 10 exp, 1 linear)",
+        metavar="N",
+        help="for the step size in the printed code (default: len(train_loader))",
     )
+    return p
+
+
+def _add_ramps(g: Any) -> None:
+    """The options of a single ramp, and the lengths of the recipe's two."""
+    add_ramp_ends(g, " of a single sweep")
     g.add_argument(
         "--mode",
         choices=("exp", "linear"),
@@ -132,6 +139,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             metavar="N",
             help=f"updates in the {sweep} sweep of two (default: {default})",
         )
+
+
+def _add_training(g: Any) -> None:
+    """How the test trains: what it records, the early stop, the device, the seed."""
     g.add_argument(
         "--metric",
         choices=("auto", "accuracy", "none"),
@@ -161,21 +172,29 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--seed", type=nonneg_int, default=None, help="seed Python, numpy and torch for the test"
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g = p.add_argument_group("suggestion")
-    g.add_argument(
-        "--method",
-        default="auto",
-        metavar="METHOD",
-        help="auto, accuracy, loss, steepest, minimum, valley or slide (default: auto)",
-    )
-    g.add_argument(
-        "--iters-per-epoch",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="for the step size in the printed code (default: len(train_loader))",
-    )
-    return p
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A run of ``cyclr find``: the options, the target, the range test's keywords and the files."""
+
+    args: argparse.Namespace
+    target: Any
+    options: dict[str, Any]
+    folder: Path
+    outputs: OutputFiles
+
+    def interrupted(self, exc: KeyboardInterrupt) -> None:
+        """Keep the curve so far, after clearing an earlier run's files."""
+        keep_partial_test(exc, path=self.folder / PARTIAL, before=self.outputs.fresh)
+
+    def report(
+        self, result: cyclr.RangeTestResult, bounds: cyclr.Bounds | None, json_name: str
+    ) -> int:
+        """The bounds and the code, the plot beside ``json_name``."""
+        ipe = self.args.iters_per_epoch or _loader_len(self.target.train_loader)
+        png = self.folder / "range_test.png"
+        return report_bounds(result, bounds, ipe, self.folder / json_name, png)
 
 
 #: The options of a single sweep, and those of the two sweeps.
@@ -204,55 +223,42 @@ def run(args: argparse.Namespace) -> int:
         smooth=args.smooth,
         accumulation_steps=args.accumulation_steps,
     )
-    interrupted = functools.partial(keep_partial_test, path=folder / PARTIAL, before=outputs.fresh)
-    if single:
-        return _one_sweep(args, target, options, folder, outputs, interrupted)
-    return _two_sweeps(args, target, options, folder, outputs, interrupted)
+    job = _Job(args, target, options, folder, outputs)
+    return _one_sweep(job) if single else _two_sweeps(job)
 
 
-def _one_sweep(
-    args: argparse.Namespace,
-    target: Any,
-    options: dict[str, Any],
-    folder: Path,
-    outputs: OutputFiles,
-    interrupted: Callable[[KeyboardInterrupt], None],
-) -> int:
+def _ran(tests: Sequence[cyclr.RangeTestResult], wall: float | None = None) -> str:
+    """``Range test: N updates (exp 1e-07 → 10)[, then ...][ in W s]; how it ended.``"""
+    ramps = ", then ".join(f"{len(t)} updates ({sweep_text(t)})" for t in tests)
+    took = "" if wall is None else f" in {wall:.1f} s"
+    return f"Range test: {ramps}{took}; {stop_text(tests[-1])}."
+
+
+def _one_sweep(job: _Job) -> int:
     """One sweep (:func:`cyclr.torch.range_test`), saved, then read with ``--method``."""
     from cyclr.suggest import SuggestionError
     from cyclr.torch import range_test
 
+    args = job.args
     ramp: dict[str, Any] = {"mode": args.mode or "exp", "num_iter": args.num_iter or NUM_ITER}
     ramp.update({k: getattr(args, k) for k in ("start_lr", "end_lr")})
     start = time.perf_counter()
     result = run_on_target(
-        "the range test", range_test, target, interrupted=interrupted, **options, **ramp
+        "the range test", range_test, job.target, interrupted=job.interrupted, **job.options, **ramp
     )
     wall = time.perf_counter() - start
-    json_path = folder / "range_test.json"
-    outputs.fresh()
-    result.save(json_path)
+    job.outputs.fresh()
+    result.save(job.folder / "range_test.json")
     bounds: cyclr.Bounds | None = None
     try:
         bounds = result.suggest(args.method)
     except SuggestionError as exc:
         no_bounds_note(exc)
-    out(
-        f"Range test: {len(result)} updates ({sweep_text(result)}) in {wall:.1f} s; "
-        f"{stop_text(result)}."
-    )
-    ipe = args.iters_per_epoch or _loader_len(target.train_loader)
-    return report_bounds(result, bounds, ipe, json_path, folder / "range_test.png")
+    out(_ran([result], wall))
+    return job.report(result, bounds, "range_test.json")
 
 
-def _two_sweeps(
-    args: argparse.Namespace,
-    target: Any,
-    options: dict[str, Any],
-    folder: Path,
-    outputs: OutputFiles,
-    interrupted: Callable[[KeyboardInterrupt], None],
-) -> int:
+def _two_sweeps(job: _Job) -> int:
     """The two-stage test (:func:`cyclr.torch.find_bounds`), each test saved as it ends."""
     from cyclr.range_test.recipe import STOPPED
     from cyclr.suggest import SuggestionError
@@ -261,8 +267,8 @@ def _two_sweeps(
     tests: list[cyclr.RangeTestResult] = []
 
     def save(result: cyclr.RangeTestResult) -> None:  # as each test ends
-        outputs.fresh()
-        result.save(folder / ("range_test.json" if tests else COARSE))
+        job.outputs.fresh()
+        result.save(job.folder / ("range_test.json" if tests else COARSE))
         tests.append(result)
 
     start = time.perf_counter()
@@ -270,52 +276,41 @@ def _two_sweeps(
         found = run_on_target(
             "the range test",
             find_bounds,
-            target,
+            job.target,
             keep=(SuggestionError,),
-            interrupted=interrupted,
-            method=args.method,
-            coarse_iter=args.coarse_iter or COARSE_ITER,
-            linear_iter=args.linear_iter or LINEAR_ITER,
+            interrupted=job.interrupted,
+            method=job.args.method,
+            coarse_iter=job.args.coarse_iter or COARSE_ITER,
+            linear_iter=job.args.linear_iter or LINEAR_ITER,
             on_test=save,
-            **options,
+            **job.options,
         )
         bounds: cyclr.Bounds | None = found.bounds
     except SuggestionError as exc:
         if not tests:  # raised before any test ran
             raise CLIError(str(exc)) from None
         if len(tests) == 1:  # the coarse test found no blow-up
-            coarse = tests[0]
-            out(
-                f"Range test: {len(coarse)} updates ({sweep_text(coarse)}); {stop_text(coarse)}.",
-                f"Wrote {folder / COARSE}.",
-            )
+            out(_ran(tests), f"Wrote {job.folder / COARSE}.")
             why = str(exc).split(f"; {STOPPED}", 1)[0]  # once: the note quotes the reason
             print(f"cyclr: no range for the linear sweep ({exc.kind}): {why}", file=sys.stderr)
             return EXIT_NO_SUGGESTION
         no_bounds_note(exc)
         bounds = None
     wall = time.perf_counter() - start
-    ipe = args.iters_per_epoch or _loader_len(target.train_loader)
 
     if len(tests) == 1:  # no blow-up, no linear sweep: read off the coarse test
         coarse = found.tests[0]
-        json_path = folder / COARSE
-        coarse.save(json_path)  # with the message that says why the linear sweep did not run
+        coarse.save(
+            job.folder / COARSE
+        )  # with the message that says why the linear sweep did not run
         out(
-            f"Range test: {len(coarse)} updates ({sweep_text(coarse)}) in {wall:.1f} s; "
-            f"{stop_text(coarse)}.",
+            _ran([coarse], wall),
             f"T{STOPPED[1:]}{coarse.message.rsplit(STOPPED, 1)[-1]}.",
             "The bounds are read off the exponential test.",
         )
-        return report_bounds(coarse, bounds, ipe, json_path, folder / "range_test.png")
-
-    result = tests[-1]
-    out(
-        f"Range test: {len(tests[0])} updates ({sweep_text(tests[0])}), then {len(result)} "
-        f"updates ({sweep_text(result)}) in {wall:.1f} s; {stop_text(result)}."
-    )
-    json_path = folder / "range_test.json"
-    return report_bounds(result, bounds, ipe, json_path, folder / "range_test.png")
+        return job.report(coarse, bounds, COARSE)
+    out(_ran(tests, wall))
+    return job.report(tests[-1], bounds, "range_test.json")
 
 
 def _loader_len(loader: Any) -> int | None:
