@@ -11,17 +11,18 @@ import json
 import sys
 import textwrap
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cyclr
 from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
-    FORMATTER,
     CLIError,
+    add_ramp_ends,
     add_range_test_options,
+    add_target,
     bounds_text,
     check_method,
-    learning_rate,
+    command,
     nonneg_int,
     out,
     positive_int,
@@ -30,6 +31,9 @@ from cyclr.cli._common import (
 )
 from cyclr.cli._files import keep_partial_sweep, prepare_dir, save_plot
 from cyclr.cli.target import call_target, load_target, range_test_options, run_on_target
+
+if TYPE_CHECKING:
+    from cyclr.sweep import SweepSuggestion
 
 __all__ = ["add_parser", "run"]
 
@@ -61,17 +65,15 @@ examples:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register ``sweep`` on the ``cyclr`` subparsers."""
-    p: argparse.ArgumentParser = sub.add_parser(
+    p: argparse.ArgumentParser = command(
+        sub,
         "sweep",
-        help="range tests at several momentum / weight decay / batch size values",
-        description="Run the LR range test at several values "
-        "of one hyper-parameter and choose one (Smith 2018).",
-        epilog=_EPILOG,
-        formatter_class=FORMATTER,
+        "range tests at several momentum / weight decay / batch size values",
+        "Run the LR range test at several values of one hyper-parameter and choose one "
+        "(Smith 2018).",
+        _EPILOG,
     )
-    p.add_argument(
-        "target", metavar="TARGET", help="'path/to/file.py:function' or 'package.module:function'"
-    )
+    add_target(p)
     p.add_argument(
         "--param",
         default="momentum",
@@ -91,21 +93,27 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder for sweep.json and sweep.png (default: %(default)s)",
     )
-    g = p.add_argument_group("range test (each value)")
+    _add_range_test(p.add_argument_group("range test (each value)"))
+    g = p.add_argument_group("choice")
     g.add_argument(
-        "--start-lr",
-        type=learning_rate,
-        default=None,
-        metavar="LR",
-        help="first LR (default: 1e-7 exp, 1e-3 linear)",
+        "--curve",
+        choices=("auto", "loss", "val_loss", "metric", "val_metric"),
+        default="auto",
+        help="the curve compared (default: val_loss when the target has a val_loader, else loss)",
     )
     g.add_argument(
-        "--end-lr",
-        type=learning_rate,
-        default=None,
-        metavar="LR",
-        help="last LR (default: 10 exp, 1 linear)",
+        "--method",
+        default="auto",
+        metavar="METHOD",
+        help="rule for the chosen value's LR bounds (default: auto)",
     )
+    g.add_argument("--json", action="store_true", help="print the choice as JSON only")
+    return p
+
+
+def _add_range_test(g: Any) -> None:
+    """The options of each value's range test."""
+    add_ramp_ends(g)
     g.add_argument(
         "--mode",
         choices=("exp", "linear"),
@@ -134,21 +142,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="seed Python, numpy and torch for every range test",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
-    g = p.add_argument_group("choice")
-    g.add_argument(
-        "--curve",
-        choices=("auto", "loss", "val_loss", "metric", "val_metric"),
-        default="auto",
-        help="the curve compared (default: val_loss when the target has a val_loader, else loss)",
-    )
-    g.add_argument(
-        "--method",
-        default="auto",
-        metavar="METHOD",
-        help="rule for the chosen value's LR bounds (default: auto)",
-    )
-    g.add_argument("--json", action="store_true", help="print the choice as JSON only")
-    return p
 
 
 def _values(text: str | None, param: str) -> list[Any] | None:
@@ -212,16 +205,21 @@ def run(args: argparse.Namespace) -> int:
         return 0
     png = folder / "sweep.png"
     drawn = save_plot(png, lambda ax: cyclr.plot.sweep(result, ax, suggestion=choice))
-    written = [json_path] + ([png] if drawn else [])
-    name = result.label
     first = result.results[0]
     out(
-        f"Sweep of {name}: {len(result)} range tests ({sweep_text(first)}, "
+        f"Sweep of {result.label}: {len(result)} range tests ({sweep_text(first)}, "
         f"{args.num_iter} updates each) in {wall:.1f} s; compared: the "
         f"{choice.curve.replace('_', ' ')}.",
         "",
     )
-    out(
+    out(*_choice_text(result.label, choice))
+    out("", f"Wrote {', '.join(str(p) for p in [json_path] + ([png] if drawn else []))}.")
+    return 0
+
+
+def _choice_text(name: str, choice: SweepSuggestion) -> list[str]:
+    """Each value's reading, the choice and why, what to try next, and the LR bounds."""
+    lines = [
         f"  {name:>12}  {'floor':>8}  {'stable up to lr':>15}",
         *(
             f"  {r.value:>12g}  {r.floor:>8.4g}  {r.stable_lr:>15.3g}"
@@ -230,24 +228,23 @@ def run(args: argparse.Namespace) -> int:
             for r in choice.readings
         ),
         "",
-    )
+    ]
     if choice.clear:
-        out(f"Chosen: {name} = {choice.value:g}")
+        lines.append(f"Chosen: {name} = {choice.value:g}")
     else:
-        out(f"No clear winner (leader: {name} = {choice.leader:g}).")
+        lines.append(f"No clear winner (leader: {name} = {choice.leader:g}).")
     why = choice.reason.removeprefix("no clear winner: ")
-    out(*textwrap.wrap(f"Why: {why}.", 100))
+    lines += textwrap.wrap(f"Why: {why}.", 100)
     if choice.next_values:
-        out(
+        lines.append(
             f"Next to try: {name} = {', '.join(f'{x:.3g}' for x in choice.next_values)} "
             "(the exponent of the best two bisected, Smith 2018 §4.4)."
         )
     if choice.bounds is not None:
         which = "the choice" if choice.clear else "the leader"
-        out(
+        lines += [
             "",
             f"LR bounds from the range test at {name} = {choice.leader:g} ({which}):",
             *bounds_text(choice.bounds),
-        )
-    out("", f"Wrote {', '.join(str(p) for p in written)}.")
-    return 0
+        ]
+    return lines
