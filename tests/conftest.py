@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def one_torch_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, and do not stall when the CPUs are shared."""
+    """Tiny models run fastest on one thread, and do not stall when the CPUs are shared.
+
+    The folders whose tests run torch use it in every module (their conftest.py); the numpy-only
+    tests never import torch."""
     import torch
 
     threads = torch.get_num_threads()

@@ -1,40 +1,25 @@
 """Fixtures for the ``cyclr`` command-line tests: run it in-process or in a fresh interpreter,
-and small targets for ``cyclr find`` / ``cyclr sweep`` written to a temporary folder."""
+and small targets for ``cyclr find`` / ``cyclr sweep`` written to a temporary folder; torch on
+one thread."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.support import ROOT
+from tests.support.cli import ENV, TINY_TARGET, Ran
 
 from cyclr.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
 
-
-@dataclass
-class Ran:
-    """What one ``cyclr`` run gave: the exit status, stdout and stderr."""
-
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def error_line(self) -> str:
-        """The one ``cyclr: error: ...`` line on stderr (fails if there is anything else)."""
-        lines = self.err.strip().splitlines()
-        assert len(lines) == 1, self.err
-        assert lines[0].startswith("cyclr: error: "), self.err
-        assert "Traceback" not in self.err
-        return lines[0]
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here runs torch on one thread."""
 
 
 @pytest.fixture
@@ -79,38 +64,9 @@ def cli_process() -> Callable[..., Ran]:
     return run
 
 
-#: A linear classifier on 64 points, 4 batches; ``LIMIT`` (``None``: no limit) loss calls after
-#: which the loss raises ``KeyboardInterrupt``, as Ctrl-C would.
-TINY_TARGET = """
-import torch
-LIMIT = {limit}
-calls = [0]
-
-def loss(out, y):
-    calls[0] += 1
-    if LIMIT is not None and calls[0] > LIMIT:
-        raise KeyboardInterrupt
-    return torch.nn.functional.cross_entropy(out, y)
-
-def data():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(64, 4, generator=g)
-    y = (x[:, 0] > 0).long()
-    return x, y
-
-def setup():
-    x, y = data()
-    torch.manual_seed(0)
-    m = torch.nn.Linear(4, 2)
-    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
-    return {{"model": m, "optimizer": torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9),
-             "loss_fn": loss, "train_loader": batches}}
-"""
-
-
 @pytest.fixture
 def tiny_target(tmp_path: Path) -> Callable[..., str]:
-    """``tiny_target(limit=None, extra="")``: the TARGET spec of :data:`TINY_TARGET` (with
+    """``tiny_target(limit=None, extra="")``: the TARGET spec of ``TINY_TARGET`` (with
     ``extra`` source appended) in ``tmp_path``."""
 
     def write(limit: int | None = None, extra: str = "", name: str = "tiny.py") -> str:

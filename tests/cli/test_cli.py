@@ -6,7 +6,6 @@ The demo end to end is tested in ``tests/demo/test_demo.py``.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -18,18 +17,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.support import ROOT
+from tests.support.cli import ENV, error_line
 
 import cyclr
 from cyclr.cli import FindTarget, build_parser, main
 from cyclr.demo import DemoConfig
 from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, linear_range
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "find_target.py"
-ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -61,14 +57,6 @@ def synthetic_result(path: Path | None = None) -> cyclr.RangeTestResult:
     if path is not None:
         r.save(path)
     return r
-
-
-def one_error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("cyclr: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 # -- help and version ---------------------------------------------------------------------------
@@ -751,13 +739,13 @@ def test_errors_exit_2_with_one_line(
     capsys.readouterr()
     assert main([a.replace("{t}", str(targets)) for a in args]) == 2
     captured = capsys.readouterr()
-    line = one_error_line(captured.err)
+    line = error_line(captured.err)
     assert message in line, line
 
 
 def test_user_error_names_the_line(targets: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["find", f"{targets}/raises.py:f"]) == 2
-    line = one_error_line(capsys.readouterr().err)
+    line = error_line(capsys.readouterr().err)
     assert "raises.py:2 in helper: division by zero" in line
     assert "--traceback" in line
     assert main(["--traceback", "find", f"{targets}/raises.py:f"]) == 2
@@ -773,7 +761,7 @@ def test_errors_in_a_fresh_process_have_no_traceback(targets: Path) -> None:
     ):
         proc = run_cli(*args)
         assert proc.returncode == 2, proc.stderr
-        one_error_line(proc.stderr)
+        error_line(proc.stderr)
         assert proc.stdout == ""
 
 

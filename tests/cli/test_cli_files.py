@@ -14,8 +14,6 @@ import pytest
 
 import cyclr
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 #: A loss that raises if it is ever called: the test must not start.
 NEVER_RUN = """
 def never(out, y):

@@ -15,8 +15,6 @@ import pytest
 
 import cyclr
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 def _saved(tmp_path: Path, **change: Any) -> Path:
     lr = np.linspace(1e-3, 0.5, 80)
@@ -310,7 +308,7 @@ def test_importing_cyclr_main_runs_nothing_and_loads_no_cli() -> None:
     import subprocess
     import sys
 
-    from tests.cli.conftest import ENV
+    from tests.support.cli import ENV
 
     code = "import sys, cyclr.__main__; print([m for m in sys.modules if 'cyclr.cli' in m])"
     proc = subprocess.run(

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.support import ROOT
 
 import cyclr
 import cyclr.cli
 
-ROOT = Path(__file__).resolve().parents[2]
 FAR = json.dumps({"type": "Piecewise", "knots": [0, 7, 1e15], "values": [0.1, 1.0, 0.01]})
 
 

@@ -7,15 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import ROOT
 
 import cyclr
 from cyclr.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
 TARGET = f"{ROOT / 'examples' / 'find_target.py'}:setup"
-
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def sweep(tmp_path: Path, *args: str) -> tuple[int, str]:

@@ -4,7 +4,6 @@ one), and the configuration."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,15 +13,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.support import ROOT
+from tests.support.cli import ENV
 
 import cyclr
 from cyclr.demo import DemoConfig, run
 from cyclr.demo.config import ONLINE_FILES, REPORT_FILES
 from cyclr.demo.results import recorded_schedule
 from cyclr.range_test.recipe import linear_range
-
-ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
 
 #: A demo small enough to run twice in a test (about 3 s). Its 1cycle has 100 updates, about the
 #: fewest whose warm-up (45 updates) the online reading accepts; it reads badly (the loss blows

@@ -20,13 +20,12 @@ transformers = pytest.importorskip(
     "transformers", reason="needs the hf extra: pip install 'cyclr[hf]' (transformers)"
 )
 
-from tests.torch.support import assert_same, capture  # noqa: E402
+from tests.support.state import assert_same, capture  # noqa: E402
 
 import cyclr  # noqa: E402
 from cyclr.torch import CyclicScheduler, auto_schedule, range_test  # noqa: E402
 
 pytestmark = [
-    pytest.mark.usefixtures("one_torch_thread"),
     pytest.mark.filterwarnings("ignore::UserWarning"),
     pytest.mark.filterwarnings("ignore::FutureWarning"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

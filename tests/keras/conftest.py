@@ -1,7 +1,8 @@
-"""Keras tests run on the PyTorch backend, so TensorFlow is not needed."""
+"""The Keras tests (on Keras 3's PyTorch backend) run torch on one thread."""
 
-import os
-import sys
+import pytest
 
-if "keras" not in sys.modules:
-    os.environ["KERAS_BACKEND"] = "torch"
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here runs torch on one thread."""

@@ -13,7 +13,7 @@ import cyclr
 
 # minversion also rejects the namespace package that a ``tests/keras`` folder on sys.path gives.
 keras = pytest.importorskip("keras", minversion="3.0", reason="needs the keras extra: cyclr[keras]")
-if keras.backend.backend() != "torch":  # keras was imported before tests/keras/conftest.py ran
+if keras.backend.backend() != "torch":  # KERAS_BACKEND named another backend
     pytest.skip(
         f"needs KERAS_BACKEND=torch, got {keras.backend.backend()}", allow_module_level=True
     )

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.lightning.support import Classifier, pl, torch, train_loader, trainer
-from tests.torch.support import assert_same, mnist1d
+from tests.support.lightning_models import Classifier, pl, torch, train_loader, trainer
+from tests.support.models import mnist1d
+from tests.support.state import assert_same
 
 import cyclr
 from cyclr.lightning import AutoScheduleCallback
 from cyclr.torch import AutoScheduler, CyclicScheduler
 
 pytestmark = [
-    pytest.mark.usefixtures("one_torch_thread"),
     pytest.mark.filterwarnings("ignore::UserWarning"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]

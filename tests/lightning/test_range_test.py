@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from tests.lightning.support import (
+from tests.support.lightning_models import (
     CE,
     FORMS,
     MNIST1D,
@@ -20,14 +20,14 @@ from tests.lightning.support import (
     trainer,
     warm_up,
 )
-from tests.torch.support import assert_same, capture, mnist1d
+from tests.support.models import mnist1d
+from tests.support.state import assert_same, capture
 
 import cyclr.lightning
 import cyclr.torch
 from cyclr.lightning._glue import split_optimizers
 
 pytestmark = [
-    pytest.mark.usefixtures("one_torch_thread"),
     pytest.mark.filterwarnings("ignore::UserWarning"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.range_test.cases import BAD, BAD_IDS
+from tests.support.bad_options import BAD, BAD_IDS
 
 from cyclr.range_test.checks import (
     SEED_LIMIT,

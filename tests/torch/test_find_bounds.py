@@ -19,8 +19,6 @@ from cyclr.range_test.recipe import COARSE_ITER, LINEAR_ITER, linear_range  # no
 nn = torch.nn
 F = torch.nn.functional
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 class CountingLoss:
     """cross-entropy that counts its calls (one per update here)."""
@@ -152,7 +150,7 @@ def test_range_test_given_no_ramp_runs_one_exponential_ramp_of_100_updates() -> 
 def test_find_bounds_is_two_range_tests_bit_for_bit() -> None:
     """The exponential test over the default range, then the linear one up to its blow-up: the
     same curves as the two range tests called by hand, and the bounds ``suggest()`` reads."""
-    from tests.torch.support import assert_same, capture
+    from tests.support.state import assert_same, capture
 
     model, opt, loader = setup()
     before = capture(model, opt)

@@ -10,33 +10,21 @@ from __future__ import annotations
 import collections
 import json
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from tests.torch.support import (
-    StepCounter,
-    assert_same,
-    bn_cnn,
-    capture,
-    digits,
-    leave_group,
-    loader,
-    mlp,
-    mnist1d,
-    run_ranks,
-    warm_up,
-)
+from tests.support.distributed import run_ranks, worker_main
+from tests.support.models import bn_cnn, digits, loader, mlp, mnist1d, warm_up
+from tests.support.probes import StepCounter
+from tests.support.state import assert_same, capture
 from torch import nn
 
 import cyclr
 from cyclr.torch import auto_schedule, find_bounds, range_test, sweep
 
 CE = nn.functional.cross_entropy
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -481,13 +469,7 @@ def test_ddp_all_reduces_the_loss_of_batch_like_the_loss_fn(tmp_path):
     assert all(r["restored"] for r in out)
 
 
-def _ddp_worker(rank: int, world: int, port: int, out: Path) -> None:
-    import torch.distributed as dist
-
-    dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
-    )
-    torch.set_num_threads(1)
+def _ddp_worker(rank: int, world: int, out: Path) -> None:
     x, y = digits()
     part = slice(rank * 640, (rank + 1) * 640)  # each rank its own data
     results = {}
@@ -512,8 +494,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: Path) -> None:
         results[name] = d
     results["restored"] = restored
     (out / f"rank{rank}.json").write_text(json.dumps(results))
-    leave_group(rank, world, out)
 
 
 if __name__ == "__main__":
-    _ddp_worker(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+    worker_main(_ddp_worker)

@@ -6,10 +6,8 @@ The DDP test starts two copies of this file as gloo worker processes (see ``_wor
 from __future__ import annotations
 
 import copy
-import datetime
 import json
 import math
-import sys
 import warnings
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tests.torch.support import leave_group, run_ranks  # noqa: E402
+from tests.support.distributed import run_ranks, worker_main  # noqa: E402
 
 import cyclr  # noqa: E402
 import cyclr.suggest  # noqa: E402
@@ -77,11 +75,6 @@ def train_step(model, optimizer, sched, t: int) -> torch.Tensor:
     optimizer.step()
     sched.step(loss)
     return loss
-
-
-@pytest.fixture(autouse=True)
-def _one_thread(one_torch_thread):
-    yield
 
 
 # ---------------------------------------------------------------------------------------------
@@ -795,17 +788,8 @@ def test_ranks_with_different_losses_decide_together_on_the_mean(tmp_path):
     assert all(len(o["nan_warnings"]) == 1 and "halved" in o["nan_warnings"][0] for o in out)
 
 
-def _worker(rank: int, world: int, port: int, out: Path) -> None:
+def _worker(rank: int, world: int, out: Path) -> None:
     import torch.distributed as dist
-
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo",
-        init_method=f"tcp://127.0.0.1:{port}",
-        rank=rank,
-        world_size=world,
-        timeout=datetime.timedelta(seconds=60),
-    )
 
     def drive(process_group=None, nan_at=None):
         model = nn.Linear(3, 1)
@@ -844,8 +828,7 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
         "nan_warnings": [str(w.message) for w in caught if w.category is RuntimeWarning],
     }
     (out / f"rank{rank}.json").write_text(json.dumps(payload))
-    leave_group(rank, world, out)
 
 
 if __name__ == "__main__":
-    _worker(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+    worker_main(_worker)

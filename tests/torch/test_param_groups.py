@@ -16,8 +16,6 @@ from cyclr.torch import CyclicScheduler, online_schedule, range_test, sweep
 from cyclr.torch._auto import AutoScheduler
 from cyclr.torch._param_groups import Momentum, find_momentum, group_ratios, read, write
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 Make = Callable[[list[nn.Parameter]], torch.optim.Optimizer]
 
 

@@ -10,17 +10,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.torch.support import (
-    Counting,
-    StepCounter,
-    assert_same,
-    bn_cnn,
-    capture,
-    digits,
-    loader,
-    mlp,
-    mnist1d,
-)
+from tests.support.models import bn_cnn, digits, loader, mlp, mnist1d
+from tests.support.probes import Counting, StepCounter
+from tests.support.state import assert_same, capture
 from torch import nn
 
 import cyclr
@@ -29,8 +21,6 @@ from cyclr.range_test.smoothing import DIVERGE_WARMUP
 from cyclr.torch import range_test
 
 CE = nn.functional.cross_entropy
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True, scope="module")

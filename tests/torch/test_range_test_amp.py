@@ -5,22 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.torch.support import (
-    Counting,
-    StepCounter,
-    assert_same,
-    capture,
-    digits,
-    mlp,
-)
+from tests.support.models import digits, mlp
+from tests.support.probes import Counting, StepCounter
+from tests.support.state import assert_same, capture
 from torch import nn
 
 from cyclr.torch import range_test
 from cyclr.torch._args import MAX_SKIPPED
 
 CE = nn.functional.cross_entropy
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

@@ -7,15 +7,13 @@ identical result. The test starts two copies of this file as worker processes (s
 
 from __future__ import annotations
 
-import datetime
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from tests.torch.support import leave_group, run_ranks
+from tests.support.distributed import run_ranks, worker_main
 
 WORLD = 2
 JOIN_TIMEOUT_S = 150
@@ -82,22 +80,14 @@ def test_divergence_is_decided_together(outputs):
 
 
 # -- the worker ------------------------------------------------------------------------------
-def _worker(rank: int, world: int, port: int, out: Path) -> None:
-    import torch.distributed as dist
-    from tests.torch.support import assert_same, capture, digits, mlp
+def _worker(rank: int, world: int, out: Path) -> None:
+    from tests.support.models import digits, mlp
+    from tests.support.state import assert_same, capture
     from torch import nn
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     from cyclr.torch import range_test
 
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo",
-        init_method=f"tcp://127.0.0.1:{port}",
-        rank=rank,
-        world_size=world,
-        timeout=datetime.timedelta(seconds=60),
-    )
     x, y = digits()
     shard = (x[rank:1200:world], y[rank:1200:world])  # different data on each rank
     held_out = (x[1200 + rank :: world], y[1200 + rank :: world])
@@ -160,8 +150,7 @@ def _worker(rank: int, world: int, port: int, out: Path) -> None:
         data = batches(shard)
     run("exhausted_on_one_rank", DDP(mlp(0)), data=data, num_iter=20)
     run("diverged", DDP(mlp(0)), num_iter=60, start_lr=1e-2, end_lr=1e4, smooth=0.5)
-    leave_group(rank, world, out)
 
 
 if __name__ == "__main__":
-    _worker(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+    worker_main(_worker)

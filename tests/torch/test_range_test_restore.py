@@ -8,24 +8,14 @@ import random
 import numpy as np
 import pytest
 import torch
-from tests.torch.support import (
-    assert_same,
-    bn_cnn,
-    capture,
-    digits,
-    loader,
-    mlp,
-    mnist1d,
-    warm_up,
-)
+from tests.support.models import bn_cnn, digits, loader, mlp, mnist1d, warm_up
+from tests.support.state import assert_same, capture
 from torch import nn
 
 from cyclr.torch import range_test
 from cyclr.torch._snapshot import TrainingState
 
 CE = nn.functional.cross_entropy
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True, scope="module")

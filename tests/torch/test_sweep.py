@@ -6,14 +6,8 @@ from typing import Any
 
 import pytest
 import torch
-from tests.torch.support import (
-    assert_same,
-    capture,
-    digits,
-    loader,
-    mlp,
-    warm_up,
-)
+from tests.support.models import digits, loader, mlp, warm_up
+from tests.support.state import assert_same, capture
 from torch import nn
 
 import cyclr
@@ -23,8 +17,6 @@ from cyclr.torch._sweep import rebatch
 
 CE = nn.functional.cross_entropy
 N = 15  # updates per range test
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True, scope="module")

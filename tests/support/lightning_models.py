@@ -1,6 +1,6 @@
-"""Shared LightningModules, datamodule and Trainer factory for the Lightning tests (no tests).
+"""LightningModules, a datamodule and a Trainer factory for the Lightning tests.
 
-Data: locally generated MNIST-1D (tests/torch/support.py); models small enough for one CPU.
+Data: locally generated MNIST-1D (``tests.support.models``); models small enough for one CPU.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch", reason="needs the lightning extra")
 
-from tests.torch.support import bn_cnn, mnist1d  # noqa: E402
+from tests.support.models import bn_cnn, mnist1d  # noqa: E402
 from torch import nn  # noqa: E402
 
 CE = nn.functional.cross_entropy

@@ -1,7 +1,8 @@
 """Bad range-test options and the one message each gets, from the core and from every adapter.
 
-Holds no tests itself: ``test_checks.py`` feeds the table to the shared checks and
-``test_adapters_agree.py`` to ``cyclr.torch.range_test`` and ``cyclr.keras.range_test``.
+``tests/range_test/test_checks.py`` feeds the table to the shared checks and
+``tests/range_test/test_adapters_agree.py`` to ``cyclr.torch.range_test`` and
+``cyclr.keras.range_test``.
 """
 
 from __future__ import annotations
