@@ -21,11 +21,9 @@ why each step is as it is):
 3. **Finish** (:mod:`cyclr.online._after`): the rest of a 1cycle from ``max_lr``, or the
    triangle wave between the bounds from its peak.
 
-A blow-up before the decision decides from the curve up to there (the ``"minimum"`` rule, then
-cautious bounds: ``max_lr`` a tenth of the LR that blew up); after it, each blow-up halves the
-rest of the schedule (:attr:`halvings`). Every such event is in :attr:`log`. Momentum
-(``cycle_momentum=True``) falls from ``max_momentum`` to ``base_momentum`` over the warm-up and
-rises back as the LR falls (Smith 2018, §4.3).
+A blow-up before the decision decides from the curve up to there; after it, each blow-up halves
+the rest of the schedule (:attr:`halvings`; ``docs/online.md``, "The guard"). Momentum falls over
+the warm-up and rises back as the LR falls (Smith 2018, §4.3).
 
 Example:
     >>> import numpy as np
@@ -98,9 +96,8 @@ class OnlineController:
         max_lr_from: ``"plateau_end"`` (the default for ``"one_cycle"``) or ``"rule"`` (the
             default for ``"triangular"``), see step 2 of the module docstring.
         rollback: at the decision, go back to the weights of :attr:`floor_at`, the last look
-            at which the loss was still on its floor (or had not yet fallen), undoing the
-            climb past it. The schedule records it (:attr:`rolled_back_to`); an adapter that
-            holds the weights (``cyclr.torch.OnlineScheduler``) restores them.
+            with the loss still on its floor (or not yet fallen), recorded as
+            :attr:`rolled_back_to`; ``cyclr.torch.OnlineScheduler`` restores them.
 
     Call :meth:`lr` for the LR of the next update, and :meth:`observe` with that update's loss.
     """
@@ -160,8 +157,7 @@ class OnlineController:
         every = max(1, self.warmup_steps // 100) if check_every is None else check_every
         self.check_every = v.integer("check_every", every, minimum=1)
         looks = max(1, math.ceil(self.warmup_steps / self.check_every))
-        #: The significance the fall must reach before a reading is taken (``z`` corrected
-        #: for the ``looks`` at the curve: ``P(Z > z_looks) = P(Z > z) / looks``).
+        #: ``z`` corrected for the looks at the curve: ``P(Z > z_looks) = P(Z > z) / looks``.
         self.z_looks = z_for_looks(z, looks)
         if not isinstance(rollback, bool):
             raise TypeError(f"rollback must be a bool, got {rollback!r}")
@@ -295,8 +291,6 @@ class OnlineController:
             b = self.read()
             reading = b.reading
             assert reading is not None  # the two-bound rules always read their curve
-            # The curve is looked at many times: the fall must pass the rule's test at the z
-            # that keeps the chance of a false reading over all looks at that of one look at z.
             if not reading.tested_change > self.z_looks * reading.tested_se:
                 if end:  # the rule's own refusal at z_looks says why
                     suggest(self.result(), self.method, **dict(self.suggest_kwargs, z=self.z_looks))
@@ -330,8 +324,7 @@ class OnlineController:
 
     def _decide_after_blow_up(self, t: int, loss: float) -> None:
         self.blew_up = True
-        # The blow-up is handled here, once: the schedule after the decision watches a fresh
-        # average, not one still holding the spike.
+        # handled here, once: after the decision a fresh average watches the loss
         self._smoother = SmoothedLoss(self.smooth, DIVERGE)
         blown_at = self.lr(t)
         what = "non-finite" if not math.isfinite(loss) else f"{loss:.3g}, past {DIVERGE:g}x its low"
