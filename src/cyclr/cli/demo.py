@@ -11,9 +11,9 @@ from typing import Any
 
 from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
-    FORMATTER,
     CLIError,
     check_method,
+    command,
     learning_rate,
     nonneg_int,
     out,
@@ -57,13 +57,13 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register ``demo`` on the ``cyclr`` subparsers."""
-    p: argparse.ArgumentParser = sub.add_parser(
+    p: argparse.ArgumentParser = command(
+        sub,
         "demo",
-        help="range test, CLR and 1cycle end to end on MNIST-1D",
-        description="Show cyclical learning rates and super-convergence end to "
+        "range test, CLR and 1cycle end to end on MNIST-1D",
+        "Show cyclical learning rates and super-convergence end to "
         "end\non MNIST-1D (generated locally; nothing is downloaded).",
-        epilog=_EPILOG,
-        formatter_class=FORMATTER,
+        _EPILOG,
     )
     p.add_argument(
         "--out", default="cyclr-report", metavar="DIR", help="report folder (default: %(default)s)"

@@ -19,8 +19,8 @@ import numpy as np
 import cyclr
 from cyclr import _validate as v
 from cyclr.cli._common import (
-    FORMATTER,
     CLIError,
+    command,
     int_at_least,
     number,
     out,
@@ -115,13 +115,12 @@ POLICY_FLAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register ``plot`` on the ``cyclr`` subparsers."""
-    p: argparse.ArgumentParser = sub.add_parser(
+    p: argparse.ArgumentParser = command(
+        sub,
         "plot",
-        help="preview a schedule in the terminal and as a PNG",
-        description="Preview an LR schedule: key values and a sparkline in the "
-        "terminal, and a PNG.",
-        epilog=_EPILOG.replace("{aliases}", _alias_lines()),
-        formatter_class=FORMATTER,
+        "preview a schedule in the terminal and as a PNG",
+        "Preview an LR schedule: key values and a sparkline in the terminal, and a PNG.",
+        _EPILOG.replace("{aliases}", _alias_lines()),
     )
     p.add_argument(
         "schedule",

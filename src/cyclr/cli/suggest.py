@@ -11,9 +11,9 @@ from typing import Any
 import cyclr
 from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
-    FORMATTER,
     CLIError,
     check_method,
+    command,
     method_names,
     out,
     positive_int,
@@ -41,12 +41,12 @@ examples:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register ``suggest`` on the ``cyclr`` subparsers."""
-    p: argparse.ArgumentParser = sub.add_parser(
+    p: argparse.ArgumentParser = command(
+        sub,
         "suggest",
-        help="re-read CLR bounds from a saved range test (no torch)",
-        description="Read CLR bounds from a saved range test, without torch.",
-        epilog=_EPILOG,
-        formatter_class=FORMATTER,
+        "re-read CLR bounds from a saved range test (no torch)",
+        "Read CLR bounds from a saved range test, without torch.",
+        _EPILOG,
     )
     p.add_argument("result", metavar="RESULT.json", help="a saved range test")
     p.add_argument(
