@@ -219,6 +219,13 @@ def check_method(method: str, allow_all: bool = False) -> None:
         raise CLIError(f"unknown --method {method!r}; choose from {', '.join(names)}")
 
 
+def add_method(group: Any, summary: str) -> None:
+    """``--method``, the rule that reads the bounds (default ``auto``; see :func:`check_method`)."""
+    group.add_argument(
+        "--method", default="auto", metavar="METHOD", help=f"{summary} (default: auto)"
+    )
+
+
 def require(*modules: str, extra: str) -> None:
     """Raise :class:`CLIError` naming the pip extra when a module is not installed."""
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
@@ -297,7 +304,6 @@ def scheduler_code(bounds: cyclr.Bounds, iters_per_epoch: int | None = None) -> 
     """Ready-to-paste PyTorch code for a triangular and a 1cycle scheduler with ``bounds``.
 
     Example:
-        >>> import cyclr
         >>> from cyclr.cli import scheduler_code
         >>> code = scheduler_code(cyclr.Bounds(0.05, 0.2, method="manual", reason=""), 40)
         >>> print(next(line for line in code.splitlines() if "Triangular(" in line).strip())

@@ -12,6 +12,7 @@ from typing import Any
 from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
     CLIError,
+    add_method,
     check_method,
     command,
     learning_rate,
@@ -94,12 +95,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="LR",
         help="the fixed LR of the baseline (default: 0.05, the best of a grid search on this task)",
     )
-    p.add_argument(
-        "--method",
-        default="auto",
-        metavar="METHOD",
-        help="rule that reads the bounds off the range test (default: auto)",
-    )
+    add_method(p, "rule that reads the bounds off the range test")
     p.add_argument(
         "--one-cycle-bounds",
         choices=("online", "range-test"),

@@ -16,6 +16,7 @@ import cyclr
 from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
     CLIError,
+    add_method,
     add_ramp_ends,
     add_range_test_options,
     add_target,
@@ -96,12 +97,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     _add_ramps(g)
     _add_training(g)
     g = p.add_argument_group("suggestion")
-    g.add_argument(
-        "--method",
-        default="auto",
-        metavar="METHOD",
-        help="auto, accuracy, loss, steepest, minimum, valley or slide (default: auto)",
-    )
+    add_method(g, "auto, accuracy, loss, steepest, minimum, valley or slide")
     g.add_argument(
         "--iters-per-epoch",
         type=positive_int,

@@ -12,6 +12,7 @@ import cyclr
 from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
     CLIError,
+    add_method,
     check_method,
     command,
     method_names,
@@ -49,12 +50,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         _EPILOG,
     )
     p.add_argument("result", metavar="RESULT.json", help="a saved range test")
-    p.add_argument(
-        "--method",
-        default="auto",
-        metavar="METHOD",
-        help="auto, accuracy, loss, steepest, minimum, valley, slide, or all (default: auto)",
-    )
+    add_method(p, "auto, accuracy, loss, steepest, minimum, valley, slide, or all")
     p.add_argument(
         "--iters-per-epoch",
         type=positive_int,

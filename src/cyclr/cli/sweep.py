@@ -17,6 +17,7 @@ import cyclr
 from cyclr.cli._common import (
     EXIT_NO_SUGGESTION,
     CLIError,
+    add_method,
     add_ramp_ends,
     add_range_test_options,
     add_target,
@@ -101,12 +102,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default="auto",
         help="the curve compared (default: val_loss when the target has a val_loader, else loss)",
     )
-    g.add_argument(
-        "--method",
-        default="auto",
-        metavar="METHOD",
-        help="rule for the chosen value's LR bounds (default: auto)",
-    )
+    add_method(g, "rule for the chosen value's LR bounds")
     g.add_argument("--json", action="store_true", help="print the choice as JSON only")
     return p
 
