@@ -1,15 +1,11 @@
 """Statistics of a sampled curve: the kernel smoother, the noise level, where the curve blows up.
 
-- :func:`local_linear`: a Gaussian-kernel local-linear fit of width ``h`` steps, with
-  ``h = kernel_width(n, bandwidth) = max(2, n * bandwidth)``; the standard error of a smoothed
-  value is ``sigma * ||kernel||``. On a grid its sums are FFT convolutions, ``O(n log n)``.
-- :func:`noise_level`: ``sigma = 1.4826 * MAD(dy) / sqrt(2)`` over successive differences;
-  ``std(dy) / sqrt(2)`` when their MAD is 0 but they vary (a discrete curve).
-- :func:`rounding_noise`: ``sqrt(n) * eps * max|y|``, the least noise a reading assumes: float64
-  rounding of a sum of ``n`` values of that size.
+- :func:`local_linear`: a Gaussian-kernel local-linear fit ``h = max(2, n * bandwidth)`` steps
+  wide; the standard error of a smoothed value is ``sigma * ||kernel||``.
+- :func:`noise_level`: ``sigma = 1.4826 * MAD(dy) / sqrt(2)`` over successive differences.
+- :func:`rounding_noise`: ``sqrt(n) * eps * max|y|``, the least noise a reading assumes.
 - :func:`blow_up_cut`: where a running median climbs back above the curve's start level after
-  its minimum: the end of the usable part of an LR range test (Smith 2015, §3.3). The running
-  median costs ``O(n log n)`` (:mod:`cyclr.suggest._order`).
+  its minimum: the end of the usable part of an LR range test (Smith 2015, §3.3).
 
 ``docs/suggest.md`` explains how the rules use them.
 
@@ -87,12 +83,8 @@ def local_linear(
     ``w_j = exp(-d_j**2 / (2 h**2))``, ``d_j = x_j - x_i`` and the moments ``S_k = sum w d**k``,
     the fit's weights are ``l_j = w_j (S_2 - S_1 d_j) / (S_0 S_2 - S_1**2)``.
 
-    The kernel is cut at :data:`KERNEL_REACH` ``* h``, where its weight drops below float64's
-    resolution; a point with no finite ``y`` that near gets NaN. On a grid (``x`` a multiple of
-    one spacing, as the steps of a sweep are) the sums are convolutions, done by FFT in
-    ``O(n log n)``; a point whose kernel holds under a thousandth of a full kernel's weight
-    (deep in a run of NaNs), and any ``x`` off a grid, is summed directly over the points within
-    reach. ``docs/suggest.md`` ("Cost") says why.
+    The kernel is cut at :data:`KERNEL_REACH` ``* h`` (a point with no finite ``y`` that near
+    gets NaN); on a grid the sums are FFT convolutions (``docs/suggest.md``, "Cost").
 
     Example:
         >>> import numpy as np
@@ -295,13 +287,7 @@ def noise_level(y: NDArray[np.float64], order: int = 1) -> float:
     smooth trend cancels in the differences and outliers do not count. ``order=2`` reads the
     second differences instead (``/ sqrt(6)``: ``var(d2y) = 6 sigma**2`` for independent noise),
     in which a trend whose slope changes along the curve (an exponential rise) cancels too.
-
-    On a discrete curve (a batch accuracy taking a few values) more than half of the differences
-    may tie, and their MAD is then 0 whatever the spread of the others: the MAD reads the curve
-    as constant with outliers, while the smoother, a weighted mean, moves with every point. When
-    the MAD is 0 but the differences vary, ``sigma = std(dy) / sqrt(2)``: for independent noise
-    ``var(dy) = 2 sigma**2`` whatever its distribution. A continuous curve never ties, and reads
-    as before.
+    When the MAD is 0 but the differences vary (a discrete curve), ``std(dy) / sqrt(2)``.
 
     Example:
         >>> import numpy as np
@@ -322,21 +308,14 @@ def noise_level(y: NDArray[np.float64], order: int = 1) -> float:
     mad = float(np.median(dev))
     if mad > 0 or not dev.any():
         return 1.4826 * mad / scale
-    # More than half of the differences tie, yet they vary: a discrete curve (a batch accuracy
-    # taking a few values), on which the MAD is 0 whatever the spread. Every difference counts.
     return float(np.std(d) / scale)
 
 
 def rounding_noise(y: NDArray[np.float64]) -> float:
     """The noise float64 rounding alone puts on a curve: ``sqrt(n) * eps * max|y|``.
 
-    ``n`` finite values of size up to ``max|y|`` are stored to ``eps * max|y|`` (``eps`` =
-    ``2**-52``, float64's resolution), and a sum of ``n`` of them, as the smoother takes, carries
-    rounding error of about ``sqrt(n)`` times that. A change smaller than that is rounding, not a
-    trend: the rules take the noise level as at least this, so a curve that varies only at
-    rounding level (a network that learns nothing and logs the same loss at every update) is
-    flat instead of significant against a noise estimate of 0. Real curves are noisier by many
-    orders of magnitude, and read as if there were no floor.
+    The rules take the noise level as at least this, so that a curve varying only at rounding
+    level reads flat (``docs/suggest.md``, step 2).
 
     Example:
         >>> import numpy as np
