@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from cyclr.torch._auto import AutoScheduler, auto_schedule, online_schedule
     from cyclr.torch._find_bounds import FoundBounds, find_bounds
     from cyclr.torch._online import OnlineScheduler
+    from cyclr.torch._randomness import RngState
     from cyclr.torch._range_test import range_test
     from cyclr.torch._scheduler import CyclicScheduler
-    from cyclr.torch._snapshot import RngState
     from cyclr.torch._sweep import sweep
 
 __all__ = [
@@ -42,7 +42,7 @@ _LAZY = {
     "FoundBounds": "cyclr.torch._find_bounds",
     "sweep": "cyclr.torch._sweep",
     "OnlineScheduler": "cyclr.torch._online",
-    "RngState": "cyclr.torch._snapshot",
+    "RngState": "cyclr.torch._randomness",
 }
 
 
