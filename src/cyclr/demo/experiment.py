@@ -40,7 +40,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cyclr.demo.config import N_TRAIN, DemoConfig
 from cyclr.demo.report import write_report
@@ -49,6 +49,9 @@ from cyclr.online import WARMUP_RANGE
 from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.compose import Constant
 from cyclr.schedules.policies import policy
+
+if TYPE_CHECKING:
+    from cyclr.suggest.bounds import Bounds
 
 __all__ = ["run", "run_seed"]
 
@@ -146,21 +149,41 @@ def run_seed(c: DemoConfig, seed: int, progress: bool = False) -> SeedRun:
 
 
 def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
+    from cyclr.demo import mnist1d
+
+    data = mnist1d.load(n_train=c.n_train)
+    ipe = max(1, len(data.x_train) // c.batch_size)
+    t0 = time.perf_counter()
+    tests, bounds = _range_test(c, data, seed, progress)
+    rt_wall = time.perf_counter() - t0
+    runs = _policies(c, bounds, ipe)
+    for r in runs:  # from the same initial weights and batch order
+        bar = _bar(r.iterations, r.label, progress)
+        try:
+            if r.key == "one_cycle" and c.one_cycle_bounds == "online":
+                _train_online(c, r, data, seed, bar)
+            else:
+                _train(c, r, data, seed, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    n_train, n_test = len(data.x_train), len(data.x_test)
+    return SeedRun(seed, list(tests), bounds, rt_wall, runs, n_train, n_test)
+
+
+def _range_test(
+    c: DemoConfig, data: Any, seed: int, progress: bool
+) -> tuple[tuple[RangeTestResult, ...], Bounds]:
+    """The range test (the two-stage recipe, or one linear sweep), and the bounds read from it."""
     import torch
     from torch import nn
 
     from cyclr.demo import mnist1d
-    from cyclr.torch import CyclicScheduler, find_bounds, range_test
+    from cyclr.torch import find_bounds, range_test
 
-    data = mnist1d.load(n_train=c.n_train)
-    ipe = max(1, len(data.x_train) // c.batch_size)
-
-    # 1. The range test, and the bounds read from it.
     model = mnist1d.cnn(seed)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=c.momentum)
     setup = (model, opt, nn.CrossEntropyLoss(), mnist1d.loader(data, c.batch_size, seed))
-    t0 = time.perf_counter()
-    tests: tuple[RangeTestResult, ...]
     if c.range_test == "linear":  # one linear sweep, read with c.method
         sweep = range_test(
             *setup,
@@ -171,20 +194,21 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
             seed=seed,
             progress=progress,
         )
-        tests, bounds = (sweep,), sweep.suggest(c.method)
-    else:
-        found = find_bounds(
-            *setup,
-            method=c.method,
-            coarse_iter=c.coarse_iters,
-            linear_iter=c.range_test_iters,
-            seed=seed,
-            progress=progress,
-        )
-        tests, bounds = found.tests, found.bounds
-    rt_wall = time.perf_counter() - t0
+        return (sweep,), sweep.suggest(c.method)
+    found = find_bounds(
+        *setup,
+        method=c.method,
+        coarse_iter=c.coarse_iters,
+        linear_iter=c.range_test_iters,
+        seed=seed,
+        progress=progress,
+    )
+    return found.tests, found.bounds
 
-    # 2. The four policies, from the same initial weights and batch order.
+
+def _policies(c: DemoConfig, bounds: Bounds, ipe: int) -> list[PolicyRun]:
+    """The four policies to train, their schedules from ``bounds`` (the online 1cycle's is
+    recorded as it runs)."""
     step = c.step_epochs * ipe
     budget = c.cycles * 2 * step
     hold = Constant(c.momentum)
@@ -204,38 +228,53 @@ def _run_seed(c: DemoConfig, seed: int, progress: bool) -> SeedRun:
     else:
         one = bounds.one_cycle(total_steps=total)
         runs.append(PolicyRun("one_cycle", label, one, one.momentum(), total, True))
-    for r in runs:
-        model = mnist1d.cnn(seed)
-        bar = _bar(r.iterations, r.label, progress)
-        try:
-            if r.key == "one_cycle" and c.one_cycle_bounds == "online":
-                _train_online(c, r, model, data, seed, bar)
-                continue
-            opt = torch.optim.SGD(model.parameters(), lr=r.schedule(0), momentum=c.momentum)
-            sched = None
-            if r.key != "fixed":
-                mom = r.momentum if r.key == "one_cycle" else None
-                sched = CyclicScheduler(opt, r.schedule, momentum=mom)
-            tr = mnist1d.train(
-                model,
-                opt,
-                data,
-                r.iterations,
-                scheduler=sched,
-                batch_size=c.batch_size,
-                eval_every=c.eval_every,
-                seed=seed,
-                on_step=None if bar is None else _advance(bar),
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        _record(r, tr)
-    n_train, n_test = len(data.x_train), len(data.x_test)
-    return SeedRun(seed, list(tests), bounds, rt_wall, runs, n_train, n_test)
+    return runs
 
 
-def _train_online(c: DemoConfig, r: PolicyRun, model: Any, data: Any, seed: int, bar: Any) -> None:
+def _train(c: DemoConfig, r: PolicyRun, data: Any, seed: int, bar: Any) -> None:
+    """Train ``r`` from the seed's initial weights with its schedule, and record it."""
+    import torch
+
+    from cyclr.demo import mnist1d
+    from cyclr.torch import CyclicScheduler
+
+    model = mnist1d.cnn(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=r.schedule(0), momentum=c.momentum)
+    sched = None
+    if r.key != "fixed":
+        sched = CyclicScheduler(
+            opt, r.schedule, momentum=r.momentum if r.key == "one_cycle" else None
+        )
+    _record(r, _fit(c, r, model, opt, sched, data, seed, None if bar is None else _advance(bar)))
+
+
+def _fit(
+    c: DemoConfig,
+    r: PolicyRun,
+    model: Any,
+    opt: Any,
+    sched: Any,
+    data: Any,
+    seed: int,
+    on_step: Callable[[int], None] | None,
+) -> Any:
+    """:func:`cyclr.demo.mnist1d.train` for ``r.iterations`` updates, at ``c``'s batch size."""
+    from cyclr.demo import mnist1d
+
+    return mnist1d.train(
+        model,
+        opt,
+        data,
+        r.iterations,
+        scheduler=sched,
+        batch_size=c.batch_size,
+        eval_every=c.eval_every,
+        seed=seed,
+        on_step=on_step,
+    )
+
+
+def _train_online(c: DemoConfig, r: PolicyRun, data: Any, seed: int, bar: Any) -> None:
     """Train ``r`` as a 1cycle that reads its bounds from its own warm-up, and record the LR
     and momentum it applied at every update as ``r.schedule`` and ``r.momentum``."""
     import torch
@@ -243,6 +282,7 @@ def _train_online(c: DemoConfig, r: PolicyRun, model: Any, data: Any, seed: int,
     from cyclr.demo import mnist1d
     from cyclr.torch import online_schedule
 
+    model = mnist1d.cnn(seed)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=c.momentum)
     sched = online_schedule(model, opt, total_steps=r.iterations)
     group = opt.param_groups[0]
@@ -258,17 +298,7 @@ def _train_online(c: DemoConfig, r: PolicyRun, model: Any, data: Any, seed: int,
     with warnings.catch_warnings():
         # A blow-up it handles is warned about; here it is in the log, and the report says so.
         warnings.filterwarnings("ignore", "cyclr online schedule:", RuntimeWarning)
-        tr = mnist1d.train(
-            model,
-            opt,
-            data,
-            r.iterations,
-            scheduler=sched,
-            batch_size=c.batch_size,
-            eval_every=c.eval_every,
-            seed=seed,
-            on_step=on_step,
-        )
+        tr = _fit(c, r, model, opt, sched, data, seed, on_step)
     _record(r, tr)
     if tr.diverged:  # the last LR set was never applied: the loss was not finite
         del lrs[max(tr.iters[-1], 1) :], moms[max(tr.iters[-1], 1) :]
