@@ -47,19 +47,12 @@ def find_bounds(
     2. A linear ramp (the paper's) of ``linear_iter`` updates runs from a thousandth of that LR
        up to it, and ``method`` reads the bounds off it.
 
-    When the coarse test's loss never falls, there is no blow-up to end the linear ramp at:
-    ``method`` reads the coarse test instead (its ``message`` says why the linear one did not
-    run). The two tests need a loader that yields batches on every pass: a one-shot iterator
-    (a generator) is refused with a ``TypeError``, and a loader that runs dry during a test
-    raises a ``ValueError`` saying after how many updates. Every argument, ``method``,
-    ``suggest_kwargs`` and the range test's options included, is checked before the first
-    update. For one ramp of your own, call :func:`cyclr.torch.range_test` and
+    When the coarse test's loss never falls, ``method`` reads it instead (docs/suggest.md).
+    Every argument is checked before the first update. For one ramp of your own, call :func:`cyclr.torch.range_test` and
     ``result.suggest()``.
 
     Args:
-        model, optimizer, loss_fn, train_loader: as for :func:`cyclr.torch.range_test`
-            (``loss_fn=None`` with ``loss_of_batch=fn`` among the range test's options, for a
-            model that computes its own loss).
+        model, optimizer, loss_fn, train_loader: as for :func:`cyclr.torch.range_test`.
         method: the reading (see :func:`cyclr.suggest.suggest`; ``"auto"``: accuracy when a
             metric is recorded, else loss).
         coarse_iter: updates of the first, exponential ramp (>= 10).
@@ -75,6 +68,9 @@ def find_bounds(
         A :class:`FoundBounds`: ``.bounds`` and ``.tests``.
 
     Raises:
+        TypeError: a one-shot iterator (a generator) as a loader.
+        ValueError: a loader that runs dry during a test (the message says after how many
+            updates).
         cyclr.SuggestionError: the last test's curve supports no reading (``on_test`` has seen
             every test that ran).
 
