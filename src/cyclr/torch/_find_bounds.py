@@ -48,8 +48,8 @@ def find_bounds(
        up to it, and ``method`` reads the bounds off it.
 
     When the coarse test's loss never falls, ``method`` reads it instead (docs/suggest.md).
-    Every argument is checked before the first update. For one ramp of your own, call :func:`cyclr.torch.range_test` and
-    ``result.suggest()``.
+    Every argument is checked before the first update. For one ramp of your own, call
+    :func:`cyclr.torch.range_test` and ``result.suggest()``.
 
     Args:
         model, optimizer, loss_fn, train_loader: as for :func:`cyclr.torch.range_test`.
