@@ -19,7 +19,7 @@ from tests.support.cli import ENV
 import cyclr
 from cyclr.demo import DemoConfig, run
 from cyclr.demo.config import ONLINE_FILES, REPORT_FILES
-from cyclr.demo.results import recorded_schedule
+from cyclr.demo.runs import recorded_schedule
 from cyclr.range_test.recipe import linear_range
 
 #: A demo small enough to run twice in a test (about 3 s). Its 1cycle has 100 updates, about the

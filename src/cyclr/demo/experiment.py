@@ -25,7 +25,7 @@ For each seed (three by default, side by side in two processes), with nothing do
    speed-up, and wall time; and the report folder (:func:`cyclr.demo.write_report`).
 
 The online 1cycle's schedule is the LR and momentum it applied at every update, as recorded
-(:func:`cyclr.demo.results.recorded_schedule`), so the plots, ``results.json`` and the table
+(:func:`cyclr.demo.runs.recorded_schedule`), so the plots, ``results.json`` and the table
 show what ran.
 
 Everything is deterministic for a given seed: PyTorch runs on one thread per process and every
@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 from cyclr.demo.config import N_TRAIN, DemoConfig
 from cyclr.demo.report import write_report
-from cyclr.demo.results import DemoResult, OnlineReading, PolicyRun, SeedRun, recorded_schedule
+from cyclr.demo.results import DemoResult
+from cyclr.demo.runs import OnlineReading, PolicyRun, SeedRun, recorded_schedule
 from cyclr.online import WARMUP_RANGE
 from cyclr.range_test.result import RangeTestResult
 from cyclr.schedules.compose import Constant

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from cyclr.demo.config import COLORS
-from cyclr.demo.results import DemoResult, PolicyRun, SeedRun, one_line, ramp_span
+from cyclr.demo.results import DemoResult
+from cyclr.demo.runs import PolicyRun, SeedRun, one_line, ramp_span
 
 __all__ = ["summary_markdown", "write_report"]
 
