@@ -68,11 +68,11 @@ def _single(
     method: str,
     lr_value: float,
     reason: str,
-    curve: str,
     lr: NDArray[Any],
     y: NDArray[Any],
     points: list[Point],
     details: dict[str, Any],
+    curve: str = "smoothed_loss",
 ) -> Bounds:
     first, last = float(np.min(result.lr)), float(np.max(result.lr))
     max_lr = float(lr_value)
@@ -143,17 +143,8 @@ def steepest_rule(
         f"lr={fmt_lr(float(lr_t[i]))} (torch-lr-finder/Lightning rule)"
     )
     pts = [Point("steepest", float(lr_t[i]), float(y_t[i]), int(i + skip_start))]
-    return _single(
-        result,
-        "steepest",
-        float(lr_t[i]),
-        reason,
-        curve,
-        lr,
-        y,
-        pts,
-        {"wrt": wrt, "skip_start": skip_start, "skip_end": skip_end},
-    )
+    details = {"wrt": wrt, "skip_start": skip_start, "skip_end": skip_end}
+    return _single(result, "steepest", float(lr_t[i]), reason, lr, y, pts, details, curve)
 
 
 def _fastai_trim(
@@ -192,17 +183,8 @@ def minimum_rule(result: RangeCurve, *, skip_start: int | None = None, skip_end:
         "that (fastai's 'minimum' rule)"
     )
     pts = [Point("minimum", float(lr[i]), float(y[i]), int(i + s0))]
-    return _single(
-        result,
-        "minimum",
-        float(lr[i]) / 10,
-        reason,
-        "smoothed_loss",
-        lr,
-        y,
-        pts,
-        {"skip_start": s0, "skip_end": skip_end},
-    )
+    details = {"skip_start": s0, "skip_end": skip_end}
+    return _single(result, "minimum", float(lr[i]) / 10, reason, lr, y, pts, details)
 
 
 def _longest_decrease(y: NDArray[Any]) -> tuple[int, int]:
@@ -261,17 +243,8 @@ def valley_rule(result: RangeCurve, *, skip_start: int | None = None, skip_end: 
         ),
         Point("valley end", float(lr[end]), float(y[end]), int(end + s0)),
     ]
-    return _single(
-        result,
-        "valley",
-        float(lr[i]),
-        reason,
-        "smoothed_loss",
-        lr,
-        y,
-        pts,
-        {"skip_start": s0, "skip_end": skip_end},
-    )
+    details = {"skip_start": s0, "skip_end": skip_end}
+    return _single(result, "valley", float(lr[i]), reason, lr, y, pts, details)
 
 
 @register("slide")
@@ -316,14 +289,5 @@ def slide_rule(
         "(fastai's 'slide' rule)"
     )
     pts = [Point("slide", float(lr[pick]), float(y[pick]), int(pick + s0))]
-    return _single(
-        result,
-        "slide",
-        suggestion,
-        reason,
-        "smoothed_loss",
-        lr,
-        y,
-        pts,
-        {"lr_diff": lr_diff, "thresh": thresh, "adjust_value": adjust_value},
-    )
+    details = {"lr_diff": lr_diff, "thresh": thresh, "adjust_value": adjust_value}
+    return _single(result, "slide", suggestion, reason, lr, y, pts, details)

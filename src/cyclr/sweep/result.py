@@ -4,15 +4,6 @@ Smith 2018 ("A disciplined approach to neural network hyper-parameters", arXiv 1
 the LR range test at a few values of momentum (§4.3), weight decay (§4.4) or batch size (§4.2)
 and compares the curves; :meth:`SweepResult.suggest` reads them
 (:func:`cyclr.sweep.suggest_sweep`, explained in ``docs/sweep.md``).
-
-Example:
-    >>> import numpy as np, cyclr
-    >>> lr = np.geomspace(1e-3, 1, 20)
-    >>> runs = [cyclr.RangeTestResult(lr=lr, loss=2 - lr, smoothed_loss=2 - lr, mode="exp")
-    ...         for _ in range(2)]
-    >>> s = cyclr.SweepResult("weight_decay", [1e-4, 0], runs)
-    >>> cyclr.SweepResult.from_dict(s.to_dict()).values
-    (0.0001, 0.0)
 """
 
 from __future__ import annotations
@@ -97,6 +88,8 @@ class SweepResult:
         >>> s = cyclr.SweepResult("weight_decay", [1e-4, 0], runs)
         >>> len(s), s.values, s.result_for(0.0) is runs[1]
         (2, (0.0001, 0.0), True)
+        >>> cyclr.SweepResult.from_dict(s.to_dict()).values
+        (0.0001, 0.0)
     """
 
     param: str
