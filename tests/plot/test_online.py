@@ -20,12 +20,6 @@ import cyclr.plot  # noqa: E402
 TOTAL = 1000
 
 
-@pytest.fixture(autouse=True)
-def _close() -> Any:
-    yield
-    plt.close("all")
-
-
 def run(
     steps: int, policy: str = "one_cycle", blow: tuple[int, ...] = (), **kw: Any
 ) -> OnlineController:
