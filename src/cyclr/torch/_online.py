@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +24,7 @@ from cyclr.suggest import Bounds
 from cyclr.torch import _rollback as rollback
 from cyclr.torch._args import MAX_SKIPPED
 from cyclr.torch._param_groups import find_momentum, group_ratios, write
-from cyclr.torch._scheduler import _step_counter
+from cyclr.torch._scheduler import CountsUpdates
 
 __all__ = ["OnlineScheduler"]
 
@@ -75,7 +74,7 @@ def _reduce_device(backend: str, loss: torch.device, params: torch.device) -> to
     return params
 
 
-class OnlineScheduler(LRScheduler):
+class OnlineScheduler(CountsUpdates, LRScheduler):
     """Drive an optimizer with an :class:`cyclr.online.OnlineController`: call
     ``scheduler.step(loss)`` after every ``optimizer.step()``, with that update's batch loss.
 
@@ -149,25 +148,6 @@ class OnlineScheduler(LRScheduler):
         super().__init__(optimizer, last_epoch)
         if online.rollback and online.decided_at is None:
             self._snapshot = self._take()
-
-    def _attach(self, optimizer: Optimizer) -> None:
-        """Count the optimizer's applied updates (the hook of ``CyclicScheduler``)."""
-        ref: Any = weakref.ref(self)
-        handle = optimizer.register_step_post_hook(_step_counter(ref))
-        self._hook = handle
-        self._finalizer = weakref.finalize(self, handle.remove)
-        self._finalizer.atexit = False
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_hook", None)
-        state.pop("_finalizer", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickle (or deep-copy) and count the updates of the restored optimizer."""
-        self.__dict__.update(state)
-        self._attach(self.optimizer)
 
     # -- what the user reads ------------------------------------------------------------------
     @property

@@ -43,7 +43,7 @@ _OVERRIDE_WARNING = (
 )
 
 
-def _step_counter(ref: weakref.ReferenceType[CyclicScheduler]) -> Callable[..., None]:
+def _step_counter(ref: weakref.ReferenceType[CountsUpdates]) -> Callable[..., None]:
     """The optimizer's step post-hook: counts updates for the scheduler behind ``ref``.
 
     It holds the scheduler only weakly, so the hook never keeps a dropped scheduler alive.
@@ -88,7 +88,34 @@ def _schedules(name: str, value: Any, groups: int) -> list[Schedule]:
     return items
 
 
-class CyclicScheduler(LRScheduler):
+class CountsUpdates:
+    """A scheduler that counts its optimizer's applied updates (``_optimizer_steps``) through a
+    step post-hook, which a finalizer removes with the scheduler; it pickles and deep-copies
+    without the hook and attaches a new one to the restored optimizer."""
+
+    optimizer: Optimizer
+    _optimizer_steps: int
+
+    def _attach(self, optimizer: Optimizer) -> None:
+        """Register the step-counting hook; a finalizer removes it with the scheduler."""
+        handle = optimizer.register_step_post_hook(_step_counter(weakref.ref(self)))
+        self._hook = handle
+        self._finalizer = weakref.finalize(self, handle.remove)
+        self._finalizer.atexit = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_hook", None)
+        state.pop("_finalizer", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle (or deep-copy) and count the updates of the restored optimizer."""
+        self.__dict__.update(state)
+        self._attach(self.optimizer)
+
+
+class CyclicScheduler(CountsUpdates, LRScheduler):
     """Drive an optimizer's LR (and optionally momentum) with cyclr schedules, once per update.
 
     Call ``scheduler.step()`` after every ``optimizer.step()``. After construction the LR is
@@ -173,13 +200,6 @@ class CyclicScheduler(LRScheduler):
         self._block_start = -_BLOCK
         self._attach(optimizer)
         super().__init__(optimizer, last_epoch)
-
-    def _attach(self, optimizer: Optimizer) -> None:
-        """Register the step-counting hook; a finalizer removes it with the scheduler."""
-        handle = optimizer.register_step_post_hook(_step_counter(weakref.ref(self)))
-        self._hook = handle
-        self._finalizer = weakref.finalize(self, handle.remove)
-        self._finalizer.atexit = False
 
     def close(self) -> None:
         """Remove the hook this scheduler put on its optimizer (idempotent).
@@ -387,13 +407,6 @@ class CyclicScheduler(LRScheduler):
         return f"CyclicScheduler(last_epoch={self.last_epoch}, schedule={self.schedules[0]!r}{mom})"
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_hook", None)
-        state.pop("_finalizer", None)
+        state = super().__getstate__()
         state["_block_start"] = -_BLOCK
         return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickle (or deep-copy) and count the steps of the restored optimizer."""
-        self.__dict__.update(state)
-        self._attach(self.optimizer)
