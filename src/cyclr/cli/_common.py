@@ -2,10 +2,8 @@
 and the text (the bounds, why, and ready-to-paste scheduler code).
 
 The files the commands write are checked and written by :mod:`cyclr.cli._files`; the user's
-target (``cyclr find``, ``cyclr sweep``) is loaded by :mod:`cyclr.cli.target`.
-
-Exit status: 0 success, 1 the range-test curve supports no suggestion, 2 bad input (one line on
-stderr, no traceback), 130 interrupted, 141 stdout was closed (``cyclr ... | head -1``).
+target (``cyclr find``, ``cyclr sweep``) is loaded by :mod:`cyclr.cli.target`. The exit
+statuses are listed in :mod:`cyclr.cli`.
 """
 
 from __future__ import annotations

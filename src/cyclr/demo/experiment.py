@@ -1,35 +1,17 @@
-"""``cyclr demo``: cyclical learning rates and super-convergence end to end, on MNIST-1D.
+"""``cyclr demo``: cyclical learning rates and super-convergence end to end, on MNIST-1D
+(generated locally; nothing is downloaded).
 
-For each seed (three by default, side by side in two processes), with nothing downloaded
-(MNIST-1D is generated locally):
+For each seed, side by side in processes: the LR range test and the CLR bounds read from it
+(Smith 2015, §3.3; :func:`cyclr.torch.find_bounds`), then four runs of the same 1D CNN from the
+seed's initial weights and batch order: a fixed LR (the baseline), triangular CLR, triangular2
+(or exp_range), and 1cycle with cyclical momentum on under a third of the budget (Smith & Topin
+2017; Smith 2018). By default the 1cycle reads its bounds from its own warm-up
+(:func:`cyclr.torch.online_schedule`), runs no range test and is charged none; what it applied
+is recorded (:func:`cyclr.demo.runs.recorded_schedule`). Then a table over seeds (mean ±
+standard deviation) and the report folder (:func:`cyclr.demo.write_report`). The settings are
+:class:`cyclr.demo.DemoConfig`'s.
 
-1. the two-stage LR range test (Smith 2015, §3.3; :func:`cyclr.torch.find_bounds`) and the CLR
-   bounds read from it;
-2. four training runs of the same 1D CNN (SGD, momentum 0.9, batch 100), all from the seed's
-   initial weights and batch order:
-
-   - **fixed LR**, the baseline: 0.05, the best fixed LR of a grid search on this task
-     (:data:`cyclr.demo.config.BASELINE_GRID`);
-   - **triangular** CLR between the suggested bounds, ``step_size`` = 4 epochs (the paper:
-     2–10), for a whole number of cycles (>= 3);
-   - **triangular2** (or **exp_range**) with the same bounds and cycles;
-   - **1cycle** with cyclical momentum 0.95 → 0.85 → 0.95 (Smith & Topin 2017; Smith 2018) on
-     under a third of the budget: super-convergence. By default it reads its bounds from its
-     own warm-up (:func:`cyclr.torch.online_schedule`: the LR rises as in a range test until
-     the loss leaves its floor, then drops to ``max_lr`` and the cycle finishes), so it runs
-     no range test and is charged none; with
-     ``one_cycle_bounds="range_test"`` it uses the CLR runs' bounds instead;
-
-3. a table over seeds (mean ± standard deviation): final test accuracy, iterations to reach the
-   fixed LR's mean final accuracy (the range test charged to the runs that use its bounds), the
-   speed-up, and wall time; and the report folder (:func:`cyclr.demo.write_report`).
-
-The online 1cycle's schedule is the LR and momentum it applied at every update, as recorded
-(:func:`cyclr.demo.runs.recorded_schedule`), so the plots, ``results.json`` and the table
-show what ran.
-
-Everything is deterministic for a given seed: PyTorch runs on one thread per process and every
-random number comes from the seed.
+Deterministic for a given seed: one torch thread per process, every random number from the seed.
 """
 
 from __future__ import annotations
