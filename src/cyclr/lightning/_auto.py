@@ -33,23 +33,14 @@ __all__ = ["AutoScheduleCallback"]
 class AutoScheduleCallback(ScheduleCallback):
     """Find the LR bounds at fit start and train on a cyclr schedule between them.
 
-    At ``on_fit_start`` (the model on its device, the optimizer built) it runs the two-stage
-    range test of :func:`cyclr.torch.find_bounds` on the Trainer's model and optimizer, with
-    ``training_step`` giving the loss (through the Trainer's strategy and precision plugin), the
-    fit's train dataloader, ``accumulate_grad_batches`` and, with ``validate``, the fit's
-    validation dataloader scored with ``training_step`` in eval mode. The model, optimizer and
-    RNGs are restored bitwise after each test. Then it installs a
-    :class:`cyclr.torch.AutoScheduler` over ``trainer.estimated_stepping_batches`` updates
-    (``interval="step"``), replacing any scheduler of ``configure_optimizers``. Each param group
-    keeps the LR ratio the test ran it at (a group at LR 0 stays frozen; see
-    :func:`cyclr.range_test.checks.group_lr_ratios`).
-
-    The bounds and the tests are saved in checkpoints: resuming (``fit(ckpt_path=...)``) runs no
-    new test and continues the same schedule (a fit of another length keeps the checkpoint's
-    schedule, with a warning: a longer one trains its extra updates at 1cycle's final LR). (A
-    callback that already holds bounds, from a checkpoint or an earlier ``fit``, runs no new
-    test; build a new one to test again.) To read the bounds from the fit's own warm-up instead,
-    with no range test, see :class:`cyclr.lightning.OnlineScheduleCallback`.
+    At ``on_fit_start`` it runs :func:`cyclr.torch.find_bounds` on the Trainer's model,
+    optimizer, train (and, with ``validate``, validation) dataloader, with ``training_step``
+    giving the loss, then installs a :class:`cyclr.torch.AutoScheduler` over
+    ``trainer.estimated_stepping_batches`` updates (``interval="step"``), replacing any
+    scheduler of ``configure_optimizers``. The model, optimizer and RNGs are restored bitwise
+    after each test. The bounds and tests are saved in checkpoints: resuming runs no new test
+    (docs/range_test.md). For bounds read from the fit's own warm-up, with no range test, see
+    :class:`cyclr.lightning.OnlineScheduleCallback`.
 
     Args:
         policy: ``"one_cycle"`` (Smith 2018), ``"triangular"``, ``"triangular2"`` or
