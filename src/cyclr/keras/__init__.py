@@ -10,11 +10,9 @@ first imported: ``os.environ.setdefault("KERAS_BACKEND", "torch")``.
   with the model: import ``cyclr.keras`` before ``keras.saving.load_model``.
 - :class:`MomentumCallback` cycles SGD's ``momentum`` or the Adam family's ``beta_1`` once per
   batch (Smith 2018, §4.3).
-- :func:`range_test` runs the LR range test (Smith 2015, §3.3) on a compiled model, reading the
-  loss of each batch on its own, and returns a :class:`cyclr.RangeTestResult`. The model's
-  variables, the optimizer's and the global random generators (Python's, numpy's, torch's) are
-  restored bitwise afterwards. :func:`find_bounds` runs the two-stage test (an exponential
-  ramp, then the paper's linear one below the blow-up) and reads both bounds.
+- :func:`range_test` runs the LR range test (Smith 2015, §3.3) on a compiled model and restores
+  it bitwise (docs/range_test.md); :func:`find_bounds` runs the two-stage test and reads both
+  bounds.
 
 Example::
 
