@@ -10,13 +10,9 @@ and returns the training setup, as a dict or a :class:`FindTarget`::
                 "train_loader": DataLoader(train_set, batch_size=64, shuffle=True),
                 "val_loader": DataLoader(val_set, batch_size=256)}  # optional
 
-A loader that yields dicts (or anything but ``(inputs, targets)`` pairs) takes ``batch_fn``
-(``batch -> (inputs, targets)``); a model that computes its own loss takes ``loss_of_batch``
-(``loss_of_batch(model, batch) -> loss``, or ``(loss, output, target)`` for the accuracy) in
-place of ``loss_fn``.
-
-Errors in your code (importing the file, calling the function, the range test on your model)
-become one line naming the exception and where it was raised; ``--traceback`` shows the rest.
+The optional ``batch_fn`` and ``loss_of_batch`` are those of :class:`FindTarget`. Errors in
+your code (importing the file, calling the function, the range test on your model) become one
+line naming the exception and where it was raised; ``--traceback`` shows the rest.
 """
 
 from __future__ import annotations
@@ -66,7 +62,6 @@ class FindTarget:
             instead of ``loss_fn``.
 
     Example:
-        >>> import torch
         >>> from cyclr.cli import FindTarget
         >>> def setup() -> FindTarget:
         ...     model = torch.nn.Linear(8, 3)
