@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,6 @@ def plain(value: Any) -> Any:
     ones, NaN and inf as ``None``.
 
     Example:
-        >>> import numpy as np
         >>> plain({"lr": np.array([0.1, np.nan]), "n": np.int64(3)})
         {'lr': [0.1, None], 'n': 3}
     """
@@ -32,6 +32,43 @@ def plain(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def require_keys(name: str, data: Mapping[str, Any], keys: Iterable[str]) -> None:
+    """Raise ``ValueError`` naming the ``keys`` missing from ``data`` (``name`` names ``data``)."""
+    missing = [k for k in keys if k not in data]
+    if missing:
+        s = "s" if len(missing) > 1 else ""
+        raise ValueError(f"{name} is missing key{s}: {', '.join(missing)}")
+
+
+def check_keys(
+    data: Any,
+    fmt: str,
+    title: str,
+    known: Iterable[str],
+    required: Iterable[str],
+    *,
+    name: str | None = None,
+    any_mapping: bool = False,
+) -> None:
+    """Raise ``ValueError`` unless ``data`` is a dict (``any_mapping``: a mapping) saved in format
+    ``fmt`` (a ``"cyclr {title}"``), with every key ``known`` and the ``required`` ones; ``name``
+    (default ``title``) names it in the messages.
+
+    Example:
+        >>> check_keys({"format": "f/1", "a": 1}, "f/1", "thing", ("a", "b"), ("a", "b"))
+        Traceback (most recent call last):
+        ...
+        ValueError: thing is missing key: b
+    """
+    if not isinstance(data, Mapping if any_mapping else dict) or data.get("format") != fmt:
+        raise ValueError(f"not a cyclr {title} (expected format {fmt!r})")
+    name = title if name is None else name
+    unknown = sorted(set(data) - set(known) - {"format"})
+    if unknown:
+        raise ValueError(f"unknown key(s) in {name}: {', '.join(unknown)}")
+    require_keys(name, data, required)
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> Path:

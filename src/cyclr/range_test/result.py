@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cyclr import _validate as v
-from cyclr._json import plain, read_json, write_json
+from cyclr._json import check_keys, plain, read_json, write_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,7 +94,6 @@ class RangeTestResult:
             ``None`` otherwise.
 
     Example:
-        >>> import numpy as np, cyclr
         >>> r = cyclr.RangeTestResult(lr=np.geomspace(1e-4, 1, 5), loss=[2.3, 2.2, 1.5, 0.9, 4.0],
         ...                           smoothed_loss=[2.3, 2.25, 1.9, 1.5, 2.5], mode="exp")
         >>> len(r), r.stop_reason
@@ -175,7 +174,6 @@ class RangeTestResult:
         Raises :class:`cyclr.SuggestionError` when the curve cannot support a reading.
 
         Example:
-            >>> import numpy as np, cyclr
             >>> lr = np.geomspace(1e-4, 1.0, 200)
             >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr**3
             >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
@@ -201,15 +199,8 @@ class RangeTestResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RangeTestResult:
         """Inverse of :meth:`to_dict`."""
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise ValueError(f"not a cyclr range-test result (expected format {_FORMAT!r})")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known - {"format"})
-        if unknown:
-            raise ValueError(f"unknown key(s) in range-test result: {', '.join(unknown)}")
-        missing = [k for k in ("lr", "loss", "smoothed_loss") if k not in data]
-        if missing:
-            raise ValueError(f"range-test result is missing {', '.join(missing)}")
+        known = [f.name for f in fields(cls)]
+        check_keys(data, _FORMAT, "range-test result", known, ("lr", "loss", "smoothed_loss"))
         return cls(**{k: v for k, v in data.items() if k != "format"})
 
     def save(self, path: str | Path) -> Path:

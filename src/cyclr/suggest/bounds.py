@@ -15,16 +15,17 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from cyclr import _validate as v
+from cyclr._json import check_keys
 from cyclr.schedules.base import Schedule
 from cyclr.schedules.cyclical import ExpRange, Triangular, Triangular2
 from cyclr.schedules.one_cycle import OneCycle
 from cyclr.schedules.policies import CYCLICAL
 from cyclr.schedules.policies import policy as policy_of
-from cyclr.suggest.reading import Point, Reading, _list, _number, _require, json_number
+from cyclr.suggest.reading import Point, Reading, _list, _number, json_number
 
 __all__ = [
     "MIN_CYCLES",
@@ -299,25 +300,9 @@ class Bounds:
             ...
             ValueError: Bounds data is missing keys: max_lr, method
         """
-        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
-            raise ValueError(f"not a cyclr Bounds (expected format {_FORMAT!r})")
-        known = {
-            "format",
-            "base_lr",
-            "max_lr",
-            "method",
-            "reason",
-            "curve",
-            "curve_lr",
-            "curve_values",
-            "points",
-            "details",
-            "reading",
-        }
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown key(s) in Bounds data: {', '.join(unknown)}")
-        _require("Bounds data", data, ("base_lr", "max_lr", "method"))
+        known = [f.name for f in fields(cls)]
+        required = ("base_lr", "max_lr", "method")
+        check_keys(data, _FORMAT, "Bounds", known, required, name="Bounds data", any_mapping=True)
         name = "Bounds data: "
         for key in ("method", "reason"):
             if not isinstance(data.get(key, ""), str):

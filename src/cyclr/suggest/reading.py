@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cyclr._json import require_keys
+
 __all__ = ["Point", "Reading", "json_number"]
 
 
@@ -49,7 +51,7 @@ class Point:
         """
         if not isinstance(data, Mapping):
             raise ValueError(f"{name} must be a dict, got {data!r}")
-        _require(name, data, ("label", "lr"))
+        require_keys(name, data, ("label", "lr"))
         label, index = data["label"], data.get("index")
         if not isinstance(label, str):
             raise ValueError(f"{name}.label must be a string, got {label!r}")
@@ -122,7 +124,7 @@ class Reading:
         """Inverse of :meth:`to_dict`; ``ValueError`` naming a missing or mistyped field."""
         if not isinstance(data, Mapping):
             raise ValueError(f"{name} must be a dict, got {data!r}")
-        _require(name, data, _READING_KEYS)
+        require_keys(name, data, _READING_KEYS)
         for key in ("rule", "ending"):
             if not isinstance(data[key], str):
                 raise ValueError(f"{name}.{key} must be a string, got {data[key]!r}")
@@ -168,14 +170,6 @@ _READING_NUMBERS = (
     "plateau_centre",
 )
 _READING_KEYS = ("rule", "ending", "se", "knee_lr", "plateau", *_READING_NUMBERS)
-
-
-def _require(name: str, data: Mapping[str, Any], keys: tuple[str, ...]) -> None:
-    """Raise ``ValueError`` naming the ``keys`` missing from ``data``."""
-    missing = [k for k in keys if k not in data]
-    if missing:
-        s = "s" if len(missing) > 1 else ""
-        raise ValueError(f"{name} is missing key{s}: {', '.join(missing)}")
 
 
 def _number(name: str, value: Any, *, null: bool = False) -> float:

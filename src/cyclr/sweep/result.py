@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cyclr import _validate as v
-from cyclr._json import plain, read_json, write_json
+from cyclr._json import check_keys, plain, read_json, write_json
 from cyclr.range_test.result import RangeTestResult
 from cyclr.sweep.reading import SweepSuggestion, suggest_sweep
 
@@ -165,15 +165,8 @@ class SweepResult:
             ...
             ValueError: sweep result is missing keys: values, results
         """
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise ValueError(f"not a cyclr sweep result (expected format {_FORMAT!r})")
-        unknown = sorted(set(data) - {"format", "param", "values", "config", "results"})
-        if unknown:
-            raise ValueError(f"unknown key(s) in sweep result: {', '.join(unknown)}")
-        missing = [k for k in ("param", "values", "results") if k not in data]
-        if missing:
-            s = "s" if len(missing) > 1 else ""
-            raise ValueError(f"sweep result is missing key{s}: {', '.join(missing)}")
+        required = ("param", "values", "results")
+        check_keys(data, _FORMAT, "sweep result", ("config", *required), required)
         name = "sweep result: "
         param, values, raw, config = (
             data["param"],
