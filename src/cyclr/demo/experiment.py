@@ -90,7 +90,7 @@ def _run_in_processes(
 ) -> list[SeedRun]:
     """Every seed in its own process (one torch thread each), in the seeds' order."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     bar = _bar(len(c.seeds), "seeds", progress, unit="seed")
     done: dict[int, SeedRun] = {}
@@ -98,7 +98,7 @@ def _run_in_processes(
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             futures = {pool.submit(run_seed, c, seed, False): seed for seed in c.seeds}
-            for future in _as_completed(futures):
+            for future in as_completed(futures):
                 r = future.result()
                 done[r.seed] = r
                 say(r.choice_line())
@@ -108,12 +108,6 @@ def _run_in_processes(
         if bar is not None:
             bar.close()
     return [done[seed] for seed in c.seeds]
-
-
-def _as_completed(futures: Any) -> Any:
-    from concurrent.futures import as_completed
-
-    return as_completed(futures)
 
 
 def run_seed(c: DemoConfig, seed: int, progress: bool = False) -> SeedRun:
@@ -228,7 +222,8 @@ def _train(c: DemoConfig, r: PolicyRun, data: Any, seed: int, bar: Any) -> None:
         sched = CyclicScheduler(
             opt, r.schedule, momentum=r.momentum if r.key == "one_cycle" else None
         )
-    _record(r, _fit(c, r, model, opt, sched, data, seed, None if bar is None else _advance(bar)))
+    on_step = None if bar is None else lambda _: bar.update()
+    _record(r, _fit(c, r, model, opt, sched, data, seed, on_step))
 
 
 def _fit(
@@ -293,15 +288,6 @@ def _record(r: PolicyRun, tr: Any) -> None:
     """Copy what :func:`cyclr.demo.mnist1d.train` measured into ``r``."""
     r.iters, r.test_acc, r.final_acc = tr.iters, tr.test_acc, tr.final_acc
     r.diverged, r.wall_s = tr.diverged, tr.seconds
-
-
-def _advance(bar: Any) -> Callable[[int], None]:
-    """``on_step`` for :func:`cyclr.demo.mnist1d.train` that moves ``bar`` on by one."""
-
-    def step(_: int) -> None:
-        bar.update()
-
-    return step
 
 
 def _bar(total: int, desc: str, enabled: bool, unit: str = "it") -> Any:
