@@ -66,7 +66,7 @@ def range_test(
       (e.g. where the rise slows) marked and named, and the method in the title.
 
     Example:
-        >>> import numpy as np, cyclr, cyclr.plot
+        >>> import cyclr.plot
         >>> lr = np.geomspace(1e-4, 1, 100)
         >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr ** 3
         >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
@@ -210,21 +210,10 @@ def _draw_bounds(ax: Any, mx: Any, bounds: Bounds) -> list[Any]:
     handles.append(span)
     _bound_lines(ax, bounds)
     named = _points(target, bounds)
-    handles.append(
-        Line2D(
-            [],
-            [],
-            color="black",
-            marker="v",
-            ls="",
-            label="base_lr (▼) and max_lr (▲) on that curve",
-        )
-    )
+    keys = [("black", "v", "base_lr (▼) and max_lr (▲) on that curve")]
     if named:
-        handles.append(
-            Line2D([], [], color="tab:red", marker="o", ls="", label="points the rule read")
-        )
-    return handles
+        keys.append(("tab:red", "o", "points the rule read"))
+    return handles + [Line2D([], [], color=c, marker=m, ls="", label=label) for c, m, label in keys]
 
 
 def _bound_lines(ax: Any, bounds: Bounds) -> None:
