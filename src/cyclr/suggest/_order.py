@@ -1,12 +1,9 @@
 """Order statistics of every sliding window of a curve at once, in ``O(n log n)``.
 
-A running median over ``2k + 1`` points costs ``O(n k)`` when each window is sorted on its own;
-the rules' windows grow with the curve (``k = n / 40``), which makes that quadratic. A *wavelet
-matrix* over the ranks of the values answers "the ``t``-th smallest value of ``y[lo:hi]``" and
-"how many values of ``y[lo:hi]`` are below ``v``" in ``O(log n)`` each, for any ``lo < hi``
-(Claude, Navarro and Ordóñez 2015, "The wavelet matrix"); all windows are queried together as
-numpy arrays, so a running median costs ``O(n log n)`` and returns exactly what ``np.median``
-returns on each window:
+A *wavelet matrix* over the ranks of the values answers "the ``t``-th smallest value of
+``y[lo:hi]``" and "how many values of ``y[lo:hi]`` are below ``v``" in ``O(log n)`` each
+(Claude, Navarro and Ordóñez 2015, "The wavelet matrix"), for all windows together as numpy
+arrays, exactly as ``np.median`` reads each window:
 
 - :func:`sliding_median`: ``median(y[i - k : i + k + 1])`` with the ends repeated;
 - :func:`sliding_nanmedian_mad`: ``nanmedian`` and the median absolute deviation from it over

@@ -71,12 +71,7 @@ class Bounds:
         details: the rule's settings and other numbers it computed (other rules' readings, ...),
             for people and JSON; code reads :attr:`reading`.
         reading: how a two-bound rule read its curve (:class:`Reading`); ``None`` for the
-            single-LR rules.
-
-    Single-LR rules (``steepest``, ``minimum``, ``valley``, ``slide``) set ``max_lr`` to their
-    suggestion and ``base_lr = max_lr / 4``, the paper's rule when only the maximum is known
-    (Smith 2015, §3.2: "base_lr = max_lr / 3 or / 4"), raised to the sweep's first LR if lower;
-    both stay within the sweep's first and last LR.
+            single-LR rules (``base_lr = max_lr / 4``, Smith 2015, §3.2).
 
     Example:
         >>> import cyclr
@@ -205,12 +200,9 @@ class Bounds:
         """A 1cycle schedule (Smith 2018, §4.1) peaking at ``max_lr``.
 
         The cycle starts and ends at ``base_lr`` or at a tenth of ``max_lr``, whichever is lower:
-        ``div_factor`` defaults to ``max(max_lr / base_lr, 10)``. Smith's 1cycle runs start at a
-        tenth of the peak (0.08 → 0.8 → 0.08), and the CLR reading of ``base_lr`` (where the
-        accuracy starts to rise, typically a third of ``max_lr``) starts the cycle too high for
-        a single cycle: ``benchmarks/suggest_quality.py`` measures both. Other keyword arguments
-        go to :class:`cyclr.OneCycle` (``final_div_factor``, ``pct_annihilate``, ``anneal``,
-        ...). Pair it with ``.momentum()`` for the 0.95 → 0.85 → 0.95 momentum cycle.
+        ``div_factor`` defaults to ``max(max_lr / base_lr, 10)`` (``docs/suggest.md`` says why).
+        Other keyword arguments go to :class:`cyclr.OneCycle` (``final_div_factor``,
+        ``pct_annihilate``, ``anneal``, ...); ``.momentum()`` gives its momentum cycle.
 
         Example:
             >>> import cyclr

@@ -1,17 +1,5 @@
-"""The curve statistics the rules read with, for the other readings of a curve to share.
-
-The sweep reading (:mod:`cyclr.sweep`) and the online decision (:mod:`cyclr.online`) read their
-curves with these, so that every reading finds the same usable part, fit and noise:
-
-- :data:`MIN_POINTS`: the fewest usable points a curve is read from;
-- :data:`BANDWIDTH` and :func:`kernel_width`: the smoother's width, ``max(2, n * bandwidth)``
-  steps;
-- :func:`leading_run`: the length of the leading run of usable (finite) points;
-- :func:`blow_up`: where the curve blows up (a running median back above its start level);
-- :func:`local_linear`: the Gaussian-kernel local-linear fit and the norm of its kernel;
-- :func:`residual_noise`: the noise level from the fit's residuals, whole-curve or local.
-
-``docs/suggest.md`` explains each.
+"""The curve statistics the rules read with (:mod:`cyclr.suggest._curve`), for the sweep reading
+and the online decision to share: the same usable part, fit and noise in every reading.
 
 Example:
     >>> import numpy as np

@@ -119,9 +119,7 @@ def steepest_rule(
 ) -> Bounds:
     """The LR where the smoothed loss falls fastest: ``argmin d loss / d log(lr)``.
 
-    This is torch-lr-finder's ``plot(suggest_lr=True)`` (``skip_start=10, skip_end=5``, the
-    gradient over the sample index, which on an exponential sweep is the gradient against
-    log-LR). ``wrt="index"`` reproduces torch-lr-finder on any sweep; Lightning's
+    torch-lr-finder's ``plot(suggest_lr=True)`` (``wrt="index"`` on any sweep); Lightning's
     ``suggestion()`` is ``skip_start=10, skip_end=1, wrt="lr"``. The derivative is
     ``numpy.gradient`` (central differences).
     """
@@ -190,12 +188,8 @@ def minimum_rule(result: RangeCurve, *, skip_start: int | None = None, skip_end:
 def _longest_decrease(y: NDArray[Any]) -> tuple[int, int]:
     """fastai's valley span ``(start, end)``: ``end`` is the first index where the longest
     strictly decreasing subsequence (not necessarily contiguous) ends, ``start = end - length``;
-    ``(0, 0)`` when the curve never decreases (fastai's starting values).
-
-    Patience sorting, ``O(n log n)``: ``tails[k]`` is the largest last value of a strictly
-    decreasing subsequence of length ``k + 1`` seen so far (kept negated, so ascending); the
-    longest one ending at ``y[i]`` is one longer than those whose last value is above it.
-    fastai's double loop gives the same lengths, and keeps the first index of the longest.
+    ``(0, 0)`` when the curve never decreases (fastai's starting values). Patience sorting:
+    ``tails[k]`` is the largest last value of a decreasing run of length ``k + 1`` (negated).
 
     Example:
         >>> import numpy as np
