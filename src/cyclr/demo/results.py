@@ -16,13 +16,13 @@ from cyclr.demo.runs import (
     OnlineReading,
     PolicyRun,
     SeedRun,
+    _lr_range,
     _lr_text,
     _round,
     one_line,
     ramp_span,
     recorded_schedule,
 )
-from cyclr.schedules.one_cycle import OneCycle
 
 __all__ = [
     "DemoResult",
@@ -151,8 +151,7 @@ class DemoResult:
         schedules = [r.schedule for r in runs]
         if key == "fixed" or len(schedules) == 1:
             return _lr_text(schedules[0])
-        lo = [s(0) if isinstance(s, OneCycle) else s.base_lr for s in schedules]  # type: ignore[attr-defined]
-        hi = [s.max_lr for s in schedules]  # type: ignore[attr-defined]
+        lo, hi = zip(*(_lr_range(s) for s in schedules))
         return f"{np.mean(lo):.2g}–{np.mean(hi):.2g}"
 
     def footnote(self) -> str:

@@ -172,8 +172,13 @@ class PolicyRun:
 def _lr_text(s: Any) -> str:
     if isinstance(s, Constant):
         return f"{s.value:.3g}"
-    lo = s(0) if isinstance(s, OneCycle) else s.base_lr
-    return f"{lo:.3g}–{s.max_lr:.3g}"
+    lo, hi = _lr_range(s)
+    return f"{lo:.3g}–{hi:.3g}"
+
+
+def _lr_range(s: Any) -> tuple[float, float]:
+    """The lowest and highest LR of a CLR schedule, or a 1cycle's first LR and ``max_lr``."""
+    return (s(0) if isinstance(s, OneCycle) else s.base_lr), s.max_lr
 
 
 def _round(x: float) -> float | None:
