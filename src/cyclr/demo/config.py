@@ -82,15 +82,12 @@ class DemoConfig:
             :func:`cyclr.torch.online_schedule`: no separate range test, so it is charged
             nothing) or ``"range_test"`` (it uses the bounds of the range test
             that the CLR runs use, and is charged that test's updates).
-        baseline_lr: the fixed LR of the baseline. 0.05 is the best fixed LR of a grid search
-            on this task (:data:`BASELINE_GRID`; about 93% test accuracy after 3200
-            iterations); the cyclical runs need no such search.
+        baseline_lr: the fixed LR of the baseline; 0.05 is the best of a grid search on this
+            task (:data:`BASELINE_GRID`), a search the cyclical runs do without.
         third_policy: ``"triangular2"`` (the CLR paper's CIFAR-10 result) or ``"exp_range"``.
-        range_test: ``"two_stage"`` (as :func:`cyclr.torch.auto_schedule` and ``cyclr find``
-            do: a ``coarse_iters`` exponential sweep finds where the loss blows up, then the
-            paper's linear sweep of ``range_test_iters`` updates runs from a thousandth of that
-            LR up to it) or ``"linear"`` (one linear sweep from ``range_start_lr`` to
-            ``range_end_lr``).
+        range_test: ``"two_stage"`` (:func:`cyclr.torch.find_bounds`' recipe, as ``cyclr find``
+            runs it: ``coarse_iters`` exponential updates, then ``range_test_iters`` linear ones)
+            or ``"linear"`` (one linear sweep from ``range_start_lr`` to ``range_end_lr``).
         coarse_iters, range_test_iters, range_start_lr, range_end_lr: see ``range_test``.
         method: the rule that reads the bounds (see :func:`cyclr.suggest.suggest`).
         momentum: SGD momentum of the range test and of the fixed and CLR runs.
