@@ -6,6 +6,9 @@ import importlib.util
 import os
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 # Keras 3 runs on the PyTorch backend here, so TensorFlow is never needed.
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -39,3 +42,26 @@ def _import_package() -> None:
 
 
 _import_package()
+
+
+SRC = Path(__file__).resolve().parent / "src" / "cyclr"
+#: The folders of src/cyclr whose examples use torch.
+TORCH_EXAMPLES = {"torch", "lightning", "cli"}
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(request: pytest.FixtureRequest) -> None:
+    """The names a docstring example uses without importing them: ``np`` and ``cyclr``, and
+    ``torch`` in the examples of :data:`TORCH_EXAMPLES`."""
+    if not request.path.is_relative_to(SRC):
+        return
+    import cyclr
+
+    names = request.getfixturevalue("doctest_namespace")
+    names.update(np=np, cyclr=cyclr)
+    if request.path.relative_to(SRC).parts[0] in TORCH_EXAMPLES:
+        import torch
+
+        names["torch"] = torch
+    else:
+        names.pop("torch", None)

@@ -67,7 +67,7 @@ def schedule(s: Schedule, dtype: Any = None) -> JaxSchedule:
             (``float32``, or ``float64`` with ``jax_enable_x64``).
 
     Example:
-        >>> import jax, jax.numpy as jnp, optax, cyclr
+        >>> import jax, jax.numpy as jnp, optax
         >>> from cyclr.optax import schedule
         >>> s = cyclr.OneCycle(max_lr=0.1, total_steps=101)
         >>> lr = schedule(s)

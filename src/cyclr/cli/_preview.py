@@ -48,7 +48,6 @@ def preview_steps(schedule: cyclr.Schedule, steps: int) -> Preview:
     """The steps ``0 … steps - 1`` to evaluate (``steps <= MAX_STEPS``).
 
     Example:
-        >>> import cyclr
         >>> p = preview_steps(cyclr.Triangular(0.1, 1.0, step_size=5), 10**12)
         >>> p.sampled, len(p.at) <= 2 * SAMPLES, [int(s) for s in p.at[:4]], int(p.at[-1])
         (True, True, [0, 5, 10, 15], 999999999999)

@@ -40,7 +40,7 @@ class MomentumCallback(keras.callbacks.Callback):
     (with 0 they keep no velocity).
 
     Example:
-        >>> import keras, cyclr
+        >>> import keras
         >>> from cyclr.keras import MomentumCallback
         >>> s = cyclr.OneCycle(max_lr=0.1, total_steps=1001)
         >>> callback = MomentumCallback(s.momentum(0.85, 0.95))

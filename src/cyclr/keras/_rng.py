@@ -15,7 +15,6 @@ imports a framework.
 
 Example:
     >>> import random
-    >>> import numpy as np
     >>> from cyclr.keras._rng import global_rng_restored
     >>> python, numpy = random.getstate(), np.random.get_state()[1].copy()
     >>> with global_rng_restored():

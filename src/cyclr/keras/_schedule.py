@@ -45,7 +45,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     ``cyclr.keras`` is imported.
 
     Example:
-        >>> import keras, cyclr
+        >>> import keras
         >>> from cyclr.keras import Schedule
         >>> lr = Schedule(cyclr.Triangular(0.001, 0.006, step_size=2000))
         >>> opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)

@@ -82,7 +82,6 @@ def split_optimizers(returned: Any, owner: str = "configure_optimizers()") -> tu
     optimizer (Lightning's automatic optimization steps one).
 
     Example:
-        >>> import torch
         >>> opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
         >>> sched = torch.optim.lr_scheduler.StepLR(opt, 10)
         >>> for returned in (opt, [opt], ([opt], [sched]), {"optimizer": opt},
@@ -205,7 +204,6 @@ def step_loss(output: Any, batch_idx: int) -> torch.Tensor:
     """The loss in what ``training_step`` returned: a tensor, or a dict's ``"loss"``.
 
     Example:
-        >>> import torch
         >>> step_loss({"loss": torch.tensor(0.5), "logits": None}, 0)
         tensor(0.5000)
         >>> step_loss(None, 3)

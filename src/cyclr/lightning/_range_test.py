@@ -77,7 +77,7 @@ def range_test(
             ``"bf16-mixed"``, ``"16-mixed"`` and ``"32-true"``; before the first update.
 
     Example:
-        >>> import lightning.pytorch as pl, torch, cyclr.lightning
+        >>> import lightning.pytorch as pl, cyclr.lightning
         >>> class Net(pl.LightningModule):
         ...     def __init__(self):
         ...         super().__init__()
@@ -133,7 +133,7 @@ def find_bounds(
         A :class:`cyclr.torch.FoundBounds`: ``.bounds`` and ``.tests``.
 
     Example:
-        >>> import lightning.pytorch as pl, torch, cyclr.lightning
+        >>> import lightning.pytorch as pl, cyclr.lightning
         >>> class Net(pl.LightningModule):
         ...     def __init__(self):
         ...         super().__init__()

@@ -13,7 +13,7 @@ what they drew (:class:`RangeTestPlot`, :class:`SchedulePlot`, :class:`SweepPlot
 both of its axes). Accuracy-like metrics are shown in percent.
 
 Example:
-    >>> import numpy as np, cyclr, cyclr.plot
+    >>> import cyclr.plot
     >>> drawn = cyclr.plot.schedule(cyclr.OneCycle(0.2, 1000), 1000, momentum=True)
     >>> drawn.ax.get_xlabel(), drawn.momentum_ax.get_ylabel()
     ('iteration', 'momentum')

@@ -35,7 +35,7 @@ def schedule(
     ``momentum=True`` plots ``schedule.momentum()``; a :class:`~cyclr.Schedule` plots that one.
 
     Example:
-        >>> import numpy as np, cyclr, cyclr.plot
+        >>> import cyclr.plot
         >>> drawn = cyclr.plot.schedule(cyclr.Triangular(0.01, 0.1, 50), 200)
         >>> drawn.ax.get_ylabel(), drawn.momentum_ax is None
         ('learning rate', True)

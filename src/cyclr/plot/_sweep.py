@@ -52,7 +52,7 @@ def sweep(
     suggestion drawn (or ``None``) is ``ax.cyclr_suggestion``.
 
     Example:
-        >>> import numpy as np, cyclr, cyclr.plot
+        >>> import cyclr.plot
         >>> lr = np.geomspace(1e-4, 10, 120)
         >>> def loss(m):
         ...     x = np.log10(lr / (1 - m))

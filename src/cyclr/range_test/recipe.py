@@ -12,7 +12,6 @@ bounds: ``cyclr.torch.find_bounds``, ``cyclr.keras.find_bounds``, ``auto_schedul
 ``cyclr find`` and the demo all run it. A range test itself always runs one ramp.
 
 Example:
-    >>> import numpy as np, cyclr
     >>> from cyclr.range_test.recipe import linear_range
     >>> lr = np.geomspace(1e-6, 10, 100)
     >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 8 * lr
@@ -90,7 +89,6 @@ def run_recipe(
     ``range_test_result``.
 
     Example:
-        >>> import numpy as np, cyclr
         >>> from cyclr.range_test.recipe import run_recipe
         >>> def run_test(mode, num_iter, start_lr=1e-7, end_lr=10.0):  # a stand-in model
         ...     lr = (np.geomspace if mode == "exp" else np.linspace)(start_lr, end_lr, num_iter)
@@ -218,7 +216,6 @@ class Recipe:
     updates, and ``on_test`` sees each test as it ends. Checked when built, before any test.
 
     Example:
-        >>> import numpy as np, cyclr
         >>> def run_test(mode, num_iter, start_lr=1e-7, end_lr=10.0):  # a stand-in model
         ...     lr = (np.geomspace if mode == "exp" else np.linspace)(start_lr, end_lr, num_iter)
         ...     acc = 0.9 / (1 + np.exp(-(np.log10(lr) + 3) * 3)) - 40 * np.maximum(lr - 0.05, 0)

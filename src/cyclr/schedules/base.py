@@ -54,7 +54,6 @@ def type_name(cls: type[Schedule]) -> str:
     """The ``"type"`` that ``to_dict()`` writes for ``cls`` and ``schedule_from_dict`` reads.
 
     Example:
-        >>> import cyclr
         >>> from cyclr.schedules.base import type_name
         >>> type_name(cyclr.OneCycle)
         'OneCycle'
@@ -107,7 +106,6 @@ class Schedule:
     Subclasses are frozen dataclasses implementing :meth:`evaluate`.
 
     Example:
-        >>> import numpy as np, cyclr
         >>> s = cyclr.Triangular(base_lr=0.1, max_lr=0.5, step_size=4)
         >>> s(4)
         0.5
@@ -147,7 +145,6 @@ class Schedule:
         which checks its input.
 
         Example:
-            >>> import numpy as np, cyclr
             >>> s = cyclr.Triangular(0.1, 0.5, step_size=4)
             >>> s.evaluate(np.arange(9.0), np).round(6).tolist()
             [0.1, 0.2, 0.3, 0.4, 0.5, 0.4, 0.3, 0.2, 0.1]
@@ -298,7 +295,6 @@ def schedule_from_dict(data: dict[str, Any]) -> Schedule:
     :data:`MAX_NESTING` schedules (``2 * MAX_NESTING`` dicts and lists).
 
     Example:
-        >>> import cyclr
         >>> s = cyclr.Triangular2(0.001, 0.005, step_size=2000)
         >>> cyclr.schedule_from_dict(s.to_dict()) == s
         True

@@ -26,7 +26,6 @@ class Constant(Schedule):
     """A fixed value at every step.
 
     Example:
-        >>> import cyclr
         >>> cyclr.Constant(0.05)(123)
         0.05
     """
@@ -53,7 +52,6 @@ class Chain(Schedule):
     Chains may hold chains, at most :data:`cyclr.schedules.base.MAX_NESTING` schedules deep.
 
     Example:
-        >>> import cyclr
         >>> s = cyclr.Chain((cyclr.Constant(0.1), cyclr.Constant(0.01)), lengths=(100,))
         >>> s(99), s(100)
         (0.1, 0.01)

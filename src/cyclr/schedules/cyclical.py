@@ -99,7 +99,6 @@ class Triangular(_Triangle):
     recommends ``step_size`` = 2–10 × iterations per epoch and at least 3 cycles.
 
     Example:
-        >>> import cyclr
         >>> s = cyclr.Triangular(0.001, 0.006, step_size=2000)
         >>> s(0), s(2000), s(4000)
         (0.001, 0.006, 0.001)
@@ -111,7 +110,6 @@ class Triangular2(_Triangle):
     """Triangular CLR whose amplitude halves after every cycle: ``scale = 1 / 2**(cycle - 1)``.
 
     Example:
-        >>> import cyclr
         >>> s = cyclr.Triangular2(0.0, 1.0, step_size=10)
         >>> s(10), s(30), s(50)
         (1.0, 0.5, 0.25)
@@ -133,7 +131,6 @@ class ExpRange(_Cyclical):
       ``lr = base_lr + (max_lr - base_lr) * max(0, 1 - x) * g**it``.
 
     Example:
-        >>> import cyclr
         >>> s = cyclr.ExpRange(0.1, 1.0, step_size=5, gamma=0.99)
         >>> round(s(100), 6), round(cyclr.ExpRange(0.1, 1.0, 5, 0.99, decay="amplitude")(100), 6)
         (0.036603, 0.1)

@@ -48,7 +48,6 @@ class Piecewise(Schedule):
     Past the last knot the last value is held.
 
     Example:
-        >>> import cyclr
         >>> s = cyclr.Piecewise(knots=(0, 10, 20), values=(0.1, 1.0, 0.1))
         >>> s(5), s(10), s(20), s(99)
         (0.55, 1.0, 0.1, 0.1)
@@ -109,7 +108,6 @@ class OneCycle(Schedule):
     ``total_steps``.
 
     Example:
-        >>> import cyclr
         >>> s = cyclr.OneCycle(max_lr=0.2, total_steps=1001)
         >>> [round(s(i), 10) for i in (0, 450, 900, 1000)]
         [0.02, 0.2, 0.02, 2e-05]
@@ -217,7 +215,6 @@ class OneCycle(Schedule):
         """``torch.optim.lr_scheduler.OneCycleLR`` with the same arguments and defaults.
 
         Example:
-            >>> import cyclr
             >>> s = cyclr.OneCycle.pytorch(max_lr=0.1, total_steps=100)
             >>> [round(s(i), 10) for i in (0, 29, 99)]
             [0.004, 0.1, 4e-07]

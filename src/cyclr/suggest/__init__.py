@@ -9,7 +9,6 @@ A two-bound rule's :attr:`Bounds.reading` says how it read the curve (:class:`Re
 See ``docs/suggest.md`` for how the curves are read and why.
 
 Example:
-    >>> import numpy as np, cyclr
     >>> lr = np.geomspace(1e-4, 1.0, 200)
     >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr ** 3
     >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")

@@ -10,7 +10,6 @@
 ``docs/suggest.md`` explains how the rules use them.
 
 Example:
-    >>> import numpy as np
     >>> from cyclr.suggest._curve import blow_up_cut, kernel_width
     >>> y = np.r_[np.linspace(2.3, 0.5, 60), np.linspace(0.5, 9.0, 40)]
     >>> kernel_width(len(y), 1 / 40), blow_up_cut(y, start_level=2.3, k=2)
@@ -64,7 +63,6 @@ def smooth(y: NDArray[np.float64], bandwidth: float = BANDWIDTH) -> NDArray[np.f
     steps, ``h = max(2, n * bandwidth)`` steps wide (NaN where no finite value is near).
 
     Example:
-        >>> import numpy as np
         >>> y = np.linspace(2.0, 1.0, 50)
         >>> bool(np.allclose(smooth(y), y))
         True
@@ -87,7 +85,6 @@ def local_linear(
     gets NaN); on a grid the sums are FFT convolutions (``docs/suggest.md``, "Cost").
 
     Example:
-        >>> import numpy as np
         >>> x = np.arange(50.0)
         >>> fit, norm = local_linear(x, 2 * x + 1, h=3.0)
         >>> bool(np.allclose(fit, 2 * x + 1)), bool((norm < 1).all())
@@ -290,7 +287,6 @@ def noise_level(y: NDArray[np.float64], order: int = 1) -> float:
     When the MAD is 0 but the differences vary (a discrete curve), ``std(dy) / sqrt(2)``.
 
     Example:
-        >>> import numpy as np
         >>> y = np.sin(np.linspace(0, 3, 4000)) + np.random.default_rng(0).normal(0, 0.1, 4000)
         >>> round(noise_level(y), 2)
         0.1
@@ -318,7 +314,6 @@ def rounding_noise(y: NDArray[np.float64]) -> float:
     level reads flat (``docs/suggest.md``, step 2).
 
     Example:
-        >>> import numpy as np
         >>> rounding_noise(np.full(100, 2.0)) == 10 * 2.0 * 2.0**-52
         True
         >>> rounding_noise(np.array([np.nan]))
@@ -339,7 +334,6 @@ def running_median(y: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     (:func:`cyclr.suggest._order.sliding_median`).
 
     Example:
-        >>> import numpy as np
         >>> running_median(np.array([1.0, 9.0, 2.0, 3.0, 4.0]), 1).tolist()
         [1.0, 2.0, 3.0, 3.0, 4.0]
     """
@@ -350,7 +344,6 @@ def leading_run(ok: NDArray[np.bool_]) -> int:
     """The number of leading ``True`` in ``ok``: the index of the first ``False``, or its length.
 
     Example:
-        >>> import numpy as np
         >>> leading_run(np.isfinite([1.0, 2.0, np.nan, 3.0]))
         2
     """
@@ -365,7 +358,6 @@ def blow_up_cut(y: NDArray[np.float64], start_level: float, k: int) -> int | Non
     ``k = 0`` compares the points themselves.
 
     Example:
-        >>> import numpy as np
         >>> y = np.array([2.3, 2.0, 1.0, 0.5, 0.6, 1.5, 2.5, 7.0])
         >>> blow_up_cut(y, start_level=2.3, k=0), blow_up_cut(y[:6], start_level=2.3, k=0)
         (6, None)
@@ -394,7 +386,6 @@ def blow_up(y: NDArray[np.float64], start_level: float, k: int, first: int) -> i
     first significant cut counts.
 
     Example:
-        >>> import numpy as np
         >>> y = np.r_[np.linspace(2.3, 0.5, 60), np.linspace(0.5, 9.0, 40)]
         >>> blow_up(y, 2.3, 2, 5)
         69
@@ -429,7 +420,6 @@ def residual_noise(
     ``O(n log n)`` (:func:`cyclr.suggest._order.sliding_nanmedian_mad`).
 
     Example:
-        >>> import numpy as np
         >>> x = np.arange(2000.0)
         >>> scale = np.where(x < 1000, 0.01, 0.1)  # quiet first half, noisy second half
         >>> y = np.sin(x / 300) + np.random.default_rng(0).normal(0, 1, x.size) * scale

@@ -12,7 +12,6 @@ arrays, exactly as ``np.median`` reads each window:
 ``docs/suggest.md`` ("Cost") says where the rules use them.
 
 Example:
-    >>> import numpy as np
     >>> y = np.array([5.0, 1.0, 4.0, 2.0, 3.0])
     >>> Ranks(y).kth(np.array([0, 1]), np.array([5, 4]), np.array([2, 0])).tolist()
     [3.0, 1.0]
@@ -37,7 +36,6 @@ class Ranks:
     slice.
 
     Example:
-        >>> import numpy as np
         >>> r = Ranks(np.array([0.3, 0.1, np.nan, 0.2]))
         >>> r.kth(np.array([0, 1]), np.array([4, 4]), np.array([1, 2])).tolist()
         [0.2, nan]
@@ -110,7 +108,6 @@ def sliding_median(y: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """``np.median(y[i - k : i + k + 1])`` at every ``i``, the ends repeated; NaN if any NaN.
 
     Example:
-        >>> import numpy as np
         >>> sliding_median(np.array([1.0, 9.0, 2.0, 3.0, 4.0]), 1).tolist()
         [1.0, 2.0, 3.0, 3.0, 4.0]
     """
@@ -139,7 +136,6 @@ def sliding_nanmedian_mad(
     search over how many come from the first.
 
     Example:
-        >>> import numpy as np
         >>> m, mad = sliding_nanmedian_mad(np.array([0.0, 1.0, 5.0, np.nan, 2.0]), 1)
         >>> m.tolist(), mad.tolist()
         ([0.5, 1.0, 3.0, 3.5, 2.0], [0.5, 1.0, 2.0, 1.5, 0.0])

@@ -10,7 +10,6 @@ is read on, to its first significant blow-up, and is then reported flat if it ne
 ``docs/suggest.md`` says why.
 
 Example:
-    >>> import numpy as np, cyclr
     >>> lr = np.geomspace(1e-6, 10, 100)
     >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 8 * lr
     >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
@@ -177,7 +176,6 @@ def blow_up_lr(result: RangeCurve) -> float:
     :class:`SuggestionError` when the loss never falls significantly.
 
     Example:
-        >>> import numpy as np, cyclr
         >>> lr = np.geomspace(1e-6, 10, 100)
         >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 8 * lr
         >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")

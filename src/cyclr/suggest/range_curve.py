@@ -4,7 +4,6 @@ The rules need the curve's fields only, so they read any object that has them;
 :class:`cyclr.RangeTestResult` is the one the loops return.
 
 Example:
-    >>> import cyclr
     >>> from cyclr.suggest import RangeCurve
     >>> r = cyclr.RangeTestResult(lr=[0.1, 0.2], loss=[2.0, 1.5], smoothed_loss=[2.0, 1.7])
     >>> isinstance(r, RangeCurve), isinstance("curve", RangeCurve)

@@ -13,7 +13,6 @@ its last (``slide`` with ``adjust_value > 1``) is moved to that end, and the rea
 ``docs/suggest.md`` says where each comes from.
 
 Example:
-    >>> import numpy as np, cyclr
     >>> lr = np.geomspace(1e-5, 1, 100)
     >>> loss = 2.0 - np.tanh((np.log(lr) - np.log(1e-2)) / 0.7) + 3 * (lr / 0.5) ** 3
     >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
@@ -192,7 +191,6 @@ def _longest_decrease(y: NDArray[Any]) -> tuple[int, int]:
     ``tails[k]`` is the largest last value of a decreasing run of length ``k + 1`` (negated).
 
     Example:
-        >>> import numpy as np
         >>> _longest_decrease(np.array([3.0, 5.0, 4.0, 4.0, 2.0, 1.0, 6.0]))
         (1, 5)
     """

@@ -13,7 +13,6 @@ The choice has the largest stable LR among the values whose floor is within
 more than ``z`` combined standard errors. ``docs/sweep.md`` explains each step.
 
 Example:
-    >>> import numpy as np, cyclr
     >>> lr = np.geomspace(1e-4, 10, 120)
     >>> def curve(m):  # momentum m: the effective step is lr / (1 - m)
     ...     x = np.log10(lr / (1 - m))
@@ -98,7 +97,6 @@ def curve_data(result: RangeTestResult, curve: str) -> tuple[NDArray[np.float64]
     when the range test recorded no such curve.
 
     Example:
-        >>> import numpy as np, cyclr
         >>> r = cyclr.RangeTestResult(lr=[0.1, 0.2, 0.3], loss=[2.0, 1.5, 1.8],
         ...                           smoothed_loss=[2.0, 1.7, 1.7], mode="linear",
         ...                           val_step=[0, 2], val_loss=[2.1, 1.9])

@@ -51,7 +51,6 @@ class AutoScheduler(CyclicScheduler):
         tests: every test run, in order (the coarse exponential one first; ``found.tests``).
 
     Example:
-        >>> import torch, cyclr
         >>> from cyclr.torch import AutoScheduler, FoundBounds
         >>> opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
         >>> b = cyclr.Bounds(0.01, 0.1, method="manual", reason="")
@@ -161,7 +160,7 @@ def auto_schedule(
         and ``.tests`` (every test run, coarse first) say where it came from.
 
     Example:
-        >>> import torch, cyclr.torch
+        >>> import cyclr.torch
         >>> g = torch.Generator().manual_seed(0)
         >>> x = torch.randn(512, 10, generator=g)
         >>> y = (x[:, 0] + x[:, 1] > 0).long()
@@ -272,7 +271,7 @@ def online_schedule(
         ``None`` until the warm-up has been read.
 
     Example:
-        >>> import torch, cyclr.torch
+        >>> import cyclr.torch
         >>> model = torch.nn.Linear(10, 2)
         >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         >>> sched = cyclr.torch.online_schedule(model, opt, total_steps=600)

@@ -98,7 +98,6 @@ def batch_loss(
     runs inside ``torch.autocast(device.type, dtype=autocast_dtype)`` when that is not ``None``.
 
     Example:
-        >>> import torch
         >>> model = torch.nn.Linear(2, 3)
         >>> batch = {"x": torch.ones(4, 2), "y": torch.zeros(4, dtype=torch.long)}
         >>> def loss_of_batch(m, b):
@@ -312,7 +311,6 @@ def rebatch(loader: Any, batch_size: int) -> Any:
     custom sampler or batch sampler (pass ``loader_factory`` to :func:`sweep` instead).
 
     Example:
-        >>> import torch
         >>> from cyclr.torch._batches import rebatch
         >>> data = torch.utils.data.TensorDataset(torch.arange(10.0))
         >>> len(rebatch(torch.utils.data.DataLoader(data, 2, shuffle=True), 5))

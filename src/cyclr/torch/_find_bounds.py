@@ -75,7 +75,7 @@ def find_bounds(
             every test that ran).
 
     Example:
-        >>> import torch, cyclr.torch
+        >>> import cyclr.torch
         >>> g = torch.Generator().manual_seed(0)
         >>> x = torch.randn(512, 10, generator=g)
         >>> y = (x[:, 0] + x[:, 1] > 0).long()

@@ -91,7 +91,6 @@ class OnlineScheduler(CountsUpdates, LRScheduler):
     distributed runs, checkpoints).
 
     Example:
-        >>> import torch
         >>> from cyclr.torch import online_schedule
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>

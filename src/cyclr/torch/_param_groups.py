@@ -47,7 +47,6 @@ def write(groups: Sequence[Group], field: str, values: Iterable[float]) -> None:
     ``betas`` tuple (or list) is replaced by one with the new first element, of the same type.
 
     Example:
-        >>> import torch
         >>> p = torch.nn.Parameter(torch.zeros(1))
         >>> opt = torch.optim.Adam([p], lr=torch.tensor(0.01), betas=(0.9, 0.999))
         >>> lr = opt.param_groups[0]["lr"]
@@ -80,7 +79,6 @@ def read(group: Group, field: str) -> Any:
     """The value of ``field`` (``"betas"``: ``betas[0]``) in ``group``; a number as a float.
 
     Example:
-        >>> import torch
         >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=torch.tensor(0.5))
         >>> read(opt.param_groups[0], "lr"), read(opt.param_groups[0], "momentum")
         (0.5, 0.0)
@@ -111,7 +109,6 @@ def find_momentum(optimizer: Optimizer, groups: Sequence[int] | None = None) -> 
         ValueError: the groups mix ``betas`` and ``momentum``.
 
     Example:
-        >>> import torch
         >>> p, q = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
         >>> find_momentum(torch.optim.SGD([{"params": [p]}, {"params": [q], "momentum": 0}],
         ...                               lr=0.1, momentum=0.9))
@@ -137,7 +134,6 @@ def no_momentum(optimizer: Optimizer, group: int | None = None) -> str:
     """Why ``optimizer`` (or its param group ``group``) has no momentum to set, for an error.
 
     Example:
-        >>> import torch
         >>> p = torch.nn.Parameter(torch.zeros(1))
         >>> print(no_momentum(torch.optim.SGD([p], lr=0.1)))
         SGD has momentum 0, so it keeps no velocity; create it with momentum > 0 (e.g. momentum=0.9)
@@ -158,7 +154,6 @@ def group_ratios(optimizer: Optimizer) -> list[float]:
     keeps 0): :func:`cyclr.range_test.checks.group_lr_ratios` of the groups' ``lr``.
 
     Example:
-        >>> import torch
         >>> p, q = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
         >>> group_ratios(torch.optim.SGD([{"params": [p], "lr": 0.01}, {"params": [q]}], lr=0.04))
         [1.0, 4.0]

@@ -117,7 +117,6 @@ def range_test(
             ``exc.range_test_result``.
 
     Example:
-        >>> import torch
         >>> from cyclr.torch import range_test
         >>> g = torch.Generator().manual_seed(0)
         >>> x, y = torch.randn(256, 20, generator=g), torch.randint(0, 3, (256,), generator=g)

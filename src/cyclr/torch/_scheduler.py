@@ -155,7 +155,6 @@ class CyclicScheduler(CountsUpdates, LRScheduler):
     optimizer (an LR range test run on a live training setup uses it).
 
     Example:
-        >>> import torch, cyclr
         >>> from cyclr.torch import CyclicScheduler
         >>> model = torch.nn.Linear(4, 2)
         >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -209,7 +208,6 @@ class CyclicScheduler(CountsUpdates, LRScheduler):
         ``step()`` no longer advances.
 
         Example:
-            >>> import torch, cyclr
             >>> from cyclr.torch import CyclicScheduler
             >>> opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
             >>> sched = CyclicScheduler(opt, cyclr.Constant(0.1))
@@ -230,7 +228,6 @@ class CyclicScheduler(CountsUpdates, LRScheduler):
         the optimizer stepped again since. Blocks nest and end cleanly on an exception.
 
         Example:
-            >>> import torch, cyclr
             >>> from cyclr.torch import CyclicScheduler
             >>> opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
             >>> sched = CyclicScheduler(opt, cyclr.Triangular(0.1, 0.5, 4), skip_unapplied=True)

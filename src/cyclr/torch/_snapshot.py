@@ -78,7 +78,6 @@ class TrainingState:
             skipped).
 
     Example:
-        >>> import torch
         >>> from cyclr.torch._snapshot import TrainingState
         >>> model = torch.nn.Linear(3, 1)
         >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)

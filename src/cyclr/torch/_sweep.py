@@ -93,7 +93,6 @@ def sweep(
         TypeError, ValueError: bad arguments (named, with the value), before anything changes.
 
     Example:
-        >>> import torch, cyclr
         >>> from cyclr.torch import sweep
         >>> g = torch.Generator().manual_seed(0)
         >>> x, y = torch.randn(256, 20, generator=g), torch.randint(0, 3, (256,), generator=g)
