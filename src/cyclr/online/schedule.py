@@ -60,7 +60,7 @@ from cyclr.range_test.ramp import ramp_lr
 from cyclr.range_test.result import RangeTestResult
 from cyclr.range_test.smoothing import SmoothedLoss
 from cyclr.suggest import Bounds, SuggestionError, check_method, suggest
-from cyclr.suggest.curve_stats import MIN_POINTS
+from cyclr.suggest.curve_stats import BASE_FRAC, MIN_POINTS, Z
 
 __all__ = ["ONLINE_POLICIES", "SETTINGS", "WARMUP_RANGE", "OnlineController"]
 
@@ -135,8 +135,8 @@ class OnlineController:
         self.method = v.choice("method", method, READINGS)
         self.suggest_kwargs = dict(suggest_kwargs or {})
         check_method(self.method, self.suggest_kwargs)
-        z = v.positive("z", self.suggest_kwargs.get("z", 3.0))
-        self.base_frac = v.fraction("base_frac", self.suggest_kwargs.get("base_frac", 0.1))
+        z = v.positive("z", self.suggest_kwargs.get("z", Z))
+        self.base_frac = v.fraction("base_frac", self.suggest_kwargs.get("base_frac", BASE_FRAC))
         if max_lr_from is None:
             max_lr_from = "plateau_end" if self.policy == "one_cycle" else "rule"
         self.max_lr_from = v.choice("max_lr_from", max_lr_from, ("plateau_end", "rule"))

@@ -40,7 +40,12 @@ from cyclr.suggest._curve import (
 )
 from cyclr.suggest.errors import SuggestionError
 
-__all__ = ["Rise", "read_rise"]
+__all__ = ["BASE_FRAC", "Z", "Rise", "read_rise"]
+
+#: Standard errors a rise must clear to be read (the significance test's ``z``).
+Z = 3.0
+#: ``base_lr`` is where the rise passes this fraction of its total rise.
+BASE_FRAC = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,8 @@ def read_rise(
     y: NDArray[np.float64],
     h: float,
     *,
-    z: float = 3.0,
-    base_frac: float = 0.1,
+    z: float = Z,
+    base_frac: float = BASE_FRAC,
     what: str = "curve",
     sign: float = 1.0,
     flat_advice: str = "sweep a wider LR range or for longer",

@@ -20,10 +20,13 @@ from cyclr.suggest._curve import (
     local_linear,
     residual_noise,
 )
+from cyclr.suggest._rise import BASE_FRAC, Z
 
 __all__ = [
     "BANDWIDTH",
+    "BASE_FRAC",
     "MIN_POINTS",
+    "Z",
     "blow_up",
     "kernel_width",
     "leading_run",

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from cyclr import _validate as v
 from cyclr.suggest._curve import BANDWIDTH, MIN_POINTS, leading_run
-from cyclr.suggest._rise import Rise, read_rise
+from cyclr.suggest._rise import BASE_FRAC, Rise, Z, read_rise
 from cyclr.suggest._usable import Ramp, check_result, flat_advice, fmt_lr, lr_at, usable_ramp
 from cyclr.suggest.bounds import SINGLE_LR_DIVISOR, Bounds, Point, Reading
 from cyclr.suggest.errors import SuggestionError
@@ -209,8 +209,8 @@ def accuracy_rule(
     use_validation: bool | None = None,
     maximize: bool = True,
     bandwidth: float = BANDWIDTH,
-    z: float = 3.0,
-    base_frac: float = 0.1,
+    z: float = Z,
+    base_frac: float = BASE_FRAC,
     margin: float = DEFAULT_MARGIN,
 ) -> Bounds:
     """Both bounds from the accuracy, as the CLR paper reads them (Smith 2015, §3.3).
@@ -247,8 +247,8 @@ def loss_rule(
     result: RangeCurve,
     *,
     bandwidth: float = BANDWIDTH,
-    z: float = 3.0,
-    base_frac: float = 0.1,
+    z: float = Z,
+    base_frac: float = BASE_FRAC,
     margin: float = DEFAULT_MARGIN,
 ) -> Bounds:
     """Both bounds from the training loss against the LR.
@@ -283,8 +283,8 @@ def auto_rule(
     use_validation: bool | None = None,
     maximize: bool = True,
     bandwidth: float = BANDWIDTH,
-    z: float = 3.0,
-    base_frac: float = 0.1,
+    z: float = Z,
+    base_frac: float = BASE_FRAC,
     margin: float = DEFAULT_MARGIN,
 ) -> Bounds:
     """``"accuracy"`` when a metric was recorded, ``"loss"`` otherwise.
