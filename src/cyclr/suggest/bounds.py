@@ -74,7 +74,6 @@ class Bounds:
             single-LR rules (``base_lr = max_lr / 4``, Smith 2015, §3.2).
 
     Example:
-        >>> import cyclr
         >>> b = cyclr.Bounds(base_lr=0.05, max_lr=0.2, method="manual", reason="by hand")
         >>> b.triangular(iters_per_epoch=40)
         Triangular(base_lr=0.05, max_lr=0.2, step_size=160, step_size_down=None)
@@ -158,7 +157,6 @@ class Bounds:
         2000); ``decay`` is ``"bounds"`` (the paper) or ``"amplitude"`` (PyTorch/Keras).
 
         Example:
-            >>> import cyclr
             >>> b = cyclr.Bounds(0.001, 0.006, method="manual", reason="paper, Fig. 3")
             >>> b.triangular(iters_per_epoch=500, policy="triangular2").step_size
             2000
@@ -205,7 +203,6 @@ class Bounds:
         ``pct_annihilate``, ``anneal``, ...); ``.momentum()`` gives its momentum cycle.
 
         Example:
-            >>> import cyclr
             >>> s = cyclr.Bounds(0.05, 0.2, method="manual", reason="").one_cycle(1001)
             >>> round(s(0), 6), round(s(450), 6), round(s(900), 6)
             (0.02, 0.2, 0.02)
@@ -233,7 +230,6 @@ class Bounds:
           :data:`STEP_EPOCHS` epochs.
 
         Example:
-            >>> import cyclr
             >>> b = cyclr.Bounds(0.05, 0.2, method="manual", reason="")
             >>> b.schedule("triangular", total_steps=2400, iters_per_epoch=40).step_size
             150
@@ -283,7 +279,6 @@ class Bounds:
         wrong type, raises ``ValueError`` naming it.
 
         Example:
-            >>> import cyclr
             >>> b = cyclr.Bounds(0.01, 0.04, method="manual", reason="x")
             >>> cyclr.Bounds.from_dict(b.to_dict()) == b
             True
