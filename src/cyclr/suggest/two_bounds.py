@@ -9,7 +9,6 @@ If the rise starts above ``max_lr``, ``base_lr = max_lr / 4`` (§3.2). ``docs/su
 explains the reading and the margin.
 
 Example:
-    >>> import numpy as np, cyclr
     >>> lr = np.linspace(1e-3, 1.0, 400)
     >>> acc = 0.1 + 0.8 / (1 + np.exp(-(lr - 0.2) / 0.03)) / (1 + np.exp((lr - 0.6) / 0.015))
     >>> r = cyclr.RangeTestResult(lr=lr, loss=2.3 - acc, smoothed_loss=2.3 - acc, metric=acc,

@@ -81,7 +81,6 @@ class SweepResult:
         config: how the sweep ran (the optimizer field set, the budget, ...).
 
     Example:
-        >>> import numpy as np, cyclr
         >>> lr = np.geomspace(1e-3, 1, 20)
         >>> runs = [cyclr.RangeTestResult(lr=lr, loss=2 - lr, smoothed_loss=2 - lr, mode="exp")
         ...         for _ in range(2)]
@@ -159,7 +158,6 @@ class SweepResult:
         data), raises ``ValueError`` naming it.
 
         Example:
-            >>> import cyclr
             >>> cyclr.SweepResult.from_dict({"format": "cyclr.SweepResult/1", "param": "momentum"})
             Traceback (most recent call last):
             ...
