@@ -4,7 +4,7 @@
   for a 1cycle ``max_lr`` is the end of the loss's lowest plateau, the largest LR at which the
   loss still sat on its floor (Smith 2018, §4.1);
 - :func:`cautious_bounds`: bounds from no curve, ``max_lr`` a tenth of the LR that blew up and
-  ``base_lr = max_lr / CAUTIOUS_BASE`` (Smith 2015, §3.2).
+  ``base_lr = max_lr / SINGLE_LR_DIVISOR`` (Smith 2015, §3.2).
 
 Example:
     >>> b = cautious_bounds(1e-6, blown_at=0.5)
@@ -20,11 +20,9 @@ from dataclasses import replace
 import numpy as np
 
 from cyclr.suggest import Bounds
+from cyclr.suggest.bounds import SINGLE_LR_DIVISOR
 
-__all__ = ["CAUTIOUS_BASE", "cautious_bounds", "decided_bounds"]
-
-#: ``base_lr = max_lr / CAUTIOUS_BASE`` for bounds read from no curve (Smith 2015, §3.2).
-CAUTIOUS_BASE = 4.0
+__all__ = ["cautious_bounds", "decided_bounds"]
 
 
 def decided_bounds(b: Bounds, decided_at: int, why: str, plateau_end: bool) -> Bounds:
@@ -55,13 +53,13 @@ def cautious_bounds(start_lr: float, blown_at: float) -> Bounds:
     """Bounds from no curve: a tenth of the LR that blew up, ``base = max_lr / 4``, neither
     below ``start_lr``."""
     top = max(start_lr, blown_at / 10)
-    base = max(start_lr, top / CAUTIOUS_BASE)
+    base = max(start_lr, top / SINGLE_LR_DIVISOR)
     return Bounds(
         base,
         top,
         "cautious",
         f"the loss blew up at lr={blown_at:.3g} before the curve could be read: max_lr is "
-        f"a tenth of that LR and base_lr = max_lr / {CAUTIOUS_BASE:g} (Smith 2015, §3.2)",
+        f"a tenth of that LR and base_lr = max_lr / {SINGLE_LR_DIVISOR:g} (Smith 2015, §3.2)",
         details={"blown_at": blown_at},
     )
 

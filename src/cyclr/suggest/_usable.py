@@ -4,10 +4,8 @@ A ramp is usable up to its first non-finite loss or its blow-up
 (:func:`~cyclr.suggest._curve.blow_up`): where a running median of the loss over ``2k + 1``
 points (``k = max(2, round(h))``, ``h = max(2, n * bandwidth)``) climbs back above its start
 level (the median of the first ``max(5, 2h)`` losses) after its minimum. A reading needs
-:data:`~cyclr.suggest._curve.MIN_POINTS` usable points (Smith 2015, §3.3), and a crossing that
-would leave fewer must be significant: a loss that only wanders across its start level by noise
-is read on, to its first significant blow-up, and is then reported flat if it never fell.
-``docs/suggest.md`` says why.
+:data:`~cyclr.suggest._curve.MIN_POINTS` usable points (Smith 2015, §3.3); a crossing that would
+leave fewer counts only if significant (``docs/suggest.md``, step 1).
 
 Example:
     >>> lr = np.geomspace(1e-6, 10, 100)
