@@ -26,7 +26,6 @@ the rest of the schedule (:attr:`halvings`; ``docs/online.md``, "The guard"). Mo
 the warm-up and rises back as the LR falls (Smith 2018, §4.3).
 
 Example:
-    >>> import numpy as np
     >>> from cyclr.online import OnlineController
     >>> s = OnlineController("one_cycle", total_steps=1000)
     >>> ideal = lambda lr: 2.3 - 1.5 / (1 + (0.01 / lr) ** 2) + 20 * lr ** 2

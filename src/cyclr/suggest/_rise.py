@@ -15,7 +15,6 @@ With ``fit`` the local-linear smooth of ``y`` (standard error ``se = sigma * ||k
 ``docs/suggest.md`` explains each step.
 
 Example:
-    >>> import numpy as np
     >>> from cyclr.suggest._rise import read_rise
     >>> x = np.arange(200.0)
     >>> r = read_rise(x, 1 / (1 + np.exp(-(x - 100) / 10)), h=5.0)
@@ -94,7 +93,6 @@ def read_rise(
     with fewer than ``MIN_POINTS`` finite values, ``"all_nan"`` with none.
 
     Example:
-        >>> import numpy as np
         >>> y = np.r_[np.zeros(50), np.linspace(0, 1, 100), np.linspace(1, 0.2, 50)]
         >>> r = read_rise(np.arange(200.0), y, h=5.0)
         >>> 50 < r.base < 70, 140 < r.peak < 150

@@ -2,7 +2,6 @@
 and the online decision to share: the same usable part, fit and noise in every reading.
 
 Example:
-    >>> import numpy as np
     >>> from cyclr.suggest.curve_stats import blow_up, kernel_width
     >>> y = np.r_[np.linspace(2.3, 0.5, 60), np.linspace(0.5, 9.0, 40)]
     >>> kernel_width(len(y), 1 / 40), blow_up(y, 2.3, 2, 5)
