@@ -22,7 +22,6 @@ class LoaderState:
     (each generator once, even when loaders share it).
 
     Example:
-        >>> import torch
         >>> from cyclr.torch._randomness import LoaderState
         >>> g = torch.Generator().manual_seed(0)
         >>> data = torch.utils.data.TensorDataset(torch.arange(6.0))
@@ -67,7 +66,6 @@ class RngState:
     """The global RNG states: Python's, numpy's, torch's and (once initialized) CUDA's.
 
     Example:
-        >>> import torch
         >>> from cyclr.torch import RngState
         >>> saved = RngState()
         >>> first = torch.rand(3)
