@@ -5,11 +5,9 @@
 2. The paper's linear ramp of :data:`LINEAR_ITER` updates rises from ``LOW_RATIO`` times that
    LR up to it (:func:`linear_range`); the bounds are read off it.
 
-The linear ramp spends its updates where the accuracy rises, peaks and falls, which a short
-exponential ramp crosses in a few dozen updates. :meth:`Recipe.find_bounds` runs the recipe
-with an adapter's single test (``cyclr.torch.range_test``, ``cyclr.keras.range_test``) and reads the
-bounds: ``cyclr.torch.find_bounds``, ``cyclr.keras.find_bounds``, ``auto_schedule``,
-``cyclr find`` and the demo all run it. A range test itself always runs one ramp.
+:meth:`Recipe.find_bounds` runs it with an adapter's single test (``cyclr.torch.range_test``,
+``cyclr.keras.range_test``) and reads the bounds; ``docs/suggest.md`` ("Linear and exponential
+sweeps") says why the second ramp is linear.
 
 Example:
     >>> from cyclr.range_test.recipe import linear_range
