@@ -12,7 +12,6 @@ from tests.support.lightning_models import (
     CE,
     FORMS,
     MNIST1D,
-    Boom,
     Classifier,
     pl,
     torch,
@@ -21,7 +20,8 @@ from tests.support.lightning_models import (
     warm_up,
 )
 from tests.support.models import mnist1d
-from tests.support.state import assert_same, capture
+from tests.support.probes import Boom
+from tests.support.state import assert_same, assert_same_curve, capture
 
 import cyclr.lightning
 import cyclr.torch
@@ -36,16 +36,6 @@ pytestmark = [
 @pytest.fixture(autouse=True, scope="module")
 def _data_loaded_before_any_state_is_captured():
     mnist1d()
-
-
-def _bits(a):
-    return None if a is None else np.ascontiguousarray(a).tobytes()
-
-
-def same_curve(a, b) -> None:
-    for name in ("lr", "loss", "smoothed_loss", "metric", "val_step", "val_loss", "val_metric"):
-        assert _bits(getattr(a, name)) == _bits(getattr(b, name)), name
-    assert (a.stop_reason, len(a)) == (b.stop_reason, len(b))
 
 
 def _seed_rngs(seed: int = 11) -> None:
@@ -81,7 +71,7 @@ def test_the_curve_is_bitwise_that_of_cyclr_torch_with_the_same_loss():
                 module, module.optimizer(), CE, train_loader(), metric=None, **kw
             )
         results.append(r)
-    same_curve(results[0], results[1])
+    assert_same_curve(results[0], results[1])
     assert results[0].config["loss_of_batch"] == "Classifier.training_step"
     assert results[0].metric_name is None and len(results[0]) == 30
 
@@ -326,7 +316,7 @@ def test_find_bounds_runs_the_two_range_tests_of_the_recipe():
         ),
     )
     for a, b in zip(found.tests, by_hand):
-        same_curve(a, b)
+        assert_same_curve(a, b)
     assert found.bounds == by_hand[1].suggest()
 
 

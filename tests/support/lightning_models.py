@@ -15,16 +15,13 @@ torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch", reason="needs the lightning extra")
 
 from tests.support.models import bn_cnn, mnist1d  # noqa: E402
+from tests.support.probes import Boom  # noqa: E402
 from torch import nn  # noqa: E402
 
 CE = nn.functional.cross_entropy
 
 #: What configure_optimizers returns, in each form Lightning accepts.
 FORMS = ["optimizer", "list", "dict", "dict+scheduler", "lists", "list_of_dicts"]
-
-
-class Boom(RuntimeError):
-    pass
 
 
 class Classifier(pl.LightningModule):

@@ -1,4 +1,5 @@
-"""Wrappers that count what a run drew from its loader and which optimizer steps it took."""
+"""Wrappers that count what a run drew from its loader and which optimizer steps it took, and
+the error a test raises on purpose."""
 
 from __future__ import annotations
 
@@ -49,3 +50,7 @@ class StepCounter:
     def remove(self) -> None:
         self.handle.remove()
         self.post.remove()
+
+
+class Boom(RuntimeError):
+    """The error a test raises on purpose, in a loss, a loader or a training step."""

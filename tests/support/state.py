@@ -1,4 +1,5 @@
-"""Capture everything a range test promises to restore, and compare it bit for bit."""
+"""Capture everything a range test promises to restore; compare states, or two curves, bit for
+bit."""
 
 from __future__ import annotations
 
@@ -87,3 +88,14 @@ def assert_same(a: Any, b: Any, path: str = "state") -> None:
         assert isinstance(b, float) and _float_bits(a) == _float_bits(b), f"{path}: {a} != {b}"
         return
     assert type(a) is type(b) and a == b, f"{path}: {a!r} != {b!r}"
+
+
+def _bits(a: np.ndarray | None) -> bytes | None:
+    return None if a is None else np.ascontiguousarray(a).tobytes()
+
+
+def assert_same_curve(a: Any, b: Any) -> None:
+    """Two range tests recorded the same curve, bit for bit, and stopped the same way."""
+    for name in ("lr", "loss", "smoothed_loss", "metric", "val_step", "val_loss", "val_metric"):
+        assert _bits(getattr(a, name)) == _bits(getattr(b, name)), name
+    assert (a.stop_reason, a.metric_name, len(a)) == (b.stop_reason, b.metric_name, len(b))

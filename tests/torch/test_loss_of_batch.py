@@ -17,11 +17,10 @@ import pytest
 import torch
 from tests.support.distributed import run_ranks, worker_main
 from tests.support.models import bn_cnn, digits, loader, mlp, mnist1d, warm_up
-from tests.support.probes import StepCounter
-from tests.support.state import assert_same, capture
+from tests.support.probes import Boom, StepCounter
+from tests.support.state import assert_same, assert_same_curve, capture
 from torch import nn
 
-import cyclr
 from cyclr.torch import auto_schedule, find_bounds, range_test, sweep
 
 CE = nn.functional.cross_entropy
@@ -42,16 +41,6 @@ def ce_with_output(model, batch):
     x, y = batch
     out = model(x)
     return CE(out, y), out, y
-
-
-def _bits(a: np.ndarray | None) -> bytes | None:
-    return None if a is None else np.ascontiguousarray(a).tobytes()
-
-
-def assert_same_curve(a: cyclr.RangeTestResult, b: cyclr.RangeTestResult) -> None:
-    for name in ("lr", "loss", "smoothed_loss", "metric", "val_step", "val_loss", "val_metric"):
-        assert _bits(getattr(a, name)) == _bits(getattr(b, name)), name
-    assert (a.stop_reason, a.metric_name, len(a)) == (b.stop_reason, b.metric_name, len(b))
 
 
 def _pair(**kw):
@@ -174,10 +163,6 @@ def test_the_batch_goes_to_fn_as_the_loader_yields_it():
 
 # -- the restore -------------------------------------------------------------------------------
 K = 6  # the update on which the failure scenarios strike
-
-
-class Boom(RuntimeError):
-    pass
 
 
 class DictMnist1d(torch.utils.data.Dataset):

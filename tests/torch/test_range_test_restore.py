@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from tests.support.models import bn_cnn, digits, loader, mlp, mnist1d, warm_up
+from tests.support.probes import Boom
 from tests.support.state import assert_same, capture
 from torch import nn
 
@@ -24,10 +25,6 @@ def _data_loaded_before_any_state_is_captured():
 
 
 K = 6  # the update on which the failure scenarios strike
-
-
-class Boom(RuntimeError):
-    pass
 
 
 def failing_loss(kind: str, k: int = K):

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import torch
 from tests.support.models import digits, loader, mlp, warm_up
+from tests.support.probes import Boom
 from tests.support.state import assert_same, capture
 from torch import nn
 
@@ -225,10 +226,6 @@ def test_rebatch_keeps_the_loader_options() -> None:
     assert isinstance(new.sampler, torch.utils.data.RandomSampler)
     with pytest.raises(TypeError, match="DataLoader"):
         rebatch([(x, y)], 10)
-
-
-class Boom(RuntimeError):
-    pass
 
 
 @pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
