@@ -18,7 +18,7 @@ TensorPair = tuple[torch.Tensor, torch.Tensor]
 @functools.lru_cache(maxsize=1)
 def digits() -> TensorPair:
     """sklearn digits: 1797 x 64 features in [0, 1], 10 classes."""
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # type: ignore[import-untyped]
 
     d = load_digits()
     x = torch.tensor(d.data, dtype=torch.float32) / 16.0
@@ -41,7 +41,7 @@ def mnist1d(n: int = 2000) -> TensorPair:
 
 def loader(
     data: TensorPair, batch_size: int = 64, shuffle: bool = True, n: int | None = None
-) -> torch.utils.data.DataLoader:
+) -> torch.utils.data.DataLoader[tuple[torch.Tensor, ...]]:
     """DataLoader over (a prefix of) ``data``; shuffling draws from torch's global RNG."""
     x, y = data
     if n is not None:
