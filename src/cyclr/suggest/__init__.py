@@ -6,14 +6,7 @@
 ``result`` is a :class:`cyclr.RangeTestResult`, or any object with its curve's fields
 (:class:`RangeCurve`).
 A two-bound rule's :attr:`Bounds.reading` says how it read the curve (:class:`Reading`).
-See ``docs/suggest.md`` for how the curves are read and why.
-
-Example:
-    >>> lr = np.geomspace(1e-4, 1.0, 200)
-    >>> loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + 20 * lr ** 3
-    >>> r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
-    >>> cyclr.suggest.suggest(r, "loss").method
-    'loss'
+See ``docs/suggest.md`` for how the curves are read and why, and :func:`suggest` for an example.
 """
 
 from __future__ import annotations
