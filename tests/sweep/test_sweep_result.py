@@ -339,38 +339,6 @@ def test_check_values_returns_plain_numbers() -> None:
     assert cyclr.SweepResult("momentum", [0.9], [run(valley())]).label == "momentum"
 
 
-def test_plot_marks_the_choice_or_the_leader() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import cyclr.plot
-
-    ax = cyclr.plot.sweep(momentum_sweep())
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["momentum=0.99", "momentum=0.97", "momentum=0.95", "momentum=0.9 (chosen)"]
-    assert ax.get_xscale() == "log" and "chosen: momentum=0.9" in ax.get_title()
-
-    tie = cyclr.SweepResult("momentum", MOMENTA, [run(valley(seed=i)) for i in range(4)])
-    ax = cyclr.plot.sweep(tie)
-    assert "no clear winner" in ax.get_title() and not ax.cyclr_suggestion.clear
-    assert any("(leader)" in t.get_text() for t in ax.get_legend().get_texts())
-
-    dead = np.full(LR.size, np.nan)
-    dead[:2] = [2.3, 9.0]
-    s = cyclr.SweepResult(
-        "momentum", (0.999, 0.9), [run(dead, stop_reason="non_finite_loss"), run(valley())]
-    )
-    labels = [t.get_text() for t in cyclr.plot.sweep(s).get_legend().get_texts()]
-    assert labels[0].startswith("momentum=0.999: it diverged at once")
-
-    ax = cyclr.plot.sweep(s, suggestion=False)
-    assert ax.cyclr_suggestion is None and ax.get_ylabel() == "training loss (EMA)"
-    with pytest.raises(TypeError, match=r"results must be a cyclr\.SweepResult"):
-        cyclr.plot.sweep(run(valley()))  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="suggestion must be"):
-        cyclr.plot.sweep(s, suggestion="auto")  # type: ignore[arg-type]
-
-
 def test_a_sweep_curve_that_crosses_its_start_level_by_noise_at_once_is_read_on() -> None:
     """The blow-up cut of a sweep's curve takes the same significance test as a rule's: a loss
     that wanders above its start level by noise in its first points has not blown up."""

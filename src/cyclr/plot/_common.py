@@ -4,7 +4,10 @@ and the legend."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cyclr.sweep import SweepSuggestion
 
 __all__ = [
     "LOSS",
@@ -56,10 +59,12 @@ class SchedulePlot:
 
 @dataclass
 class SweepPlot:
-    """What :func:`cyclr.plot.sweep` drew: the axes and the suggestion shown (or ``None``)."""
+    """What :func:`cyclr.plot.sweep` drew: the axes, the suggestion shown (or ``None``) and the
+    legend's handles, one curve per value in the sweep's order."""
 
     ax: Any
-    suggestion: Any = None
+    suggestion: SweepSuggestion | None = None
+    handles: list[Any] = field(default_factory=list)
 
 
 LOSS = "tab:blue"

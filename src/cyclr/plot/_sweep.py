@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cyclr.plot._common import axes
+from cyclr.plot._common import SweepPlot, axes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,7 +38,7 @@ def sweep(
     *,
     suggestion: SweepSuggestion | bool | None = None,
     title: str | None = None,
-) -> Axes:
+) -> SweepPlot:
     """Overlay the range tests of a hyper-parameter sweep, one colour per value.
 
     - the curve the suggestion compares (training loss, validation loss or a metric) against the
@@ -48,8 +48,9 @@ def sweep(
       dotted line; with no clear winner the leader is labelled "(leader)" and the title says so.
 
     ``suggestion``: ``None`` computes ``results.suggest()``; a :class:`~cyclr.SweepSuggestion`
-    is drawn as given; ``False`` draws the recorded training losses only. Returns the axes; the
-    suggestion drawn (or ``None``) is ``ax.cyclr_suggestion``.
+    is drawn as given; ``False`` draws the recorded training losses only. Returns a
+    :class:`~cyclr.plot.SweepPlot`: the axes, the suggestion drawn (or ``None``) and the legend's
+    handles, one curve per value.
 
     Example:
         >>> import cyclr.plot
@@ -59,8 +60,8 @@ def sweep(
         ...     return 2.3 - 2 / (1 + np.exp(-3 * (x + 1))) + np.exp(2.5 * (x - 1))
         >>> runs = [cyclr.RangeTestResult(lr=lr, loss=loss(m), smoothed_loss=loss(m), mode="exp")
         ...         for m in (0.99, 0.9)]
-        >>> ax = cyclr.plot.sweep(cyclr.SweepResult("momentum", (0.99, 0.9), runs))
-        >>> ax.cyclr_suggestion.value, [t.get_text() for t in ax.get_legend().get_texts()]
+        >>> drawn = cyclr.plot.sweep(cyclr.SweepResult("momentum", (0.99, 0.9), runs))
+        >>> drawn.suggestion.value, [h.get_label() for h in drawn.handles]
         (0.9, ['momentum=0.99', 'momentum=0.9 (chosen)'])
     """
     from cyclr.sweep import SweepResult, curve_data
@@ -74,14 +75,16 @@ def sweep(
     texts = _value_texts(results.values)
     lows: list[float] = []
     highs: list[float] = []
+    handles: list[Any] = []
     for i, (value, result) in enumerate(results.items()):
         label = f"{results.label}={texts[i]}"
         lr, y = curve_data(result, curve)
         ax.plot(lr, y, "o" if curve.startswith("val") else ".", color=colors[i], alpha=0.2, ms=2.5)
         if suggestion is None:
-            low_high = _smoothed_loss(ax, result, colors[i], label)
+            handle, low_high = _smoothed_loss(ax, result, colors[i], label)
         else:
-            low_high = _reading(ax, suggestion, value, colors[i], label)
+            handle, low_high = _reading(ax, suggestion, value, colors[i], label)
+        handles.append(handle)
         if low_high is not None:
             lows.append(low_high[0])
             highs.append(low_high[1])
@@ -100,9 +103,8 @@ def sweep(
     ax.set_ylabel(ylabel + (" (smoothed)" if suggestion is not None else " (EMA)"))
     ax.grid(True, which="major", alpha=0.3)
     ax.set_title(_title(results, suggestion, note, texts) if title is None else title, fontsize=11)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.cyclr_suggestion = suggestion  # type: ignore[union-attr]
-    return ax
+    ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
+    return SweepPlot(ax, suggestion, handles)
 
 
 def _suggestion(
@@ -138,29 +140,33 @@ def _colors(values: Sequence[float]) -> dict[int, Any]:
     return {i: cmap(0.75 * k / max(1, len(order) - 1)) for k, i in enumerate(order)}
 
 
-def _smoothed_loss(ax: Any, result: Any, color: Any, label: str) -> tuple[float, float] | None:
-    """The recorded smoothed loss; its lowest value and its start, if any is finite."""
+def _smoothed_loss(
+    ax: Any, result: Any, color: Any, label: str
+) -> tuple[Any, tuple[float, float] | None]:
+    """The recorded smoothed loss (its line returned); its lowest value and its start, if any
+    is finite."""
     sm = np.asarray(result.smoothed_loss)
-    ax.plot(result.lr, sm, color=color, lw=1.8, label=label)
+    (line,) = ax.plot(result.lr, sm, color=color, lw=1.8, label=label)
     finite = sm[np.isfinite(sm)]
     if not len(finite):
-        return None
-    return float(finite.min()), float(np.median(finite[: max(3, len(finite) // 20)]))
+        return line, None
+    return line, (float(finite.min()), float(np.median(finite[: max(3, len(finite) // 20)])))
 
 
 def _reading(
     ax: Any, suggestion: SweepSuggestion, value: float, color: Any, label: str
-) -> tuple[float, float] | None:
-    """The curve the suggestion read at ``value`` and its largest stable LR (a star and a dotted
-    line for the chosen one); the lower and the higher of its floor and start, if it was read."""
+) -> tuple[Any, tuple[float, float] | None]:
+    """The curve the suggestion read at ``value`` (its line returned) and its largest stable LR
+    (a star and a dotted line for the chosen one); the lower and the higher of its floor and
+    start, if it was read."""
     chosen = value == suggestion.leader
     if chosen:
         label += " (chosen)" if suggestion.clear else " (leader)"
     reading = suggestion.reading(value)
     if not reading.ok:
-        ax.plot([], [], color=color, lw=1.0, ls=":", label=f"{label}: {reading.note}")
-        return None
-    ax.plot(
+        (line,) = ax.plot([], [], color=color, lw=1.0, ls=":", label=f"{label}: {reading.note}")
+        return line, None
+    (line,) = ax.plot(
         reading.lr,
         reading.fit,
         color=color,
@@ -181,7 +187,7 @@ def _reading(
     )
     if chosen:
         ax.axvline(reading.stable_lr, color=color, ls=":", lw=1.4)
-    return min(reading.floor, reading.start), max(reading.floor, reading.start)
+    return line, (min(reading.floor, reading.start), max(reading.floor, reading.start))
 
 
 def _title(
