@@ -224,3 +224,27 @@ def test_online_quick(tmp_path: Path) -> None:
     md = (tmp_path / "online_quick.md").read_text()
     assert "online auto 1cycle" in md and "`friedman_mlp_sgd`" in md
     assert (tmp_path / "online_quick.png").stat().st_size > 10_000
+
+
+def test_reading_corpus_reads_every_curve_with_every_rule(tmp_path: Path) -> None:
+    import numpy as np
+
+    from cyclr.suggest import methods, suggest
+
+    lr = np.geomspace(1e-4, 1.0, 200)
+    for i, bump in enumerate((20.0, 40.0)):
+        loss = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lr) + 2) * 4)) + bump * lr**3
+        r = cyclr.RangeTestResult(lr=lr, loss=loss, smoothed_loss=loss, mode="exp")
+        r.save(tmp_path / f"curve{i}.json")
+    flat = cyclr.RangeTestResult(lr=lr, loss=np.full(200, 2.3), smoothed_loss=np.full(200, 2.3))
+    flat.save(tmp_path / "flat.json")
+    out = tmp_path / "readings.json"
+    _run("reading_corpus.py", "--curves", str(tmp_path), "--out", str(out))
+    readings = json.loads(out.read_text())
+    assert len(readings) == 3 * len(methods())
+    r = cyclr.RangeTestResult.load(tmp_path / "curve1.json")
+    b = suggest(r, "loss")
+    assert readings["curve1.json|loss"] == {
+        "base_lr": b.base_lr, "max_lr": b.max_lr, "method": "loss", "reason": b.reason
+    }  # fmt: skip
+    assert readings["flat.json|loss"]["error"] == "flat"
