@@ -62,10 +62,10 @@ METHODS: dict[str, Method] = {
         "auto_schedule(policy='one_cycle'): two-stage range test, both bounds, 1cycle",
     ),
     "cyclr_readme": Method(
-        "cyclr range_test → suggest() → 1cycle",
+        "cyclr find_bounds → 1cycle",
         "cyclr README → 1cycle",
         "cyclr",
-        "range_test with defaults (the two-stage recipe), result.suggest(), "
+        "the README's first example: find_bounds with its defaults (the two-stage recipe), "
         "bounds.one_cycle(budget)",
     ),
     "cyclr_auto_triangular": Method(
